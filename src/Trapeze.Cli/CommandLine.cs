@@ -1,0 +1,45 @@
+using System.CommandLine;
+
+namespace Trapeze.Cli;
+
+/// <summary>The trapeze command line: run, syscalls.</summary>
+internal static class CommandLine
+{
+    /// <summary>Options of `run` (and later `trace`) that take a value; the program name is the first other word.</summary>
+    private static readonly HashSet<string> OptionsWithValue = ["-E", "-U", "--argv0"];
+
+    private static readonly HashSet<string> CommandsTakingProgram = ["run"];
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Trapeze: a user-space Unix kernel that runs, traces and sandboxes Unix programs.");
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(SyscallsCommand.Create());
+        return root;
+    }
+
+    /// <summary>
+    /// Everything from PROGRAM on belongs to the guest, even words that look like options
+    /// (`trapeze run /bin/ls -la`). Inserting `--` before PROGRAM tells the parser so.
+    /// </summary>
+    public static string[] MarkProgramBoundary(string[] args)
+    {
+        if (args.Length == 0 || !CommandsTakingProgram.Contains(args[0]))
+            return args;
+        for (var index = 1; index < args.Length; index++)
+        {
+            var word = args[index];
+            if (word == "--")
+                return args;
+            if (OptionsWithValue.Contains(word))
+            {
+                index++;
+                continue;
+            }
+            if (word.StartsWith('-') && word.Length > 1)
+                continue;
+            return [.. args[..index], "--", .. args[index..]];
+        }
+        return args;
+    }
+}

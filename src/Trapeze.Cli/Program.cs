@@ -1,0 +1,4 @@
+using System.CommandLine;
+using Trapeze.Cli;
+
+return CommandLine.Build().Parse(CommandLine.MarkProgramBoundary(args)).Invoke();

@@ -1,0 +1,64 @@
+using System.Runtime.InteropServices;
+
+namespace Trapeze.Cpu.Unicorn;
+
+/// <summary>The few libunicorn.so.2 entry points Trapeze uses (Unicorn 2.0.x C API).</summary>
+internal static unsafe partial class UnicornNative
+{
+    private const string Library = "libunicorn.so.2";
+
+    public const int ArchX86 = 4;
+    public const int Mode64 = 8;
+    public const int Mode32 = 4;
+
+    public const int HookInterrupt = 1;
+    public const int HookInstruction = 2;
+    public const int HookMemoryInvalid = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9);
+    public const int HookInstructionInvalid = 1 << 14;
+    public const int X86InstructionSyscall = 699;
+
+    public const int ControlCpuModel = 7;
+    public const int ControlFlushTranslations = 10;
+    public const int ControlWriteOneArgument = (1 << 26) | (1 << 30);
+    public const int ControlWriteNoArgument = 1 << 30;
+
+    [LibraryImport(Library, EntryPoint = "uc_open")]
+    public static partial int Open(int arch, int mode, out nint engine);
+
+    [LibraryImport(Library, EntryPoint = "uc_close")]
+    public static partial int Close(nint engine);
+
+    [LibraryImport(Library, EntryPoint = "uc_strerror")]
+    public static partial nint StrError(int code);
+
+    [LibraryImport(Library, EntryPoint = "uc_ctl")]
+    public static partial int Control(nint engine, int control, long argument);
+
+    [LibraryImport(Library, EntryPoint = "uc_reg_read"), SuppressGCTransition]
+    public static partial int RegisterRead(nint engine, int register, ulong* value);
+
+    [LibraryImport(Library, EntryPoint = "uc_reg_write"), SuppressGCTransition]
+    public static partial int RegisterWrite(nint engine, int register, ulong* value);
+
+    [LibraryImport(Library, EntryPoint = "uc_mem_map_ptr")]
+    public static partial int MemoryMapPointer(nint engine, ulong address, nuint size, uint permissions, nint host);
+
+    [LibraryImport(Library, EntryPoint = "uc_mem_unmap")]
+    public static partial int MemoryUnmap(nint engine, ulong address, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "uc_mem_protect")]
+    public static partial int MemoryProtect(nint engine, ulong address, nuint size, uint permissions);
+
+    [LibraryImport(Library, EntryPoint = "uc_emu_start")]
+    public static partial int EmulationStart(nint engine, ulong begin, ulong until, ulong timeout, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "uc_emu_stop"), SuppressGCTransition]
+    public static partial int EmulationStop(nint engine);
+
+    // uc_hook_add is variadic; on x86-64 System V the extra integer argument travels in a register
+    // exactly as a fixed parameter would, so one fixed signature serves every hook type.
+    [LibraryImport(Library, EntryPoint = "uc_hook_add")]
+    public static partial int HookAdd(nint engine, out nint hook, int type, nint callback, nint userData, ulong begin, ulong end, int extra);
+
+    public static string Describe(int code) => Marshal.PtrToStringUTF8(StrError(code)) ?? $"unicorn error {code}";
+}

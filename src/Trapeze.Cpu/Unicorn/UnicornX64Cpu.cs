@@ -1,0 +1,156 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Trapeze.Cpu.Unicorn;
+
+/// <summary>An x86-64 CPU on Unicorn 2. One instance serves one guest address space.</summary>
+public sealed unsafe class UnicornX64Cpu : ICpu
+{
+    // Unicorn's x86 register ids (unicorn/x86.h), indexed by X64Register.
+    private static readonly int[] RegisterIds =
+    [
+        35, 37, 38, 40, 43, 39, 36, 44, // rax rbx rcx rdx rsi rdi rbp rsp
+        106, 107, 108, 109, 110, 111, 112, 113, // r8..r15
+        41, 25, 250, 251, // rip eflags fs_base gs_base
+    ];
+
+    /// <summary>CPU model with SSE4.2 and POPCNT (x86-64-v2) that Unicorn's TCG implements fully.</summary>
+    private const int CpuModelNehalem = 15;
+
+    private readonly nint engine;
+    private readonly ICpuEvents events;
+    private GCHandle self;
+    private CpuStop? fault;
+    private Exception? eventFailure;
+    private bool disposed;
+
+    public UnicornX64Cpu(ICpuEvents events)
+    {
+        this.events = events;
+        Check(UnicornNative.Open(UnicornNative.ArchX86, UnicornNative.Mode64, out engine), "uc_open");
+        Check(UnicornNative.Control(engine, UnicornNative.ControlCpuModel | UnicornNative.ControlWriteOneArgument, CpuModelNehalem), "uc_ctl(cpu model)");
+        self = GCHandle.Alloc(this);
+        var userData = GCHandle.ToIntPtr(self);
+        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstruction, (nint)(delegate* unmanaged<nint, nint, void>)&OnSyscallHook, userData, 1, 0, UnicornNative.X86InstructionSyscall), "hook syscall");
+        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInterrupt, (nint)(delegate* unmanaged<nint, uint, nint, void>)&OnInterruptHook, userData, 1, 0, 0), "hook interrupt");
+        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookMemoryInvalid, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnMemoryFaultHook, userData, 1, 0, 0), "hook memory");
+        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstructionInvalid, (nint)(delegate* unmanaged<nint, nint, byte>)&OnInvalidInstructionHook, userData, 1, 0, 0), "hook invalid instruction");
+    }
+
+    public ulong ReadRegister(X64Register register)
+    {
+        ulong value;
+        UnicornNative.RegisterRead(engine, RegisterIds[(int)register], &value);
+        return value;
+    }
+
+    public void WriteRegister(X64Register register, ulong value)
+        => UnicornNative.RegisterWrite(engine, RegisterIds[(int)register], &value);
+
+    public void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory)
+        => Check(UnicornNative.MemoryMapPointer(engine, guestAddress, (nuint)length, (uint)protection, hostMemory), $"map 0x{guestAddress:x}+0x{length:x}");
+
+    public void UnmapMemory(ulong guestAddress, ulong length)
+        => Check(UnicornNative.MemoryUnmap(engine, guestAddress, (nuint)length), $"unmap 0x{guestAddress:x}+0x{length:x}");
+
+    public void ProtectMemory(ulong guestAddress, ulong length, MemoryProtection protection)
+        => Check(UnicornNative.MemoryProtect(engine, guestAddress, (nuint)length, (uint)protection), $"protect 0x{guestAddress:x}+0x{length:x}");
+
+    public CpuStop Run()
+    {
+        fault = null;
+        eventFailure = null;
+        var start = ReadRegister(X64Register.Rip);
+        var result = UnicornNative.EmulationStart(engine, start, 0, 0, 0);
+        if (eventFailure is { } failure)
+        {
+            eventFailure = null;
+            ExceptionDispatchInfoThrow(failure);
+        }
+        if (fault is { } stop)
+            return stop;
+        return result switch
+        {
+            0 => new CpuStop(CpuStopReason.Requested),
+            10 => new CpuStop(CpuStopReason.InvalidInstruction, ReadRegister(X64Register.Rip)),
+            _ => new CpuStop(CpuStopReason.Exception, ReadRegister(X64Register.Rip)),
+        };
+    }
+
+    public void RequestStop() => UnicornNative.EmulationStop(engine);
+
+    public void FlushTranslations()
+        => Check(UnicornNative.Control(engine, UnicornNative.ControlFlushTranslations | UnicornNative.ControlWriteNoArgument, 0), "flush translations");
+
+    public void Dispose()
+    {
+        if (disposed)
+            return;
+        disposed = true;
+        UnicornNative.Close(engine);
+        self.Free();
+    }
+
+    private static void ExceptionDispatchInfoThrow(Exception exception)
+        => System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(exception).Throw();
+
+    private static UnicornX64Cpu From(nint userData) => (UnicornX64Cpu)GCHandle.FromIntPtr(userData).Target!;
+
+    // Exceptions must not cross the native frames of Unicorn: park them and stop the CPU;
+    // Run rethrows them on the managed side.
+    private void Guard<TState>(TState state, Action<UnicornX64Cpu, TState> action)
+    {
+        try
+        {
+            action(this, state);
+        }
+        catch (Exception exception)
+        {
+            eventFailure = exception;
+            RequestStop();
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void OnSyscallHook(nint engine, nint userData)
+    {
+        var cpu = From(userData);
+        // Unicorn calls the hook with RIP still on the 2-byte syscall instruction and advances it after.
+        var next = cpu.ReadRegister(X64Register.Rip) + 2;
+        cpu.Guard(next, static (cpu, next) => cpu.events.OnSyscall(cpu, next));
+    }
+
+    [UnmanagedCallersOnly]
+    private static void OnInterruptHook(nint engine, uint number, nint userData)
+    {
+        var cpu = From(userData);
+        cpu.Guard((int)number, static (cpu, number) => cpu.events.OnInterrupt(cpu, number));
+    }
+
+    [UnmanagedCallersOnly]
+    private static byte OnMemoryFaultHook(nint engine, int type, ulong address, int size, long value, nint userData)
+    {
+        var cpu = From(userData);
+        // uc_mem_type: 19..21 unmapped read/write/fetch, 22..24 protection write/read/fetch.
+        var unmapped = type is >= 19 and <= 21;
+        var write = type is 20 or 22;
+        cpu.fault ??= new CpuStop(CpuStopReason.MemoryFault, address, write, unmapped);
+        return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    private static byte OnInvalidInstructionHook(nint engine, nint userData)
+    {
+        var cpu = From(userData);
+        cpu.fault ??= new CpuStop(CpuStopReason.InvalidInstruction, cpu.ReadRegister(X64Register.Rip));
+        return 0;
+    }
+
+    private static void Check(int code, string what)
+    {
+        if (code != 0)
+            throw new CpuException($"{what}: {UnicornNative.Describe(code)}");
+    }
+}
+
+public sealed class CpuException(string message) : Exception(message);

@@ -1,0 +1,155 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Text;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Trapeze.Generators;
+
+/// <summary>
+/// Turns every method marked [Syscall("name")] into an entry of SyscallCatalog.Definitions:
+/// a delegate that decodes the raw argument registers into the handler's typed parameters,
+/// plus the parameter names and types that the tracer and the support table use.
+/// </summary>
+[Generator]
+public sealed class SyscallGenerator : IIncrementalGenerator
+{
+    private const string AttributeName = "Trapeze.Kernel.Syscalls.SyscallAttribute";
+
+    private static readonly DiagnosticDescriptor BadHandler = new(
+        "TRAPEZE001", "Invalid syscall handler",
+        "Syscall handler {0}: {1}", "Trapeze", DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    private sealed class Entry
+    {
+        public string Name = "";
+        public int Support;
+        public string Note = "";
+        public string Method = "";
+        public string Call = "";
+        public List<(string Name, string Type)> Parameters = new List<(string, string)>();
+        public string? Error;
+        public Location? Location;
+    }
+
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var entries = context.SyntaxProvider.ForAttributeWithMetadataName(
+            AttributeName,
+            static (node, _) => node is MethodDeclarationSyntax,
+            static (attributeContext, _) => Describe(attributeContext))
+            .SelectMany(static (list, _) => list)
+            .Collect();
+        context.RegisterSourceOutput(entries, Emit);
+    }
+
+    private static ImmutableArray<Entry> Describe(GeneratorAttributeSyntaxContext context)
+    {
+        var method = (IMethodSymbol)context.TargetSymbol;
+        var builder = ImmutableArray.CreateBuilder<Entry>();
+        foreach (var attribute in context.Attributes)
+        {
+            var entry = new Entry
+            {
+                Name = (string)attribute.ConstructorArguments[0].Value!,
+                Method = method.ContainingType.Name + "." + method.Name,
+                Location = method.Locations.FirstOrDefault(),
+            };
+            foreach (var named in attribute.NamedArguments)
+            {
+                if (named.Key == "Support")
+                    entry.Support = (int)named.Value.Value!;
+                else if (named.Key == "Note")
+                    entry.Note = (string)named.Value.Value!;
+            }
+            entry.Error = Validate(method);
+            if (entry.Error is null)
+                entry.Call = BuildCall(method, entry.Parameters);
+            builder.Add(entry);
+        }
+        return builder.ToImmutable();
+    }
+
+    private static string? Validate(IMethodSymbol method)
+    {
+        if (!method.IsStatic)
+            return "must be static";
+        if (method.ReturnType.ToDisplayString() != "Trapeze.Kernel.Syscalls.Result")
+            return "must return Result";
+        if (method.Parameters.Length == 0 || method.Parameters[0].Type.ToDisplayString() != "Trapeze.Kernel.Tasks.GuestThread")
+            return "first parameter must be GuestThread";
+        if (method.Parameters.Length > 7)
+            return "takes at most six syscall arguments";
+        foreach (var parameter in method.Parameters.Skip(1))
+        {
+            if (Decode(parameter.Type, "0") is null)
+                return $"parameter '{parameter.Name}' has a type the generator cannot decode: {parameter.Type.ToDisplayString()}";
+        }
+        return null;
+    }
+
+    private static string BuildCall(IMethodSymbol method, List<(string Name, string Type)> parameters)
+    {
+        var arguments = new List<string> { "thread" };
+        for (var index = 1; index < method.Parameters.Length; index++)
+        {
+            var parameter = method.Parameters[index];
+            var type = parameter.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+            parameters.Add((parameter.Name, type));
+            arguments.Add(Decode(parameter.Type, "arguments.Arg" + (index - 1))!);
+        }
+        var owner = method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+        return $"{owner}.{method.Name}({string.Join(", ", arguments)})";
+    }
+
+    /// <summary>How a raw 64-bit register becomes a value of <paramref name="type"/>.</summary>
+    private static string? Decode(ITypeSymbol type, string register)
+    {
+        var name = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+        if (type.TypeKind == TypeKind.Enum && type is INamedTypeSymbol { EnumUnderlyingType: { } underlying })
+            return $"({name})({underlying.ToDisplayString()}){register}";
+        switch (type.SpecialType)
+        {
+            case SpecialType.System_Int32: return $"(int){register}";
+            case SpecialType.System_UInt32: return $"(uint){register}";
+            case SpecialType.System_Int64: return $"(long){register}";
+            case SpecialType.System_UInt64: return register;
+        }
+        if (name is "global::Trapeze.Kernel.Memory.GuestAddress" or "global::Trapeze.Kernel.Memory.CString")
+            return $"new {name}({register})";
+        return null;
+    }
+
+    private static void Emit(SourceProductionContext context, ImmutableArray<Entry> entries)
+    {
+        var source = new StringBuilder();
+        source.AppendLine("// <auto-generated>Generated by Trapeze.Generators.SyscallGenerator. Do not edit.</auto-generated>");
+        source.AppendLine("#nullable enable");
+        source.AppendLine("namespace Trapeze.Kernel.Syscalls;");
+        source.AppendLine();
+        source.AppendLine("public static partial class SyscallCatalog");
+        source.AppendLine("{");
+        source.AppendLine("    /// <summary>Every declared handler, sorted by syscall name.</summary>");
+        source.AppendLine("    public static readonly SyscallDefinition[] Definitions =");
+        source.AppendLine("    [");
+        foreach (var entry in entries.OrderBy(e => e.Name, System.StringComparer.Ordinal))
+        {
+            if (entry.Error is not null)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(BadHandler, entry.Location, entry.Method, entry.Error));
+                continue;
+            }
+            var parameters = string.Join(", ", entry.Parameters.Select(p => $"new(\"{p.Name}\", typeof({p.Type}))"));
+            source.AppendLine($"        new(\"{entry.Name}\", (Support){entry.Support}, {Literal(entry.Note)}, \"{entry.Method}\",");
+            source.AppendLine($"            static (global::Trapeze.Kernel.Tasks.GuestThread thread, in SyscallArguments arguments) => {entry.Call},");
+            source.AppendLine($"            [{parameters}]),");
+        }
+        source.AppendLine("    ];");
+        source.AppendLine("}");
+        context.AddSource("SyscallCatalog.g.cs", source.ToString());
+    }
+
+    private static string Literal(string text)
+        => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}

@@ -1,0 +1,130 @@
+using System.Runtime.InteropServices;
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Host;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Syscalls;
+
+namespace Trapeze.Kernel.Files;
+
+/// <summary>
+/// A file, directory, tty or pipe of the host, reached through a host descriptor Trapeze owns.
+/// Data moves straight between the host kernel and the host pages behind guest memory.
+/// </summary>
+public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statusFlags) : OpenFile
+{
+    /// <summary>Linux's MAX_RW_COUNT: one read or write moves at most this much.</summary>
+    private const ulong MaximumTransfer = 0x7fff_f000;
+
+    private readonly List<HostSegment> segments = [];
+
+    public override string Path => path;
+    public override int? HostDescriptor => descriptor;
+
+    public OpenFlags InitialFlags => statusFlags;
+
+    public override Result Read(GuestMemory memory, GuestAddress buffer, ulong count)
+        => Transfer(memory, buffer, count, write: false, offset: -1);
+
+    public override Result Write(GuestMemory memory, GuestAddress buffer, ulong count)
+        => Transfer(memory, buffer, count, write: true, offset: -1);
+
+    public Result PositionalRead(GuestMemory memory, GuestAddress buffer, ulong count, long offset)
+        => offset < 0 ? Errno.EINVAL : Transfer(memory, buffer, count, write: false, offset);
+
+    public Result PositionalWrite(GuestMemory memory, GuestAddress buffer, ulong count, long offset)
+        => offset < 0 ? Errno.EINVAL : Transfer(memory, buffer, count, write: true, offset);
+
+    public override Result ReadVector(List<HostSegment> pieces, long offset) => Vector(pieces, write: false, offset);
+    public override Result WriteVector(List<HostSegment> pieces, long offset) => Vector(pieces, write: true, offset);
+
+    public override Result Seek(long offset, SeekWhence whence)
+        => HostSyscall.Invoke(HostSyscall.Lseek, descriptor, offset, (long)whence);
+
+    public override Result Status(out LinuxStat status)
+    {
+        LinuxStat buffer;
+        var result = HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&buffer);
+        status = buffer;
+        return result;
+    }
+
+    public override Result Control(IoctlRequest request, GuestMemory memory, GuestAddress argument)
+    {
+        switch (request)
+        {
+            case IoctlRequest.TCGETS:
+                return ControlWithBuffer(request, memory, argument, 60, copyIn: false);
+            case IoctlRequest.TIOCGWINSZ:
+                return ControlWithBuffer(request, memory, argument, 8, copyIn: false);
+            case IoctlRequest.TIOCGPGRP:
+            case IoctlRequest.FIONREAD:
+                return ControlWithBuffer(request, memory, argument, 4, copyIn: false);
+            default:
+                // Anything else on a tty would change the user's terminal; on a plain file it is ENOTTY anyway.
+                return Errno.ENOTTY;
+        }
+    }
+
+    public override Result ReadDirectory(GuestMemory memory, GuestAddress buffer, ulong count)
+    {
+        segments.Clear();
+        if (memory.GetSegments(buffer, Math.Min(count, MaximumTransfer), write: true, segments) is var error and not Errno.None)
+            return error;
+        if (segments.Count == 1)
+            return HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, segments[0].Pointer, (long)segments[0].Length);
+        var scratch = new byte[count];
+        fixed (byte* pointer = scratch)
+        {
+            var result = HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, (long)pointer, (long)count);
+            if (result > 0)
+                memory.Write(buffer, scratch.AsSpan(0, (int)result));
+            return result;
+        }
+    }
+
+    protected override void Close() => HostSyscall.Invoke(HostSyscall.Close, descriptor);
+
+    private Result ControlWithBuffer(IoctlRequest request, GuestMemory memory, GuestAddress argument, int size, bool copyIn)
+    {
+        Span<byte> buffer = stackalloc byte[64];
+        buffer = buffer[..size];
+        if (copyIn && memory.Read(argument, buffer) is var readError and not Errno.None)
+            return readError;
+        long result;
+        fixed (byte* pointer = buffer)
+            result = HostSyscall.Invoke(HostSyscall.Ioctl, descriptor, (long)request, (long)pointer);
+        if (result < 0)
+            return result;
+        return memory.Write(argument, buffer) is var writeError and not Errno.None ? writeError : result;
+    }
+
+    private Result Transfer(GuestMemory memory, GuestAddress buffer, ulong count, bool write, long offset)
+    {
+        if (count == 0)
+            return HostSyscall.Invoke(write ? HostSyscall.Write : HostSyscall.Read, descriptor, 0, 0);
+        segments.Clear();
+        if (memory.GetSegments(buffer, Math.Min(count, MaximumTransfer), write: !write, segments) is var error and not Errno.None)
+            return error;
+        return Vector(segments, write, offset);
+    }
+
+    private Result Vector(List<HostSegment> pieces, bool write, long offset)
+    {
+        if (pieces.Count == 1)
+        {
+            var (pointer, length) = (pieces[0].Pointer, (long)pieces[0].Length);
+            return offset < 0
+                ? HostSyscall.Invoke(write ? HostSyscall.Write : HostSyscall.Read, descriptor, pointer, length)
+                : HostSyscall.Invoke(write ? HostSyscall.Pwrite64 : HostSyscall.Pread64, descriptor, pointer, length, offset);
+        }
+        var vectors = new IoVector[pieces.Count];
+        for (var index = 0; index < pieces.Count; index++)
+            vectors[index] = new IoVector { Base = (ulong)pieces[index].Pointer, Length = pieces[index].Length };
+        fixed (IoVector* pointer = vectors)
+        {
+            return offset < 0
+                ? HostSyscall.Invoke(write ? HostSyscall.Writev : HostSyscall.Readv, descriptor, (long)pointer, vectors.Length)
+                : HostSyscall.Invoke(write ? HostSyscall.Pwritev : HostSyscall.Preadv, descriptor, (long)pointer, vectors.Length, offset, 0);
+        }
+    }
+}

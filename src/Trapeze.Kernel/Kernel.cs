@@ -1,0 +1,115 @@
+using System.Security.Cryptography;
+using Trapeze.Cpu;
+using Trapeze.Cpu.Unicorn;
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Files;
+using Trapeze.Kernel.Host;
+using Trapeze.Kernel.Loader;
+using Trapeze.Kernel.Personalities;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel;
+
+public sealed class KernelOptions
+{
+    /// <summary>Where Trapeze's own messages go (never the guest's stderr descriptor).</summary>
+    public TextWriter Diagnostics { get; init; } = Console.Error;
+
+    /// <summary>Name each unsupported syscall once on <see cref="Diagnostics"/>.</summary>
+    public bool ReportUnsupported { get; init; }
+
+    /// <summary>Sees every syscall at the dispatch point (the tracer).</summary>
+    public ISyscallObserver? Observer { get; init; }
+}
+
+/// <summary>The program file is missing (the CLI exits 127).</summary>
+public sealed class ExecutableNotFoundException(string message) : Exception(message);
+
+/// <summary>
+/// One Trapeze kernel: its processes and options. Nothing is global, so tests can run many
+/// kernels side by side in one host process.
+/// </summary>
+public sealed class Kernel(KernelOptions options) : IDisposable
+{
+    private readonly HashSet<string> reportedUnsupported = [];
+    private readonly List<Process> processes = [];
+    private int nextProcessId = Environment.ProcessId;
+
+    public KernelOptions Options => options;
+    public TextWriter Diagnostics => options.Diagnostics;
+    public ISyscallObserver? Observer => options.Observer;
+    public LinuxX64Personality LinuxX64 { get; } = new();
+
+    /// <summary>Runs a program to its end and returns how it ended.</summary>
+    public ExitStatus Run(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    {
+        using var process = Start(path, arguments, environment);
+        return process.Run();
+    }
+
+    /// <summary>Creates a process running <paramref name="path"/>, stopped at its first instruction.</summary>
+    public Process Start(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    {
+        var image = ReadExecutable(path);
+        var process = new Process(this, nextProcessId++, Environment.ProcessId, LinuxX64, events => new UnicornX64Cpu(events));
+        processes.Add(process);
+        try
+        {
+            ProgramStart.Load(process, image, path, arguments, environment, ReadExecutable);
+            SetUpStandardFiles(process);
+            return process;
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
+    internal void ReportUnsupported(string name, string reason)
+    {
+        if (options.ReportUnsupported && reportedUnsupported.Add(name))
+            Diagnostics.WriteLine($"trapeze: unsupported syscall {name}{(reason.Length > 0 ? ": " + reason : "")}");
+    }
+
+    public void Dispose()
+    {
+        foreach (var process in processes)
+            process.Dispose();
+        processes.Clear();
+    }
+
+    private static ElfImage ReadExecutable(string path)
+    {
+        if (Directory.Exists(path))
+            throw new ExecutableFormatException($"{path}: is a directory");
+        if (!File.Exists(path))
+            throw new ExecutableNotFoundException($"{path}: No such file or directory");
+        byte[] data;
+        try
+        {
+            if ((File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
+                throw new ExecutableFormatException($"{path}: Permission denied (not executable)");
+            data = File.ReadAllBytes(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new ExecutableFormatException($"{path}: {exception.Message}");
+        }
+        return ElfImage.Parse(data, path);
+    }
+
+    /// <summary>The guest's 0, 1, 2 are its own duplicates of the host's, so closing them leaves Trapeze's intact.</summary>
+    private static void SetUpStandardFiles(Process process)
+    {
+        const long DuplicateCloseOnExec = 1030; // F_DUPFD_CLOEXEC
+        for (var fd = 0; fd < 3; fd++)
+        {
+            var copy = HostSyscall.Invoke(HostSyscall.Fcntl, fd, DuplicateCloseOnExec, 3);
+            if (copy < 0)
+                continue;
+            var flags = (OpenFlags)HostSyscall.Invoke(HostSyscall.Fcntl, copy, (long)FcntlCommand.F_GETFL);
+            process.Files.Replace(fd, new HostFile((int)copy, $"/dev/fd/{fd}", flags), closeOnExec: false);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text;
+using Trapeze.Cpu;
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Memory;
+
+namespace Trapeze.Kernel.Loader;
+
+/// <summary>
+/// Builds the stack a Linux program starts with: argc, argv, envp and the auxiliary vector,
+/// with the strings, AT_PLATFORM and AT_RANDOM bytes above them, as fs/binfmt_elf.c lays it out.
+/// </summary>
+public sealed class InitialStack(GuestMemory memory, ulong top)
+{
+    private readonly List<(AuxiliaryVectorType Type, ulong Value)> auxiliary = [];
+    private ulong cursor = top;
+
+    public const ulong Size = 8 * 1024 * 1024;
+    public const ulong Top = 0x7fff_ffff_f000;
+
+    public static InitialStack Create(GuestMemory memory)
+    {
+        memory.Space.Map(Top - Size, Size, MemoryProtection.Read | MemoryProtection.Write, "[stack]");
+        return new InitialStack(memory, Top);
+    }
+
+    public void AddAuxiliary(AuxiliaryVectorType type, ulong value) => auxiliary.Add((type, value));
+
+    public ulong PushString(string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text + "\0");
+        return PushBytes(bytes);
+    }
+
+    public ulong PushBytes(ReadOnlySpan<byte> bytes)
+    {
+        cursor -= (ulong)bytes.Length;
+        memory.Poke(cursor, bytes);
+        return cursor;
+    }
+
+    /// <summary>Writes the vectors and returns the initial stack pointer (pointing at argc).</summary>
+    public ulong Finish(IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string executableName, byte[] random)
+    {
+        var executable = PushString(executableName);
+        var environmentPointers = environment.Select(PushString).ToList();
+        var argumentPointers = arguments.Select(PushString).ToList();
+        var platform = PushString("x86_64");
+        var randomBytes = PushBytes(random);
+        AddAuxiliary(AuxiliaryVectorType.AT_PLATFORM, platform);
+        AddAuxiliary(AuxiliaryVectorType.AT_RANDOM, randomBytes);
+        AddAuxiliary(AuxiliaryVectorType.AT_EXECFN, executable);
+        AddAuxiliary(AuxiliaryVectorType.AT_NULL, 0);
+
+        var words = new List<ulong> { (ulong)argumentPointers.Count };
+        words.AddRange(argumentPointers);
+        words.Add(0);
+        words.AddRange(environmentPointers);
+        words.Add(0);
+        foreach (var (type, value) in auxiliary)
+        {
+            words.Add((ulong)type);
+            words.Add(value);
+        }
+        cursor = (cursor - (ulong)words.Count * 8) & ~15UL;
+        var bytes = new byte[words.Count * 8];
+        for (var index = 0; index < words.Count; index++)
+            BitConverter.TryWriteBytes(bytes.AsSpan(index * 8), words[index]);
+        memory.Poke(cursor, bytes);
+        return cursor;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Security.Cryptography;
+using Trapeze.Cpu;
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Host;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel.Loader;
+
+/// <summary>Puts a fresh program into a process: image, interpreter, stack, registers (execve's second half).</summary>
+internal static class ProgramStart
+{
+    /// <summary>AT_HWCAP: CPUID.1:EDX of the emulated CPU model.</summary>
+    private const ulong HardwareCapabilities = 0x178bfbff;
+
+    public static void Load(Process process, ElfImage image, string path, IReadOnlyList<string> arguments,
+        IReadOnlyList<string> environment, Func<string, ElfImage> readInterpreter)
+    {
+        var memory = process.Memory;
+        var bias = image.IsPositionIndependent ? ElfLoader.ProgramBase : 0;
+        var program = ElfLoader.Load(image, memory, bias, Path.GetFullPath(path));
+
+        var entry = program.Entry;
+        ulong interpreterBase = 0;
+        if (image.Interpreter is { } interpreterPath)
+        {
+            var interpreter = readInterpreter(interpreterPath);
+            var span = interpreter.Segments.Max(s => s.VirtualAddress + s.MemorySize) - AddressSpace.PageDown(interpreter.Segments.Min(s => s.VirtualAddress));
+            interpreterBase = interpreter.IsPositionIndependent ? process.AddressSpace.FindFree(span) ?? throw new ExecutableFormatException($"{path}: no room for the interpreter") : 0;
+            entry = ElfLoader.Load(interpreter, memory, interpreterBase, interpreterPath).Entry;
+        }
+
+        process.ExecutablePath = Path.GetFullPath(path);
+        process.BreakStart = process.Break = AddressSpace.PageUp(program.End);
+
+        var stack = InitialStack.Create(memory);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_HWCAP, HardwareCapabilities);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_PAGESZ, AddressSpace.PageSize);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_CLKTCK, 100);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_PHDR, program.ProgramHeaders);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_PHENT, image.ProgramHeaderSize);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_PHNUM, image.ProgramHeaderCount);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_BASE, interpreterBase);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_FLAGS, 0);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_ENTRY, program.Entry);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_UID, (ulong)HostIdentity.UserId);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_EUID, (ulong)HostIdentity.EffectiveUserId);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_GID, (ulong)HostIdentity.GroupId);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_EGID, (ulong)HostIdentity.EffectiveGroupId);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_SECURE, 0);
+        var stackPointer = stack.Finish(arguments, environment, path, RandomNumberGenerator.GetBytes(16));
+
+        var cpu = process.Cpu;
+        foreach (var register in Enum.GetValues<X64Register>())
+        {
+            if (register is not (X64Register.Rflags or X64Register.Rip))
+                cpu.WriteRegister(register, 0);
+        }
+        cpu.WriteRegister(X64Register.Rsp, stackPointer);
+        cpu.WriteRegister(X64Register.Rip, entry);
+        cpu.WriteRegister(X64Register.Rflags, 0x202);
+
+        process.WorkingDirectory = (int)HostSyscall.Invoke(HostSyscall.Openat, -100, HostStrings.Pin(".", out var handle), (long)(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC));
+        handle.Free();
+        process.WorkingDirectoryPath = Environment.CurrentDirectory;
+    }
+}

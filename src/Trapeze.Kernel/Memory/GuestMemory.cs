@@ -1,0 +1,147 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Trapeze.Cpu;
+
+namespace Trapeze.Kernel.Memory;
+
+/// <summary>A contiguous piece of guest memory as the host sees it.</summary>
+public readonly record struct HostSegment(nint Pointer, ulong Length);
+
+/// <summary>
+/// The one way the kernel touches guest memory. A bad pointer (unmapped, or without the needed
+/// protection) gives EFAULT, as copy_from_user / copy_to_user do; it never faults the host.
+/// </summary>
+public sealed unsafe class GuestMemory(AddressSpace space)
+{
+    public const int PathMax = 4096;
+
+    public AddressSpace Space => space;
+
+    /// <summary>Collects the host pieces behind [address, address+length), checking access.</summary>
+    public Errno GetSegments(GuestAddress address, ulong length, bool write, List<HostSegment> segments)
+    {
+        var cursor = address.Value;
+        var end = cursor + length;
+        if (end < cursor)
+            return Errno.EFAULT;
+        var need = write ? MemoryProtection.Write : MemoryProtection.Read;
+        while (cursor < end)
+        {
+            var mapping = space.Find(cursor);
+            if (mapping is null || (mapping.Protection & need) == 0)
+                return Errno.EFAULT;
+            var piece = Math.Min(end, mapping.End) - cursor;
+            segments.Add(new HostSegment(mapping.Host + (nint)(cursor - mapping.Start), piece));
+            cursor += piece;
+        }
+        return Errno.None;
+    }
+
+    public Errno Read(GuestAddress address, Span<byte> destination)
+    {
+        var cursor = address.Value;
+        while (!destination.IsEmpty)
+        {
+            if (!TrySpan(cursor, MemoryProtection.Read, out var source))
+                return Errno.EFAULT;
+            var count = Math.Min(source.Length, destination.Length);
+            source[..count].CopyTo(destination);
+            destination = destination[count..];
+            cursor += (ulong)count;
+        }
+        return Errno.None;
+    }
+
+    public Errno Write(GuestAddress address, ReadOnlySpan<byte> source)
+    {
+        var cursor = address.Value;
+        while (!source.IsEmpty)
+        {
+            if (!TrySpan(cursor, MemoryProtection.Write, out var destination))
+                return Errno.EFAULT;
+            var count = Math.Min(source.Length, destination.Length);
+            source[..count].CopyTo(destination);
+            source = source[count..];
+            cursor += (ulong)count;
+        }
+        return Errno.None;
+    }
+
+    public Errno Read<T>(GuestAddress address, out T value) where T : unmanaged
+    {
+        value = default;
+        return Read(address, MemoryMarshal.AsBytes(new Span<T>(ref value)));
+    }
+
+    public Errno Write<T>(GuestAddress address, in T value) where T : unmanaged
+        => Write(address, MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)));
+
+    /// <summary>Reads a NUL-terminated string of at most <paramref name="maximum"/> bytes (ENAMETOOLONG past it).</summary>
+    public Errno ReadCString(CString pointer, out string value, int maximum = PathMax)
+    {
+        value = "";
+        var bytes = new List<byte>(64);
+        var cursor = pointer.Value;
+        while (true)
+        {
+            if (!TrySpan(cursor, MemoryProtection.Read, out var span))
+                return Errno.EFAULT;
+            var terminator = span.IndexOf((byte)0);
+            var take = terminator >= 0 ? terminator : span.Length;
+            if (bytes.Count + take >= maximum)
+                return Errno.ENAMETOOLONG;
+            foreach (var b in span[..take])
+                bytes.Add(b);
+            if (terminator >= 0)
+                break;
+            cursor += (ulong)take;
+        }
+        value = Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
+        return Errno.None;
+    }
+
+    /// <summary>Reads a NULL-terminated array of string pointers (argv, envp).</summary>
+    public Errno ReadStringArray(GuestAddress array, out List<string> values, int maximumCount = 0x20000)
+    {
+        values = [];
+        for (var index = 0; index < maximumCount; index++)
+        {
+            if (Read(array + (ulong)(index * 8), out ulong pointer) is not Errno.None)
+                return Errno.EFAULT;
+            if (pointer == 0)
+                return Errno.None;
+            if (ReadCString(new CString(pointer), out var text, 128 * 1024) is var error and not Errno.None)
+                return error;
+            values.Add(text);
+        }
+        return Errno.E2BIG;
+    }
+
+    /// <summary>Host view from <paramref name="address"/> to the end of its mapping, if accessible.</summary>
+    private bool TrySpan(ulong address, MemoryProtection need, out Span<byte> span)
+    {
+        var mapping = space.Find(address);
+        if (mapping is null || (mapping.Protection & need) == 0)
+        {
+            span = default;
+            return false;
+        }
+        var offset = address - mapping.Start;
+        span = new Span<byte>((void*)(mapping.Host + (nint)offset), checked((int)Math.Min(mapping.End - address, int.MaxValue)));
+        return true;
+    }
+
+    /// <summary>Writes bytes during loading regardless of page protection (the loader fills read-only text).</summary>
+    internal void Poke(ulong address, ReadOnlySpan<byte> source)
+    {
+        while (!source.IsEmpty)
+        {
+            var mapping = space.Find(address) ?? throw new InvalidOperationException($"poke into unmapped 0x{address:x}");
+            var offset = address - mapping.Start;
+            var count = (int)Math.Min((ulong)source.Length, mapping.End - address);
+            source[..count].CopyTo(new Span<byte>((void*)(mapping.Host + (nint)offset), count));
+            source = source[count..];
+            address += (ulong)count;
+        }
+    }
+}

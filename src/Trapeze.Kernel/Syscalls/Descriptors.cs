@@ -1,0 +1,116 @@
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Host;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel.Syscalls;
+
+/// <summary>File descriptors themselves: dup, fcntl, ioctl.</summary>
+public static class Descriptors
+{
+    [Syscall("dup")]
+    public static Result Duplicate(GuestThread thread, int fd)
+    {
+        var files = thread.Process.Files;
+        if (files.Get(fd) is not { } file)
+            return Errno.EBADF;
+        file.AddReference();
+        var result = files.Add(file, closeOnExec: false);
+        if (result.IsError)
+            file.Release();
+        return result;
+    }
+
+    [Syscall("dup2")]
+    public static Result Duplicate2(GuestThread thread, int fd, int target)
+    {
+        if (thread.Process.Files.Get(fd) is null)
+            return Errno.EBADF;
+        return fd == target ? fd : Duplicate3(thread, fd, target, 0);
+    }
+
+    [Syscall("dup3")]
+    public static Result Duplicate3(GuestThread thread, int fd, int target, OpenFlags flags)
+    {
+        var files = thread.Process.Files;
+        if ((flags & ~OpenFlags.O_CLOEXEC) != 0 || fd == target)
+            return Errno.EINVAL;
+        if (files.Get(fd) is not { } file)
+            return Errno.EBADF;
+        file.AddReference();
+        var result = files.Replace(target, file, (flags & OpenFlags.O_CLOEXEC) != 0);
+        if (result.IsError)
+            file.Release();
+        return result;
+    }
+
+    [Syscall("fcntl", Support = Support.Partial, Note = "descriptor flags, status flags, dup, locks on host files")]
+    public static Result Control(GuestThread thread, int fd, FcntlCommand command, ulong argument)
+    {
+        var files = thread.Process.Files;
+        if (files.Get(fd) is not { } file)
+            return Errno.EBADF;
+        switch (command)
+        {
+            case FcntlCommand.F_DUPFD:
+            case FcntlCommand.F_DUPFD_CLOEXEC:
+                if ((int)argument < 0 || (int)argument >= files.Limit)
+                    return Errno.EINVAL;
+                file.AddReference();
+                var result = files.Add(file, command == FcntlCommand.F_DUPFD_CLOEXEC, (int)argument);
+                if (result.IsError)
+                    file.Release();
+                return result;
+            case FcntlCommand.F_GETFD:
+                return files.GetCloseOnExec(fd) ? 1 : 0;
+            case FcntlCommand.F_SETFD:
+                files.SetCloseOnExec(fd, (argument & 1) != 0);
+                return 0;
+            case FcntlCommand.F_GETFL:
+            case FcntlCommand.F_SETFL:
+            case FcntlCommand.F_GETPIPE_SZ:
+            case FcntlCommand.F_GET_SEALS:
+                return file.HostDescriptor is { } host ? HostSyscall.Invoke(HostSyscall.Fcntl, host, (long)command, (long)argument) : Errno.EINVAL;
+            case FcntlCommand.F_GETLK:
+            case FcntlCommand.F_SETLK:
+            case FcntlCommand.F_SETLKW:
+            case FcntlCommand.F_OFD_GETLK:
+            case FcntlCommand.F_OFD_SETLK:
+            case FcntlCommand.F_OFD_SETLKW:
+                return file.HostDescriptor is { } lockHost ? Lock(thread, lockHost, command, new GuestAddress(argument)) : Errno.EINVAL;
+            default:
+                return Errno.EINVAL;
+        }
+    }
+
+    [Syscall("ioctl", Support = Support.Partial, Note = "TCGETS, TIOCGWINSZ, TIOCGPGRP, FIONREAD on host ttys and files; FIOCLEX/FIONCLEX; others ENOTTY")]
+    public static Result InputOutputControl(GuestThread thread, int fd, IoctlRequest request, GuestAddress argument)
+    {
+        if (thread.Process.Files.Get(fd) is not { } file)
+            return Errno.EBADF;
+        switch (request)
+        {
+            case IoctlRequest.FIOCLEX:
+                thread.Process.Files.SetCloseOnExec(fd, true);
+                return 0;
+            case IoctlRequest.FIONCLEX:
+                thread.Process.Files.SetCloseOnExec(fd, false);
+                return 0;
+            default:
+                return file.Control(request, thread.Memory, argument);
+        }
+    }
+
+    private static unsafe Result Lock(GuestThread thread, int host, FcntlCommand command, GuestAddress argument)
+    {
+        const int FlockSize = 32;
+        var buffer = stackalloc byte[FlockSize];
+        var span = new Span<byte>(buffer, FlockSize);
+        if (thread.Memory.Read(argument, span) is var fault and not Errno.None)
+            return fault;
+        var result = HostSyscall.Invoke(HostSyscall.Fcntl, host, (long)command, (long)buffer);
+        if (result < 0)
+            return result;
+        return thread.Memory.Write(argument, span) is var writeFault and not Errno.None ? writeFault : result;
+    }
+}

@@ -1,0 +1,82 @@
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Files;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel.Syscalls;
+
+/// <summary>Reading and writing open files: read, write, the vector and positional forms, lseek.</summary>
+public static class FileIo
+{
+    /// <summary>UIO_MAXIOV: the most iovecs one readv or writev takes.</summary>
+    private const int MaximumVectors = 1024;
+
+    [Syscall("read")]
+    public static Result Read(GuestThread thread, int fd, GuestAddress buffer, ulong count)
+        => thread.Process.Files.Get(fd) is { } file ? file.Read(thread.Memory, buffer, count) : Errno.EBADF;
+
+    [Syscall("write")]
+    public static Result Write(GuestThread thread, int fd, GuestAddress buffer, ulong count)
+        => thread.Process.Files.Get(fd) is { } file ? file.Write(thread.Memory, buffer, count) : Errno.EBADF;
+
+    [Syscall("pread64")]
+    public static Result PositionalRead(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset)
+        => thread.Process.Files.Get(fd) switch
+        {
+            HostFile file => file.PositionalRead(thread.Memory, buffer, count, offset),
+            null => Errno.EBADF,
+            _ => Errno.ESPIPE,
+        };
+
+    [Syscall("pwrite64")]
+    public static Result PositionalWrite(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset)
+        => thread.Process.Files.Get(fd) switch
+        {
+            HostFile file => file.PositionalWrite(thread.Memory, buffer, count, offset),
+            null => Errno.EBADF,
+            _ => Errno.ESPIPE,
+        };
+
+    [Syscall("readv")]
+    public static Result ReadVector(GuestThread thread, int fd, GuestAddress vectors, int count)
+        => Vector(thread, fd, vectors, count, write: false, offset: -1);
+
+    [Syscall("writev")]
+    public static Result WriteVector(GuestThread thread, int fd, GuestAddress vectors, int count)
+        => Vector(thread, fd, vectors, count, write: true, offset: -1);
+
+    [Syscall("preadv")]
+    public static Result PositionalReadVector(GuestThread thread, int fd, GuestAddress vectors, int count, long offset)
+        => offset < 0 ? Errno.EINVAL : Vector(thread, fd, vectors, count, write: false, offset);
+
+    [Syscall("pwritev")]
+    public static Result PositionalWriteVector(GuestThread thread, int fd, GuestAddress vectors, int count, long offset)
+        => offset < 0 ? Errno.EINVAL : Vector(thread, fd, vectors, count, write: true, offset);
+
+    [Syscall("lseek")]
+    public static Result Seek(GuestThread thread, int fd, long offset, SeekWhence whence)
+        => thread.Process.Files.Get(fd) is { } file ? file.Seek(offset, whence) : Errno.EBADF;
+
+    private static Result Vector(GuestThread thread, int fd, GuestAddress vectors, int count, bool write, long offset)
+    {
+        if (thread.Process.Files.Get(fd) is not { } file)
+            return Errno.EBADF;
+        if (count < 0 || count > MaximumVectors)
+            return Errno.EINVAL;
+        var segments = new List<HostSegment>(count);
+        for (var index = 0; index < count; index++)
+        {
+            if (thread.Memory.Read(vectors + (ulong)(index * 16), out IoVector vector) is var error and not Errno.None)
+                return error;
+            if ((long)vector.Length < 0)
+                return Errno.EINVAL;
+            if (vector.Length == 0)
+                continue;
+            if (thread.Memory.GetSegments(new GuestAddress(vector.Base), vector.Length, write: !write, segments) is var fault and not Errno.None)
+                return fault;
+        }
+        if (segments.Count == 0)
+            return write ? file.Write(thread.Memory, default, 0) : file.Read(thread.Memory, default, 0);
+        return write ? file.WriteVector(segments, offset) : file.ReadVector(segments, offset);
+    }
+}

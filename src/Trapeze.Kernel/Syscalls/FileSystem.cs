@@ -1,0 +1,308 @@
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Files;
+using Trapeze.Kernel.Host;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel.Syscalls;
+
+/// <summary>Names in the file system: open, stat, access, readlink, directories, links.</summary>
+public static unsafe class FileSystem
+{
+    private const int CurrentDirectory = HostPath.CurrentDirectory;
+
+    [Syscall("open")]
+    public static Result Open(GuestThread thread, CString path, OpenFlags flags, uint mode)
+        => OpenAt(thread, CurrentDirectory, path, flags, mode);
+
+    [Syscall("creat")]
+    public static Result Create(GuestThread thread, CString path, uint mode)
+        => OpenAt(thread, CurrentDirectory, path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode);
+
+    [Syscall("openat", Support = Support.Partial, Note = "host files; /proc and /dev are the host's")]
+    public static Result OpenAt(GuestThread thread, int directory, CString path, OpenFlags flags, uint mode)
+    {
+        if (HostPath.Resolve(thread, directory, path, out var hostPath) is var error and not Errno.None)
+            return error;
+        using (hostPath)
+        {
+            // Host descriptors never leak into host children; the guest's close-on-exec bit lives in its FileTable.
+            var descriptor = HostSyscall.Invoke(HostSyscall.Openat, hostPath.Directory, hostPath.Pointer, (long)(flags | OpenFlags.O_CLOEXEC), mode);
+            if (descriptor < 0)
+                return descriptor;
+            var status = flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOCTTY | OpenFlags.O_TRUNC | OpenFlags.O_CLOEXEC);
+            var result = thread.Process.Files.Add(new HostFile((int)descriptor, hostPath.Text, status), (flags & OpenFlags.O_CLOEXEC) != 0);
+            if (result.IsError)
+                HostSyscall.Invoke(HostSyscall.Close, descriptor);
+            return result;
+        }
+    }
+
+    [Syscall("close")]
+    public static Result Close(GuestThread thread, int fd) => thread.Process.Files.Close(fd);
+
+    [Syscall("stat")]
+    public static Result Stat(GuestThread thread, CString path, GuestAddress status)
+        => StatAt(thread, CurrentDirectory, path, status, 0);
+
+    [Syscall("lstat")]
+    public static Result LinkStat(GuestThread thread, CString path, GuestAddress status)
+        => StatAt(thread, CurrentDirectory, path, status, AtFlags.AT_SYMLINK_NOFOLLOW);
+
+    [Syscall("fstat")]
+    public static Result FileStat(GuestThread thread, int fd, GuestAddress status)
+    {
+        if (thread.Process.Files.Get(fd) is not { } file)
+            return Errno.EBADF;
+        var result = file.Status(out var buffer);
+        return result.IsError ? result : WriteOut(thread, status, buffer);
+    }
+
+    [Syscall("newfstatat")]
+    public static Result StatAt(GuestThread thread, int directory, CString path, GuestAddress status, AtFlags flags)
+    {
+        if (HostPath.Resolve(thread, directory, path, out var hostPath, allowEmpty: (flags & AtFlags.AT_EMPTY_PATH) != 0) is var error and not Errno.None)
+            return error;
+        using (hostPath)
+        {
+            LinuxStat buffer;
+            var result = HostSyscall.Invoke(HostSyscall.Newfstatat, hostPath.Directory, hostPath.Pointer, (long)&buffer, (long)flags);
+            return result < 0 ? result : WriteOut(thread, status, buffer);
+        }
+    }
+
+    [Syscall("statx")]
+    public static Result StatExtended(GuestThread thread, int directory, CString path, AtFlags flags, uint mask, GuestAddress status)
+    {
+        const int StatxSize = 256;
+        if (HostPath.Resolve(thread, directory, path, out var hostPath, allowEmpty: (flags & AtFlags.AT_EMPTY_PATH) != 0) is var error and not Errno.None)
+            return error;
+        using (hostPath)
+        {
+            var buffer = stackalloc byte[StatxSize];
+            var result = HostSyscall.Invoke(HostSyscall.Statx, hostPath.Directory, hostPath.Pointer, (long)flags, mask, (long)buffer);
+            return result < 0 ? result : thread.Memory.Write(status, new ReadOnlySpan<byte>(buffer, StatxSize)) is var fault and not Errno.None ? fault : 0;
+        }
+    }
+
+    [Syscall("access")]
+    public static Result Access(GuestThread thread, CString path, AccessMode mode)
+        => AccessAt2(thread, CurrentDirectory, path, mode, 0);
+
+    [Syscall("faccessat")]
+    public static Result AccessAt(GuestThread thread, int directory, CString path, AccessMode mode)
+        => AccessAt2(thread, directory, path, mode, 0);
+
+    [Syscall("faccessat2")]
+    public static Result AccessAt2(GuestThread thread, int directory, CString path, AccessMode mode, AtFlags flags)
+        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Faccessat2, p.Directory, p.Pointer, (long)mode, (long)flags));
+
+    [Syscall("readlink")]
+    public static Result ReadLink(GuestThread thread, CString path, GuestAddress buffer, int size)
+        => ReadLinkAt(thread, CurrentDirectory, path, buffer, size);
+
+    [Syscall("readlinkat", Support = Support.Partial, Note = "/proc/self/exe is the guest program; other /proc links are the host's")]
+    public static Result ReadLinkAt(GuestThread thread, int directory, CString path, GuestAddress buffer, int size)
+    {
+        if (size <= 0)
+            return Errno.EINVAL;
+        if (thread.Memory.ReadCString(path, out var text) is var error and not Errno.None)
+            return error;
+        if (text is "/proc/self/exe" || text == $"/proc/{thread.Process.Id}/exe")
+            return CopyString(thread, buffer, size, thread.Process.ExecutablePath);
+        if (HostPath.FromText(thread, directory, text, out var hostPath) is var pathError and not Errno.None)
+            return pathError;
+        using (hostPath)
+        {
+            var scratch = new byte[size];
+            fixed (byte* pointer = scratch)
+            {
+                var result = HostSyscall.Invoke(HostSyscall.Readlinkat, hostPath.Directory, hostPath.Pointer, (long)pointer, size);
+                if (result < 0)
+                    return result;
+                return thread.Memory.Write(buffer, scratch.AsSpan(0, (int)result)) is var fault and not Errno.None ? fault : result;
+            }
+        }
+    }
+
+    [Syscall("getcwd")]
+    public static Result GetWorkingDirectory(GuestThread thread, GuestAddress buffer, ulong size)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(thread.Process.WorkingDirectoryPath + "\0");
+        if ((ulong)bytes.Length > size)
+            return Errno.ERANGE;
+        return thread.Memory.Write(buffer, bytes) is var fault and not Errno.None ? fault : bytes.Length;
+    }
+
+    [Syscall("chdir")]
+    public static Result ChangeDirectory(GuestThread thread, CString path)
+    {
+        if (HostPath.Resolve(thread, CurrentDirectory, path, out var hostPath) is var error and not Errno.None)
+            return error;
+        using (hostPath)
+        {
+            var descriptor = HostSyscall.Invoke(HostSyscall.Openat, hostPath.Directory, hostPath.Pointer, (long)(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC));
+            return descriptor < 0 ? descriptor : SetWorkingDirectory(thread.Process, (int)descriptor);
+        }
+    }
+
+    [Syscall("fchdir")]
+    public static Result ChangeDirectoryTo(GuestThread thread, int fd)
+    {
+        if (thread.Process.Files.Get(fd) is not { HostDescriptor: { } host })
+            return Errno.EBADF;
+        var dot = HostStrings.Pin(".", out var handle);
+        var descriptor = HostSyscall.Invoke(HostSyscall.Openat, host, dot, (long)(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC));
+        handle.Free();
+        return descriptor < 0 ? descriptor : SetWorkingDirectory(thread.Process, (int)descriptor);
+    }
+
+    [Syscall("getdents64")]
+    public static Result GetDirectoryEntries(GuestThread thread, int fd, GuestAddress buffer, uint count)
+        => thread.Process.Files.Get(fd) is { } file ? file.ReadDirectory(thread.Memory, buffer, count) : Errno.EBADF;
+
+    [Syscall("mkdir")]
+    public static Result MakeDirectory(GuestThread thread, CString path, uint mode) => MakeDirectoryAt(thread, CurrentDirectory, path, mode);
+
+    [Syscall("mkdirat")]
+    public static Result MakeDirectoryAt(GuestThread thread, int directory, CString path, uint mode)
+        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Mkdirat, p.Directory, p.Pointer, mode));
+
+    [Syscall("rmdir")]
+    public static Result RemoveDirectory(GuestThread thread, CString path) => UnlinkAt(thread, CurrentDirectory, path, AtFlags.AT_REMOVEDIR);
+
+    [Syscall("unlink")]
+    public static Result Unlink(GuestThread thread, CString path) => UnlinkAt(thread, CurrentDirectory, path, 0);
+
+    [Syscall("unlinkat")]
+    public static Result UnlinkAt(GuestThread thread, int directory, CString path, AtFlags flags)
+        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Unlinkat, p.Directory, p.Pointer, (long)flags));
+
+    [Syscall("rename")]
+    public static Result Rename(GuestThread thread, CString from, CString to) => RenameAt2(thread, CurrentDirectory, from, CurrentDirectory, to, 0);
+
+    [Syscall("renameat")]
+    public static Result RenameAt(GuestThread thread, int fromDirectory, CString from, int toDirectory, CString to)
+        => RenameAt2(thread, fromDirectory, from, toDirectory, to, 0);
+
+    [Syscall("renameat2")]
+    public static Result RenameAt2(GuestThread thread, int fromDirectory, CString from, int toDirectory, CString to, uint flags)
+        => WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
+            target => HostSyscall.Invoke(HostSyscall.Renameat2, source.Directory, source.Pointer, target.Directory, target.Pointer, flags)));
+
+    [Syscall("link")]
+    public static Result Link(GuestThread thread, CString from, CString to) => LinkAt(thread, CurrentDirectory, from, CurrentDirectory, to, 0);
+
+    [Syscall("linkat")]
+    public static Result LinkAt(GuestThread thread, int fromDirectory, CString from, int toDirectory, CString to, AtFlags flags)
+        => WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
+            target => HostSyscall.Invoke(HostSyscall.Linkat, source.Directory, source.Pointer, target.Directory, target.Pointer, (long)flags)));
+
+    [Syscall("symlink")]
+    public static Result SymbolicLink(GuestThread thread, CString target, CString path) => SymbolicLinkAt(thread, target, CurrentDirectory, path);
+
+    [Syscall("symlinkat")]
+    public static Result SymbolicLinkAt(GuestThread thread, CString target, int directory, CString path)
+    {
+        if (thread.Memory.ReadCString(target, out var targetText) is var error and not Errno.None)
+            return error;
+        var targetPointer = HostStrings.Pin(targetText, out var handle);
+        try
+        {
+            return WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Symlinkat, targetPointer, p.Directory, p.Pointer));
+        }
+        finally
+        {
+            handle.Free();
+        }
+    }
+
+    [Syscall("chmod")]
+    public static Result ChangeMode(GuestThread thread, CString path, uint mode) => ChangeModeAt(thread, CurrentDirectory, path, mode);
+
+    [Syscall("fchmodat")]
+    public static Result ChangeModeAt(GuestThread thread, int directory, CString path, uint mode)
+        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Fchmodat, p.Directory, p.Pointer, mode));
+
+    [Syscall("fchmod")]
+    public static Result ChangeModeOf(GuestThread thread, int fd, uint mode)
+        => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fchmod, host, mode));
+
+    [Syscall("ftruncate")]
+    public static Result TruncateFile(GuestThread thread, int fd, long length)
+        => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length));
+
+    [Syscall("truncate")]
+    public static Result Truncate(GuestThread thread, CString path, long length)
+        => WithPath(thread, CurrentDirectory, path, p => p.Text.StartsWith('/')
+            ? HostSyscall.Invoke(HostSyscall.Truncate, p.Pointer, length)
+            : TruncateRelative(p, length));
+
+    [Syscall("fsync")]
+    public static Result Synchronize(GuestThread thread, int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fsync, host));
+
+    [Syscall("fdatasync")]
+    public static Result SynchronizeData(GuestThread thread, int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fdatasync, host));
+
+    [Syscall("utimensat")]
+    public static Result SetTimesAt(GuestThread thread, int directory, CString path, GuestAddress times, AtFlags flags)
+    {
+        var buffer = stackalloc Timespec[2];
+        if (!times.IsNull && thread.Memory.Read(times, new Span<byte>(buffer, 2 * sizeof(Timespec))) is var fault and not Errno.None)
+            return fault;
+        var timesPointer = times.IsNull ? 0 : (long)buffer;
+        if (path.IsNull)
+            return WithDescriptor(thread, directory, host => HostSyscall.Invoke(HostSyscall.Utimensat, host, 0, timesPointer, (long)flags));
+        return WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Utimensat, p.Directory, p.Pointer, timesPointer, (long)flags));
+    }
+
+    private static Result TruncateRelative(HostPath path, long length)
+    {
+        var descriptor = HostSyscall.Invoke(HostSyscall.Openat, path.Directory, path.Pointer, (long)(OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC));
+        if (descriptor < 0)
+            return descriptor;
+        var result = HostSyscall.Invoke(HostSyscall.Ftruncate, descriptor, length);
+        HostSyscall.Invoke(HostSyscall.Close, descriptor);
+        return result;
+    }
+
+    private static Result WithPath(GuestThread thread, int directory, CString path, Func<HostPath, Result> call)
+    {
+        if (HostPath.Resolve(thread, directory, path, out var hostPath) is var error and not Errno.None)
+            return error;
+        using (hostPath)
+            return call(hostPath);
+    }
+
+    private static Result WithDescriptor(GuestThread thread, int fd, Func<int, Result> call)
+        => thread.Process.Files.Get(fd) is { HostDescriptor: { } host } ? call(host) : Errno.EBADF;
+
+    private static Result SetWorkingDirectory(Process process, int descriptor)
+    {
+        var buffer = new byte[GuestMemory.PathMax];
+        var link = HostStrings.Pin($"/proc/self/fd/{descriptor}", out var handle);
+        long length;
+        fixed (byte* pointer = buffer)
+            length = HostSyscall.Invoke(HostSyscall.Readlinkat, HostPath.CurrentDirectory, link, (long)pointer, buffer.Length);
+        handle.Free();
+        if (length < 0)
+        {
+            HostSyscall.Invoke(HostSyscall.Close, descriptor);
+            return length;
+        }
+        HostSyscall.Invoke(HostSyscall.Close, process.WorkingDirectory);
+        process.WorkingDirectory = descriptor;
+        process.WorkingDirectoryPath = System.Text.Encoding.UTF8.GetString(buffer, 0, (int)length);
+        return 0;
+    }
+
+    private static Result CopyString(GuestThread thread, GuestAddress buffer, int size, string text)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var count = Math.Min(bytes.Length, size);
+        return thread.Memory.Write(buffer, bytes.AsSpan(0, count)) is var fault and not Errno.None ? fault : count;
+    }
+
+    private static Result WriteOut(GuestThread thread, GuestAddress address, in LinuxStat status)
+        => thread.Memory.Write(address, status) is var fault and not Errno.None ? fault : 0;
+}

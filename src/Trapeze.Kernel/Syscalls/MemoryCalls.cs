@@ -1,0 +1,197 @@
+using Trapeze.Cpu;
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Files;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel.Syscalls;
+
+/// <summary>The address space: brk, mmap, munmap, mprotect, mremap, madvise.</summary>
+public static class MemoryCalls
+{
+    private const ulong PageMask = AddressSpace.PageSize - 1;
+
+    [Syscall("brk")]
+    public static Result Break(GuestThread thread, ulong address)
+    {
+        var process = thread.Process;
+        var space = process.AddressSpace;
+        if (address < process.BreakStart)
+            return process.Break;
+        var oldEnd = AddressSpace.PageUp(process.Break);
+        var newEnd = AddressSpace.PageUp(address);
+        if (newEnd > oldEnd)
+        {
+            if (!space.IsFree(oldEnd, newEnd) || newEnd > space.MmapBase)
+                return process.Break;
+            space.Map(oldEnd, newEnd - oldEnd, MemoryProtection.Read | MemoryProtection.Write, "[heap]");
+        }
+        else if (newEnd < oldEnd)
+        {
+            space.Unmap(newEnd, oldEnd - newEnd);
+        }
+        process.Break = address;
+        return address;
+    }
+
+    [Syscall("mmap", Support = Support.Partial, Note = "MAP_SHARED file mappings are private copies: writes do not reach the file")]
+    public static Result Map(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection, MapFlags flags, int fd, long offset)
+    {
+        var space = thread.Process.AddressSpace;
+        var type = flags & (MapFlags.MAP_SHARED | MapFlags.MAP_PRIVATE | MapFlags.MAP_SHARED_VALIDATE);
+        if (length == 0 || (offset & (long)PageMask) != 0 || type == 0)
+            return Errno.EINVAL;
+        var size = AddressSpace.PageUp(length);
+        if (size == 0 || size > AddressSpace.UserTop)
+            return Errno.ENOMEM;
+
+        OpenFile? file = null;
+        if ((flags & MapFlags.MAP_ANONYMOUS) == 0)
+        {
+            file = thread.Process.Files.Get(fd);
+            if (file is not HostFile)
+                return file is null ? Errno.EBADF : Errno.ENODEV;
+            if ((file.StatusFlags & OpenFlags.O_PATH) != 0)
+                return Errno.EBADF;
+        }
+
+        ulong start;
+        var fixedAddress = (flags & (MapFlags.MAP_FIXED | MapFlags.MAP_FIXED_NOREPLACE)) != 0;
+        if (fixedAddress)
+        {
+            start = address.Value;
+            if ((start & PageMask) != 0 || start + size > AddressSpace.UserTop || start < AddressSpace.MinimumAddress)
+                return (start & PageMask) != 0 ? Errno.EINVAL : Errno.EPERM;
+            if ((flags & MapFlags.MAP_FIXED_NOREPLACE) != 0 && !space.IsFree(start, start + size))
+                return Errno.EEXIST;
+        }
+        else
+        {
+            var hint = AddressSpace.PageDown(address.Value);
+            if (hint >= AddressSpace.MinimumAddress && hint + size <= AddressSpace.UserTop && space.IsFree(hint, hint + size))
+                start = hint;
+            else if (space.FindFree(size) is { } free)
+                start = free;
+            else
+                return Errno.ENOMEM;
+        }
+
+        var mapping = space.Map(start, size, ToMemory(protection), file?.Path ?? "", (ulong)offset);
+        if (file is HostFile hostFile)
+        {
+            var result = FillFromFile(hostFile, mapping, length, offset);
+            if (result.IsError)
+            {
+                space.Unmap(start, size);
+                return result;
+            }
+        }
+        return start;
+    }
+
+    [Syscall("munmap")]
+    public static Result Unmap(GuestThread thread, GuestAddress address, ulong length)
+    {
+        if ((address.Value & PageMask) != 0 || length == 0 || address.Value + length > AddressSpace.UserTop)
+            return Errno.EINVAL;
+        thread.Process.AddressSpace.Unmap(address.Value, length);
+        return 0;
+    }
+
+    [Syscall("mprotect")]
+    public static Result Protect(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection)
+    {
+        if ((address.Value & PageMask) != 0)
+            return Errno.EINVAL;
+        if (length == 0)
+            return 0;
+        return thread.Process.AddressSpace.Protect(address.Value, length, ToMemory(protection)) ? 0 : Errno.ENOMEM;
+    }
+
+    [Syscall("mremap", Support = Support.Partial, Note = "moves by copying; MREMAP_FIXED and MREMAP_DONTUNMAP unsupported (EINVAL)")]
+    public static Result Remap(GuestThread thread, GuestAddress oldAddress, ulong oldLength, ulong newLength, uint flags, GuestAddress newAddress)
+    {
+        const uint MayMove = 1;
+        var space = thread.Process.AddressSpace;
+        var start = oldAddress.Value;
+        if ((start & PageMask) != 0 || (flags & ~MayMove) != 0 || newLength == 0)
+            return Errno.EINVAL;
+        oldLength = AddressSpace.PageUp(oldLength);
+        newLength = AddressSpace.PageUp(newLength);
+        if (space.Find(start) is not { } mapping || !space.IsFullyMapped(start, start + oldLength))
+            return Errno.EFAULT;
+        if (newLength <= oldLength)
+        {
+            space.Unmap(start + newLength, oldLength - newLength);
+            return start;
+        }
+        if (space.IsFree(start + oldLength, start + newLength) && start + newLength <= space.MmapBase)
+        {
+            space.Map(start + oldLength, newLength - oldLength, mapping.Protection, mapping.Name);
+            return start;
+        }
+        if ((flags & MayMove) == 0 || space.FindFree(newLength) is not { } target)
+            return Errno.ENOMEM;
+        var copy = new byte[oldLength];
+        space.Map(target, newLength, MemoryProtection.Read | MemoryProtection.Write, mapping.Name);
+        // Copy through the host pages: the old range may be read-protected for the guest.
+        CopyHost(space, start, copy, read: true);
+        CopyHost(space, target, copy, read: false);
+        space.Protect(target, newLength, mapping.Protection);
+        space.Unmap(start, oldLength);
+        return target;
+    }
+
+    [Syscall("madvise", Support = Support.Partial, Note = "MADV_DONTNEED zeroes private pages; other advice is accepted and ignored")]
+    public static Result Advise(GuestThread thread, GuestAddress address, ulong length, MadviseAdvice advice)
+    {
+        if ((address.Value & PageMask) != 0)
+            return Errno.EINVAL;
+        var space = thread.Process.AddressSpace;
+        var end = address.Value + AddressSpace.PageUp(length);
+        if (!space.IsFullyMapped(address.Value, end))
+            return Errno.ENOMEM;
+        if (advice == MadviseAdvice.MADV_DONTNEED)
+        {
+            for (var cursor = address.Value; cursor < end;)
+            {
+                var mapping = space.Find(cursor)!;
+                var pieceEnd = Math.Min(end, mapping.End);
+                unsafe
+                {
+                    new Span<byte>((void*)(mapping.Host + (nint)(cursor - mapping.Start)), (int)(pieceEnd - cursor)).Clear();
+                }
+                cursor = pieceEnd;
+            }
+        }
+        return 0;
+    }
+
+    private static MemoryProtection ToMemory(ProtectionFlags protection)
+        => (MemoryProtection)((int)protection & 7);
+
+    private static unsafe Result FillFromFile(HostFile file, Mapping mapping, ulong length, long offset)
+    {
+        var pieces = new List<HostSegment> { new(mapping.Host, length) };
+        // Reading past the end of the file leaves the rest zero, as a mapping past EOF reads.
+        var result = file.ReadVector(pieces, offset);
+        return result.IsError ? result : 0;
+    }
+
+    private static unsafe void CopyHost(AddressSpace space, ulong address, byte[] buffer, bool read)
+    {
+        var done = 0UL;
+        while (done < (ulong)buffer.Length)
+        {
+            var mapping = space.Find(address + done)!;
+            var offset = address + done - mapping.Start;
+            var count = Math.Min((ulong)buffer.Length - done, mapping.End - (address + done));
+            var host = new Span<byte>((void*)(mapping.Host + (nint)offset), (int)count);
+            if (read)
+                host.CopyTo(buffer.AsSpan((int)done));
+            else
+                buffer.AsSpan((int)done, (int)count).CopyTo(host);
+            done += count;
+        }
+    }
+}

@@ -1,0 +1,25 @@
+namespace Trapeze.Kernel.Syscalls;
+
+/// <summary>How completely Trapeze implements a system call.</summary>
+public enum Support
+{
+    /// <summary>Behaves as the guest's kernel documents it.</summary>
+    Full,
+    /// <summary>Works for common uses; the note says what is missing.</summary>
+    Partial,
+    /// <summary>Returns an error by design (ENOSYS unless the note says otherwise).</summary>
+    Unsupported,
+}
+
+/// <summary>
+/// Declares a system call handler. The source generator in Trapeze.Generators binds it to the
+/// personality tables, decodes its parameters from the argument registers by their types and
+/// records them for the tracer.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
+public sealed class SyscallAttribute(string name) : Attribute
+{
+    public string Name { get; } = name;
+    public Support Support { get; init; } = Support.Full;
+    public string Note { get; init; } = "";
+}

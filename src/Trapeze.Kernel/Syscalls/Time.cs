@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel.Syscalls;
+
+/// <summary>Clocks and sleeping.</summary>
+public static class Time
+{
+    private const long NanosecondsPerSecond = 1_000_000_000;
+
+    [Syscall("clock_gettime")]
+    public static Result GetClock(GuestThread thread, ClockId clock, GuestAddress time)
+    {
+        if (Now(clock) is not { } now)
+            return Errno.EINVAL;
+        return thread.Memory.Write(time, ToTimespec(now)) is var fault and not Errno.None ? fault : 0;
+    }
+
+    [Syscall("clock_getres")]
+    public static Result GetClockResolution(GuestThread thread, ClockId clock, GuestAddress resolution)
+    {
+        if (Now(clock) is null)
+            return Errno.EINVAL;
+        var coarse = clock is ClockId.CLOCK_REALTIME_COARSE or ClockId.CLOCK_MONOTONIC_COARSE;
+        var value = new Timespec { Seconds = 0, Nanoseconds = coarse ? 4_000_000 : 1 };
+        if (resolution.IsNull)
+            return 0;
+        return thread.Memory.Write(resolution, value) is var fault and not Errno.None ? fault : 0;
+    }
+
+    [Syscall("gettimeofday")]
+    public static Result GetTimeOfDay(GuestThread thread, GuestAddress time, GuestAddress zone)
+    {
+        var now = Now(ClockId.CLOCK_REALTIME)!.Value;
+        if (!time.IsNull && thread.Memory.Write(time, new Timeval { Seconds = now / NanosecondsPerSecond, Microseconds = now % NanosecondsPerSecond / 1000 }) is var fault and not Errno.None)
+            return fault;
+        if (!zone.IsNull && thread.Memory.Write(zone, 0UL) is var zoneFault and not Errno.None)
+            return zoneFault;
+        return 0;
+    }
+
+    [Syscall("time")]
+    public static Result GetTime(GuestThread thread, GuestAddress location)
+    {
+        var seconds = Now(ClockId.CLOCK_REALTIME)!.Value / NanosecondsPerSecond;
+        if (!location.IsNull && thread.Memory.Write(location, seconds) is var fault and not Errno.None)
+            return fault;
+        return seconds;
+    }
+
+    [Syscall("nanosleep")]
+    public static Result Sleep(GuestThread thread, GuestAddress request, GuestAddress remaining)
+        => SleepOnClock(thread, ClockId.CLOCK_MONOTONIC, 0, request, remaining);
+
+    [Syscall("clock_nanosleep")]
+    public static Result SleepOnClock(GuestThread thread, ClockId clock, int flags, GuestAddress request, GuestAddress remaining)
+    {
+        const int Absolute = 1; // TIMER_ABSTIME
+        if (thread.Memory.Read(request, out Timespec duration) is var fault and not Errno.None)
+            return fault;
+        if (duration.Seconds < 0 || duration.Nanoseconds is < 0 or >= NanosecondsPerSecond)
+            return Errno.EINVAL;
+        if (Now(clock) is not { } now || clock is ClockId.CLOCK_THREAD_CPUTIME_ID)
+            return Errno.EINVAL;
+        var nanoseconds = duration.Seconds * NanosecondsPerSecond + duration.Nanoseconds;
+        if ((flags & Absolute) != 0)
+            nanoseconds -= now;
+        if (nanoseconds > 0)
+            System.Threading.Thread.Sleep(TimeSpan.FromTicks(nanoseconds / 100));
+        return 0;
+    }
+
+    /// <summary>The clock's reading in nanoseconds, or null for a clock Linux does not have.</summary>
+    public static long? Now(ClockId clock) => clock switch
+    {
+        ClockId.CLOCK_REALTIME or ClockId.CLOCK_REALTIME_COARSE or ClockId.CLOCK_TAI or ClockId.CLOCK_REALTIME_ALARM
+            => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100,
+        ClockId.CLOCK_MONOTONIC or ClockId.CLOCK_MONOTONIC_RAW or ClockId.CLOCK_MONOTONIC_COARSE
+            or ClockId.CLOCK_BOOTTIME or ClockId.CLOCK_BOOTTIME_ALARM
+            => (long)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency)),
+        ClockId.CLOCK_PROCESS_CPUTIME_ID or ClockId.CLOCK_THREAD_CPUTIME_ID
+            => System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.Ticks * 100,
+        _ => null,
+    };
+
+    private static Timespec ToTimespec(long nanoseconds)
+        => new() { Seconds = nanoseconds / NanosecondsPerSecond, Nanoseconds = nanoseconds % NanosecondsPerSecond };
+}

@@ -1,0 +1,25 @@
+using Trapeze.Cpu;
+using Trapeze.Kernel.Syscalls;
+
+namespace Trapeze.Kernel.Tasks;
+
+/// <summary>
+/// An operating system's ABI on one CPU: where the syscall number and arguments are, how results
+/// and errors go back. It owns nothing else.
+/// </summary>
+public interface IPersonality
+{
+    string Name { get; }
+
+    /// <summary>The syscalls this personality has, by number, with their declarations where Trapeze has one.</summary>
+    IReadOnlyList<(string Name, int Number, SyscallDefinition? Definition)> Table { get; }
+
+    void OnSyscall(GuestThread thread, ICpu cpu, ulong nextInstruction);
+}
+
+/// <summary>Sees every system call at the dispatch point: the tracer, counters, filters.</summary>
+public interface ISyscallObserver
+{
+    void Enter(GuestThread thread, string name, SyscallDefinition? definition, in SyscallArguments arguments);
+    void Exit(GuestThread thread, string name, SyscallDefinition? definition, in SyscallArguments arguments, Result result);
+}
