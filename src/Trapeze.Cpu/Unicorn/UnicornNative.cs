@@ -16,10 +16,9 @@ internal static unsafe partial class UnicornNative
     public const int HookMemoryInvalid = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9);
     public const int HookInstructionInvalid = 1 << 14;
     public const int X86InstructionSyscall = 699;
+    public const int X86InstructionCpuid = 113;
 
-    public const int ControlCpuModel = 7;
     public const int ControlFlushTranslations = 10;
-    public const int ControlWriteOneArgument = (1 << 26) | (1 << 30);
     public const int ControlWriteNoArgument = 1 << 30;
 
     [LibraryImport(Library, EntryPoint = "uc_open")]

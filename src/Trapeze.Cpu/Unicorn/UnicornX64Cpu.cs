@@ -14,9 +14,6 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         41, 25, 250, 251, // rip eflags fs_base gs_base
     ];
 
-    /// <summary>CPU model with SSE4.2 and POPCNT (x86-64-v2) that Unicorn's TCG implements fully.</summary>
-    private const int CpuModelNehalem = 15;
-
     private readonly nint engine;
     private readonly ICpuEvents events;
     private GCHandle self;
@@ -28,10 +25,10 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     {
         this.events = events;
         Check(UnicornNative.Open(UnicornNative.ArchX86, UnicornNative.Mode64, out engine), "uc_open");
-        Check(UnicornNative.Control(engine, UnicornNative.ControlCpuModel | UnicornNative.ControlWriteOneArgument, CpuModelNehalem), "uc_ctl(cpu model)");
         self = GCHandle.Alloc(this);
         var userData = GCHandle.ToIntPtr(self);
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstruction, (nint)(delegate* unmanaged<nint, nint, void>)&OnSyscallHook, userData, 1, 0, UnicornNative.X86InstructionSyscall), "hook syscall");
+        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstruction, (nint)(delegate* unmanaged<nint, nint, int>)&OnCpuidHook, userData, 1, 0, UnicornNative.X86InstructionCpuid), "hook cpuid");
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInterrupt, (nint)(delegate* unmanaged<nint, uint, nint, void>)&OnInterruptHook, userData, 1, 0, 0), "hook interrupt");
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookMemoryInvalid, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnMemoryFaultHook, userData, 1, 0, 0), "hook memory");
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstructionInvalid, (nint)(delegate* unmanaged<nint, nint, byte>)&OnInvalidInstructionHook, userData, 1, 0, 0), "hook invalid instruction");
@@ -118,6 +115,22 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         // Unicorn calls the hook with RIP still on the 2-byte syscall instruction and advances it after.
         var next = cpu.ReadRegister(X64Register.Rip) + 2;
         cpu.Guard(next, static (cpu, next) => cpu.events.OnSyscall(cpu, next));
+    }
+
+    /// <summary>Answers the CPUID leaves of <see cref="X64CpuModel"/>; 1 tells Unicorn the instruction is done.</summary>
+    [UnmanagedCallersOnly]
+    private static int OnCpuidHook(nint engine, nint userData)
+    {
+        var cpu = From(userData);
+        var leaf = (uint)cpu.ReadRegister(X64Register.Rax);
+        var subleaf = (uint)cpu.ReadRegister(X64Register.Rcx);
+        if (!X64CpuModel.TryGet(leaf, subleaf, out var answer))
+            return 0;
+        cpu.WriteRegister(X64Register.Rax, answer.Eax);
+        cpu.WriteRegister(X64Register.Rbx, answer.Ebx);
+        cpu.WriteRegister(X64Register.Rcx, answer.Ecx);
+        cpu.WriteRegister(X64Register.Rdx, answer.Edx);
+        return 1;
     }
 
     [UnmanagedCallersOnly]

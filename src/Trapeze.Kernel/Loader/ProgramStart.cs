@@ -10,9 +10,6 @@ namespace Trapeze.Kernel.Loader;
 /// <summary>Puts a fresh program into a process: image, interpreter, stack, registers (execve's second half).</summary>
 internal static class ProgramStart
 {
-    /// <summary>AT_HWCAP: CPUID.1:EDX of the emulated CPU model.</summary>
-    private const ulong HardwareCapabilities = 0x178bfbff;
-
     public static void Load(Process process, ElfImage image, string path, IReadOnlyList<string> arguments,
         IReadOnlyList<string> environment, Func<string, ElfImage> readInterpreter)
     {
@@ -34,7 +31,7 @@ internal static class ProgramStart
         process.BreakStart = process.Break = AddressSpace.PageUp(program.End);
 
         var stack = InitialStack.Create(memory);
-        stack.AddAuxiliary(AuxiliaryVectorType.AT_HWCAP, HardwareCapabilities);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_HWCAP, X64CpuModel.Leaf1Edx);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_PAGESZ, AddressSpace.PageSize);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_CLKTCK, 100);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_PHDR, program.ProgramHeaders);
