@@ -22,7 +22,11 @@ internal static class RunCommand
         var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported };
         command.SetAction(result =>
         {
-            var options = new KernelOptions { ReportUnsupported = result.GetValue(reportUnsupported) };
+            var options = new KernelOptions
+            {
+                ReportUnsupported = result.GetValue(reportUnsupported),
+                FileCreationMask = HostProcess.TakeFileCreationMask(),
+            };
             var environment = GuestEnvironment.Build(result.GetValue(set) ?? [], result.GetValue(unset) ?? []);
             var path = result.GetValue(program)!;
             var argv = new List<string> { result.GetValue(argv0) ?? path };

@@ -18,6 +18,12 @@ public sealed class KernelOptions
     /// <summary>Name each unsupported syscall once on <see cref="Diagnostics"/>.</summary>
     public bool ReportUnsupported { get; init; }
 
+    /// <summary>
+    /// The first process's umask. Trapeze applies the guest's umask itself, so the host process
+    /// should run with umask 0 (the CLI sets that) or files get both masks.
+    /// </summary>
+    public uint FileCreationMask { get; init; } = 0b000_010_010; // 022
+
     /// <summary>Sees every syscall at the dispatch point (the tracer).</summary>
     public ISyscallObserver? Observer { get; init; }
 }
@@ -52,6 +58,7 @@ public sealed class Kernel(KernelOptions options) : IDisposable
     {
         var image = ReadExecutable(path);
         var process = new Process(this, nextProcessId++, Environment.ProcessId, LinuxX64, events => new UnicornX64Cpu(events));
+        process.FileCreationMask = options.FileCreationMask;
         processes.Add(process);
         try
         {

@@ -11,6 +11,12 @@ public static unsafe class FileSystem
 {
     private const int CurrentDirectory = HostPath.CurrentDirectory;
 
+    /// <summary>The permission bits of a mode (0777).</summary>
+    public const uint PermissionBits = 0b111_111_111;
+
+    /// <summary>The mode a new file gets: the requested one less the process's umask.</summary>
+    private static uint CreationMode(GuestThread thread, uint mode) => mode & ~thread.Process.FileCreationMask & 0xfff;
+
     [Syscall("open")]
     public static Result Open(GuestThread thread, CString path, OpenFlags flags, uint mode)
         => OpenAt(thread, CurrentDirectory, path, flags, mode);
@@ -27,7 +33,7 @@ public static unsafe class FileSystem
         using (hostPath)
         {
             // Host descriptors never leak into host children; the guest's close-on-exec bit lives in its FileTable.
-            var descriptor = HostSyscall.Invoke(HostSyscall.Openat, hostPath.Directory, hostPath.Pointer, (long)(flags | OpenFlags.O_CLOEXEC), mode);
+            var descriptor = HostSyscall.Invoke(HostSyscall.Openat, hostPath.Directory, hostPath.Pointer, (long)(flags | OpenFlags.O_CLOEXEC), CreationMode(thread, mode));
             if (descriptor < 0)
                 return descriptor;
             var status = flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOCTTY | OpenFlags.O_TRUNC | OpenFlags.O_CLOEXEC);
@@ -166,7 +172,7 @@ public static unsafe class FileSystem
 
     [Syscall("mkdirat")]
     public static Result MakeDirectoryAt(GuestThread thread, int directory, CString path, uint mode)
-        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Mkdirat, p.Directory, p.Pointer, mode));
+        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Mkdirat, p.Directory, p.Pointer, CreationMode(thread, mode)));
 
     [Syscall("rmdir")]
     public static Result RemoveDirectory(GuestThread thread, CString path) => UnlinkAt(thread, CurrentDirectory, path, AtFlags.AT_REMOVEDIR);

@@ -9,7 +9,12 @@ public struct SyscallArguments
 
     public readonly ulong this[int index] => index switch
     {
-        0 => Arg0, 1 => Arg1, 2 => Arg2, 3 => Arg3, 4 => Arg4, 5 => Arg5,
+        0 => Arg0,
+        1 => Arg1,
+        2 => Arg2,
+        3 => Arg3,
+        4 => Arg4,
+        5 => Arg5,
         _ => throw new ArgumentOutOfRangeException(nameof(index)),
     };
 }

@@ -111,7 +111,7 @@ public static unsafe class SystemInfo
     public static Result UserFileCreationMask(GuestThread thread, uint mask)
     {
         var previous = thread.Process.FileCreationMask;
-        thread.Process.FileCreationMask = mask & 0777;
+        thread.Process.FileCreationMask = mask & FileSystem.PermissionBits;
         return previous;
     }
 

@@ -47,8 +47,8 @@ public sealed class Process : ICpuEvents, IDisposable
     /// <summary>Program break: the heap starts at <see cref="BreakStart"/> and ends at <see cref="Break"/>.</summary>
     public ulong BreakStart { get; internal set; }
 
-    /// <summary>umask: permission bits cleared from files the guest creates.</summary>
-    public uint FileCreationMask { get; set; } = 0022;
+    /// <summary>umask: permission bits cleared from files the guest creates (Trapeze applies it; the host's is 0).</summary>
+    public uint FileCreationMask { get; set; }
     public ulong Break { get; internal set; }
 
     /// <summary>The raw struct sigaction per signal, as rt_sigaction stored it (delivery is not implemented yet).</summary>
