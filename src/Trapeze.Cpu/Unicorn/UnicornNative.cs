@@ -18,8 +18,10 @@ internal static unsafe partial class UnicornNative
     public const int X86InstructionSyscall = 699;
     public const int X86InstructionCpuid = 113;
 
+    public const int ControlRemoveTranslations = 9;
     public const int ControlFlushTranslations = 10;
     public const int ControlWriteNoArgument = 1 << 30;
+    public const int ControlWriteTwoArguments = (1 << 30) | (2 << 26);
 
     [LibraryImport(Library, EntryPoint = "uc_open")]
     public static partial int Open(int arch, int mode, out nint engine);
@@ -32,6 +34,9 @@ internal static unsafe partial class UnicornNative
 
     [LibraryImport(Library, EntryPoint = "uc_ctl")]
     public static partial int Control(nint engine, int control, long argument);
+
+    [LibraryImport(Library, EntryPoint = "uc_ctl")]
+    public static partial int Control(nint engine, int control, ulong first, ulong second);
 
     [LibraryImport(Library, EntryPoint = "uc_reg_read"), SuppressGCTransition]
     public static partial int RegisterRead(nint engine, int register, ulong* value);

@@ -19,11 +19,13 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     private GCHandle self;
     private CpuStop? fault;
     private Exception? eventFailure;
+    private readonly HashSet<ulong> executableRegions = [];
     private bool disposed;
 
     public UnicornX64Cpu(ICpuEvents events)
     {
         this.events = events;
+        _ = UnicornStoreFastPath.IsApplied;
         Check(UnicornNative.Open(UnicornNative.ArchX86, UnicornNative.Mode64, out engine), "uc_open");
         self = GCHandle.Alloc(this);
         var userData = GCHandle.ToIntPtr(self);
@@ -45,13 +47,36 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         => UnicornNative.RegisterWrite(engine, RegisterIds[(int)register], &value);
 
     public void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory)
-        => Check(UnicornNative.MemoryMapPointer(engine, guestAddress, (nuint)length, (uint)protection, hostMemory), $"map 0x{guestAddress:x}+0x{length:x}");
+    {
+        Check(UnicornNative.MemoryMapPointer(engine, guestAddress, (nuint)length, (uint)protection, hostMemory), $"map 0x{guestAddress:x}+0x{length:x}");
+        if (protection.HasFlag(MemoryProtection.Execute))
+            executableRegions.Add(guestAddress);
+    }
 
     public void UnmapMemory(ulong guestAddress, ulong length)
-        => Check(UnicornNative.MemoryUnmap(engine, guestAddress, (nuint)length), $"unmap 0x{guestAddress:x}+0x{length:x}");
+    {
+        ForgetTranslations(guestAddress, length);
+        Check(UnicornNative.MemoryUnmap(engine, guestAddress, (nuint)length), $"unmap 0x{guestAddress:x}+0x{length:x}");
+    }
 
     public void ProtectMemory(ulong guestAddress, ulong length, MemoryProtection protection)
-        => Check(UnicornNative.MemoryProtect(engine, guestAddress, (nuint)length, (uint)protection), $"protect 0x{guestAddress:x}+0x{length:x}");
+    {
+        ForgetTranslations(guestAddress, length);
+        Check(UnicornNative.MemoryProtect(engine, guestAddress, (nuint)length, (uint)protection), $"protect 0x{guestAddress:x}+0x{length:x}");
+        if (protection.HasFlag(MemoryProtection.Execute))
+            executableRegions.Add(guestAddress);
+    }
+
+    // With UnicornStoreFastPath, Unicorn no longer notices guest stores into translated code, so
+    // code translated from a region is dropped whenever the region goes away or changes rights
+    // (while it is still executable, which Unicorn's lookup needs). The kernel maps, unmaps and
+    // protects whole regions, so the region's start names it.
+    private void ForgetTranslations(ulong guestAddress, ulong length)
+    {
+        if (!executableRegions.Remove(guestAddress))
+            return;
+        UnicornNative.Control(engine, UnicornNative.ControlRemoveTranslations | UnicornNative.ControlWriteTwoArguments, guestAddress, guestAddress + length);
+    }
 
     public CpuStop Run()
     {
