@@ -44,6 +44,12 @@ public interface ICpu : IDisposable
     ulong ReadRegister(X64Register register);
     void WriteRegister(X64Register register, ulong value);
 
+    /// <summary>Reads several registers at once: one call into the engine on the syscall hot path.</summary>
+    void ReadRegisters(ReadOnlySpan<X64Register> registers, Span<ulong> values);
+
+    /// <summary>Writes several registers at once.</summary>
+    void WriteRegisters(ReadOnlySpan<X64Register> registers, ReadOnlySpan<ulong> values);
+
     /// <summary>Maps host memory the caller owns at a guest address. Both must be page aligned.</summary>
     void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory);
     void UnmapMemory(ulong guestAddress, ulong length);

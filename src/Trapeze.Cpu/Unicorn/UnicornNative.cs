@@ -44,6 +44,12 @@ internal static unsafe partial class UnicornNative
     [LibraryImport(Library, EntryPoint = "uc_reg_write"), SuppressGCTransition]
     public static partial int RegisterWrite(nint engine, int register, ulong* value);
 
+    [LibraryImport(Library, EntryPoint = "uc_reg_read_batch"), SuppressGCTransition]
+    public static partial int RegisterReadBatch(nint engine, int* registers, void** values, int count);
+
+    [LibraryImport(Library, EntryPoint = "uc_reg_write_batch"), SuppressGCTransition]
+    public static partial int RegisterWriteBatch(nint engine, int* registers, void** values, int count);
+
     [LibraryImport(Library, EntryPoint = "uc_mem_map_ptr")]
     public static partial int MemoryMapPointer(nint engine, ulong address, nuint size, uint permissions, nint host);
 

@@ -46,6 +46,42 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     public void WriteRegister(X64Register register, ulong value)
         => UnicornNative.RegisterWrite(engine, RegisterIds[(int)register], &value);
 
+    public void ReadRegisters(ReadOnlySpan<X64Register> registers, Span<ulong> values)
+    {
+        const int most = 16;
+        if (registers.Length > most || values.Length < registers.Length)
+            throw new ArgumentException($"at most {most} registers, and a value slot for each");
+        var ids = stackalloc int[most];
+        var slots = stackalloc void*[most];
+        fixed (ulong* first = values)
+        {
+            for (var i = 0; i < registers.Length; i++)
+            {
+                ids[i] = RegisterIds[(int)registers[i]];
+                slots[i] = first + i;
+            }
+            UnicornNative.RegisterReadBatch(engine, ids, slots, registers.Length);
+        }
+    }
+
+    public void WriteRegisters(ReadOnlySpan<X64Register> registers, ReadOnlySpan<ulong> values)
+    {
+        const int most = 16;
+        if (registers.Length > most || values.Length < registers.Length)
+            throw new ArgumentException($"at most {most} registers, and a value for each");
+        var ids = stackalloc int[most];
+        var slots = stackalloc void*[most];
+        fixed (ulong* first = values)
+        {
+            for (var i = 0; i < registers.Length; i++)
+            {
+                ids[i] = RegisterIds[(int)registers[i]];
+                slots[i] = first + i;
+            }
+            UnicornNative.RegisterWriteBatch(engine, ids, slots, registers.Length);
+        }
+    }
+
     public void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory)
     {
         Check(UnicornNative.MemoryMapPointer(engine, guestAddress, (nuint)length, (uint)protection, hostMemory), $"map 0x{guestAddress:x}+0x{length:x}");

@@ -40,15 +40,17 @@ public sealed class LinuxX64Personality : IPersonality
 
     public void OnSyscall(GuestThread thread, ICpu cpu, ulong nextInstruction)
     {
-        var number = cpu.ReadRegister(X64Register.Rax);
+        Span<ulong> entry = stackalloc ulong[EntryRegisters.Length];
+        cpu.ReadRegisters(EntryRegisters, entry);
+        var number = entry[0];
         var arguments = new SyscallArguments
         {
-            Arg0 = cpu.ReadRegister(X64Register.Rdi),
-            Arg1 = cpu.ReadRegister(X64Register.Rsi),
-            Arg2 = cpu.ReadRegister(X64Register.Rdx),
-            Arg3 = cpu.ReadRegister(X64Register.R10),
-            Arg4 = cpu.ReadRegister(X64Register.R8),
-            Arg5 = cpu.ReadRegister(X64Register.R9),
+            Arg0 = entry[1],
+            Arg1 = entry[2],
+            Arg2 = entry[3],
+            Arg3 = entry[4],
+            Arg4 = entry[5],
+            Arg5 = entry[6],
         };
         var definition = number < (ulong)byNumber.Length ? byNumber[number] : null;
         var observer = thread.Kernel.Observer;
@@ -71,10 +73,16 @@ public sealed class LinuxX64Personality : IPersonality
         // execve replaced every register, and a process that exited has none to return to.
         if (result.Raw == ExecSucceeded || thread.Process.Exit is not null)
             return;
-        cpu.WriteRegister(X64Register.Rax, (ulong)result.Raw);
-        cpu.WriteRegister(X64Register.Rcx, nextInstruction);
-        cpu.WriteRegister(X64Register.R11, cpu.ReadRegister(X64Register.Rflags));
+        // RFLAGS as read on entry: no handler changes the flags of the thread that called it.
+        ReadOnlySpan<ulong> exit = [(ulong)result.Raw, nextInstruction, entry[7]];
+        cpu.WriteRegisters(ExitRegisters, exit);
     }
+
+    // One engine call each way per syscall: number and arguments (and RFLAGS for R11) in, RAX RCX R11 out.
+    private static ReadOnlySpan<X64Register> EntryRegisters =>
+        [X64Register.Rax, X64Register.Rdi, X64Register.Rsi, X64Register.Rdx, X64Register.R10, X64Register.R8, X64Register.R9, X64Register.Rflags];
+
+    private static ReadOnlySpan<X64Register> ExitRegisters => [X64Register.Rax, X64Register.Rcx, X64Register.R11];
 
     /// <summary>What a successful execve returns to the personality: the new image set every register.</summary>
     public const long ExecSucceeded = long.MinValue;
