@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Trapeze.Cpu;
 using Trapeze.Cpu.Unicorn;
 using Trapeze.Kernel.Abi.Linux;

@@ -34,8 +34,7 @@ internal static unsafe partial class UnicornStoreFastPath
     {
         if (Environment.GetEnvironmentVariable("TRAPEZE_UNICORN_SLOW_STORES") == "1")
             return false;
-        if (!NativeLibrary.TryLoad("libunicorn.so.2", typeof(UnicornStoreFastPath).Assembly, null, out var library)
-            || !NativeLibrary.TryGetExport(library, Function, out var function))
+        if (FindFunction() is not { } function)
             return false;
         var code = new ReadOnlySpan<byte>((void*)function, FunctionLength);
         var at = code.IndexOf(Signature);
@@ -50,6 +49,55 @@ internal static unsafe partial class UnicornStoreFastPath
         SevenByteNop.CopyTo(new Span<byte>(target, SevenByteNop.Length));
         MemoryProtect(pageStart, length, ProtectRead | ProtectExecute);
         return true;
+    }
+
+    /// <summary>
+    /// Unicorn is either linked into the NativeAOT executable, which exports nothing, so the build
+    /// records the function's offset in a file beside it (unicorn-symbols: "NAME HEX" lines); or it
+    /// is loaded as libunicorn.so.2 (JIT builds, tests), which exports it.
+    /// </summary>
+    private static nint? FindFunction()
+    {
+        var symbols = Path.Combine(AppContext.BaseDirectory, "unicorn-symbols");
+        if (File.Exists(symbols))
+        {
+            foreach (var line in File.ReadLines(symbols))
+            {
+                var parts = line.Split(' ');
+                if (parts.Length == 2 && parts[0] == Function && ulong.TryParse(parts[1], System.Globalization.NumberStyles.HexNumber, null, out var offset)
+                    && ExecutableRange() is { } range && offset < range.Length - FunctionLength)
+                    return (nint)(range.Start + offset);
+            }
+            return null;
+        }
+        if (NativeLibrary.TryLoad("libunicorn.so.2", typeof(UnicornStoreFastPath).Assembly, null, out var library)
+            && NativeLibrary.TryGetExport(library, Function, out var function))
+            return function;
+        return null;
+    }
+
+    /// <summary>Where this executable is mapped: from its first mapping (file offset 0) to the end of its last.</summary>
+    private static (ulong Start, ulong Length)? ExecutableRange()
+    {
+        var executable = Environment.ProcessPath;
+        ulong start = 0, end = 0;
+        foreach (var line in File.ReadLines("/proc/self/maps"))
+        {
+            // start-end perms offset dev inode path
+            var fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length < 6 || fields[5].Trim() != executable)
+                continue;
+            var dash = fields[0].IndexOf('-');
+            if (dash < 0
+                || !ulong.TryParse(fields[0].AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out var from)
+                || !ulong.TryParse(fields[0].AsSpan(dash + 1), System.Globalization.NumberStyles.HexNumber, null, out var to)
+                || !ulong.TryParse(fields[2], System.Globalization.NumberStyles.HexNumber, null, out var fileOffset))
+                return null;
+            if (start == 0 && fileOffset == 0)
+                start = from;
+            end = Math.Max(end, to);
+        }
+        return start == 0 ? null : (start, end - start);
     }
 
     private const int ProtectRead = 1, ProtectWrite = 2, ProtectExecute = 4;

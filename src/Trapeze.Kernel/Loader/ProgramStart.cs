@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Trapeze.Cpu;
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Host;
@@ -45,7 +44,7 @@ internal static class ProgramStart
         stack.AddAuxiliary(AuxiliaryVectorType.AT_GID, (ulong)HostIdentity.GroupId);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_EGID, (ulong)HostIdentity.EffectiveGroupId);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_SECURE, 0);
-        var stackPointer = stack.Finish(arguments, environment, path, RandomNumberGenerator.GetBytes(16));
+        var stackPointer = stack.Finish(arguments, environment, path, HostRandom.GetBytes(16));
 
         var cpu = process.Cpu;
         foreach (var register in Enum.GetValues<X64Register>())

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Trapeze.Cpu;
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Host;
@@ -41,7 +40,7 @@ public static unsafe class SystemInfo
         if ((flags & ~(GetRandomFlags.GRND_NONBLOCK | GetRandomFlags.GRND_RANDOM | GetRandomFlags.GRND_INSECURE)) != 0)
             return Errno.EINVAL;
         var length = (int)Math.Min(count, 32 * 1024 * 1024);
-        var bytes = RandomNumberGenerator.GetBytes(length);
+        var bytes = HostRandom.GetBytes(length);
         return thread.Memory.Write(buffer, bytes) is var fault and not Errno.None ? fault : length;
     }
 
