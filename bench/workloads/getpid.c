@@ -2,6 +2,8 @@
 // bench: kind=syscall
 // bench: args=10000000
 // bench: quick-args=100000
+// bench: strace-args=1000000
+// bench: strace-scale=10
 // Makes N getpid system calls (through syscall(2): glibc does not cache getpid, but be explicit).
 #include <stdio.h>
 #include <stdlib.h>

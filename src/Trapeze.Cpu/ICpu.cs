@@ -45,10 +45,18 @@ public interface ICpu : IDisposable
     void WriteRegister(X64Register register, ulong value);
 
     /// <summary>Reads several registers at once: one call into the engine on the syscall hot path.</summary>
-    void ReadRegisters(ReadOnlySpan<X64Register> registers, Span<ulong> values);
+    void ReadRegisters(ReadOnlySpan<X64Register> registers, Span<ulong> values)
+    {
+        for (var i = 0; i < registers.Length; i++)
+            values[i] = ReadRegister(registers[i]);
+    }
 
     /// <summary>Writes several registers at once.</summary>
-    void WriteRegisters(ReadOnlySpan<X64Register> registers, ReadOnlySpan<ulong> values);
+    void WriteRegisters(ReadOnlySpan<X64Register> registers, ReadOnlySpan<ulong> values)
+    {
+        for (var i = 0; i < registers.Length; i++)
+            WriteRegister(registers[i], values[i]);
+    }
 
     /// <summary>Maps host memory the caller owns at a guest address. Both must be page aligned.</summary>
     void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory);

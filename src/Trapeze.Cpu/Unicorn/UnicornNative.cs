@@ -18,13 +18,19 @@ internal static unsafe partial class UnicornNative
     public const int X86InstructionSyscall = 699;
     public const int X86InstructionCpuid = 113;
 
+    public const int ControlCpuModel = 7;
     public const int ControlRemoveTranslations = 9;
     public const int ControlFlushTranslations = 10;
+    public const int ControlWriteOneArgument = (1 << 26) | (1 << 30);
     public const int ControlWriteNoArgument = 1 << 30;
     public const int ControlWriteTwoArguments = (1 << 30) | (2 << 26);
 
     [LibraryImport(Library, EntryPoint = "uc_open")]
     public static partial int Open(int arch, int mode, out nint engine);
+
+    /// <summary>(major &lt;&lt; 24) | (minor &lt;&lt; 16) | (patch &lt;&lt; 8) | extra, for Unicorn 2.</summary>
+    [LibraryImport(Library, EntryPoint = "uc_version")]
+    public static partial uint Version(nint major, nint minor);
 
     [LibraryImport(Library, EntryPoint = "uc_close")]
     public static partial int Close(nint engine);

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 namespace Trapeze.Cpu.Unicorn;
 
 /// <summary>
+/// Only for Unicorn 2.0 (tools/fetch-unicorn normally brings 2.1, which needs none of this).
 /// Unicorn 2.0.1 (Debian 12's libunicorn2) stubs out QEMU's dirty-memory bitmap so that every page
 /// always looks "clean": each TLB entry of a writable page gets TLB_NOTDIRTY, and every guest store
 /// leaves translated code for the slow path (notdirty_write, which allocates and frees a page
@@ -32,7 +33,8 @@ internal static unsafe partial class UnicornStoreFastPath
 
     private static bool Apply()
     {
-        if (Environment.GetEnvironmentVariable("TRAPEZE_UNICORN_SLOW_STORES") == "1")
+        // Unicorn 2.1 marks only pages holding translated code, and keeps detecting stores into them.
+        if (UnicornNative.Version(0, 0) >> 16 != 0x0200 || Environment.GetEnvironmentVariable("TRAPEZE_UNICORN_SLOW_STORES") == "1")
             return false;
         if (FindFunction() is not { } function)
             return false;
