@@ -78,4 +78,5 @@ internal static partial class HostSyscall
     public static readonly int Fallocate = Number("fallocate");
     public static readonly int Pipe2 = Number("pipe2");
     public static readonly int Uname = Number("uname");
+    public static readonly int Sysinfo = Number("sysinfo");
 }

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <termios.h>
 #include <time.h>
@@ -37,6 +38,8 @@ int main(int argc, char **argv) {
 
     struct utsname name;
     CHECK("uname", uname(&name) == 0 && strcmp(name.sysname, "Linux") == 0 && strcmp(name.machine, "x86_64") == 0);
+    struct sysinfo statistics;
+    CHECK("sysinfo", sysinfo(&statistics) == 0 && statistics.totalram > 0 && statistics.mem_unit > 0 && statistics.procs > 0);
 
     /* limits */
     struct rlimit limit;
