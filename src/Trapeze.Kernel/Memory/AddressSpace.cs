@@ -43,6 +43,12 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
 
     private readonly List<Mapping> mappings = [];
 
+    /// <summary>
+    /// The largest single mapping: Linux's heuristic overcommit refuses one larger than memory,
+    /// and host pages this size could not be mapped into the CPU in reasonable time anyway.
+    /// </summary>
+    public static ulong MaximumMapping => (ulong)GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+
     /// <summary>Where top-down mmap placement starts; below the stack's reserved area.</summary>
     public ulong MmapBase { get; set; } = 0x7fff_f7ff_f000;
 

@@ -22,7 +22,7 @@ public static class MemoryCalls
         var newEnd = AddressSpace.PageUp(address);
         if (newEnd > oldEnd)
         {
-            if (!space.IsFree(oldEnd, newEnd) || newEnd > space.MmapBase)
+            if (!space.IsFree(oldEnd, newEnd) || newEnd > space.MmapBase || newEnd - oldEnd > AddressSpace.MaximumMapping)
                 return process.Break;
             space.Map(oldEnd, newEnd - oldEnd, MemoryProtection.Read | MemoryProtection.Write, "[heap]");
         }
@@ -34,7 +34,7 @@ public static class MemoryCalls
         return address;
     }
 
-    [Syscall("mmap", Support = Support.Partial, Note = "MAP_SHARED file mappings are private copies: writes do not reach the file")]
+    [Syscall("mmap", Support = Support.Partial, Note = "MAP_SHARED file mappings are private copies: writes do not reach the file; a mapping larger than the host's memory is refused even with MAP_NORESERVE")]
     public static Result Map(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection, MapFlags flags, int fd, long offset)
     {
         var space = thread.Process.AddressSpace;
@@ -42,7 +42,7 @@ public static class MemoryCalls
         if (length == 0 || (offset & (long)PageMask) != 0 || type == 0)
             return Errno.EINVAL;
         var size = AddressSpace.PageUp(length);
-        if (size == 0 || size > AddressSpace.UserTop)
+        if (size == 0 || size > AddressSpace.MaximumMapping)
             return Errno.ENOMEM;
 
         OpenFile? file = null;
@@ -130,7 +130,7 @@ public static class MemoryCalls
             space.Map(start + oldLength, newLength - oldLength, mapping.Protection, mapping.Name);
             return start;
         }
-        if ((flags & MayMove) == 0 || space.FindFree(newLength) is not { } target)
+        if ((flags & MayMove) == 0 || newLength > AddressSpace.MaximumMapping || space.FindFree(newLength) is not { } target)
             return Errno.ENOMEM;
         var copy = new byte[oldLength];
         space.Map(target, newLength, MemoryProtection.Read | MemoryProtection.Write, mapping.Name);
