@@ -63,12 +63,18 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         return index < mappings.Count && mappings[index].Contains(address) ? mappings[index] : null;
     }
 
-    /// <summary>Maps fresh zeroed pages at [start, start+length), replacing whatever was there.</summary>
-    public Mapping Map(ulong start, ulong length, MemoryProtection protection, string name, ulong fileOffset = 0)
+    /// <summary>
+    /// Maps fresh zeroed pages at [start, start+length), replacing whatever was there;
+    /// null (and nothing changed) when the host has no memory for them.
+    /// </summary>
+    public Mapping? Map(ulong start, ulong length, MemoryProtection protection, string name, ulong fileOffset = 0)
     {
         length = PageUp(length);
+        var host = HostMemory.Allocate(length);
+        if (host == 0)
+            return null;
         Unmap(start, length);
-        var mapping = new Mapping(start, start + length, protection, HostMemory.Allocate(length), name) { FileOffset = fileOffset };
+        var mapping = new Mapping(start, start + length, protection, host, name) { FileOffset = fileOffset };
         Insert(mapping);
         return mapping;
     }
