@@ -16,6 +16,7 @@ namespace Trapeze.Generators;
 public sealed class SyscallGenerator : IIncrementalGenerator
 {
     private const string AttributeName = "Trapeze.Kernel.Syscalls.SyscallAttribute";
+    private const string ArgumentAttributeName = "Trapeze.Kernel.Syscalls.ArgumentAttribute";
 
     private static readonly DiagnosticDescriptor BadHandler = new(
         "TRAPEZE001", "Invalid syscall handler",
@@ -28,7 +29,9 @@ public sealed class SyscallGenerator : IIncrementalGenerator
         public string Note = "";
         public string Method = "";
         public string Call = "";
+        public int Returns;
         public List<(string Name, string Type)> Parameters = new List<(string, string)>();
+        public List<string> Formats = new List<string>();
         public string? Error;
         public Location? Location;
     }
@@ -62,10 +65,14 @@ public sealed class SyscallGenerator : IIncrementalGenerator
                     entry.Support = (int)named.Value.Value!;
                 else if (named.Key == "Note")
                     entry.Note = (string)named.Value.Value!;
+                else if (named.Key == "Returns")
+                    entry.Returns = (int)named.Value.Value!;
             }
             entry.Error = Validate(method);
             if (entry.Error is null)
                 entry.Call = BuildCall(method, entry.Parameters);
+            if (entry.Error is null)
+                entry.Error = DescribeFormats(method, entry.Formats);
             builder.Add(entry);
         }
         return builder.ToImmutable();
@@ -101,6 +108,47 @@ public sealed class SyscallGenerator : IIncrementalGenerator
         }
         var owner = method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
         return $"{owner}.{method.Name}({string.Join(", ", arguments)})";
+    }
+
+    /// <summary>
+    /// The tracer's view of each parameter from its [Argument] attribute: kind, direction, and the
+    /// index of the parameter holding its size (-1 the result, -2 none).
+    /// </summary>
+    private static string? DescribeFormats(IMethodSymbol method, List<string> formats)
+    {
+        var names = method.Parameters.Skip(1).Select(p => p.Name).ToList();
+        foreach (var parameter in method.Parameters.Skip(1))
+        {
+            var attribute = parameter.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ArgumentAttributeName);
+            if (attribute is null)
+            {
+                formats.Add("");
+                continue;
+            }
+            var kind = (int)attribute.ConstructorArguments[0].Value!;
+            int direction = 0, size = -2;
+            var hex = false;
+            foreach (var named in attribute.NamedArguments)
+            {
+                switch (named.Key)
+                {
+                    case "Direction":
+                        direction = (int)named.Value.Value!;
+                        break;
+                    case "Hex":
+                        hex = (bool)named.Value.Value!;
+                        break;
+                    case "SizeFrom":
+                        var from = (string)named.Value.Value!;
+                        size = from == "return" ? -1 : names.IndexOf(from);
+                        if (size == -2 || size == -1 && from != "return")
+                            return $"parameter '{parameter.Name}' takes its size from '{from}', which is no parameter";
+                        break;
+                }
+            }
+            formats.Add($", (ArgumentKind){kind}, (Direction){direction}, {size}, {(hex ? "true" : "false")}");
+        }
+        return null;
     }
 
     /// <summary>How a raw 64-bit register becomes a value of <paramref name="type"/>.</summary>
@@ -140,10 +188,10 @@ public sealed class SyscallGenerator : IIncrementalGenerator
                 context.ReportDiagnostic(Diagnostic.Create(BadHandler, entry.Location, entry.Method, entry.Error));
                 continue;
             }
-            var parameters = string.Join(", ", entry.Parameters.Select(p => $"new(\"{p.Name}\", typeof({p.Type}))"));
+            var parameters = string.Join(", ", entry.Parameters.Select((p, index) => $"new(\"{p.Name}\", typeof({p.Type}){entry.Formats[index]})"));
             source.AppendLine($"        new(\"{entry.Name}\", (Support){entry.Support}, {Literal(entry.Note)}, \"{entry.Method}\",");
             source.AppendLine($"            static (global::Trapeze.Kernel.Tasks.GuestThread thread, in SyscallArguments arguments) => {entry.Call},");
-            source.AppendLine($"            [{parameters}]),");
+            source.AppendLine($"            [{parameters}], (ResultKind){entry.Returns}),");
         }
         source.AppendLine("    ];");
         source.AppendLine("}");

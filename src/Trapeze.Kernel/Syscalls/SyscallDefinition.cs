@@ -21,8 +21,17 @@ public struct SyscallArguments
 
 public delegate Result SyscallHandler(GuestThread thread, in SyscallArguments arguments);
 
-/// <summary>A declared parameter of a handler: its name and C# type, which the tracer formats by.</summary>
-public sealed record SyscallParameter(string Name, Type Type);
+/// <summary>
+/// A declared parameter of a handler: its name, C# type and <see cref="ArgumentAttribute"/>, which the
+/// tracer formats by. <paramref name="SizeFrom"/> is the index of the parameter holding the length,
+/// <see cref="SizeFromResult"/> for the result, or <see cref="NoSize"/>.
+/// </summary>
+public sealed record SyscallParameter(string Name, Type Type, ArgumentKind Kind = ArgumentKind.Default,
+    Direction Direction = Direction.In, int SizeFrom = SyscallParameter.NoSize, bool Hex = false)
+{
+    public const int NoSize = -2;
+    public const int SizeFromResult = -1;
+}
 
 /// <summary>One system call as declared with <see cref="SyscallAttribute"/>; produced by the generator.</summary>
 public sealed record SyscallDefinition(
@@ -31,4 +40,5 @@ public sealed record SyscallDefinition(
     string Note,
     string Handler,
     SyscallHandler Invoke,
-    SyscallParameter[] Parameters);
+    SyscallParameter[] Parameters,
+    ResultKind Returns = ResultKind.Decimal);

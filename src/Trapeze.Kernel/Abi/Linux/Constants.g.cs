@@ -304,3 +304,17 @@ public enum AuxiliaryVectorType : ulong
     AT_SYSINFO_EHDR = 33,
     AT_MINSIGSTKSZ = 51,
 }
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum SignalActionFlags : ulong
+{
+    SA_NOCLDSTOP = 1,
+    SA_NOCLDWAIT = 2,
+    SA_SIGINFO = 4,
+    SA_ONSTACK = 134217728,
+    SA_RESTART = 268435456,
+    SA_NODEFER = 1073741824,
+    SA_RESETHAND = 2147483648,
+    SA_RESTORER = 67108864,
+}

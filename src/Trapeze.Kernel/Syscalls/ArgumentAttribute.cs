@@ -1,0 +1,75 @@
+namespace Trapeze.Kernel.Syscalls;
+
+/// <summary>
+/// What a syscall argument means beyond its C# type, so the tracer can print it as strace does:
+/// descriptors, octal modes, buffers whose length is another argument, structs behind pointers.
+/// </summary>
+public enum ArgumentKind
+{
+    /// <summary>Decided by the C# type: numbers in decimal, enums symbolically, CString as a string, GuestAddress in hex.</summary>
+    Default,
+    Fd,
+    /// <summary>A directory descriptor that may be AT_FDCWD.</summary>
+    DirectoryFd,
+    Octal,
+    Hex,
+    /// <summary>A pointer held in an integer parameter: NULL or hex.</summary>
+    Address,
+    /// <summary>A signal number (SIGUSR1).</summary>
+    Signal,
+    /// <summary>Bytes; their length is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
+    Buffer,
+    Stat,
+    Timespec,
+    Timeval,
+    /// <summary>An iovec array; its count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
+    IoVectors,
+    SignalSet,
+    SignalAction,
+    ResourceLimit,
+    SystemName,
+    CpuSet,
+    /// <summary>A NULL-terminated array of string pointers (argv, envp).</summary>
+    StringArray,
+    /// <summary>A pointer to one int, printed as [value].</summary>
+    IntPointer,
+}
+
+/// <summary>Whether the kernel reads the pointed-to data (printed at entry) or writes it (printed at exit, on success).</summary>
+public enum Direction
+{
+    In,
+    Out,
+}
+
+/// <summary>How the tracer prints a syscall's result.</summary>
+public enum ResultKind
+{
+    Decimal,
+    /// <summary>A new descriptor (with -y, its path).</summary>
+    Fd,
+    /// <summary>An address, in hex (mmap, brk).</summary>
+    Address,
+    Octal,
+    Hex,
+}
+
+/// <summary>
+/// Describes a syscall parameter for the tracer; the generator records it in
+/// <see cref="SyscallParameter"/>. It changes nothing in how the argument is decoded.
+/// </summary>
+[AttributeUsage(AttributeTargets.Parameter)]
+public sealed class ArgumentAttribute(ArgumentKind kind) : Attribute
+{
+    /// <summary>The value the generator stores when the size is the syscall's result.</summary>
+    public const string Result = "return";
+
+    public ArgumentKind Kind { get; } = kind;
+    public Direction Direction { get; init; } = Direction.In;
+
+    /// <summary>The parameter holding the length or count, or <see cref="Result"/>.</summary>
+    public string? SizeFrom { get; init; }
+
+    /// <summary>Print the bytes in hex whatever they hold, as strace does for random data.</summary>
+    public bool Hex { get; init; }
+}
