@@ -12,11 +12,17 @@ public enum ArgumentKind
     /// <summary>A directory descriptor that may be AT_FDCWD.</summary>
     DirectoryFd,
     Octal,
+    /// <summary>The mode of a file being created: printed only when the call's OpenFlags have O_CREAT or O_TMPFILE.</summary>
+    CreationMode,
     Hex,
+    /// <summary>OpenFlags used as a plain flag set (dup3, pipe2): no access mode is printed.</summary>
+    FlagsOnly,
     /// <summary>A pointer held in an integer parameter: NULL or hex.</summary>
     Address,
     /// <summary>A signal number (SIGUSR1).</summary>
     Signal,
+    /// <summary>A NUL-terminated string the kernel reads or writes (a path, a directory name).</summary>
+    String,
     /// <summary>Bytes; their length is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
     Buffer,
     Stat,

@@ -30,7 +30,7 @@ public static class Descriptors
     }
 
     [Syscall("dup3", Returns = ResultKind.Fd)]
-    public static Result Duplicate3(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Fd)] int target, OpenFlags flags)
+    public static Result Duplicate3(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Fd)] int target, [Argument(ArgumentKind.FlagsOnly)] OpenFlags flags)
     {
         var files = thread.Process.Files;
         if ((flags & ~OpenFlags.O_CLOEXEC) != 0 || fd == target)

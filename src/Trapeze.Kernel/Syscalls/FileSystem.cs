@@ -18,7 +18,7 @@ public static unsafe class FileSystem
     private static uint CreationMode(GuestThread thread, uint mode) => mode & ~thread.Process.FileCreationMask & 0xfff;
 
     [Syscall("open", Returns = ResultKind.Fd)]
-    public static Result Open(GuestThread thread, CString path, OpenFlags flags, [Argument(ArgumentKind.Octal)] uint mode)
+    public static Result Open(GuestThread thread, CString path, OpenFlags flags, [Argument(ArgumentKind.CreationMode)] uint mode)
         => OpenAt(thread, CurrentDirectory, path, flags, mode);
 
     [Syscall("creat", Returns = ResultKind.Fd)]
@@ -26,7 +26,7 @@ public static unsafe class FileSystem
         => OpenAt(thread, CurrentDirectory, path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode);
 
     [Syscall("openat", Returns = ResultKind.Fd, Support = Support.Partial, Note = "host files; /proc and /dev are the host's")]
-    public static Result OpenAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, OpenFlags flags, [Argument(ArgumentKind.Octal)] uint mode)
+    public static Result OpenAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, OpenFlags flags, [Argument(ArgumentKind.CreationMode)] uint mode)
     {
         if (HostPath.Resolve(thread, directory, path, out var hostPath) is var error and not Errno.None)
             return error;
@@ -132,7 +132,7 @@ public static unsafe class FileSystem
     }
 
     [Syscall("getcwd")]
-    public static Result GetWorkingDirectory(GuestThread thread, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong size)
+    public static Result GetWorkingDirectory(GuestThread thread, [Argument(ArgumentKind.String, Direction = Direction.Out)] GuestAddress buffer, ulong size)
     {
         var bytes = System.Text.Encoding.UTF8.GetBytes(thread.Process.WorkingDirectoryPath + "\0");
         if ((ulong)bytes.Length > size)
