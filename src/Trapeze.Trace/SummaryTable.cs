@@ -33,7 +33,9 @@ public sealed class SummaryTable(TraceOptions options, TextWriter writer) : ITra
 
     public string Render()
     {
-        const string Separator = "------ ----------- ----------- --------- --------- ----------------";
+        // The name column is as wide as the longest name plus one, and at least 16.
+        var width = Math.Max(16, rows.Count == 0 ? 0 : rows.Keys.Max(k => k.Length) + 1);
+        var separator = "------ ----------- ----------- --------- --------- " + new string('-', width);
         var totalTicks = rows.Values.Sum(r => r.Ticks);
         var ordered = options.SummarySort switch
         {
@@ -45,10 +47,10 @@ public sealed class SummaryTable(TraceOptions options, TextWriter writer) : ITra
         };
         var text = new System.Text.StringBuilder();
         text.Append("% time     seconds  usecs/call     calls    errors syscall\n");
-        text.Append(Separator).Append('\n');
+        text.Append(separator).Append('\n');
         foreach (var (name, row) in ordered)
             text.Append(Line(totalTicks == 0 ? 0 : 100.0 * row.Ticks / totalTicks, row.Ticks, row.Calls, row.Errors, name));
-        text.Append(Separator).Append('\n');
+        text.Append(separator).Append('\n');
         text.Append(Line(100, totalTicks, rows.Values.Sum(r => r.Calls), rows.Values.Sum(r => r.Errors), "total"));
         return text.ToString();
     }

@@ -30,11 +30,11 @@ public sealed class Tracer : ISyscallTracer, IDisposable
     {
         if (!options.Filter.Traces("execve") || options.Filter.OnlyFailed)
             return;
-        var quoted = string.Join(", ", arguments.Select(a => StringQuoter.Quote(System.Text.Encoding.UTF8.GetBytes(a), options.HexStrings, false)));
+        var quoted = string.Join(", ", arguments.Select(Limited));
         // The kernel put envp right after argv on the initial stack: argc, argv..., NULL, envp...
         var stack = process.Cpu.ReadRegister(Trapeze.Cpu.X64Register.Rsp);
         var environmentText = options.Verbose
-            ? "[" + string.Join(", ", environment.Select(e => StringQuoter.Quote(System.Text.Encoding.UTF8.GetBytes(e), options.HexStrings, false))) + "]"
+            ? "[" + string.Join(", ", environment.Select(Limited)) + "]"
             : $"0x{stack + 8 * ((ulong)arguments.Count + 2):x} /* {environment.Count} vars */";
         var call = new TraceEvent
         {
@@ -53,6 +53,14 @@ public sealed class Tracer : ISyscallTracer, IDisposable
             sink.Entered(call);
             sink.Exited(call);
         }
+    }
+
+    /// <summary>A string from the loader, cut at -s like strace cuts argv.</summary>
+    private string Limited(string text)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var shown = Math.Min(bytes.Length, options.StringLimit);
+        return StringQuoter.Quote(bytes.AsSpan(0, shown), options.HexStrings, truncated: shown < bytes.Length);
     }
 
     public void Enter(GuestThread thread, ref SyscallCall call)

@@ -46,12 +46,12 @@ public sealed partial class TraceOutputTests
         foreach (var line in lines)
         {
             if (SummaryRow().Match(line) is { Success: true } match)
-                rows[match.Groups["name"].Value] = (int.Parse(match.Groups["calls"].Value), match.Groups["errors"].Value.Trim() is { Length: > 0 } e ? int.Parse(e) : 0);
+                rows[match.Groups["name"].Value] = (int.Parse(match.Groups["calls"].Value.Trim()), match.Groups["errors"].Value.Trim() is { Length: > 0 } e ? int.Parse(e) : 0);
         }
         return rows;
     }
 
-    [GeneratedRegex(@"^[ \d]{3}\d\.\d\d [ \d]{4}\d\.\d{6} [ \d]{10}\d [ \d]{8}\d (?<errors>[ \d]{9}) (?<name>\w+)$")]
+    [GeneratedRegex(@"^[ \d]{2}\d\.\d\d [ \d]{3}\d\.\d{6} [ \d]{10}\d (?<calls>[ \d]{8}\d) (?<errors>[ \d]{9}) (?<name>\w+)$")]
     private static partial Regex SummaryRow();
 
     [Fact]
