@@ -21,21 +21,11 @@ public static class FileIo
 
     [Syscall("pread64")]
     public static Result PositionalRead(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong count, long offset)
-        => thread.Process.Files.Get(fd) switch
-        {
-            HostFile file => file.PositionalRead(thread.Memory, buffer, count, offset),
-            null => Errno.EBADF,
-            _ => Errno.ESPIPE,
-        };
+        => Positional(thread, fd, buffer, count, offset, write: false);
 
     [Syscall("pwrite64")]
     public static Result PositionalWrite(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, SizeFrom = nameof(count))] GuestAddress buffer, ulong count, long offset)
-        => thread.Process.Files.Get(fd) switch
-        {
-            HostFile file => file.PositionalWrite(thread.Memory, buffer, count, offset),
-            null => Errno.EBADF,
-            _ => Errno.ESPIPE,
-        };
+        => Positional(thread, fd, buffer, count, offset, write: true);
 
     [Syscall("readv")]
     public static Result ReadVector(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.IoVectors, Direction = Direction.Out, SizeFrom = nameof(count))] GuestAddress vectors, int count)
@@ -56,6 +46,14 @@ public static class FileIo
     [Syscall("lseek")]
     public static Result Seek(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long offset, SeekWhence whence)
         => thread.Process.Files.Get(fd) is { } file ? file.Seek(offset, whence) : Errno.EBADF;
+
+    private static Result Positional(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset, bool write)
+        => thread.Process.Files.Get(fd) switch
+        {
+            HostFile file => file.PositionalTransfer(thread.Memory, buffer, count, offset, write),
+            null => Errno.EBADF,
+            _ => Errno.ESPIPE,
+        };
 
     private static Result Vector(GuestThread thread, int fd, GuestAddress vectors, int count, bool write, long offset)
     {
