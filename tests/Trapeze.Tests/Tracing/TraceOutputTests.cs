@@ -144,7 +144,7 @@ public sealed partial class TraceOutputTests
                     call.Result = Trapeze.Kernel.Errno.EACCES;
             },
         };
-        using var kernel = new Kernel.Kernel(new KernelOptions { Tracer = hooks });
+        using var kernel = new Trapeze.Kernel.Kernel(new KernelOptions { Tracer = hooks, Diagnostics = TextWriter.Null });
         var status = kernel.Run(Case("hello"), ["hello"], []);
         Assert.Equal(["write", "exit"], seen);
         Assert.Equal(7, status.Code);
