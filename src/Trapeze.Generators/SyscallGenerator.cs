@@ -122,12 +122,13 @@ public sealed class SyscallGenerator : IIncrementalGenerator
             var attribute = parameter.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ArgumentAttributeName);
             if (attribute is null)
             {
-                formats.Add("");
+                formats.Add(")");
                 continue;
             }
-            var kind = (int)attribute.ConstructorArguments[0].Value!;
+            var kind = attribute.ConstructorArguments.Length > 0 ? (int)attribute.ConstructorArguments[0].Value! : 0;
             int direction = 0, size = -2;
             var hex = false;
+            var initializers = new List<string>();
             foreach (var named in attribute.NamedArguments)
             {
                 switch (named.Key)
@@ -141,12 +142,28 @@ public sealed class SyscallGenerator : IIncrementalGenerator
                     case "SizeFrom":
                         var from = (string)named.Value.Value!;
                         size = from == "return" ? -1 : names.IndexOf(from);
-                        if (size == -2 || size == -1 && from != "return")
+                        if (size == -1 && from != "return")
                             return $"parameter '{parameter.Name}' takes its size from '{from}', which is no parameter";
+                        break;
+                    case "Enum":
+                        var type = (ITypeSymbol)named.Value.Value!;
+                        initializers.Add($"Enum = typeof({type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})");
+                        break;
+                    case "ShownIf":
+                        var decider = names.IndexOf((string)named.Value.Value!);
+                        if (decider < 0)
+                            return $"parameter '{parameter.Name}' is shown depending on '{named.Value.Value}', which is no parameter";
+                        initializers.Add($"ShownIf = {decider}");
+                        break;
+                    case "ShownIfAny":
+                        initializers.Add($"ShownIfAny = {(long)named.Value.Value!}L");
                         break;
                 }
             }
-            formats.Add($", (ArgumentKind){kind}, (Direction){direction}, {size}, {(hex ? "true" : "false")}");
+            var format = $", (ArgumentKind){kind}, (Direction){direction}, {size}, {(hex ? "true" : "false")})";
+            if (initializers.Count > 0)
+                format += " { " + string.Join(", ", initializers) + " }";
+            formats.Add(format);
         }
         return null;
     }
@@ -188,7 +205,7 @@ public sealed class SyscallGenerator : IIncrementalGenerator
                 context.ReportDiagnostic(Diagnostic.Create(BadHandler, entry.Location, entry.Method, entry.Error));
                 continue;
             }
-            var parameters = string.Join(", ", entry.Parameters.Select((p, index) => $"new(\"{p.Name}\", typeof({p.Type}){entry.Formats[index]})"));
+            var parameters = string.Join(", ", entry.Parameters.Select((p, index) => $"new(\"{p.Name}\", typeof({p.Type}){entry.Formats[index]}"));
             source.AppendLine($"        new(\"{entry.Name}\", (Support){entry.Support}, {Literal(entry.Note)}, \"{entry.Method}\",");
             source.AppendLine($"            static (global::Trapeze.Kernel.Tasks.GuestThread thread, in SyscallArguments arguments) => {entry.Call},");
             source.AppendLine($"            [{parameters}], (ResultKind){entry.Returns}),");

@@ -51,10 +51,12 @@ public sealed class ArgumentFormatter(TraceOptions options)
         }
     }
 
-    /// <summary>One argument's text, or null when strace leaves it out (a mode without O_CREAT).</summary>
+    /// <summary>One argument's text, or null when strace leaves it out (open's mode without O_CREAT).</summary>
     private string? FormatOne(GuestThread thread, in SyscallCall call, SyscallParameter parameter, int index, Result? result)
     {
         var raw = call.Arguments[index];
+        if (parameter.ShownIf >= 0 && ((long)call.Arguments[parameter.ShownIf] & parameter.ShownIfAny) == 0)
+            return null;
         if (parameter.Direction == Direction.Out && result is { IsError: true })
             return Address(raw);
         var size = SizeOf(call, parameter, result);
@@ -64,18 +66,20 @@ public sealed class ArgumentFormatter(TraceOptions options)
             case ArgumentKind.Fd: return Descriptor(thread, (int)raw);
             case ArgumentKind.DirectoryFd: return (int)raw == CurrentDirectory ? "AT_FDCWD" : Descriptor(thread, (int)raw);
             case ArgumentKind.Octal: return Octal(raw & 0xffffffff);
-            case ArgumentKind.CreationMode: return Creates(call) ? Octal(raw & 0xffffffff) : null;
-            case ArgumentKind.String: return Path(memory, raw);
             case ArgumentKind.Hex: return Hex(parameter.Type == typeof(int) || parameter.Type == typeof(uint) ? raw & 0xffffffff : raw);
             case ArgumentKind.Address: return Address(raw);
             case ArgumentKind.FlagsOnly: return enums.Format(parameter.Type, raw, accessMode: false);
             case ArgumentKind.Signal: return SignalName((int)raw);
+            case ArgumentKind.String: return Path(memory, raw);
             case ArgumentKind.Buffer: return Buffer(memory, raw, size, parameter.Hex);
             case ArgumentKind.IoVectors: return structs.IoVectors(memory, raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);
             case ArgumentKind.StringArray: return structs.StringArray(memory, raw);
+            case ArgumentKind.FcntlArgument: return FcntlFormatter.Argument(Command(call), raw, enums);
             case ArgumentKind.Default: break;
             default: return structs.Format(parameter.Kind, memory, raw, size, enums);
         }
+        if (parameter.Enum is { } displayed)
+            return enums.Format(displayed, raw);
         var type = parameter.Type;
         if (type.IsEnum)
             return enums.Format(type, raw);
@@ -92,16 +96,37 @@ public sealed class ArgumentFormatter(TraceOptions options)
         return raw.ToString();
     }
 
-    /// <summary>Whether the call's OpenFlags argument asks to create a file, so its mode argument means something.</summary>
-    private static bool Creates(in SyscallCall call)
+    /// <summary>The result as strace prints it: "-1 ENOENT (No such file or directory)", an address, a descriptor...</summary>
+    public string Result(GuestThread thread, in SyscallCall call)
+    {
+        var result = call.Result;
+        if (result.IsError)
+        {
+            var errno = (int)result.Error;
+            var message = errno < ErrnoMessages.Text.Length ? ErrnoMessages.Text[errno] : $"Unknown error {errno}";
+            return $"-1 {result.Error} ({message})";
+        }
+        return (call.Definition?.Returns ?? ResultKind.Decimal) switch
+        {
+            ResultKind.Address => $"0x{result.Raw:x}",
+            ResultKind.Hex => Hex((ulong)result.Raw),
+            ResultKind.Octal => Octal((ulong)result.Raw),
+            ResultKind.Fd => Descriptor(thread, (int)result.Raw),
+            ResultKind.Fcntl => FcntlFormatter.Result(Command(call), result.Raw, enums),
+            _ => result.Raw.ToString(),
+        };
+    }
+
+    /// <summary>The value of the call's FcntlCommand parameter, which decides what fcntl's argument and result mean.</summary>
+    private static FcntlCommand Command(in SyscallCall call)
     {
         var parameters = call.Definition!.Parameters;
         for (var index = 0; index < parameters.Length; index++)
         {
-            if (parameters[index].Type == typeof(OpenFlags))
-                return ((OpenFlags)(int)call.Arguments[index] & (OpenFlags.O_CREAT | OpenFlags.__O_TMPFILE)) != 0;
+            if (parameters[index].Type == typeof(FcntlCommand))
+                return (FcntlCommand)(int)call.Arguments[index];
         }
-        return true;
+        return (FcntlCommand)(-1);
     }
 
     /// <summary>The length of a buffer: another argument's value, or the result (then only known at exit).</summary>

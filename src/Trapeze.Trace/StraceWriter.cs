@@ -130,7 +130,7 @@ public sealed class StraceWriter : ITraceSink
         var text = new StringBuilder();
         // strace -f: into a file every line starts with the pid; on a terminal only once there are several tasks.
         if (options.Follow && !options.SeparateFiles && options.OutputPath is not null)
-            text.Append(threadId).Append(' ');
+            text.Append($"{threadId,-5} ");
         else if (options.Follow && !options.SeparateFiles && liveThreads.Count > 1)
             text.Append($"[pid {threadId,5}] ");
         switch (options.Timestamps)

@@ -27,6 +27,8 @@ public sealed class StructFormatter(TraceOptions options)
             ArgumentKind.SystemName => SystemName(memory, address),
             ArgumentKind.CpuSet => CpuSet(memory, address, size),
             ArgumentKind.IntPointer => Read<int>(memory, address, out var number) ? $"[{number}]" : null,
+            ArgumentKind.DirectoryEntries => DirectoryEntries(memory, address, size),
+            ArgumentKind.Statx => Statx(memory, address, enums),
             _ => null,
         };
         return text ?? ArgumentFormatter.Address(address);
@@ -55,6 +57,44 @@ public sealed class StructFormatter(TraceOptions options)
             $"st_uid={stat.UserId}, st_gid={stat.GroupId}, st_blksize={stat.BlockSize}, st_blocks={stat.Blocks}, {size}, " +
             $"st_atime={stat.AccessSeconds}, st_atime_nsec={stat.AccessNanoseconds}, st_mtime={stat.ModifySeconds}, " +
             $"st_mtime_nsec={stat.ModifyNanoseconds}, st_ctime={stat.ChangeSeconds}, st_ctime_nsec={stat.ChangeNanoseconds}}}";
+    }
+
+    /// <summary>getdents64's buffer: strace counts the linux_dirent64 records (d_reclen at offset 16).</summary>
+    private static string? DirectoryEntries(GuestMemory memory, ulong address, long size)
+    {
+        if (size < 0)
+            return null;
+        var bytes = new byte[size];
+        if (memory.Read(new GuestAddress(address), bytes) != Errno.None)
+            return null;
+        var count = 0;
+        for (var offset = 0; offset + 19 <= bytes.Length; count++)
+        {
+            var length = BitConverter.ToUInt16(bytes, offset + 16);
+            if (length == 0)
+                break;
+            offset += length;
+        }
+        return $"0x{address:x} /* {count} entries */";
+    }
+
+    /// <summary>struct statx: mask, blksize, attributes, nlink, uid, gid, mode, ino, size, blocks... (linux/stat.h).</summary>
+    private string? Statx(GuestMemory memory, ulong address, EnumFormatter enums)
+    {
+        var bytes = new byte[256];
+        if (memory.Read(new GuestAddress(address), bytes) != Errno.None)
+            return null;
+        var mask = BitConverter.ToUInt32(bytes, 0);
+        var attributes = BitConverter.ToUInt64(bytes, 8);
+        var mode = BitConverter.ToUInt16(bytes, 28);
+        var size = BitConverter.ToUInt64(bytes, 40);
+        var modeText = $"{FileType((uint)mode & 0xf000)}|{ArgumentFormatter.Octal((uint)mode & 0xfff)}";
+        var head = $"{{stx_mask={enums.Format(typeof(StatxMask), mask)}, stx_attributes={ArgumentFormatter.Hex(attributes)}, stx_mode={modeText}, stx_size={size}";
+        if (!options.Verbose)
+            return head + ", ...}";
+        return head + $", stx_blksize={BitConverter.ToUInt32(bytes, 4)}, stx_nlink={BitConverter.ToUInt32(bytes, 16)}, " +
+            $"stx_uid={BitConverter.ToUInt32(bytes, 20)}, stx_gid={BitConverter.ToUInt32(bytes, 24)}, stx_ino={BitConverter.ToUInt64(bytes, 32)}, " +
+            $"stx_blocks={BitConverter.ToUInt64(bytes, 48)}}}";
     }
 
     private static string FileType(uint type) => type switch

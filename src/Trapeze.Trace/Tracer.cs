@@ -101,7 +101,7 @@ public sealed class Tracer : ISyscallTracer, IDisposable
         {
             var total = call.Definition?.Parameters.Length ?? 6;
             formatter.Format(thread, call, traced.EntryCount, total, call.Result, traced.Arguments);
-            traced.ResultText = ResultText(thread, call, traced.NoReturn);
+            traced.ResultText = traced.NoReturn ? "?" : formatter.Result(thread, call);
         }
         if (options.Filter.OnlyFailed && !traced.Failed || options.Filter.OnlySuccessful && traced.Failed)
             return;
@@ -133,28 +133,6 @@ public sealed class Tracer : ISyscallTracer, IDisposable
         if (status.FaultAddress is { } address && signal == Signal.SIGSEGV)
             return $"{{si_signo={signal}, si_code={(status.FaultUnmapped ? "SEGV_MAPERR" : "SEGV_ACCERR")}, si_addr={ArgumentFormatter.Address(address)}}}";
         return $"{{si_signo={signal}, si_code=SI_KERNEL}}";
-    }
-
-    private string ResultText(GuestThread thread, in SyscallCall call, bool noReturn)
-    {
-        if (noReturn)
-            return "?";
-        var result = call.Result;
-        if (result.IsError)
-        {
-            var errno = (int)result.Error;
-            var message = errno < ErrnoMessages.Text.Length ? ErrnoMessages.Text[errno] : $"Unknown error {errno}";
-            return $"-1 {result.Error} ({message})";
-        }
-        var kind = call.Definition?.Returns ?? ResultKind.Decimal;
-        return kind switch
-        {
-            ResultKind.Address => $"0x{result.Raw:x}",
-            ResultKind.Hex => ArgumentFormatter.Hex((ulong)result.Raw),
-            ResultKind.Octal => ArgumentFormatter.Octal((ulong)result.Raw),
-            ResultKind.Fd => formatter.Descriptor(thread, (int)result.Raw),
-            _ => result.Raw.ToString(),
-        };
     }
 
     public void Finish()

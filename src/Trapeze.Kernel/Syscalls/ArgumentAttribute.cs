@@ -12,8 +12,6 @@ public enum ArgumentKind
     /// <summary>A directory descriptor that may be AT_FDCWD.</summary>
     DirectoryFd,
     Octal,
-    /// <summary>The mode of a file being created: printed only when the call's OpenFlags have O_CREAT or O_TMPFILE.</summary>
-    CreationMode,
     Hex,
     /// <summary>OpenFlags used as a plain flag set (dup3, pipe2): no access mode is printed.</summary>
     FlagsOnly,
@@ -39,6 +37,12 @@ public enum ArgumentKind
     StringArray,
     /// <summary>A pointer to one int, printed as [value].</summary>
     IntPointer,
+    /// <summary>linux_dirent64 records filled by getdents64; their length is the result.</summary>
+    DirectoryEntries,
+    /// <summary>struct statx.</summary>
+    Statx,
+    /// <summary>fcntl's third argument, whose meaning depends on the command parameter.</summary>
+    FcntlArgument,
 }
 
 /// <summary>Whether the kernel reads the pointed-to data (printed at entry) or writes it (printed at exit, on success).</summary>
@@ -58,6 +62,8 @@ public enum ResultKind
     Address,
     Octal,
     Hex,
+    /// <summary>fcntl's result, whose meaning depends on the command (flags for F_GETFD, F_GETFL).</summary>
+    Fcntl,
 }
 
 /// <summary>
@@ -67,6 +73,12 @@ public enum ResultKind
 [AttributeUsage(AttributeTargets.Parameter)]
 public sealed class ArgumentAttribute(ArgumentKind kind) : Attribute
 {
+    /// <summary>For attributes that only set <see cref="Enum"/> or <see cref="ShownIf"/>.</summary>
+    public ArgumentAttribute()
+        : this(ArgumentKind.Default)
+    {
+    }
+
     /// <summary>The value the generator stores when the size is the syscall's result.</summary>
     public const string Result = "return";
 
@@ -78,4 +90,13 @@ public sealed class ArgumentAttribute(ArgumentKind kind) : Attribute
 
     /// <summary>Print the bytes in hex whatever they hold, as strace does for random data.</summary>
     public bool Hex { get; init; }
+
+    /// <summary>Print an integer as this generated flag or value enum.</summary>
+    public Type? Enum { get; init; }
+
+    /// <summary>The parameter that decides whether this one is printed at all (open's mode, mremap's new address)...</summary>
+    public string? ShownIf { get; init; }
+
+    /// <summary>...namely when it has one of these bits.</summary>
+    public long ShownIfAny { get; init; }
 }

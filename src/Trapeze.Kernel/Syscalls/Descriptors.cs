@@ -44,8 +44,8 @@ public static class Descriptors
         return result;
     }
 
-    [Syscall("fcntl", Support = Support.Partial, Note = "descriptor flags, status flags, dup, locks on host files")]
-    public static Result Control(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, FcntlCommand command, ulong argument)
+    [Syscall("fcntl", Returns = ResultKind.Fcntl, Support = Support.Partial, Note = "descriptor flags, status flags, dup, locks on host files")]
+    public static Result Control(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, FcntlCommand command, [Argument(ArgumentKind.FcntlArgument)] ulong argument)
     {
         var files = thread.Process.Files;
         if (files.Get(fd) is not { } file)

@@ -11,6 +11,9 @@ public static unsafe class FileSystem
 {
     private const int CurrentDirectory = HostPath.CurrentDirectory;
 
+    /// <summary>The open flags that make open's mode argument mean something (the tracer prints it only then).</summary>
+    private const long CreatesFile = (long)(OpenFlags.O_CREAT | OpenFlags.__O_TMPFILE);
+
     /// <summary>The permission bits of a mode (0777).</summary>
     public const uint PermissionBits = 0b111_111_111;
 
@@ -18,7 +21,7 @@ public static unsafe class FileSystem
     private static uint CreationMode(GuestThread thread, uint mode) => mode & ~thread.Process.FileCreationMask & 0xfff;
 
     [Syscall("open", Returns = ResultKind.Fd)]
-    public static Result Open(GuestThread thread, CString path, OpenFlags flags, [Argument(ArgumentKind.CreationMode)] uint mode)
+    public static Result Open(GuestThread thread, CString path, OpenFlags flags, [Argument(ArgumentKind.Octal, ShownIf = nameof(flags), ShownIfAny = CreatesFile)] uint mode)
         => OpenAt(thread, CurrentDirectory, path, flags, mode);
 
     [Syscall("creat", Returns = ResultKind.Fd)]
@@ -26,7 +29,7 @@ public static unsafe class FileSystem
         => OpenAt(thread, CurrentDirectory, path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode);
 
     [Syscall("openat", Returns = ResultKind.Fd, Support = Support.Partial, Note = "host files; /proc and /dev are the host's")]
-    public static Result OpenAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, OpenFlags flags, [Argument(ArgumentKind.CreationMode)] uint mode)
+    public static Result OpenAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, OpenFlags flags, [Argument(ArgumentKind.Octal, ShownIf = nameof(flags), ShownIfAny = CreatesFile)] uint mode)
     {
         if (HostPath.Resolve(thread, directory, path, out var hostPath) is var error and not Errno.None)
             return error;
@@ -78,7 +81,7 @@ public static unsafe class FileSystem
     }
 
     [Syscall("statx")]
-    public static Result StatExtended(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AtFlags flags, [Argument(ArgumentKind.Hex)] uint mask, GuestAddress status)
+    public static Result StatExtended(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(Enum = typeof(StatxFlags))] AtFlags flags, [Argument(Enum = typeof(StatxMask))] uint mask, [Argument(ArgumentKind.Statx, Direction = Direction.Out)] GuestAddress status)
     {
         const int StatxSize = 256;
         if (HostPath.Resolve(thread, directory, path, out var hostPath, allowEmpty: (flags & AtFlags.AT_EMPTY_PATH) != 0) is var error and not Errno.None)
@@ -164,7 +167,7 @@ public static unsafe class FileSystem
     }
 
     [Syscall("getdents64")]
-    public static Result GetDirectoryEntries(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, GuestAddress buffer, uint count)
+    public static Result GetDirectoryEntries(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.DirectoryEntries, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, uint count)
         => thread.Process.Files.Get(fd) is { } file ? file.ReadDirectory(thread.Memory, buffer, count) : Errno.EBADF;
 
     [Syscall("mkdir")]

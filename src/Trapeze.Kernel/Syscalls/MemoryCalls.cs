@@ -109,7 +109,7 @@ public static class MemoryCalls
     }
 
     [Syscall("mremap", Returns = ResultKind.Address, Support = Support.Partial, Note = "moves by copying; MREMAP_FIXED and MREMAP_DONTUNMAP unsupported (EINVAL)")]
-    public static Result Remap(GuestThread thread, GuestAddress oldAddress, ulong oldLength, ulong newLength, [Argument(ArgumentKind.Hex)] uint flags, GuestAddress newAddress)
+    public static Result Remap(GuestThread thread, GuestAddress oldAddress, ulong oldLength, ulong newLength, [Argument(Enum = typeof(MremapFlags))] uint flags, [Argument(ArgumentKind.Address, ShownIf = nameof(flags), ShownIfAny = (long)MremapFlags.MREMAP_FIXED)] GuestAddress newAddress)
     {
         const uint MayMove = 1;
         var space = thread.Process.AddressSpace;

@@ -23,7 +23,7 @@ public static partial class TraceNormaliser
         return lines;
     }
 
-    [GeneratedRegex(@"^\d+ ")]
+    [GeneratedRegex(@"^\d+ +")]
     private static partial Regex LeadingPid();
 
     [GeneratedRegex(@"0x[0-9a-f]{5,}")]
