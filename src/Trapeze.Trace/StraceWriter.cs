@@ -24,7 +24,8 @@ public sealed class StraceWriter : ITraceSink
     private readonly TraceOptions options;
     private readonly Output? shared;
     private readonly Dictionary<int, Output> perProcess = [];
-    private readonly HashSet<int> liveThreads = [];
+    /// <summary>Live tasks, thread id to process id: with more than one, -f lines get [pid N].</summary>
+    private readonly Dictionary<int, int> liveThreads = [];
     private readonly bool deferLines;
     private long previousTicks;
 
@@ -41,11 +42,11 @@ public sealed class StraceWriter : ITraceSink
         deferLines = options.Filter.FiltersByStatus;
     }
 
-    public void ProcessStarted(int processId, string executeLine) { }
+    public void ThreadStarted(int processId, int threadId) => liveThreads[threadId] = processId;
 
     public void Entered(TraceEvent call)
     {
-        liveThreads.Add(call.ThreadId);
+        liveThreads[call.ThreadId] = call.ProcessId;
         if (deferLines)
             return;
         var output = OutputFor(call.ProcessId);
@@ -103,7 +104,11 @@ public sealed class StraceWriter : ITraceSink
         }
         Write(output, prefix + exitLine);
         EndLine(output);
-        liveThreads.Remove(processId);
+        foreach (var (thread, owner) in liveThreads)
+        {
+            if (owner == processId)
+                liveThreads.Remove(thread);
+        }
     }
 
     private static void AppendArguments(StringBuilder text, TraceEvent call, int from, int to)

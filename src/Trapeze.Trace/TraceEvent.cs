@@ -44,7 +44,8 @@ public sealed class TraceEvent
 /// <summary>Where traced events go: the strace text, the -c table, JSON, Perfetto, histograms.</summary>
 public interface ITraceSink : IDisposable
 {
-    void ProcessStarted(int processId, string executeLine) { }
+    /// <summary>A task exists (a process's main thread, or a clone): it counts for [pid N] prefixes.</summary>
+    void ThreadStarted(int processId, int threadId) { }
     void Entered(TraceEvent call) { }
     void Exited(TraceEvent call);
     void ProcessExited(int processId, string? signalLine, string exitLine) { }

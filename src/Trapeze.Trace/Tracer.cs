@@ -26,8 +26,15 @@ public sealed class Tracer : ISyscallTracer, IDisposable
         needsText = sinks.Any(s => s is not (SummaryTable or LatencyHistogram));
     }
 
+    public void ThreadStarted(GuestThread thread)
+    {
+        foreach (var sink in sinks)
+            sink.ThreadStarted(thread.Process.Id, thread.Id);
+    }
+
     public void ProcessStarted(Process process, string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
+        ThreadStarted(process.MainThread);
         if (!options.Filter.Traces("execve") || options.Filter.OnlyFailed)
             return;
         var quoted = string.Join(", ", arguments.Select(Limited));

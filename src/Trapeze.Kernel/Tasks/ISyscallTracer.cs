@@ -31,6 +31,9 @@ public interface ISyscallTracer
     /// <summary>A process was created from a program (strace prints it as the execve line).</summary>
     void ProcessStarted(Process process, string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment) { }
 
+    /// <summary>A thread was created (clone): from now on strace's -f prefixes lines with [pid N].</summary>
+    void ThreadStarted(GuestThread thread) { }
+
     void Enter(GuestThread thread, ref SyscallCall call);
 
     void Exit(GuestThread thread, ref SyscallCall call);
@@ -53,6 +56,8 @@ public sealed class SyscallHooks : ISyscallTracer
 
     public void ProcessStarted(Process process, string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
         => Next?.ProcessStarted(process, path, arguments, environment);
+
+    public void ThreadStarted(GuestThread thread) => Next?.ThreadStarted(thread);
 
     public void Enter(GuestThread thread, ref SyscallCall call)
     {
