@@ -101,9 +101,9 @@ internal static class TraceCommand
         {
             (sinks, text) = CreateSinks(options);
         }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException or DirectoryNotFoundException)
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
-            return Fail(error.Message);
+            return Fail($"cannot open an output file: {error.Message}");
         }
         var tracer = new Tracer(options, sinks);
         var kernelOptions = new KernelOptions { Tracer = tracer, FileCreationMask = HostProcess.TakeFileCreationMask() };

@@ -64,7 +64,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
         switch (parameter.Kind)
         {
             case ArgumentKind.Fd: return Descriptor(thread, (int)raw);
-            case ArgumentKind.DirectoryFd: return (int)raw == CurrentDirectory ? "AT_FDCWD" : Descriptor(thread, (int)raw);
+            case ArgumentKind.DirectoryFd: return (int)raw == CurrentDirectory ? WorkingDirectory(thread) : Descriptor(thread, (int)raw);
             case ArgumentKind.Octal: return Octal(raw & 0xffffffff);
             case ArgumentKind.Hex: return Hex(parameter.Type == typeof(int) || parameter.Type == typeof(uint) ? raw & 0xffffffff : raw);
             case ArgumentKind.Address: return Address(raw);
@@ -137,11 +137,23 @@ public sealed class ArgumentFormatter(TraceOptions options)
         var index => (long)call.Arguments[index],
     };
 
+    /// <summary>A descriptor; with -y followed by what it refers to, as the host's /proc/self/fd names it (as strace reads /proc/PID/fd).</summary>
     public string Descriptor(GuestThread thread, int fd)
     {
         if (!options.DecodeDescriptors || thread.Process.Files.Get(fd) is not { } file)
             return fd.ToString();
-        return $"{fd}<{file.Path}>";
+        var target = file.HostDescriptor is { } host ? new FileInfo($"/proc/self/fd/{host}").LinkTarget : null;
+        return $"{fd}<{target ?? file.Path}>";
+    }
+
+    /// <summary>AT_FDCWD; with -y followed by the working directory.</summary>
+    private string WorkingDirectory(GuestThread thread)
+    {
+        if (!options.DecodeDescriptors)
+            return "AT_FDCWD";
+        var process = thread.Process;
+        var path = process.WorkingDirectory >= 0 ? new FileInfo($"/proc/self/fd/{process.WorkingDirectory}").LinkTarget : null;
+        return $"AT_FDCWD<{path ?? process.WorkingDirectoryPath}>";
     }
 
     public string Path(GuestMemory memory, ulong address)

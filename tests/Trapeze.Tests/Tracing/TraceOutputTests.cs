@@ -76,6 +76,23 @@ public sealed partial class TraceOutputTests
     }
 
     [Fact]
+    public void PathsAfterDescriptorsWithY()
+    {
+        var scratch = Directory.CreateTempSubdirectory("trapeze-trace-y-").FullName;
+        try
+        {
+            var output = Runner.RunTrapeze("trace", "-y", "-e", "trace=openat,close", Case("c_files.glibc-static"), scratch).Stderr;
+            var lines = output.Split('\n');
+            Assert.Equal($"openat(AT_FDCWD<{scratch}>, \"data.txt\", O_WRONLY|O_CREAT|O_TRUNC, 0640) = 3<{scratch}/data.txt>", lines[0]);
+            Assert.StartsWith($"close(3<{scratch}/data.txt>)", lines[1]);
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    [Fact]
     public void KilledProcessGetsSignalLines()
     {
         var result = Runner.RunTrapeze("trace", Case("segfault"));
