@@ -41,14 +41,23 @@ public sealed class JsonEventWriter(Stream stream) : ITraceSink
         EndLine();
     }
 
-    public void ProcessExited(int processId, string? signalLine, string exitLine)
+    public void SignalDelivered(int processId, int threadId, string line)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", "signal");
+        writer.WriteNumber("pid", processId);
+        writer.WriteNumber("tid", threadId);
+        writer.WriteString("text", line);
+        writer.WriteEndObject();
+        EndLine();
+    }
+
+    public void ProcessExited(int processId, string exitLine)
     {
         writer.WriteStartObject();
         writer.WriteString("type", "exit");
         writer.WriteNumber("pid", processId);
         writer.WriteString("text", exitLine);
-        if (signalLine is not null)
-            writer.WriteString("signal", signalLine);
         writer.WriteEndObject();
         EndLine();
     }

@@ -46,15 +46,20 @@ public sealed class PerfettoWriter : ITraceSink
         writer.WriteEndObject();
     }
 
-    public void ProcessExited(int processId, string? signalLine, string exitLine)
+    public void SignalDelivered(int processId, int threadId, string line) => Instant(line, processId, threadId, "t");
+
+    public void ProcessExited(int processId, string exitLine) => Instant(exitLine, processId, processId, "p");
+
+    /// <summary>An instant event ("i") on a thread's or the whole process's track.</summary>
+    private void Instant(string name, int processId, int threadId, string scope)
     {
         writer.WriteStartObject();
-        writer.WriteString("name", exitLine);
+        writer.WriteString("name", name);
         writer.WriteString("ph", "i");
-        writer.WriteString("s", "p");
+        writer.WriteString("s", scope);
         writer.WriteNumber("ts", Microseconds(System.Diagnostics.Stopwatch.GetTimestamp()));
         writer.WriteNumber("pid", processId);
-        writer.WriteNumber("tid", processId);
+        writer.WriteNumber("tid", threadId);
         writer.WriteEndObject();
     }
 

@@ -92,17 +92,19 @@ public sealed class StraceWriter : ITraceSink
         EndLine(output);
     }
 
-    public void ProcessExited(int processId, string? signalLine, string exitLine)
+    public void SignalDelivered(int processId, int threadId, string line)
     {
         var output = OutputFor(processId);
         Interrupt(output, -1);
-        var prefix = Prefix(processId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp());
-        if (signalLine is not null)
-        {
-            Write(output, prefix + signalLine);
-            EndLine(output);
-        }
-        Write(output, prefix + exitLine);
+        Write(output, Prefix(threadId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp()) + line);
+        EndLine(output);
+    }
+
+    public void ProcessExited(int processId, string exitLine)
+    {
+        var output = OutputFor(processId);
+        Interrupt(output, -1);
+        Write(output, Prefix(processId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp()) + exitLine);
         EndLine(output);
         foreach (var (thread, owner) in liveThreads)
         {

@@ -48,7 +48,10 @@ public interface ITraceSink : IDisposable
     void ThreadStarted(int processId, int threadId) { }
     void Entered(TraceEvent call) { }
     void Exited(TraceEvent call);
-    void ProcessExited(int processId, string? signalLine, string exitLine) { }
+    /// <summary>A "--- SIG... {...} ---" line for a thread.</summary>
+    void SignalDelivered(int processId, int threadId, string line) { }
+
+    void ProcessExited(int processId, string exitLine) { }
 
     /// <summary>The program ended: write tables, close files.</summary>
     void Finish() { }

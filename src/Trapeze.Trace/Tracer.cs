@@ -116,30 +116,23 @@ public sealed class Tracer : ISyscallTracer, IDisposable
             sink.Exited(traced);
     }
 
-    public void ProcessExited(Process process, ExitStatus status)
+    public void SignalDelivered(GuestThread thread, SignalInformation information)
     {
-        string? signalLine = null;
-        string exitLine;
-        if (status.Signal is { } signal)
-        {
-            if (options.Filter.ShowsSignal((int)signal))
-                signalLine = $"--- {signal} {SignalInformation(signal, status)} ---";
-            exitLine = $"+++ killed by {signal} +++";
-        }
-        else
-        {
-            exitLine = $"+++ exited with {status.Code} +++";
-        }
+        if (!options.Filter.ShowsSignal((int)information.Signal))
+            return;
+        var line = SignalFormatter.Line(information);
         foreach (var sink in sinks)
-            sink.ProcessExited(process.Id, signalLine, exitLine);
+            sink.SignalDelivered(thread.Process.Id, thread.Id, line);
     }
 
-    /// <summary>The siginfo strace prints for a synchronous fault.</summary>
-    private static string SignalInformation(Signal signal, ExitStatus status)
+    public void ProcessExited(Process process, ExitStatus status)
     {
-        if (status.FaultAddress is { } address && signal == Signal.SIGSEGV)
-            return $"{{si_signo={signal}, si_code={(status.FaultUnmapped ? "SEGV_MAPERR" : "SEGV_ACCERR")}, si_addr={ArgumentFormatter.Address(address)}}}";
-        return $"{{si_signo={signal}, si_code=SI_KERNEL}}";
+        // A fatal fault is a signal delivery too: strace shows its siginfo before "killed by".
+        if (status.Signal is not null)
+            SignalDelivered(process.MainThread, SignalInformation.ForExit(status));
+        var exitLine = status.Signal is { } killer ? $"+++ killed by {killer} +++" : $"+++ exited with {status.Code} +++";
+        foreach (var sink in sinks)
+            sink.ProcessExited(process.Id, exitLine);
     }
 
     public void Finish()

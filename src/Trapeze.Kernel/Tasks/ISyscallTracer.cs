@@ -38,7 +38,10 @@ public interface ISyscallTracer
 
     void Exit(GuestThread thread, ref SyscallCall call);
 
-    /// <summary>A process ended: exited, or killed by a signal.</summary>
+    /// <summary>A signal is delivered to a thread (strace's "--- SIGCHLD {...} ---" line).</summary>
+    void SignalDelivered(GuestThread thread, SignalInformation information) { }
+
+    /// <summary>A process ended: exited, or killed by a signal (a fatal fault comes with its siginfo).</summary>
     void ProcessExited(Process process, ExitStatus status) { }
 }
 
@@ -70,6 +73,8 @@ public sealed class SyscallHooks : ISyscallTracer
         OnExit?.Invoke(thread, ref call);
         Next?.Exit(thread, ref call);
     }
+
+    public void SignalDelivered(GuestThread thread, SignalInformation information) => Next?.SignalDelivered(thread, information);
 
     public void ProcessExited(Process process, ExitStatus status)
     {

@@ -34,7 +34,7 @@ public sealed class StraceWriterTests
         writer.Exited(getpid);
         Finish(read, "\"abc\"", "4096");
         writer.Exited(read);
-        writer.ProcessExited(100, null, "+++ exited with 0 +++");
+        writer.ProcessExited(100, "+++ exited with 0 +++");
 
         Assert.Equal(
             "[pid   100] read(3,  <unfinished ...>\n" +
@@ -43,6 +43,33 @@ public sealed class StraceWriterTests
             // Another task still lives when the process exits, so even this line has the prefix.
             "[pid   100] +++ exited with 0 +++\n",
             output.ToString());
+    }
+
+    [Fact]
+    public void SignalLinesInterruptAnOpenCall()
+    {
+        var output = new StringWriter();
+        var writer = new StraceWriter(new TraceOptions(), output);
+        var wait = Call(100, "wait4", "4242", 1, "-1", "[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]", "0", "NULL");
+        writer.Entered(wait);
+        writer.SignalDelivered(100, 100, SignalFormatter.Line(new Trapeze.Kernel.Tasks.SignalInformation(Trapeze.Kernel.Abi.Linux.Signal.SIGCHLD, 1)
+        {
+            SenderProcess = 4242,
+            SenderUser = 0,
+            Status = 0,
+        }));
+        Assert.Equal("wait4(-1,  <unfinished ...>\n--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=4242, si_uid=0, si_status=0, si_utime=0, si_stime=0} ---\n", output.ToString());
+    }
+
+    [Fact]
+    public void SignalInformationLikeStrace()
+    {
+        Assert.Equal("--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER, si_pid=7, si_uid=0} ---",
+            SignalFormatter.Line(new Trapeze.Kernel.Tasks.SignalInformation(Trapeze.Kernel.Abi.Linux.Signal.SIGUSR1, 0) { SenderProcess = 7, SenderUser = 0 }));
+        Assert.Equal("--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_ACCERR, si_addr=0x401000} ---",
+            SignalFormatter.Line(new Trapeze.Kernel.Tasks.SignalInformation(Trapeze.Kernel.Abi.Linux.Signal.SIGSEGV, 2) { Address = 0x401000 }));
+        Assert.Equal("--- SIGILL {si_signo=SIGILL, si_code=SI_KERNEL} ---",
+            SignalFormatter.Line(new Trapeze.Kernel.Tasks.SignalInformation(Trapeze.Kernel.Abi.Linux.Signal.SIGILL, 0x80)));
     }
 
     [Fact]
