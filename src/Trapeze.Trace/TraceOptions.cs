@@ -62,7 +62,7 @@ public sealed record TraceOptions
     /// <summary>-x (1): non-printable strings in hex; -xx (2): every string in hex.</summary>
     public int HexStrings { get; init; }
 
-    /// <summary>--json FILE: one JSON object per event ("-" is stdout... of Trapeze, so prefer a file).</summary>
+    /// <summary>--json FILE: one JSON object a line per syscall, signal and exit.</summary>
     public string? JsonPath { get; init; }
 
     /// <summary>--perfetto FILE: Chrome trace-event JSON for ui.perfetto.dev.</summary>

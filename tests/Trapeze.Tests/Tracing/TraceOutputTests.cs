@@ -139,7 +139,7 @@ public sealed partial class TraceOutputTests
     }
 
     [Fact]
-    public void HooksCanRewriteArgumentsBlockCallsAndChangeResults()
+    public void HooksCanRewriteArgumentsAndBlockCalls()
     {
         var seen = new List<string>();
         var hooks = new SyscallHooks
@@ -155,6 +155,19 @@ public sealed partial class TraceOutputTests
                 if (call.Name == "exit")
                     call.Arguments.Arg0 = 7;
             },
+        };
+        using var kernel = new Trapeze.Kernel.Kernel(new KernelOptions { Tracer = hooks, Diagnostics = TextWriter.Null });
+        var status = kernel.Run(Case("hello"), ["hello"], []);
+        Assert.Equal(["write", "exit"], seen);
+        Assert.Equal(7, status.Code);
+    }
+
+    [Fact]
+    public void ExitHooksChangeResults()
+    {
+        // error_exit exits with the errno its open failed with.
+        var hooks = new SyscallHooks
+        {
             OnExit = (GuestThread thread, ref SyscallCall call) =>
             {
                 if (call.Name == "open")
@@ -162,9 +175,29 @@ public sealed partial class TraceOutputTests
             },
         };
         using var kernel = new Trapeze.Kernel.Kernel(new KernelOptions { Tracer = hooks, Diagnostics = TextWriter.Null });
-        var status = kernel.Run(Case("hello"), ["hello"], []);
-        Assert.Equal(["write", "exit"], seen);
-        Assert.Equal(7, status.Code);
+        Assert.Equal((int)Trapeze.Kernel.Errno.EACCES, kernel.Run(Case("error_exit"), ["error_exit"], []).Code);
+    }
+
+    [Fact]
+    public void PerfettoHasOneTrackPerThread()
+    {
+        var stream = new MemoryStream();
+        var writer = new Trapeze.Trace.PerfettoWriter(stream);
+        foreach (var thread in new[] { 100, 101, 100 })
+        {
+            var call = new Trapeze.Trace.TraceEvent { ProcessId = 100, ThreadId = thread, Name = "futex", StartTicks = System.Diagnostics.Stopwatch.GetTimestamp(), Duration = TimeSpan.FromMicroseconds(5), ResultText = "0" };
+            call.Arguments.Add("0x1000");
+            writer.Exited(call);
+        }
+        writer.SignalDelivered(100, 101, "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_TKILL, si_pid=100, si_uid=0} ---");
+        writer.ProcessExited(100, "+++ exited with 0 +++");
+        writer.Finish();
+        using var document = JsonDocument.Parse(stream.ToArray());
+        Assert.Empty(TraceEventSchema.Validate(document.RootElement));
+        var events = document.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
+        Assert.Equal([100, 101], events.Where(e => e.GetProperty("name").GetString() == "thread_name").Select(e => e.GetProperty("tid").GetInt32()));
+        Assert.Single(events, e => e.GetProperty("name").GetString() == "process_name");
+        Assert.Equal(3, events.Count(e => e.GetProperty("ph").GetString() == "X"));
     }
 
     [Fact]
