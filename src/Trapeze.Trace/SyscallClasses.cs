@@ -9,7 +9,7 @@ public static class SyscallClasses
     private static readonly string[] File =
     [
         "open", "openat", "openat2", "creat", "stat", "lstat", "newfstatat", "statx", "access", "faccessat", "faccessat2",
-        "readlink", "readlinkat", "chdir", "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat",
+        "readlink", "readlinkat", "getcwd", "chdir", "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat",
         "renameat2", "link", "linkat", "symlink", "symlinkat", "chmod", "fchmodat", "chown", "lchown", "fchownat",
         "truncate", "utime", "utimes", "futimesat", "utimensat", "mknod", "mknodat", "execve", "execveat", "statfs",
         "chroot", "acct", "swapon", "swapoff", "mount", "umount2", "pivot_root", "getxattr", "lgetxattr", "setxattr",
@@ -65,8 +65,8 @@ public static class SyscallClasses
 
     private static readonly string[] Clock =
     [
-        "clock_gettime", "clock_settime", "clock_getres", "clock_nanosleep", "clock_adjtime", "gettimeofday",
-        "settimeofday", "adjtimex", "time", "times", "nanosleep",
+        "clock_gettime", "clock_settime", "clock_getres", "clock_adjtime", "gettimeofday",
+        "settimeofday", "adjtimex", "time", "times",
     ];
 
     private static readonly string[] Credentials =
@@ -87,10 +87,11 @@ public static class SyscallClasses
         ["memory"] = Memory,
         ["clock"] = Clock,
         ["creds"] = Credentials,
-        ["stat"] = ["stat", "newfstatat", "statx"],
-        ["lstat"] = ["lstat", "newfstatat", "statx"],
+        ["stat"] = ["stat"],
+        ["lstat"] = ["lstat"],
         ["fstat"] = ["fstat", "newfstatat", "statx"],
-        ["pure"] = ["getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getpgrp", "sched_yield"],
+        ["%stat"] = ["stat", "lstat", "fstat", "newfstatat", "statx", "statfs", "fstatfs", "ustat"],
+        ["pure"] = ["getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getpgrp"],
     };
 
     /// <summary>The calls in class <paramref name="name"/> (without the %), or null for no such class.</summary>
