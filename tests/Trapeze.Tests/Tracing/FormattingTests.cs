@@ -70,7 +70,7 @@ public sealed class FormattingTests
     [Fact]
     public void BadExpressionsAreReported()
     {
-        Assert.Equal("invalid system call class '%nonsense' (known: %file, %process, %network, %net, %signal, %ipc, %desc, %memory, %clock, %creds, %stat, %lstat, %fstat, %pure)",
+        Assert.Equal("invalid system call class '%nonsense' (known: %file, %process, %network, %net, %signal, %ipc, %desc, %memory, %clock, %creds, %stat, %lstat, %fstat, %%stat, %pure)",
             new TraceFilter().Apply("trace=%nonsense"));
         Assert.Equal("invalid -e qualifier 'bogus' (known: trace, status, signal)", new TraceFilter().Apply("bogus=1"));
         Assert.Equal("invalid signal 'SIGNOPE'", new TraceFilter().Apply("signal=SIGNOPE"));
