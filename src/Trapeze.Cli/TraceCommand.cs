@@ -18,12 +18,12 @@ internal static class TraceCommand
         var arguments = new Argument<string[]>("ARGS") { Description = "Its arguments", Arity = ArgumentArity.ZeroOrMore };
         var follow = new Option<bool>("-f") { Description = "Follow threads and children; prefix lines with [pid N] when there are several" };
         var separate = new Option<bool>("-ff") { Description = "With -o FILE: one file per process, FILE.pid" };
-        var output = new Option<string?>("-o") { Description = "Write the trace to FILE instead of stderr" };
-        var expressions = new Option<string[]>("-e") { Description = "trace=SET (names, %file %process %network %signal %ipc %desc %memory %clock %creds, /regex, !negation), status=successful|failed, signal=SET" };
-        var stringLimit = new Option<int>("-s") { Description = "Print at most N bytes of each string (default 32)", DefaultValueFactory = _ => 32 };
+        var output = new Option<string?>("-o") { HelpName = "FILE", Description = "Write the trace to FILE instead of stderr" };
+        var expressions = new Option<string[]>("-e") { HelpName = "EXPR", Description = "trace=SET (names, %file %process %network %signal %ipc %desc %memory %clock %creds, /regex, !negation), status=successful|failed, signal=SET" };
+        var stringLimit = new Option<int>("-s") { HelpName = "N", Description = "Print at most N bytes of each string (default 32)", DefaultValueFactory = _ => 32 };
         var summaryOnly = new Option<bool>("-c") { Description = "Count time, calls and errors per syscall; print only the table" };
         var summaryAlso = new Option<bool>("-C") { Description = "Like -c, and print the trace too" };
-        var sortBy = new Option<string?>("-S") { Description = "Sort the -c table by time (default), calls, errors, name or nothing" };
+        var sortBy = new Option<string?>("-S") { HelpName = "KEY", Description = "Sort the -c table by time (default), calls, errors, name or nothing" };
         var duration = new Option<bool>("-T") { Description = "Show the time spent in each syscall" };
         var seconds = new Option<bool>("-t") { Description = "Prefix lines with the time of day" };
         var microseconds = new Option<bool>("-tt") { Description = "Prefix lines with the time of day, with microseconds" };
@@ -35,11 +35,11 @@ internal static class TraceCommand
         var allHex = new Option<bool>("-xx") { Description = "Print all strings in hex" };
         var successful = new Option<bool>("-z") { Description = "Print only successful syscalls" };
         var failed = new Option<bool>("-Z") { Description = "Print only failed syscalls" };
-        var json = new Option<string?>("--json") { Description = "Write one JSON object per syscall to FILE" };
-        var perfetto = new Option<string?>("--perfetto") { Description = "Write a Chrome trace-event JSON file (ui.perfetto.dev) to FILE" };
+        var json = new Option<string?>("--json") { HelpName = "FILE", Description = "Write one JSON object per syscall to FILE" };
+        var perfetto = new Option<string?>("--perfetto") { HelpName = "FILE", Description = "Write a Chrome trace-event JSON file (ui.perfetto.dev) to FILE" };
         var histogram = new Option<bool>("--histogram") { Description = "Print a latency histogram per syscall at the end" };
-        var set = new Option<string[]>("-E") { Description = "Set VAR=VALUE in the guest's environment (repeatable)" };
-        var unset = new Option<string[]>("-U") { Description = "Remove VAR from the guest's environment (repeatable)" };
+        var set = new Option<string[]>("-E") { HelpName = "VAR=VALUE", Description = "Set VAR=VALUE in the guest's environment (repeatable)" };
+        var unset = new Option<string[]>("-U") { HelpName = "VAR", Description = "Remove VAR from the guest's environment (repeatable)" };
         var command = new Command("trace", "Run a program and print its system calls like strace")
         {
             program, arguments, follow, separate, output, expressions, stringLimit, summaryOnly, summaryAlso, sortBy,
