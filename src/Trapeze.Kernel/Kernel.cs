@@ -24,6 +24,9 @@ public sealed class KernelOptions
     /// </summary>
     public uint FileCreationMask { get; init; } = 0b000_010_010; // 022
 
+    /// <summary>The host descriptors the first process gets as its 0, 1 and 2 (duplicated); the host's own by default.</summary>
+    public IReadOnlyList<int> StandardDescriptors { get; init; } = [0, 1, 2];
+
     /// <summary>Sees every syscall at the dispatch point (the tracer).</summary>
     public ISyscallObserver? Observer { get; init; }
 }
@@ -46,6 +49,11 @@ public sealed class Kernel(KernelOptions options) : IDisposable
     public ISyscallObserver? Observer => options.Observer;
     public LinuxX64Personality LinuxX64 { get; } = new();
 
+    /// <summary>The guest processes this kernel runs (what /proc lists).</summary>
+    public IReadOnlyList<Process> Processes => processes;
+
+    public Process? FindProcess(int id) => processes.Find(process => process.Id == id && process.Exit is null);
+
     /// <summary>Runs a program to its end and returns how it ended.</summary>
     public ExitStatus Run(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
@@ -63,7 +71,7 @@ public sealed class Kernel(KernelOptions options) : IDisposable
         try
         {
             ProgramStart.Load(process, image, path, arguments, environment, ReadExecutable);
-            SetUpStandardFiles(process);
+            SetUpStandardFiles(process, options.StandardDescriptors);
             return process;
         }
         catch
@@ -107,12 +115,12 @@ public sealed class Kernel(KernelOptions options) : IDisposable
     }
 
     /// <summary>The guest's 0, 1, 2 are its own duplicates of the host's, so closing them leaves Trapeze's intact.</summary>
-    private static void SetUpStandardFiles(Process process)
+    private static void SetUpStandardFiles(Process process, IReadOnlyList<int> hostDescriptors)
     {
         const long DuplicateCloseOnExec = 1030; // F_DUPFD_CLOEXEC
-        for (var fd = 0; fd < 3; fd++)
+        for (var fd = 0; fd < Math.Min(3, hostDescriptors.Count); fd++)
         {
-            var copy = HostSyscall.Invoke(HostSyscall.Fcntl, fd, DuplicateCloseOnExec, 3);
+            var copy = HostSyscall.Invoke(HostSyscall.Fcntl, hostDescriptors[fd], DuplicateCloseOnExec, 3);
             if (copy < 0)
                 continue;
             var flags = (OpenFlags)HostSyscall.Invoke(HostSyscall.Fcntl, copy, (long)FcntlCommand.F_GETFL);

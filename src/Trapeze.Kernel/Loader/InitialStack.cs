@@ -23,6 +23,10 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
         return new InitialStack(memory, Top);
     }
 
+    /// <summary>Where the argument and environment strings lie, for /proc/PID/cmdline and environ.</summary>
+    public (ulong Start, ulong End) Arguments { get; private set; }
+    public (ulong Start, ulong End) Environment { get; private set; }
+
     public void AddAuxiliary(AuxiliaryVectorType type, ulong value) => auxiliary.Add((type, value));
 
     public ulong PushString(string text)
@@ -42,8 +46,13 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
     public ulong Finish(IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string executableName, byte[] random)
     {
         var executable = PushString(executableName);
-        var environmentPointers = environment.Select(PushString).ToList();
-        var argumentPointers = arguments.Select(PushString).ToList();
+        // Pushed in reverse so that each block reads forwards in memory, as Linux lays them out.
+        var environmentEnd = cursor;
+        var environmentPointers = environment.Reverse().Select(PushString).Reverse().ToList();
+        Environment = (cursor, environmentEnd);
+        var argumentsEnd = cursor;
+        var argumentPointers = arguments.Reverse().Select(PushString).Reverse().ToList();
+        Arguments = (cursor, argumentsEnd);
         var platform = PushString("x86_64");
         var randomBytes = PushBytes(random);
         AddAuxiliary(AuxiliaryVectorType.AT_PLATFORM, platform);

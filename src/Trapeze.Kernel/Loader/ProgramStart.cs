@@ -27,10 +27,16 @@ internal static class ProgramStart
             entry = ElfLoader.Load(interpreter, memory, interpreterBase, interpreterPath).Entry;
         }
 
+        // Linux places the vDSO below the interpreter, top-down like any other mapping.
+        var vdso = Vdso.Map(memory);
+
         process.ExecutablePath = Path.GetFullPath(path);
+        var command = Path.GetFileName(path);
+        process.Command = command.Length > 15 ? command[..15] : command;
         process.BreakStart = process.Break = AddressSpace.PageUp(program.End);
 
         var stack = InitialStack.Create(memory);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_SYSINFO_EHDR, vdso);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_HWCAP, X64CpuModel.Leaf1Edx);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_PAGESZ, AddressSpace.PageSize);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_CLKTCK, 100);
@@ -46,6 +52,8 @@ internal static class ProgramStart
         stack.AddAuxiliary(AuxiliaryVectorType.AT_EGID, (ulong)HostIdentity.EffectiveGroupId);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_SECURE, 0);
         var stackPointer = stack.Finish(arguments, environment, path, RandomNumberGenerator.GetBytes(16));
+        process.Arguments = stack.Arguments;
+        process.Environment = stack.Environment;
 
         var cpu = process.Cpu;
         foreach (var register in Enum.GetValues<X64Register>())
