@@ -3,6 +3,7 @@ using Trapeze.Kernel.Files;
 using Trapeze.Kernel.Host;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Tasks;
+using Trapeze.Kernel.Vfs;
 
 namespace Trapeze.Kernel.Syscalls;
 
@@ -25,10 +26,19 @@ public static unsafe class FileSystem
     public static Result Create(GuestThread thread, CString path, uint mode)
         => OpenAt(thread, CurrentDirectory, path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode);
 
-    [Syscall("openat", Support = Support.Partial, Note = "host files; /proc and /dev are the host's")]
+    [Syscall("openat", Support = Support.Partial, Note = "host files; Trapeze's own /proc (see docs/ARCHITECTURE.md); /dev is the host's")]
     public static Result OpenAt(GuestThread thread, int directory, CString path, OpenFlags flags, uint mode)
     {
-        if (HostPath.Resolve(thread, directory, path, out var hostPath) is var error and not Errno.None)
+        if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
+            return readError;
+        if (GuestPaths.Route(thread, directory, text, (flags & OpenFlags.O_NOFOLLOW) == 0) is { } procPath)
+        {
+            var result = ProcFiles.Open(thread, procPath, flags, out var forwarded);
+            if (forwarded is null)
+                return result;
+            (directory, text) = (CurrentDirectory, forwarded);
+        }
+        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
             return error;
         using (hostPath)
         {
@@ -67,7 +77,19 @@ public static unsafe class FileSystem
     [Syscall("newfstatat")]
     public static Result StatAt(GuestThread thread, int directory, CString path, GuestAddress status, AtFlags flags)
     {
-        if (HostPath.Resolve(thread, directory, path, out var hostPath, allowEmpty: (flags & AtFlags.AT_EMPTY_PATH) != 0) is var error and not Errno.None)
+        var emptyPath = (flags & AtFlags.AT_EMPTY_PATH) != 0;
+        if (ReadPath(thread, path, emptyPath, out var text) is var readError and not Errno.None)
+            return readError;
+        if (text.Length == 0 && thread.Process.Files.Get(directory) is { HostDescriptor: null })
+            return FileStat(thread, directory, status);
+        if (GuestPaths.Route(thread, directory, text, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0) is { } procPath)
+        {
+            var result = ProcFiles.Status(thread, procPath, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0, out var procStatus, out var forwarded);
+            if (forwarded is null)
+                return result.IsError ? result : WriteOut(thread, status, procStatus);
+            (directory, text) = (CurrentDirectory, forwarded);
+        }
+        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
             return error;
         using (hostPath)
         {
@@ -81,7 +103,23 @@ public static unsafe class FileSystem
     public static Result StatExtended(GuestThread thread, int directory, CString path, AtFlags flags, uint mask, GuestAddress status)
     {
         const int StatxSize = 256;
-        if (HostPath.Resolve(thread, directory, path, out var hostPath, allowEmpty: (flags & AtFlags.AT_EMPTY_PATH) != 0) is var error and not Errno.None)
+        if (ReadPath(thread, path, (flags & AtFlags.AT_EMPTY_PATH) != 0, out var text) is var readError and not Errno.None)
+            return readError;
+        LinuxStat made = default;
+        var madeUp = Errno.EAGAIN;
+        if (text.Length == 0 && thread.Process.Files.Get(directory) is { HostDescriptor: null } file)
+            madeUp = file.Status(out made).Error;
+        else if (GuestPaths.Route(thread, directory, text, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0) is { } procPath)
+        {
+            var result = ProcFiles.Status(thread, procPath, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0, out made, out var forwarded);
+            if (forwarded is null)
+                madeUp = result.Error;
+            else
+                (directory, text) = (CurrentDirectory, forwarded);
+        }
+        if (madeUp != Errno.EAGAIN)
+            return madeUp != Errno.None ? madeUp : thread.Memory.Write(status, ProcFiles.ToStatx(made)) is var madeFault and not Errno.None ? madeFault : 0;
+        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
             return error;
         using (hostPath)
         {
@@ -101,21 +139,40 @@ public static unsafe class FileSystem
 
     [Syscall("faccessat2")]
     public static Result AccessAt2(GuestThread thread, int directory, CString path, AccessMode mode, AtFlags flags)
-        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Faccessat2, p.Directory, p.Pointer, (long)mode, (long)flags));
+    {
+        if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
+            return readError;
+        if (GuestPaths.Route(thread, directory, text, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0) is { } procPath)
+        {
+            var result = ProcFiles.Access(thread, procPath, mode, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0, out var forwarded);
+            if (forwarded is null)
+                return result;
+            (directory, text) = (CurrentDirectory, forwarded);
+        }
+        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
+            return error;
+        using (hostPath)
+            return HostSyscall.Invoke(HostSyscall.Faccessat2, hostPath.Directory, hostPath.Pointer, (long)mode, (long)flags);
+    }
 
     [Syscall("readlink")]
     public static Result ReadLink(GuestThread thread, CString path, GuestAddress buffer, int size)
         => ReadLinkAt(thread, CurrentDirectory, path, buffer, size);
 
-    [Syscall("readlinkat", Support = Support.Partial, Note = "/proc/self/exe is the guest program; other /proc links are the host's")]
+    [Syscall("readlinkat")]
     public static Result ReadLinkAt(GuestThread thread, int directory, CString path, GuestAddress buffer, int size)
     {
         if (size <= 0)
             return Errno.EINVAL;
-        if (thread.Memory.ReadCString(path, out var text) is var error and not Errno.None)
+        if (ReadPath(thread, path, allowEmpty: false, out var text) is var error and not Errno.None)
             return error;
-        if (text is "/proc/self/exe" || text == $"/proc/{thread.Process.Id}/exe")
-            return CopyString(thread, buffer, size, thread.Process.ExecutablePath);
+        if (GuestPaths.Route(thread, directory, text, followLast: false) is { } procPath)
+        {
+            var result = ProcFiles.ReadLink(thread, procPath, buffer, size, out var forwarded);
+            if (forwarded is null)
+                return result;
+            (directory, text) = (CurrentDirectory, forwarded);
+        }
         if (HostPath.FromText(thread, directory, text, out var hostPath) is var pathError and not Errno.None)
             return pathError;
         using (hostPath)
@@ -262,6 +319,57 @@ public static unsafe class FileSystem
         return WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Utimensat, p.Directory, p.Pointer, timesPointer, (long)flags));
     }
 
+    [Syscall("statfs")]
+    public static Result FileSystemStatus(GuestThread thread, CString path, GuestAddress buffer)
+    {
+        if (ReadPath(thread, path, allowEmpty: false, out var text) is var error and not Errno.None)
+            return error;
+        if (GuestPaths.Route(thread, CurrentDirectory, text) is not null)
+            text = ProcFs.Root; // Trapeze's /proc reports the host proc file system's figures
+        else if (!text.StartsWith('/'))
+            text = $"/proc/self/fd/{thread.Process.WorkingDirectory}/{text}"; // statfs has no *at form
+        var pointer = HostStrings.Pin(text, out var handle);
+        try
+        {
+            return CopyStatfs(thread, buffer, statfs => HostSyscall.Invoke(HostSyscall.Statfs, pointer, statfs));
+        }
+        finally
+        {
+            handle.Free();
+        }
+    }
+
+    [Syscall("fstatfs")]
+    public static Result FileSystemStatusOf(GuestThread thread, int fd, GuestAddress buffer)
+    {
+        if (thread.Process.Files.Get(fd) is not { } file)
+            return Errno.EBADF;
+        if (file.HostDescriptor is { } host)
+            return CopyStatfs(thread, buffer, statfs => HostSyscall.Invoke(HostSyscall.Fstatfs, host, statfs));
+        var pointer = HostStrings.Pin(ProcFs.Root, out var handle);
+        try
+        {
+            return CopyStatfs(thread, buffer, statfs => HostSyscall.Invoke(HostSyscall.Statfs, pointer, statfs));
+        }
+        finally
+        {
+            handle.Free();
+        }
+    }
+
+    private static Result CopyStatfs(GuestThread thread, GuestAddress buffer, Func<long, long> call)
+    {
+        const int StatfsSize = 120; // struct statfs on x86-64
+        var bytes = new byte[StatfsSize];
+        fixed (byte* pointer = bytes)
+        {
+            var result = call((long)pointer);
+            if (result < 0)
+                return result;
+        }
+        return thread.Memory.Write(buffer, bytes) is var fault and not Errno.None ? fault : 0;
+    }
+
     private static Result TruncateRelative(HostPath path, long length)
     {
         var descriptor = HostSyscall.Invoke(HostSyscall.Openat, path.Directory, path.Pointer, (long)(OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC));
@@ -302,11 +410,11 @@ public static unsafe class FileSystem
         return 0;
     }
 
-    private static Result CopyString(GuestThread thread, GuestAddress buffer, int size, string text)
+    private static Errno ReadPath(GuestThread thread, CString path, bool allowEmpty, out string text)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-        var count = Math.Min(bytes.Length, size);
-        return thread.Memory.Write(buffer, bytes.AsSpan(0, count)) is var fault and not Errno.None ? fault : count;
+        if (thread.Memory.ReadCString(path, out text) is var error and not Errno.None)
+            return error;
+        return text.Length == 0 && !allowEmpty ? Errno.ENOENT : Errno.None;
     }
 
     private static Result WriteOut(GuestThread thread, GuestAddress address, in LinuxStat status)

@@ -47,6 +47,11 @@ public sealed class Process : ICpuEvents, IDisposable
     /// <summary>The thread name prctl(PR_SET_NAME) sets: /proc/PID/comm, at most 15 bytes.</summary>
     public string Command { get; internal set; } = "";
 
+    /// <summary>prctl state: PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS.</summary>
+    public int ParentDeathSignal { get; internal set; }
+    public bool Dumpable { get; internal set; } = true;
+    public bool NoNewPrivileges { get; internal set; }
+
     /// <summary>The working directory: a host descriptor (for *at calls) and its path (for getcwd).</summary>
     public int WorkingDirectory { get; internal set; } = -1;
     public string WorkingDirectoryPath { get; internal set; } = "/";
