@@ -26,7 +26,7 @@ public sealed unsafe class GeneratedFile(string path, Func<byte[]> generate, Lin
 
     public Result ReadAt(GuestMemory memory, GuestAddress buffer, ulong count, long offset)
     {
-        if ((flags & OpenFlags.O_PATH) != 0)
+        if ((flags & OpenFlags.O_PATH) != 0 || (flags & OpenFlags.O_WRONLY) != 0)
             return Errno.EBADF;
         if (offset < 0)
             return Errno.EINVAL;
@@ -51,7 +51,9 @@ public sealed unsafe class GeneratedFile(string path, Func<byte[]> generate, Lin
         return done;
     }
 
-    public override Result Write(GuestMemory memory, GuestAddress buffer, ulong count) => Errno.EBADF;
+    /// <summary>Generated files have no write operation: EINVAL if opened for writing (root may), else EBADF.</summary>
+    public override Result Write(GuestMemory memory, GuestAddress buffer, ulong count)
+        => (flags & (OpenFlags.O_WRONLY | OpenFlags.O_RDWR)) != 0 ? Errno.EINVAL : Errno.EBADF;
 
     public override Result Seek(long offset, SeekWhence whence)
     {

@@ -15,7 +15,9 @@ internal static class ProgramStart
     {
         var memory = process.Memory;
         var bias = image.IsPositionIndependent ? ElfLoader.ProgramBase : 0;
-        var program = ElfLoader.Load(image, memory, bias, Path.GetFullPath(path));
+        // Linux names a program by the file it opened: /proc/PID/exe and maps show the canonical path.
+        var realPath = HostLinks.RealPath(path) ?? Path.GetFullPath(path);
+        var program = ElfLoader.Load(image, memory, bias, realPath);
 
         var entry = program.Entry;
         ulong interpreterBase = 0;
@@ -24,13 +26,13 @@ internal static class ProgramStart
             var interpreter = readInterpreter(interpreterPath);
             var span = interpreter.Segments.Max(s => s.VirtualAddress + s.MemorySize) - AddressSpace.PageDown(interpreter.Segments.Min(s => s.VirtualAddress));
             interpreterBase = interpreter.IsPositionIndependent ? process.AddressSpace.FindFree(span) ?? throw new ExecutableFormatException($"{path}: no room for the interpreter") : 0;
-            entry = ElfLoader.Load(interpreter, memory, interpreterBase, interpreterPath).Entry;
+            entry = ElfLoader.Load(interpreter, memory, interpreterBase, HostLinks.RealPath(interpreterPath) ?? interpreterPath).Entry;
         }
 
         // Linux places the vDSO below the interpreter, top-down like any other mapping.
         var vdso = Vdso.Map(memory);
 
-        process.ExecutablePath = Path.GetFullPath(path);
+        process.ExecutablePath = realPath;
         var command = Path.GetFileName(path);
         process.Command = command.Length > 15 ? command[..15] : command;
         process.BreakStart = process.Break = AddressSpace.PageUp(program.End);

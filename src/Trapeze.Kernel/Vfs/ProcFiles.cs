@@ -33,7 +33,10 @@ internal static class ProcFiles
             case ProcDirectoryNode when (flags & (OpenFlags.O_WRONLY | OpenFlags.O_RDWR)) != 0:
                 return Errno.EISDIR;
         }
-        if ((flags & (OpenFlags.O_WRONLY | OpenFlags.O_RDWR | OpenFlags.O_TRUNC)) != 0)
+        // Permission to open for writing follows the mode bits (root passes them, as with
+        // CAP_DAC_OVERRIDE); writing itself then fails, since no generated file takes writes.
+        if ((flags & (OpenFlags.O_WRONLY | OpenFlags.O_RDWR | OpenFlags.O_TRUNC)) != 0
+            && (ProcFs.Status(thread, node).Mode & WriteBits) == 0 && Host.HostIdentity.EffectiveUserId != 0)
             return Errno.EACCES;
         var status = flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOCTTY | OpenFlags.O_TRUNC | OpenFlags.O_CLOEXEC);
         var file = ProcFs.Open(thread, node, status);
