@@ -24,8 +24,13 @@ public sealed class KernelOptions
     /// </summary>
     public uint FileCreationMask { get; init; } = 0b000_010_010; // 022
 
-    /// <summary>The host descriptors the first process gets as its 0, 1 and 2 (duplicated); the host's own by default.</summary>
-    public IReadOnlyList<int> StandardDescriptors { get; init; } = [0, 1, 2];
+    /// <summary>
+    /// The first process's descriptors: guest number -> host descriptor (duplicated), as exec
+    /// passes open descriptors on. By default, those the host process itself inherited, at their
+    /// own numbers: every descriptor without close-on-exec (Trapeze and .NET open all of theirs
+    /// close-on-exec), so `trapeze run prog 3&lt;file` gives the guest its descriptor 3.
+    /// </summary>
+    public IReadOnlyDictionary<int, int>? InheritedDescriptors { get; init; }
 
     /// <summary>Sees every syscall at the dispatch point (the tracer).</summary>
     public ISyscallObserver? Observer { get; init; }
@@ -71,7 +76,7 @@ public sealed class Kernel(KernelOptions options) : IDisposable
         try
         {
             ProgramStart.Load(process, image, path, arguments, environment, ReadExecutable);
-            SetUpStandardFiles(process, options.StandardDescriptors);
+            InheritFiles(process, options.InheritedDescriptors ?? InheritableHostDescriptors());
             return process;
         }
         catch
@@ -114,17 +119,33 @@ public sealed class Kernel(KernelOptions options) : IDisposable
         return ElfImage.Parse(data, path);
     }
 
-    /// <summary>The guest's 0, 1, 2 are its own duplicates of the host's, so closing them leaves Trapeze's intact.</summary>
-    private static void SetUpStandardFiles(Process process, IReadOnlyList<int> hostDescriptors)
+    /// <summary>The host process's descriptors that are not close-on-exec, each at its own number.</summary>
+    private static Dictionary<int, int> InheritableHostDescriptors()
+    {
+        var inherited = new Dictionary<int, int>();
+        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out var fd))
+                continue;
+            var flags = HostSyscall.Invoke(HostSyscall.Fcntl, fd, (long)FcntlCommand.F_GETFD);
+            const long CloseOnExec = 1; // FD_CLOEXEC
+            if (flags >= 0 && (flags & CloseOnExec) == 0)
+                inherited[fd] = fd;
+        }
+        return inherited;
+    }
+
+    /// <summary>The guest's descriptors are its own duplicates of the host's, so closing them leaves Trapeze's intact.</summary>
+    private static void InheritFiles(Process process, IReadOnlyDictionary<int, int> descriptors)
     {
         const long DuplicateCloseOnExec = 1030; // F_DUPFD_CLOEXEC
-        for (var fd = 0; fd < Math.Min(3, hostDescriptors.Count); fd++)
+        foreach (var (guestFd, hostFd) in descriptors)
         {
-            var copy = HostSyscall.Invoke(HostSyscall.Fcntl, hostDescriptors[fd], DuplicateCloseOnExec, 3);
+            var copy = HostSyscall.Invoke(HostSyscall.Fcntl, hostFd, DuplicateCloseOnExec, 3);
             if (copy < 0)
                 continue;
             var flags = (OpenFlags)HostSyscall.Invoke(HostSyscall.Fcntl, copy, (long)FcntlCommand.F_GETFL);
-            process.Files.Replace(fd, new HostFile((int)copy, $"/dev/fd/{fd}", flags), closeOnExec: false);
+            process.Files.Replace(guestFd, new HostFile((int)copy, $"/dev/fd/{guestFd}", flags), closeOnExec: false);
         }
     }
 }

@@ -64,6 +64,9 @@ public sealed class HostProgramTests
         ["busybox-date", "/bin/busybox", "date", "-d", "@1700000000"],
     ];
 
+    private static string WithoutAddresses(string text)
+        => System.Text.RegularExpressions.Regex.Replace(text, @"\(0x[0-9a-f]+\)", "(ADDRESS)");
+
     public static TheoryData<string> Cases()
     {
         var data = new TheoryData<string>();
@@ -85,7 +88,8 @@ public sealed class HostProgramTests
         var native = Runner.Run(program, arguments, environment: environment);
         var emulated = Runner.Run(Runner.Trapeze, ["run", "--", program, .. arguments], environment: environment);
 
-        Assert.Equal(native.Stdout, emulated.Stdout);
+        // ld.so --list prints load addresses, which the host randomizes and Trapeze does not.
+        Assert.Equal(WithoutAddresses(native.Stdout), WithoutAddresses(emulated.Stdout));
         Assert.Equal(native.Stderr, emulated.Stderr);
         Assert.Equal(native.ExitCode, emulated.ExitCode);
     }
