@@ -18,7 +18,9 @@ internal static unsafe partial class UnicornNative
     public const int X86InstructionSyscall = 699;
     public const int X86InstructionCpuid = 113;
 
+    public const int ControlCpuModel = 7;
     public const int ControlFlushTranslations = 10;
+    public const int ControlWriteOneArgument = (1 << 26) | (1 << 30);
     public const int ControlWriteNoArgument = 1 << 30;
 
     [LibraryImport(Library, EntryPoint = "uc_open")]

@@ -14,6 +14,13 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         41, 25, 250, 251, // rip eflags fs_base gs_base
     ];
 
+    /// <summary>
+    /// Westmere: the model whose instruction set (SSSE3, SSE4.2, POPCNT, AES, PCLMULQDQ) matches
+    /// what <see cref="X64CpuModel"/> tells the guest; Unicorn 2.1 raises #UD for instructions
+    /// its CPU model lacks, whatever CPUID said.
+    /// </summary>
+    private const int CpuModelWestmere = 16;
+
     private readonly nint engine;
     private readonly ICpuEvents events;
     private GCHandle self;
@@ -25,6 +32,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     {
         this.events = events;
         Check(UnicornNative.Open(UnicornNative.ArchX86, UnicornNative.Mode64, out engine), "uc_open");
+        Check(UnicornNative.Control(engine, UnicornNative.ControlCpuModel | UnicornNative.ControlWriteOneArgument, CpuModelWestmere), "select CPU model");
         self = GCHandle.Alloc(this);
         var userData = GCHandle.ToIntPtr(self);
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstruction, (nint)(delegate* unmanaged<nint, nint, void>)&OnSyscallHook, userData, 1, 0, UnicornNative.X86InstructionSyscall), "hook syscall");

@@ -28,11 +28,9 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
     public override Result Write(GuestMemory memory, GuestAddress buffer, ulong count)
         => Transfer(memory, buffer, count, write: true, offset: -1);
 
-    public Result PositionalRead(GuestMemory memory, GuestAddress buffer, ulong count, long offset)
-        => offset < 0 ? Errno.EINVAL : Transfer(memory, buffer, count, write: false, offset);
-
-    public Result PositionalWrite(GuestMemory memory, GuestAddress buffer, ulong count, long offset)
-        => offset < 0 ? Errno.EINVAL : Transfer(memory, buffer, count, write: true, offset);
+    /// <summary>pread64 / pwrite64: at <paramref name="offset"/>, leaving the file offset alone.</summary>
+    public Result PositionalTransfer(GuestMemory memory, GuestAddress buffer, ulong count, long offset, bool write)
+        => offset < 0 ? Errno.EINVAL : Transfer(memory, buffer, count, write, offset);
 
     public override Result ReadVector(List<HostSegment> pieces, long offset) => Vector(pieces, write: false, offset);
     public override Result WriteVector(List<HostSegment> pieces, long offset) => Vector(pieces, write: true, offset);
@@ -53,7 +51,9 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
         switch (request)
         {
             case IoctlRequest.TCGETS:
-                return ControlWithBuffer(request, memory, argument, 60, copyIn: false);
+                // The kernel's struct termios (asm-generic/termbits.h) is 36 bytes; glibc's 60-byte
+                // one is converted in user space.
+                return ControlWithBuffer(request, memory, argument, 36, copyIn: false);
             case IoctlRequest.TIOCGWINSZ:
                 return ControlWithBuffer(request, memory, argument, 8, copyIn: false);
             case IoctlRequest.TIOCGPGRP:

@@ -22,7 +22,8 @@ internal static partial class HostSyscall
 
     public static Errno ErrorOf(long result) => result < 0 && result >= -4095 ? (Errno)(-result) : Errno.None;
 
-    private static int Number(string name)
+    /// <summary>The host's number for <paramref name="name"/> (the host is x86-64 Linux).</summary>
+    public static int Number(string name)
     {
         foreach (var (entry, number) in LinuxX64SyscallNumbers.All)
         {
@@ -76,6 +77,7 @@ internal static partial class HostSyscall
     public static readonly int Fadvise64 = Number("fadvise64");
     public static readonly int Fallocate = Number("fallocate");
     public static readonly int Pipe2 = Number("pipe2");
+    public static readonly int Uname = Number("uname");
     public static readonly int Getxattr = Number("getxattr");
     public static readonly int Lgetxattr = Number("lgetxattr");
     public static readonly int Fgetxattr = Number("fgetxattr");

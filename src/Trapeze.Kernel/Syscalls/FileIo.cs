@@ -22,22 +22,11 @@ public static class FileIo
 
     [Syscall("pread64")]
     public static Result PositionalRead(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset)
-        => thread.Process.Files.Get(fd) switch
-        {
-            HostFile file => file.PositionalRead(thread.Memory, buffer, count, offset),
-            GeneratedFile file => file.ReadAt(thread.Memory, buffer, count, offset),
-            null => Errno.EBADF,
-            _ => Errno.ESPIPE,
-        };
+        => Positional(thread, fd, buffer, count, offset, write: false);
 
     [Syscall("pwrite64")]
     public static Result PositionalWrite(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset)
-        => thread.Process.Files.Get(fd) switch
-        {
-            HostFile file => file.PositionalWrite(thread.Memory, buffer, count, offset),
-            null => Errno.EBADF,
-            _ => Errno.ESPIPE,
-        };
+        => Positional(thread, fd, buffer, count, offset, write: true);
 
     [Syscall("readv")]
     public static Result ReadVector(GuestThread thread, int fd, GuestAddress vectors, int count)
@@ -91,6 +80,15 @@ public static class FileIo
             return outWriteFault;
         return result;
     }
+
+    private static Result Positional(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset, bool write)
+        => thread.Process.Files.Get(fd) switch
+        {
+            HostFile file => file.PositionalTransfer(thread.Memory, buffer, count, offset, write),
+            GeneratedFile file => write ? file.Write(thread.Memory, buffer, count) : file.ReadAt(thread.Memory, buffer, count, offset),
+            null => Errno.EBADF,
+            _ => Errno.ESPIPE,
+        };
 
     private static Result Vector(GuestThread thread, int fd, GuestAddress vectors, int count, bool write, long offset)
     {

@@ -186,12 +186,22 @@ public static class MemoryCalls
     private static MemoryProtection ToMemory(ProtectionFlags protection)
         => (MemoryProtection)((int)protection & 7);
 
-    private static unsafe Result FillFromFile(HostFile file, Mapping mapping, ulong length, long offset)
+    /// <summary>Copies the file into the fresh pages; past the end of the file they stay zero, as Linux shows them.</summary>
+    private static Result FillFromFile(HostFile file, Mapping mapping, ulong length, long offset)
     {
-        var pieces = new List<HostSegment> { new(mapping.Host, length) };
-        // Reading past the end of the file leaves the rest zero, as a mapping past EOF reads.
-        var result = file.ReadVector(pieces, offset);
-        return result.IsError ? result : 0;
+        var pieces = new List<HostSegment>(1);
+        for (ulong done = 0; done < length;)
+        {
+            pieces.Clear();
+            pieces.Add(new HostSegment(mapping.Host + (nint)done, length - done));
+            var result = file.ReadVector(pieces, offset + (long)done);
+            if (result.IsError)
+                return result.Error == Errno.EISDIR ? Errno.ENODEV : result;
+            if (result.Raw == 0)
+                break;
+            done += (ulong)result.Raw;
+        }
+        return 0;
     }
 
     private static unsafe void CopyHost(AddressSpace space, ulong address, byte[] buffer, bool read)

@@ -10,14 +10,12 @@ namespace Trapeze.Kernel.Syscalls;
 /// <summary>Who and where the process is: uname, ids, limits, randomness, CPU state.</summary>
 public static unsafe class SystemInfo
 {
-    private static readonly int HostUname = Number("uname");
-
     [Syscall("uname")]
     public static Result Uname(GuestThread thread, GuestAddress name)
     {
         const int UtsnameSize = 6 * 65;
         var buffer = stackalloc byte[UtsnameSize];
-        var result = HostSyscall.Invoke(HostUname, (long)buffer);
+        var result = HostSyscall.Invoke(HostSyscall.Uname, (long)buffer);
         if (result < 0)
             return result;
         return thread.Memory.Write(name, new ReadOnlySpan<byte>(buffer, UtsnameSize)) is var fault and not Errno.None ? fault : 0;
@@ -199,13 +197,4 @@ public static unsafe class SystemInfo
         }
     }
 
-    private static int Number(string name)
-    {
-        foreach (var (entry, number) in LinuxX64SyscallNumbers.All)
-        {
-            if (entry == name)
-                return number;
-        }
-        return -1;
-    }
 }

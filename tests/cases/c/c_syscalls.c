@@ -22,8 +22,12 @@
 
 #define CHECK(what, expr) printf("%-28s %s\n", what, (expr) ? "ok" : "FAILED")
 
-int main(void) {
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    (void)argc;
+
+    char exe[4096] = { 0 }, real[4096];
+    CHECK("readlink /proc/self/exe", readlink("/proc/self/exe", exe, sizeof exe - 1) > 0 && realpath(argv[0], real) && strcmp(exe, real) == 0);
 
     /* identity */
     CHECK("getpid == gettid", getpid() == syscall(SYS_gettid));
