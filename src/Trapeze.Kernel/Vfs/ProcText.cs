@@ -52,7 +52,7 @@ internal static class ProcText
             text.Append("cpu MHz\t\t: 1000.000\n");
             text.Append(Invariant, $"physical id\t: 0\nsiblings\t: {count}\ncore id\t\t: {cpu}\ncpu cores\t: {count}\n");
             text.Append(Invariant, $"apicid\t\t: {cpu}\ninitial apicid\t: {cpu}\n");
-            text.Append("fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\n");
+            text.Append(Invariant, $"fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: {X64CpuModel.MaximumLeaf}\nwp\t\t: yes\n");
             text.Append(Invariant, $"flags\t\t: {flags}\n");
             text.Append("bugs\t\t:\nbogomips\t: 2000.00\nclflush size\t: 64\ncache_alignment\t: 64\n");
             text.Append("address sizes\t: 40 bits physical, 48 bits virtual\npower management:\n\n");
