@@ -11,7 +11,7 @@ public sealed class HostProgramTests
 {
     private static readonly string Data = Path.Combine(Runner.Root, "tests", "cases", "data");
 
-    /// <summary>name, then the command line; "$DATA" stands for tests/cases/data.</summary>
+    /// <summary>name, VAR=VALUE settings (optional), then the command line; "$DATA" stands for tests/cases/data.</summary>
     private static readonly string[][] CommandLines =
     [
         ["true", "/bin/true"],
@@ -34,6 +34,12 @@ public sealed class HostProgramTests
         ["awk", "/usr/bin/awk", "{ n += length($0); if ($0 ~ /^[0-9]+$/) s += $0 } END { print NR, n, s }", "$DATA/words.txt"],
         ["find", "/usr/bin/find", "/usr/share/doc", "-name", "copyright"],
         ["date-new-york", "/bin/date", "-d", "@1700000000", "+%F %T %Z %z"],
+        ["date-tokyo", "TZ=Asia/Tokyo", "/bin/date", "-d", "@1700000000"],
+        ["sort-utf8-locale", "LC_ALL=C.UTF-8", "/usr/bin/sort", "$DATA/words.txt"],
+        ["wc-utf8-characters", "LC_ALL=C.UTF-8", "/usr/bin/wc", "-m", "-c", "$DATA/words.txt"],
+        ["grep-utf8-ignore-case", "LC_ALL=C.UTF-8", "/bin/grep", "-i", "ÜBER", "$DATA/words.txt"],
+        ["python3-utf8", "LC_ALL=C.UTF-8", "/usr/bin/python3", "-c",
+            "import locale, sys; print(sys.getfilesystemencoding(), locale.getpreferredencoding(), 'über'.upper(), len('über'.encode()))"],
         ["date-utc-parse", "/bin/date", "-u", "-d", "2024-02-29 12:34:56", "+%s %A %j"],
         ["python3-json-hashlib", "/usr/bin/python3", "-c",
             "import json, hashlib; print(json.dumps({'sha': hashlib.sha256(b'trapeze').hexdigest(), 'sum': sum(range(100))}, sort_keys=True))"],
@@ -80,10 +86,13 @@ public sealed class HostProgramTests
     public void MatchesNative(string name)
     {
         var line = CommandLines.Single(l => l[0] == name);
-        var program = line[1];
-        var arguments = line[2..].Select(a => a.Replace("$DATA", Data, StringComparison.Ordinal)).ToArray();
         // Outputs must not depend on the moment or the user's locale.
         var environment = new Dictionary<string, string?> { ["LC_ALL"] = "C", ["TZ"] = "America/New_York", ["LANG"] = null, ["LANGUAGE"] = null };
+        var settings = line.Skip(1).TakeWhile(word => !word.StartsWith('/') && word.Contains('=')).ToList();
+        foreach (var setting in settings)
+            environment[setting[..setting.IndexOf('=')]] = setting[(setting.IndexOf('=') + 1)..];
+        var program = line[1 + settings.Count];
+        var arguments = line[(2 + settings.Count)..].Select(a => a.Replace("$DATA", Data, StringComparison.Ordinal)).ToArray();
 
         var native = Runner.Run(program, arguments, environment: environment);
         var emulated = Runner.Run(Runner.Trapeze, ["run", "--", program, .. arguments], environment: environment);
