@@ -70,7 +70,9 @@ public sealed class Kernel(KernelOptions options) : IDisposable
     public Process Start(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
         var image = ReadExecutable(path);
-        var process = new Process(this, nextProcessId++, Environment.ProcessId, LinuxX64, events => new UnicornX64Cpu(events));
+        // The first guest process stands in for the host process: its parent is Trapeze's parent.
+        var parent = (int)HostSyscall.Invoke(HostSyscall.Getppid);
+        var process = new Process(this, nextProcessId++, parent, LinuxX64, events => new UnicornX64Cpu(events));
         process.FileCreationMask = options.FileCreationMask;
         processes.Add(process);
         try

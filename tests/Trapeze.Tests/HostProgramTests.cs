@@ -53,6 +53,8 @@ public sealed class HostProgramTests
             "create table t(x, y); insert into t values (1, 'a'), (2, 'b'), (3, 'c'); select sum(x), group_concat(y, '-') from t; select sqlite_version() is not null;"],
         ["bash-builtins", "/bin/bash", "-c",
             "for i in 1 2 3; do echo \"line $i\"; done; x=$((6 * 7)); echo $x; printf '%s-%05d\\n' a 42; [[ abc == a* ]] && echo match; declare -A m=([k]=v); echo ${m[k]}; echo ${#BASH_VERSION}"],
+        ["bash-parent-pid", "/bin/bash", "-c", "echo $PPID"],
+        ["xz-self-pipe", "/usr/bin/xz", "-c", "-9", "$DATA/words.txt"],
         ["bash-exit-status", "/bin/bash", "-c", "exit 3"],
         ["readlink-proc-self-exe", "/bin/readlink", "/proc/self/exe"],
         ["cat-proc-self-cmdline", "/bin/cat", "/proc/self/cmdline"],
