@@ -108,6 +108,13 @@ public static class Descriptors
             case FcntlCommand.F_SETFD:
                 files.SetCloseOnExec(fd, (argument & 1) != 0);
                 return 0;
+            case FcntlCommand.F_GETFL when file.HostDescriptor is null:
+                // Linux reports O_LARGEFILE for every file on 64-bit.
+                return (int)(file.StatusFlags | OpenFlags.O_LARGEFILE);
+            case FcntlCommand.F_SETFL when file.HostDescriptor is null:
+                const OpenFlags Settable = OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.FASYNC | OpenFlags.O_DIRECT | OpenFlags.O_NOATIME;
+                file.StatusFlags = (file.StatusFlags & ~Settable) | ((OpenFlags)(int)argument & Settable);
+                return 0;
             case FcntlCommand.F_GETFL:
             case FcntlCommand.F_SETFL:
             case FcntlCommand.F_GETPIPE_SZ:

@@ -126,5 +126,18 @@ int main(int argc, char **argv) {
     check("meminfo MemTotal agrees with sysinfo", total > 0 && labs(total * 1024 - (long)(info.totalram * info.mem_unit)) < 1024 * 1024);
     check("sysinfo counts at least this process", info.procs >= 1);
     check("/proc/uptime reads", strlen(slurp("/proc/uptime")) > 3);
+    int generated = open("/proc/self/status", O_RDONLY | O_NONBLOCK);
+    check("fcntl F_GETFL on a /proc file", (fcntl(generated, F_GETFL) & (O_ACCMODE | O_NONBLOCK)) == O_NONBLOCK);
+    check("fcntl F_SETFL on a /proc file", fcntl(generated, F_SETFL, 0) == 0 && (fcntl(generated, F_GETFL) & O_NONBLOCK) == 0);
+    struct stat by_descriptor;
+    check("fstat on a /proc file: regular, 0444", fstat(generated, &by_descriptor) == 0 && S_ISREG(by_descriptor.st_mode) && (by_descriptor.st_mode & 0777) == 0444);
+    DIR *root = opendir("/proc");
+    int found_self = 0;
+    for (struct dirent *entry; root && (entry = readdir(root));) found_self |= strcmp(entry->d_name, "self") == 0;
+    check("/proc lists self", found_self);
+    int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY);
+    int relative = openat(proc_fd, "self/comm", O_RDONLY);
+    char comm[32] = {0};
+    check("openat relative to a /proc descriptor", relative >= 0 && read(relative, comm, sizeof comm - 1) > 0 && strncmp(comm, base, strlen(comm) - 1) == 0);
     return 0;
 }
