@@ -53,7 +53,7 @@ public sealed class SyntheticDirectory(string path, Func<IReadOnlyList<Directory
 
     public override Result Seek(long offset, SeekWhence whence)
     {
-        if (whence != SeekWhence.SEEK_SET || offset < 0)
+        if (whence != SeekWhence.SEEK_SET || offset < 0 || offset > int.MaxValue)
             return Errno.EINVAL;
         if (offset == 0)
             entries = null; // rewinddir lists afresh, as Linux does

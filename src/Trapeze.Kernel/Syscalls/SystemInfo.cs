@@ -160,10 +160,17 @@ public static unsafe class SystemInfo
         switch (option)
         {
             case SetName:
-                if (thread.Memory.ReadCString(new CString(argument2), out var name, int.MaxValue) is var fault and not Errno.None)
-                    return fault;
-                var bytes = System.Text.Encoding.UTF8.GetBytes(name);
-                process.Command = System.Text.Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, NameSize - 1));
+                // Linux copies at most 15 bytes and a NUL, whatever the string's length.
+                var bytes = new byte[NameSize - 1];
+                var length = 0;
+                for (; length < bytes.Length; length++)
+                {
+                    if (thread.Memory.Read(new GuestAddress(argument2 + (ulong)length), bytes.AsSpan(length, 1)) is var fault and not Errno.None)
+                        return fault;
+                    if (bytes[length] == 0)
+                        break;
+                }
+                process.Command = System.Text.Encoding.UTF8.GetString(bytes, 0, length);
                 return 0;
             case GetName:
                 var current = new byte[NameSize];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -139,5 +140,11 @@ int main(int argc, char **argv) {
     int relative = openat(proc_fd, "self/comm", O_RDONLY);
     char comm[32] = {0};
     check("openat relative to a /proc descriptor", relative >= 0 && read(relative, comm, sizeof comm - 1) > 0 && strncmp(comm, base, strlen(comm) - 1) == 0);
+    char renamed[32] = {0};
+    prctl(PR_SET_NAME, "a-name-longer-than-fifteen", 0, 0, 0);
+    prctl(PR_GET_NAME, renamed, 0, 0, 0);
+    check("PR_SET_NAME keeps 15 bytes", strcmp(renamed, "a-name-longer-t") == 0);
+    check("comm and status show the new name",
+          strcmp(slurp("/proc/self/comm"), "a-name-longer-t\n") == 0 && strncmp(slurp("/proc/self/status"), "Name:\ta-name-longer-t\n", 22) == 0);
     return 0;
 }
