@@ -147,7 +147,10 @@ public sealed class Kernel(KernelOptions options) : IDisposable
             if (copy < 0)
                 continue;
             var flags = (OpenFlags)HostSyscall.Invoke(HostSyscall.Fcntl, copy, (long)FcntlCommand.F_GETFL);
-            process.Files.Replace(guestFd, new HostFile((int)copy, $"/dev/fd/{guestFd}", flags), closeOnExec: false);
+            var file = new HostFile((int)copy, $"/dev/fd/{guestFd}", flags);
+            if (process.Files.Replace(guestFd, file, closeOnExec: false).IsError)
+                file.Release(); // beyond the guest's descriptor limit: it does not get this one
+
         }
     }
 }
