@@ -34,10 +34,10 @@ public static class ElfLoader
                 continue;
             }
             if (runEnd > runStart)
-                space.Map(runStart, runEnd - runStart, runProtection, name, FileOffsetOf(image, runStart - bias));
+                MapOrFail(space, runStart, runEnd - runStart, runProtection, name, FileOffsetOf(image, runStart - bias));
             (runStart, runEnd, runProtection) = (page, page + AddressSpace.PageSize, protection);
         }
-        space.Map(runStart, runEnd - runStart, runProtection, name, FileOffsetOf(image, runStart - bias));
+        MapOrFail(space, runStart, runEnd - runStart, runProtection, name, FileOffsetOf(image, runStart - bias));
 
         foreach (var segment in image.Segments)
             memory.Poke(segment.VirtualAddress + bias, image.Data.AsSpan((int)segment.FileOffset, (int)segment.FileSize));
@@ -57,6 +57,10 @@ public static class ElfLoader
         }
         return 0;
     }
+
+    internal static Mapping MapOrFail(AddressSpace space, ulong start, ulong length, MemoryProtection protection, string name, ulong fileOffset = 0)
+        => space.Map(start, length, protection, name, fileOffset)
+            ?? throw new ExecutableFormatException($"{name}: out of memory mapping 0x{length:x} bytes at 0x{start:x}");
 
     private static ulong FileOffsetOf(ElfImage image, ulong virtualAddress)
     {

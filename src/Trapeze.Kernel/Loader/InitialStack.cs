@@ -19,7 +19,7 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
 
     public static InitialStack Create(GuestMemory memory)
     {
-        memory.Space.Map(Top - Size, Size, MemoryProtection.Read | MemoryProtection.Write, "[stack]");
+        ElfLoader.MapOrFail(memory.Space, Top - Size, Size, MemoryProtection.Read | MemoryProtection.Write, "[stack]");
         return new InitialStack(memory, Top);
     }
 

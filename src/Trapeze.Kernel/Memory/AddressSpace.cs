@@ -43,6 +43,12 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
 
     private readonly List<Mapping> mappings = [];
 
+    /// <summary>
+    /// The largest single mapping: Linux's heuristic overcommit refuses one larger than memory,
+    /// and host pages this size could not be mapped into the CPU in reasonable time anyway.
+    /// </summary>
+    public static ulong MaximumMapping => (ulong)GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+
     /// <summary>Where top-down mmap placement starts; below the stack's reserved area.</summary>
     public ulong MmapBase { get; set; } = 0x7fff_f7ff_f000;
 
@@ -57,12 +63,18 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         return index < mappings.Count && mappings[index].Contains(address) ? mappings[index] : null;
     }
 
-    /// <summary>Maps fresh zeroed pages at [start, start+length), replacing whatever was there.</summary>
-    public Mapping Map(ulong start, ulong length, MemoryProtection protection, string name, ulong fileOffset = 0)
+    /// <summary>
+    /// Maps fresh zeroed pages at [start, start+length), replacing whatever was there;
+    /// null (and nothing changed) when the host has no memory for them.
+    /// </summary>
+    public Mapping? Map(ulong start, ulong length, MemoryProtection protection, string name, ulong fileOffset = 0)
     {
         length = PageUp(length);
+        var host = HostMemory.Allocate(length);
+        if (host == 0)
+            return null;
         Unmap(start, length);
-        var mapping = new Mapping(start, start + length, protection, HostMemory.Allocate(length), name) { FileOffset = fileOffset };
+        var mapping = new Mapping(start, start + length, protection, host, name) { FileOffset = fileOffset };
         Insert(mapping);
         return mapping;
     }

@@ -22,9 +22,10 @@ public static class MemoryCalls
         var newEnd = AddressSpace.PageUp(address);
         if (newEnd > oldEnd)
         {
-            if (!space.IsFree(oldEnd, newEnd) || newEnd > space.MmapBase)
+            if (!space.IsFree(oldEnd, newEnd) || newEnd > space.MmapBase || newEnd - oldEnd > AddressSpace.MaximumMapping)
                 return process.Break;
-            space.Map(oldEnd, newEnd - oldEnd, MemoryProtection.Read | MemoryProtection.Write, "[heap]");
+            if (space.Map(oldEnd, newEnd - oldEnd, MemoryProtection.Read | MemoryProtection.Write, "[heap]") is null)
+                return process.Break;
         }
         else if (newEnd < oldEnd)
         {
@@ -34,7 +35,7 @@ public static class MemoryCalls
         return address;
     }
 
-    [Syscall("mmap", Support = Support.Partial, Note = "MAP_SHARED file mappings are private copies: writes do not reach the file")]
+    [Syscall("mmap", Support = Support.Partial, Note = "MAP_SHARED file mappings are private copies: writes do not reach the file; a mapping larger than the host's memory is refused even with MAP_NORESERVE")]
     public static Result Map(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection, MapFlags flags, int fd, long offset)
     {
         var space = thread.Process.AddressSpace;
@@ -42,7 +43,7 @@ public static class MemoryCalls
         if (length == 0 || (offset & (long)PageMask) != 0 || type == 0)
             return Errno.EINVAL;
         var size = AddressSpace.PageUp(length);
-        if (size == 0 || size > AddressSpace.UserTop)
+        if (size == 0 || size > AddressSpace.MaximumMapping)
             return Errno.ENOMEM;
 
         OpenFile? file = null;
@@ -77,7 +78,8 @@ public static class MemoryCalls
         }
 
         var name = file is null ? "" : (file.HostDescriptor is { } host ? Host.HostLinks.PathOf(host) : null) ?? file.Path;
-        var mapping = space.Map(start, size, ToMemory(protection), name, (ulong)offset);
+        if (space.Map(start, size, ToMemory(protection), name, (ulong)offset) is not { } mapping)
+            return Errno.ENOMEM;
         if (file is HostFile hostFile)
         {
             var result = FillFromFile(hostFile, mapping, length, offset);
@@ -128,16 +130,14 @@ public static class MemoryCalls
         }
         if (space.IsFree(start + oldLength, start + newLength) && start + newLength <= space.MmapBase)
         {
-            space.Map(start + oldLength, newLength - oldLength, mapping.Protection, mapping.Name);
-            return start;
+            return space.Map(start + oldLength, newLength - oldLength, mapping.Protection, mapping.Name) is null ? Errno.ENOMEM : start;
         }
-        if ((flags & MayMove) == 0 || space.FindFree(newLength) is not { } target)
+        if ((flags & MayMove) == 0 || newLength > AddressSpace.MaximumMapping || space.FindFree(newLength) is not { } target)
             return Errno.ENOMEM;
-        var copy = new byte[oldLength];
-        space.Map(target, newLength, MemoryProtection.Read | MemoryProtection.Write, mapping.Name);
+        if (space.Map(target, newLength, MemoryProtection.Read | MemoryProtection.Write, mapping.Name) is null)
+            return Errno.ENOMEM;
         // Copy through the host pages: the old range may be read-protected for the guest.
-        CopyHost(space, start, copy, read: true);
-        CopyHost(space, target, copy, read: false);
+        CopyHost(space, start, target, oldLength);
         space.Protect(target, newLength, mapping.Protection);
         space.Unmap(start, oldLength);
         return target;
@@ -204,19 +204,14 @@ public static class MemoryCalls
         return 0;
     }
 
-    private static unsafe void CopyHost(AddressSpace space, ulong address, byte[] buffer, bool read)
+    private static unsafe void CopyHost(AddressSpace space, ulong from, ulong to, ulong length)
     {
-        var done = 0UL;
-        while (done < (ulong)buffer.Length)
+        for (ulong done = 0; done < length;)
         {
-            var mapping = space.Find(address + done)!;
-            var offset = address + done - mapping.Start;
-            var count = Math.Min((ulong)buffer.Length - done, mapping.End - (address + done));
-            var host = new Span<byte>((void*)(mapping.Host + (nint)offset), (int)count);
-            if (read)
-                host.CopyTo(buffer.AsSpan((int)done));
-            else
-                buffer.AsSpan((int)done, (int)count).CopyTo(host);
+            var source = space.Find(from + done)!;
+            var destination = space.Find(to + done)!;
+            var count = Math.Min(length - done, Math.Min(source.End - (from + done), destination.End - (to + done)));
+            Buffer.MemoryCopy((void*)(source.Host + (nint)(from + done - source.Start)), (void*)(destination.Host + (nint)(to + done - destination.Start)), count, count);
             done += count;
         }
     }
