@@ -40,8 +40,7 @@ public static class Vdso
         var image = Build();
         var space = memory.Space;
         var address = space.FindFree((ulong)image.Length) ?? throw new ExecutableFormatException("no room for the vDSO");
-        if (space.Map(address, (ulong)image.Length, MemoryProtection.Read | MemoryProtection.Execute, MappingName) is null)
-            throw new ExecutableFormatException("out of host memory for the vDSO");
+        ElfLoader.MapOrFail(space, address, (ulong)image.Length, MemoryProtection.Read | MemoryProtection.Execute, MappingName);
         memory.Poke(address, image);
         return address;
     }
