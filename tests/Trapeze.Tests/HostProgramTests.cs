@@ -11,7 +11,10 @@ public sealed class HostProgramTests
 {
     private static readonly string Data = Path.Combine(Runner.Root, "tests", "cases", "data");
 
-    /// <summary>name, VAR=VALUE settings (optional), then the command line; "$DATA" stands for tests/cases/data.</summary>
+    /// <summary>
+    /// name, VAR=VALUE settings (optional), then the command line; "$DATA" stands for tests/cases/data,
+    /// "$SCRATCH" for an empty directory of each run's own.
+    /// </summary>
     private static readonly string[][] CommandLines =
     [
         ["true", "/bin/true"],
@@ -51,6 +54,8 @@ public sealed class HostProgramTests
         ["sqlite3", "/usr/bin/sqlite3", ":memory:", "select 1+1"],
         ["sqlite3-table", "/usr/bin/sqlite3", ":memory:",
             "create table t(x, y); insert into t values (1, 'a'), (2, 'b'), (3, 'c'); select sum(x), group_concat(y, '-') from t; select sqlite_version() is not null;"],
+        ["sqlite3-file-wal", "/usr/bin/sqlite3", "$SCRATCH/test.db",
+            "create table t(x integer primary key, y text); insert into t(y) values ('a'), ('b'); pragma journal_mode=wal; insert into t(y) values ('c'); select count(*), group_concat(y) from t; pragma integrity_check;"],
         ["bash-builtins", "/bin/bash", "-c",
             "for i in 1 2 3; do echo \"line $i\"; done; x=$((6 * 7)); echo $x; printf '%s-%05d\\n' a 42; [[ abc == a* ]] && echo match; declare -A m=([k]=v); echo ${m[k]}; echo ${#BASH_VERSION}"],
         ["bash-parent-pid", "/bin/bash", "-c", "echo $PPID"],
@@ -71,6 +76,21 @@ public sealed class HostProgramTests
         ["busybox-sh", "/bin/busybox", "sh", "-c", "i=0; while [ $i -lt 3 ]; do echo $i; i=$((i + 1)); done; echo ${#i}"],
         ["busybox-date", "/bin/busybox", "date", "-d", "@1700000000"],
     ];
+
+    /// <summary>Runs with $SCRATCH a fresh directory; the outputs show it as $SCRATCH.</summary>
+    private static RunResult InScratch(string[] words, Func<string[], RunResult> run)
+    {
+        var scratch = Directory.CreateTempSubdirectory("trapeze-host-").FullName;
+        try
+        {
+            var result = run(words.Select(word => word.Replace("$SCRATCH", scratch, StringComparison.Ordinal)).ToArray());
+            return result with { Stdout = result.Stdout.Replace(scratch, "$SCRATCH"), Stderr = result.Stderr.Replace(scratch, "$SCRATCH") };
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
 
     private static string WithoutAddresses(string text)
         => System.Text.RegularExpressions.Regex.Replace(text, @"\(0x[0-9a-f]+\)", "(ADDRESS)");
@@ -94,10 +114,10 @@ public sealed class HostProgramTests
         foreach (var setting in settings)
             environment[setting[..setting.IndexOf('=')]] = setting[(setting.IndexOf('=') + 1)..];
         var program = line[1 + settings.Count];
-        var arguments = line[(2 + settings.Count)..].Select(a => a.Replace("$DATA", Data, StringComparison.Ordinal)).ToArray();
+        var words = line[(2 + settings.Count)..].Select(a => a.Replace("$DATA", Data, StringComparison.Ordinal)).ToArray();
 
-        var native = Runner.Run(program, arguments, environment: environment);
-        var emulated = Runner.Run(Runner.Trapeze, ["run", "--", program, .. arguments], environment: environment);
+        var native = InScratch(words, arguments => Runner.Run(program, arguments, environment: environment));
+        var emulated = InScratch(words, arguments => Runner.Run(Runner.Trapeze, ["run", "--", program, .. arguments], environment: environment));
 
         // ld.so --list prints load addresses, which the host randomizes and Trapeze does not.
         Assert.Equal(WithoutAddresses(native.Stdout), WithoutAddresses(emulated.Stdout));

@@ -64,6 +64,7 @@ internal static partial class HostSyscall
     public static readonly int Fchmod = Number("fchmod");
     public static readonly int Fchmodat = Number("fchmodat");
     public static readonly int Fchownat = Number("fchownat");
+    public static readonly int Fchown = Number("fchown");
     public static readonly int Mkdirat = Number("mkdirat");
     public static readonly int Unlinkat = Number("unlinkat");
     public static readonly int Renameat2 = Number("renameat2");

@@ -291,6 +291,30 @@ public static unsafe class FileSystem
     public static Result ChangeModeOf(GuestThread thread, int fd, uint mode)
         => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fchmod, host, mode));
 
+    [Syscall("chown")]
+    public static Result ChangeOwner(GuestThread thread, CString path, uint user, uint group) => ChangeOwnerAt(thread, CurrentDirectory, path, user, group, 0);
+
+    [Syscall("lchown")]
+    public static Result ChangeOwnerOfLink(GuestThread thread, CString path, uint user, uint group)
+        => ChangeOwnerAt(thread, CurrentDirectory, path, user, group, AtFlags.AT_SYMLINK_NOFOLLOW);
+
+    [Syscall("fchownat")]
+    public static Result ChangeOwnerAt(GuestThread thread, int directory, CString path, uint user, uint group, AtFlags flags)
+    {
+        if ((flags & AtFlags.AT_EMPTY_PATH) != 0)
+        {
+            if (thread.Memory.ReadCString(path, out var text) is var error and not Errno.None)
+                return error;
+            if (text.Length == 0)
+                return ChangeOwnerOf(thread, directory, user, group);
+        }
+        return WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Fchownat, p.Directory, p.Pointer, user, group, (long)flags));
+    }
+
+    [Syscall("fchown")]
+    public static Result ChangeOwnerOf(GuestThread thread, int fd, uint user, uint group)
+        => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fchown, host, user, group));
+
     [Syscall("ftruncate")]
     public static Result TruncateFile(GuestThread thread, int fd, long length)
         => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length));
