@@ -27,6 +27,9 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
     public (ulong Start, ulong End) Arguments { get; private set; }
     public (ulong Start, ulong End) Environment { get; private set; }
 
+    /// <summary>The auxiliary vector as written (type, value pairs through AT_NULL), for /proc/PID/auxv.</summary>
+    public byte[] AuxiliaryVector { get; private set; } = [];
+
     public void AddAuxiliary(AuxiliaryVectorType type, ulong value) => auxiliary.Add((type, value));
 
     public ulong PushString(string text)
@@ -65,11 +68,13 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
         words.Add(0);
         words.AddRange(environmentPointers);
         words.Add(0);
+        var auxiliaryStart = words.Count;
         foreach (var (type, value) in auxiliary)
         {
             words.Add((ulong)type);
             words.Add(value);
         }
+        AuxiliaryVector = words.Skip(auxiliaryStart).SelectMany(BitConverter.GetBytes).ToArray();
         cursor = (cursor - (ulong)words.Count * 8) & ~15UL;
         var bytes = new byte[words.Count * 8];
         for (var index = 0; index < words.Count; index++)

@@ -56,6 +56,7 @@ internal static class ProgramStart
         var stackPointer = stack.Finish(arguments, environment, path, RandomNumberGenerator.GetBytes(16));
         process.Arguments = stack.Arguments;
         process.Environment = stack.Environment;
+        process.AuxiliaryVector = stack.AuxiliaryVector;
 
         var cpu = process.Cpu;
         foreach (var register in Enum.GetValues<X64Register>())

@@ -44,6 +44,9 @@ public sealed class Process : ICpuEvents, IDisposable
     public (ulong Start, ulong End) Arguments { get; internal set; }
     public (ulong Start, ulong End) Environment { get; internal set; }
 
+    /// <summary>The auxiliary vector the program started with, for /proc/PID/auxv.</summary>
+    public byte[] AuxiliaryVector { get; internal set; } = [];
+
     /// <summary>The thread name prctl(PR_SET_NAME) sets: /proc/PID/comm, at most 15 bytes.</summary>
     public string Command { get; internal set; } = "";
 

@@ -58,7 +58,7 @@ internal static class ProcFs
 
     private static readonly string[] ProcessEntries =
     [
-        "cmdline", "comm", "cwd", "environ", "exe", "fd", "maps", "mountinfo", "mounts", "root", "stat", "statm", "status", "task",
+        "auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "maps", "mountinfo", "mounts", "root", "stat", "statm", "status", "task",
     ];
 
     /// <summary>Finds the node at an absolute, normalized /proc path.</summary>
@@ -220,6 +220,7 @@ internal static class ProcFs
                 "statm" => new ProcFileNode(path + "/statm", ReadAll, () => ProcText.StatMemory(process)),
                 "cmdline" => new ProcFileNode(path + "/cmdline", ReadAll, () => ProcText.Strings(process, process.Arguments)),
                 "environ" => new ProcFileNode(path + "/environ", ReadOwner, () => ProcText.Strings(process, process.Environment)),
+                "auxv" => new ProcFileNode(path + "/auxv", ReadOwner, () => process.AuxiliaryVector),
                 "comm" => new ProcFileNode(path + "/comm", ReadAll | 0b010_000_000, () => ProcText.Line(process.Command)),
                 // Mount tables: Trapeze has no mounts of its own yet, so the host's (of Trapeze's own process) are the guest's.
                 "mounts" => new HostPathNode("/proc/self/mounts"),

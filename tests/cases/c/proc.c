@@ -140,6 +140,16 @@ int main(int argc, char **argv) {
     int relative = openat(proc_fd, "self/comm", O_RDONLY);
     char comm[32] = {0};
     check("openat relative to a /proc descriptor", relative >= 0 && read(relative, comm, sizeof comm - 1) > 0 && strncmp(comm, base, strlen(comm) - 1) == 0);
+    int auxv = open("/proc/self/auxv", O_RDONLY);
+    unsigned long pairs[256][2] = {{0}};
+    ssize_t auxv_length = read(auxv, pairs, sizeof pairs);
+    int auxv_agrees = auxv_length > 0 && auxv_length % 16 == 0, saw_end = 0;
+    for (int i = 0; auxv_agrees && i < auxv_length / 16; i++) {
+        if (pairs[i][0] == AT_NULL) { saw_end = 1; break; }
+        if (pairs[i][0] == AT_PAGESZ || pairs[i][0] == AT_ENTRY || pairs[i][0] == AT_SYSINFO_EHDR || pairs[i][0] == AT_PHDR)
+            auxv_agrees = getauxval(pairs[i][0]) == pairs[i][1];
+    }
+    check("/proc/self/auxv is the auxiliary vector", auxv_agrees && saw_end);
     char renamed[32] = {0};
     prctl(PR_SET_NAME, "a-name-longer-than-fifteen", 0, 0, 0);
     prctl(PR_GET_NAME, renamed, 0, 0, 0);
