@@ -60,6 +60,8 @@ public sealed class HostProgramTests
             "for i in 1 2 3; do echo \"line $i\"; done; x=$((6 * 7)); echo $x; printf '%s-%05d\\n' a 42; [[ abc == a* ]] && echo match; declare -A m=([k]=v); echo ${m[k]}; echo ${#BASH_VERSION}"],
         ["bash-parent-pid", "/bin/bash", "-c", "echo $PPID"],
         ["xz-self-pipe", "/usr/bin/xz", "-c", "-9", "$DATA/words.txt"],
+        ["bash-cd-proc", "/bin/bash", "-c",
+            "cd /proc/self && pwd && read -r c < comm && echo $c && cd fd && pwd && cd ../../.. && pwd && pwd -P && cd /proc && read -r u < uptime && echo read && cd sys/kernel && read -r o < ostype && echo $o && pwd -P"],
         ["bash-exit-status", "/bin/bash", "-c", "exit 3"],
         ["readlink-proc-self-exe", "/bin/readlink", "/proc/self/exe"],
         ["cat-proc-self-cmdline", "/bin/cat", "/proc/self/cmdline"],

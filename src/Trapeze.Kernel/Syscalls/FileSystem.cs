@@ -200,7 +200,19 @@ public static unsafe class FileSystem
     [Syscall("chdir")]
     public static Result ChangeDirectory(GuestThread thread, CString path)
     {
-        if (HostPath.Resolve(thread, CurrentDirectory, path, out var hostPath) is var error and not Errno.None)
+        if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
+            return readError;
+        if (GuestPaths.Route(thread, CurrentDirectory, text) is { } procPath)
+        {
+            if (ProcFs.Lookup(thread, procPath, followLast: true, out var node) is var lookupError and not Errno.None)
+                return lookupError;
+            if (node is ProcDirectoryNode)
+                return EnterProcDirectory(thread.Process, node.Path);
+            if (node is not HostPathNode forwarded)
+                return Errno.ENOTDIR;
+            text = forwarded.Path;
+        }
+        if (HostPath.FromText(thread, CurrentDirectory, text, out var hostPath) is var error and not Errno.None)
             return error;
         using (hostPath)
         {
@@ -212,6 +224,8 @@ public static unsafe class FileSystem
     [Syscall("fchdir")]
     public static Result ChangeDirectoryTo(GuestThread thread, int fd)
     {
+        if (thread.Process.Files.Get(fd) is SyntheticDirectory synthetic)
+            return EnterProcDirectory(thread.Process, synthetic.Path);
         if (thread.Process.Files.Get(fd) is not { HostDescriptor: { } host })
             return Errno.EBADF;
         var dot = HostStrings.Pin(".", out var handle);
@@ -414,6 +428,24 @@ public static unsafe class FileSystem
 
     private static Result WithDescriptor(GuestThread thread, int fd, Func<int, Result> call)
         => thread.Process.Files.Get(fd) is { HostDescriptor: { } host } ? call(host) : Errno.EBADF;
+
+    /// <summary>
+    /// A working directory inside Trapeze's /proc: getcwd shows the guest path, relative names
+    /// route through /proc (GuestPaths), and the host descriptor is the host's /proc, which only
+    /// ".." out of /proc reaches.
+    /// </summary>
+    private static Result EnterProcDirectory(Process process, string path)
+    {
+        var pointer = HostStrings.Pin(ProcFs.Root, out var handle);
+        var descriptor = HostSyscall.Invoke(HostSyscall.Openat, CurrentDirectory, pointer, (long)(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC));
+        handle.Free();
+        if (descriptor < 0)
+            return descriptor;
+        HostSyscall.Invoke(HostSyscall.Close, process.WorkingDirectory);
+        process.WorkingDirectory = (int)descriptor;
+        process.WorkingDirectoryPath = path.TrimEnd('/');
+        return 0;
+    }
 
     private static Result SetWorkingDirectory(Process process, int descriptor)
     {
