@@ -65,9 +65,15 @@ internal static class ProcFiles
         var result = Status(thread, path, follow, out var status, out host);
         if (result.IsError || host is not null)
             return result;
-        if ((mode & AccessMode.W_OK) != 0 && (status.Mode & WriteBits) == 0)
-            return Errno.EACCES;
-        if ((mode & AccessMode.X_OK) != 0 && (status.Mode & 0xf000) == 0x8000)
+        // The guest's user owns these files; root passes read and write checks regardless of the
+        // mode, and execute checks when anyone may execute (or it is a directory), as Linux decides.
+        const uint OwnerRead = 0b100_000_000, OwnerWrite = 0b010_000_000, OwnerExecute = 0b001_000_000, AnyExecute = 0b001_001_001;
+        var isDirectory = (status.Mode & 0xf000) == 0x4000;
+        if (Host.HostIdentity.EffectiveUserId == 0)
+            return (mode & AccessMode.X_OK) != 0 && !isDirectory && (status.Mode & AnyExecute) == 0 ? Errno.EACCES : 0;
+        if (((mode & AccessMode.R_OK) != 0 && (status.Mode & OwnerRead) == 0)
+            || ((mode & AccessMode.W_OK) != 0 && (status.Mode & OwnerWrite) == 0)
+            || ((mode & AccessMode.X_OK) != 0 && (status.Mode & OwnerExecute) == 0))
             return Errno.EACCES;
         return 0;
     }

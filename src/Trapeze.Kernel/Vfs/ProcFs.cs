@@ -63,7 +63,19 @@ internal static class ProcFs
 
     /// <summary>Finds the node at an absolute, normalized /proc path.</summary>
     public static Errno Lookup(GuestThread thread, string path, bool followLast, out ProcNode node)
-        => Lookup(thread, path, followLast, 0, out node);
+    {
+        if (Lookup(thread, path, followLast, 0, out node) is var error and not Errno.None)
+            return error;
+        // A trailing slash names a directory: anything else is ENOTDIR (the host checks its own).
+        if (path.EndsWith('/'))
+        {
+            if (node is HostPathNode host && !host.Path.EndsWith('/'))
+                node = new HostPathNode(host.Path + "/");
+            else if (node is not (ProcDirectoryNode or HostPathNode))
+                return Errno.ENOTDIR;
+        }
+        return Errno.None;
+    }
 
     private static Errno Lookup(GuestThread thread, string path, bool followLast, int depth, out ProcNode node)
     {
