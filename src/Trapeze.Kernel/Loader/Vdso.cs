@@ -49,19 +49,22 @@ public static class Vdso
     public static byte[] Build()
     {
         // Symbols: the null symbol, then for each function the __vdso_ name (global) and the
-        // plain name (weak), both versioned LINUX_2.6 as the kernel exports them.
-        var strings = new StringTable();
-        strings.Add(SharedObjectName);
-        strings.Add(VersionName);
-        var symbols = new List<(int Name, int Function, byte Binding)>();
+        // plain name (weak), both versioned LINUX_2.6 as the kernel exports them. Plain loops and
+        // arrays: this runs in every start-up, where each generic instantiation costs JIT time.
+        var symbolCount = 1 + 2 * Functions.Length;
+        var names = new string[symbolCount];
+        names[0] = "";
         for (var index = 0; index < Functions.Length; index++)
         {
-            symbols.Add((strings.Add("__vdso_" + Functions[index].Function), index, 1)); // STB_GLOBAL
-            symbols.Add((strings.Add(Functions[index].Function), index, 2)); // STB_WEAK
+            names[1 + 2 * index] = "__vdso_" + Functions[index].Function;
+            names[2 + 2 * index] = Functions[index].Function;
         }
-        var symbolCount = symbols.Count + 1;
-        var names = new List<string> { "" };
-        names.AddRange(Functions.SelectMany(f => new[] { "__vdso_" + f.Function, f.Function }));
+        var strings = new StringTable();
+        var sharedObjectNameOffset = strings.Add(SharedObjectName);
+        var versionNameOffset = strings.Add(VersionName);
+        var nameOffsets = new int[symbolCount];
+        for (var index = 1; index < symbolCount; index++)
+            nameOffsets[index] = strings.Add(names[index]);
 
         // Layout: headers, then each piece 8- or 16-aligned, in the order a linker would place them.
         const int programHeaderCount = 2;
@@ -76,7 +79,9 @@ public static class Vdso
         var dynamicOffset = Align(ref cursor, 8, dynamicCount * 16);
         var sectionNames = new StringTable();
         string[] sectionList = ["", ".hash", ".dynsym", ".dynstr", ".gnu.version", ".gnu.version_d", ".text", ".dynamic", ".shstrtab"];
-        var sectionNameOffsets = sectionList.Select(sectionNames.Add).ToArray();
+        var sectionNameOffsets = new int[sectionList.Length];
+        for (var index = 0; index < sectionList.Length; index++)
+            sectionNameOffsets[index] = sectionNames.Add(sectionList[index]);
         var sectionNamesOffset = Align(ref cursor, 1, sectionNames.Length);
         var sectionHeadersOffset = Align(ref cursor, 8, sectionList.Length * SectionHeaderSize);
         var loadedSize = dynamicOffset + dynamicCount * 16;
@@ -121,14 +126,14 @@ public static class Vdso
             U32(span, slot, (uint)index);
         }
 
-        for (var index = 0; index < symbols.Count; index++)
+        for (var index = 1; index < symbolCount; index++)
         {
-            var entry = span[(symbolOffset + (index + 1) * SymbolSize)..];
-            var (name, function, binding) = symbols[index];
-            U32(entry, 0, (uint)name);
+            var entry = span[(symbolOffset + index * SymbolSize)..];
+            var binding = index % 2 == 1 ? 1 : 2; // STB_GLOBAL for __vdso_*, STB_WEAK for the plain name
+            U32(entry, 0, (uint)nameOffsets[index]);
             entry[4] = (byte)((binding << 4) | 2); // STT_FUNC
             U16(entry, 6, textSection);
-            U64(entry, 8, (ulong)(textOffset + function * FunctionStride));
+            U64(entry, 8, (ulong)(textOffset + (index - 1) / 2 * FunctionStride));
             U64(entry, 16, 8);
         }
         strings.CopyTo(span[stringOffset..]);
@@ -136,8 +141,8 @@ public static class Vdso
         // Version index 1 is the object itself (VER_FLG_BASE), 2 is LINUX_2.6, which every symbol has.
         for (var index = 1; index < symbolCount; index++)
             U16(span, versymOffset + index * 2, 2);
-        VersionDefinition(span[verdefOffset..], flags: 1, index: 1, SharedObjectName, strings.Offset(SharedObjectName), next: 28);
-        VersionDefinition(span[(verdefOffset + 28)..], flags: 0, index: 2, VersionName, strings.Offset(VersionName), next: 0);
+        VersionDefinition(span[verdefOffset..], flags: 1, index: 1, SharedObjectName, sharedObjectNameOffset, next: 28);
+        VersionDefinition(span[(verdefOffset + 28)..], flags: 0, index: 2, VersionName, versionNameOffset, next: 0);
 
         // Each function: mov eax, NR; syscall; ret — padded with int3. The syscall leaves its
         // result in rax and clobbers only rcx and r11, which the C calling convention allows.
@@ -152,24 +157,22 @@ public static class Vdso
             code[7] = 0xc3;
         }
 
-        (long Tag, ulong Value)[] dynamic =
+        // Tag, value pairs.
+        ulong[] dynamic =
         [
-            (4, (ulong)hashOffset), // DT_HASH
-            (5, (ulong)stringOffset), // DT_STRTAB
-            (6, (ulong)symbolOffset), // DT_SYMTAB
-            (10, (ulong)strings.Length), // DT_STRSZ
-            (11, SymbolSize), // DT_SYMENT
-            (14, (ulong)strings.Offset(SharedObjectName)), // DT_SONAME
-            (0x6ffffff0, (ulong)versymOffset), // DT_VERSYM
-            (0x6ffffffc, (ulong)verdefOffset), // DT_VERDEF
-            (0x6ffffffd, 2), // DT_VERDEFNUM
-            (0, 0), // DT_NULL
+            4, (ulong)hashOffset, // DT_HASH
+            5, (ulong)stringOffset, // DT_STRTAB
+            6, (ulong)symbolOffset, // DT_SYMTAB
+            10, (ulong)strings.Length, // DT_STRSZ
+            11, SymbolSize, // DT_SYMENT
+            14, (ulong)sharedObjectNameOffset, // DT_SONAME
+            0x6ffffff0, (ulong)versymOffset, // DT_VERSYM
+            0x6ffffffc, (ulong)verdefOffset, // DT_VERDEF
+            0x6ffffffd, 2, // DT_VERDEFNUM
+            0, 0, // DT_NULL
         ];
         for (var index = 0; index < dynamic.Length; index++)
-        {
-            U64(span, dynamicOffset + index * 16, (ulong)dynamic[index].Tag);
-            U64(span, dynamicOffset + index * 16 + 8, dynamic[index].Value);
-        }
+            U64(span, dynamicOffset + index * 8, dynamic[index]);
 
         sectionNames.CopyTo(span[sectionNamesOffset..]);
         var headers = span[sectionHeadersOffset..];
@@ -201,7 +204,15 @@ public static class Vdso
     }
 
     private static int SyscallNumber(string name)
-        => LinuxX64SyscallNumbers.All.First(entry => entry.Name == name).Number;
+    {
+        var table = LinuxX64SyscallNumbers.All;
+        for (var index = 0; index < table.Length; index++)
+        {
+            if (table[index].Name == name)
+                return table[index].Number;
+        }
+        throw new InvalidOperationException($"no syscall {name}");
+    }
 
     private static int Align(ref int cursor, int alignment, int size)
     {
@@ -258,24 +269,20 @@ public static class Vdso
     /// <summary>An ELF string table: NUL-separated names, offset 0 being the empty name.</summary>
     private sealed class StringTable
     {
-        private readonly List<byte> bytes = [0];
-        private readonly Dictionary<string, int> offsets = new() { [""] = 0 };
+        private readonly byte[] bytes = new byte[1024];
 
-        public int Length => bytes.Count;
+        public int Length { get; private set; } = 1;
 
+        /// <summary>Appends a name (the empty name is offset 0) and returns its offset.</summary>
         public int Add(string text)
         {
-            if (offsets.TryGetValue(text, out var existing))
-                return existing;
-            var offset = bytes.Count;
-            bytes.AddRange(Encoding.UTF8.GetBytes(text));
-            bytes.Add(0);
-            offsets[text] = offset;
+            if (text.Length == 0)
+                return 0;
+            var offset = Length;
+            Length += Encoding.UTF8.GetBytes(text, bytes.AsSpan(offset)) + 1;
             return offset;
         }
 
-        public int Offset(string text) => offsets[text];
-
-        public void CopyTo(Span<byte> destination) => bytes.ToArray().CopyTo(destination);
+        public void CopyTo(Span<byte> destination) => bytes.AsSpan(0, Length).CopyTo(destination);
     }
 }
