@@ -38,6 +38,15 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
         return PushBytes(bytes);
     }
 
+    /// <summary>Pushes strings last first, so they read first to last in memory; returns their addresses in order.</summary>
+    private ulong[] PushStrings(IReadOnlyList<string> texts)
+    {
+        var addresses = new ulong[texts.Count];
+        for (var index = texts.Count - 1; index >= 0; index--)
+            addresses[index] = PushString(texts[index]);
+        return addresses;
+    }
+
     public ulong PushBytes(ReadOnlySpan<byte> bytes)
     {
         cursor -= (ulong)bytes.Length;
@@ -51,10 +60,10 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
         var executable = PushString(executableName);
         // Pushed in reverse so that each block reads forwards in memory, as Linux lays them out.
         var environmentEnd = cursor;
-        var environmentPointers = environment.Reverse().Select(PushString).Reverse().ToList();
+        var environmentPointers = PushStrings(environment);
         Environment = (cursor, environmentEnd);
         var argumentsEnd = cursor;
-        var argumentPointers = arguments.Reverse().Select(PushString).Reverse().ToList();
+        var argumentPointers = PushStrings(arguments);
         Arguments = (cursor, argumentsEnd);
         var platform = PushString("x86_64");
         var randomBytes = PushBytes(random);
@@ -63,7 +72,7 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
         AddAuxiliary(AuxiliaryVectorType.AT_EXECFN, executable);
         AddAuxiliary(AuxiliaryVectorType.AT_NULL, 0);
 
-        var words = new List<ulong> { (ulong)argumentPointers.Count };
+        var words = new List<ulong> { (ulong)argumentPointers.Length };
         words.AddRange(argumentPointers);
         words.Add(0);
         words.AddRange(environmentPointers);
@@ -74,7 +83,9 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
             words.Add((ulong)type);
             words.Add(value);
         }
-        AuxiliaryVector = words.Skip(auxiliaryStart).SelectMany(BitConverter.GetBytes).ToArray();
+        AuxiliaryVector = new byte[(words.Count - auxiliaryStart) * 8];
+        for (var index = auxiliaryStart; index < words.Count; index++)
+            BitConverter.TryWriteBytes(AuxiliaryVector.AsSpan((index - auxiliaryStart) * 8), words[index]);
         cursor = (cursor - (ulong)words.Count * 8) & ~15UL;
         var bytes = new byte[words.Count * 8];
         for (var index = 0; index < words.Count; index++)
