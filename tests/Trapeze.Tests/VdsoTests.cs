@@ -39,6 +39,7 @@ public sealed class VdsoTests
     [InlineData("vdso.glibc-dynamic")]
     [InlineData("vdso.glibc-static")]
     [InlineData("vdso.musl-static")]
+    [InlineData("vdso.musl-dynamic")]
     public void ClockReadsThroughTheVdsoReachTrapeze(string program)
     {
         var observer = new ClockCallSites();
