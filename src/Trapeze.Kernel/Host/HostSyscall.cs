@@ -79,6 +79,7 @@ internal static partial class HostSyscall
     public static readonly int Fallocate = Number("fallocate");
     public static readonly int Pipe2 = Number("pipe2");
     public static readonly int Getppid = Number("getppid");
+    public static readonly int Poll = Number("poll");
     public static readonly int Getsockname = Number("getsockname");
     public static readonly int Getpeername = Number("getpeername");
     public static readonly int Uname = Number("uname");

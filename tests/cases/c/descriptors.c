@@ -1,6 +1,8 @@
 /* Pipes within one process, socket-address calls on files, statfs, xattrs and copy_file_range. */
 #define _GNU_SOURCE
+#include <time.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +30,20 @@ int main(int argc, char **argv) {
     int nonblocking[2];
     check("pipe2(O_NONBLOCK): empty read is EAGAIN",
           pipe2(nonblocking, O_NONBLOCK) == 0 && read(nonblocking[0], buffer, 1) == -1 && errno == EAGAIN);
+    struct pollfd waits[4] = {{ends[0], POLLIN, 0}, {ends[1], POLLOUT, 0}, {-1, POLLIN, 0}, {999, POLLIN, 0}};
+    check("poll: empty pipe not readable, writable, bad fd POLLNVAL",
+          poll(waits, 4, 0) == 2 && waits[0].revents == 0 && waits[1].revents == POLLOUT && waits[2].revents == 0 && waits[3].revents == POLLNVAL);
+    write(ends[1], "x", 1);
+    int proc_file = open("/proc/self/status", O_RDONLY);
+    struct pollfd again[2] = {{ends[0], POLLIN, 0}, {proc_file, POLLIN | POLLOUT, 0}};
+    struct timespec wait_time = {1, 0};
+    check("ppoll: pipe with data readable, /proc file ready",
+          ppoll(again, 2, &wait_time, NULL) == 2 && again[0].revents == POLLIN && again[1].revents == (POLLIN | POLLOUT));
+    read(ends[0], buffer, 1);
+    close(proc_file);
     close(ends[1]);
+    struct pollfd hangup = {ends[0], POLLIN, 0};
+    check("poll: writer gone is POLLHUP", poll(&hangup, 1, 1000) == 1 && (hangup.revents & POLLHUP));
     check("read after the writer closed: end of file", read(ends[0], buffer, 1) == 0);
     check("pipe2 with a bad flag: EINVAL", pipe2(ends, O_APPEND) == -1 && errno == EINVAL);
 
