@@ -7,7 +7,7 @@ using Trapeze.Kernel.Tasks;
 namespace Trapeze.Kernel.Syscalls;
 
 /// <summary>
-/// Waiting for descriptors: poll and ppoll. Host files are polled by the host kernel; files
+/// Waiting for descriptors: poll, ppoll, select, pselect6 (select is poll over bitmaps). Host files are polled by the host kernel; files
 /// Trapeze makes up (/proc) are always ready, as regular files are on Linux.
 /// </summary>
 public static unsafe class Polling
@@ -45,6 +45,113 @@ public static unsafe class Polling
         return Wait(thread, descriptors, count, milliseconds);
     }
 
+    [Syscall("select", Support = Support.Partial, Note = "a closed descriptor is EBADF even past the size of Linux's file table, where Linux ignores it")]
+    public static Result Select(GuestThread thread, int count, GuestAddress read, GuestAddress write, GuestAddress except, GuestAddress timeout)
+    {
+        var milliseconds = -1;
+        if (!timeout.IsNull)
+        {
+            if (thread.Memory.Read(timeout, out Timeval limit) is var fault and not Errno.None)
+                return fault;
+            if (limit.Seconds < 0 || limit.Microseconds is < 0 or >= 1_000_000)
+                return Errno.EINVAL;
+            milliseconds = (int)Math.Min(int.MaxValue, limit.Seconds * 1000 + (limit.Microseconds + 999) / 1000);
+        }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = SelectOn(thread, count, read, write, except, milliseconds);
+        // Linux leaves the time not slept in *timeout.
+        if (!result.IsError && !timeout.IsNull)
+        {
+            var left = Math.Max(0, milliseconds * 1000L - (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+            if (thread.Memory.Write(timeout, new Timeval { Seconds = left / 1_000_000, Microseconds = left % 1_000_000 }) is var writeFault and not Errno.None)
+                return writeFault;
+        }
+        return result;
+    }
+
+    [Syscall("pselect6", Support = Support.Partial, Note = "the signal mask is not applied (signals are not delivered yet); the remaining time is not written back")]
+    public static Result SelectWithMask(GuestThread thread, int count, GuestAddress read, GuestAddress write, GuestAddress except, GuestAddress timeout, GuestAddress signalMask)
+    {
+        var milliseconds = -1;
+        if (!timeout.IsNull)
+        {
+            if (thread.Memory.Read(timeout, out Timespec limit) is var fault and not Errno.None)
+                return fault;
+            if (limit.Seconds < 0 || limit.Nanoseconds is < 0 or >= 1_000_000_000)
+                return Errno.EINVAL;
+            milliseconds = (int)Math.Min(int.MaxValue, limit.Seconds * 1000 + (limit.Nanoseconds + 999_999) / 1_000_000);
+        }
+        return SelectOn(thread, count, read, write, except, milliseconds);
+    }
+
+    /// <summary>select's three bitmaps as poll entries, and the answers back into the bitmaps.</summary>
+    private static Result SelectOn(GuestThread thread, int count, GuestAddress read, GuestAddress write, GuestAddress except, int milliseconds)
+    {
+        const short Priority = 0x002, Error = 0x008, HangUp = 0x010; // POLLPRI, POLLERR, POLLHUP
+        if (count < 0 || count > thread.Process.Files.Limit)
+            return Errno.EINVAL;
+        var words = (count + 63) / 64;
+        var sets = new ulong[3][];
+        GuestAddress[] addresses = [read, write, except];
+        for (var set = 0; set < 3; set++)
+        {
+            sets[set] = new ulong[words];
+            if (!addresses[set].IsNull && words > 0
+                && thread.Memory.Read(addresses[set], MemoryMarshal.AsBytes(sets[set].AsSpan())) is var fault and not Errno.None)
+                return fault;
+        }
+        var entries = new List<PollDescriptor>();
+        for (var fd = 0; fd < count; fd++)
+        {
+            short events = 0;
+            if ((sets[0][fd / 64] & (1UL << (fd % 64))) != 0)
+                events |= Readable;
+            if ((sets[1][fd / 64] & (1UL << (fd % 64))) != 0)
+                events |= Writable;
+            if ((sets[2][fd / 64] & (1UL << (fd % 64))) != 0)
+                events |= Priority;
+            if (events == 0)
+                continue;
+            if (thread.Process.Files.Get(fd) is null)
+                return Errno.EBADF;
+            entries.Add(new PollDescriptor { Fd = fd, Events = events });
+        }
+        var array = entries.ToArray();
+        var result = Wait(thread, array, milliseconds);
+        if (result.IsError)
+            return result;
+        var ready = 0;
+        foreach (var set in sets)
+            Array.Clear(set);
+        foreach (var entry in array)
+        {
+            var bit = 1UL << (entry.Fd % 64);
+            var answers = entry.ReturnedEvents;
+            if ((entry.Events & Readable) != 0 && (answers & (Readable | HangUp | Error)) != 0)
+            {
+                sets[0][entry.Fd / 64] |= bit;
+                ready++;
+            }
+            if ((entry.Events & Writable) != 0 && (answers & (Writable | Error)) != 0)
+            {
+                sets[1][entry.Fd / 64] |= bit;
+                ready++;
+            }
+            if ((entry.Events & Priority) != 0 && (answers & Priority) != 0)
+            {
+                sets[2][entry.Fd / 64] |= bit;
+                ready++;
+            }
+        }
+        for (var set = 0; set < 3; set++)
+        {
+            if (!addresses[set].IsNull && words > 0
+                && thread.Memory.Write(addresses[set], MemoryMarshal.AsBytes(sets[set].AsSpan())) is var fault and not Errno.None)
+                return fault;
+        }
+        return ready;
+    }
+
     private static Result Wait(GuestThread thread, GuestAddress descriptors, uint count, int milliseconds)
     {
         if (count > (uint)thread.Process.Files.Limit)
@@ -53,6 +160,18 @@ public static unsafe class Polling
         var bytes = MemoryMarshal.AsBytes(entries.AsSpan());
         if (count > 0 && thread.Memory.Read(descriptors, bytes) is var fault and not Errno.None)
             return fault;
+        var result = Wait(thread, entries, milliseconds);
+        if (result.IsError)
+            return result;
+        if (count > 0 && thread.Memory.Write(descriptors, bytes) is var writeFault and not Errno.None)
+            return writeFault;
+        return result;
+    }
+
+    /// <summary>Fills in each entry's returned events; returns how many have some.</summary>
+    private static Result Wait(GuestThread thread, PollDescriptor[] entries, int milliseconds)
+    {
+        var count = entries.Length;
 
         // The host polls host descriptors; everything else is decided here, and makes the host call not wait.
         var host = new PollDescriptor[count];
@@ -93,8 +212,6 @@ public static unsafe class Polling
             if (entries[index].ReturnedEvents != 0)
                 ready++;
         }
-        if (count > 0 && thread.Memory.Write(descriptors, bytes) is var writeFault and not Errno.None)
-            return writeFault;
         return ready;
     }
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -39,7 +40,24 @@ int main(int argc, char **argv) {
     struct timespec wait_time = {1, 0};
     check("ppoll: pipe with data readable, /proc file ready",
           ppoll(again, 2, &wait_time, NULL) == 2 && again[0].revents == POLLIN && again[1].revents == (POLLIN | POLLOUT));
+    fd_set readable, writable;
+    FD_ZERO(&readable);
+    FD_ZERO(&writable);
+    FD_SET(ends[0], &readable);
+    FD_SET(ends[1], &writable);
+    struct timeval quarter = {0, 250000};
+    check("select: pipe readable and writable, time left",
+          select(ends[1] + 1, &readable, &writable, NULL, &quarter) == 2 && FD_ISSET(ends[0], &readable) && FD_ISSET(ends[1], &writable)
+          && quarter.tv_sec == 0 && quarter.tv_usec > 0);
+    FD_ZERO(&readable);
+    FD_SET(40, &readable); /* below 64: inside every file table (select ignores descriptors beyond it) */
+    struct timeval zero = {0, 0};
+    check("select on a closed descriptor: EBADF", select(41, &readable, NULL, NULL, &zero) == -1 && errno == EBADF);
     read(ends[0], buffer, 1);
+    FD_ZERO(&readable);
+    FD_SET(ends[0], &readable);
+    zero.tv_usec = 20000;
+    check("select: empty pipe times out", select(ends[0] + 1, &readable, NULL, NULL, &zero) == 0 && !FD_ISSET(ends[0], &readable));
     close(proc_file);
     close(ends[1]);
     struct pollfd hangup = {ends[0], POLLIN, 0};
