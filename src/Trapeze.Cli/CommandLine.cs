@@ -2,18 +2,19 @@ using System.CommandLine;
 
 namespace Trapeze.Cli;
 
-/// <summary>The trapeze command line: run, syscalls.</summary>
+/// <summary>The trapeze command line: run, trace, syscalls.</summary>
 internal static class CommandLine
 {
-    /// <summary>Options of `run` (and later `trace`) that take a value; the program name is the first other word.</summary>
-    private static readonly HashSet<string> OptionsWithValue = ["-E", "-U", "--argv0"];
+    /// <summary>Options of `run` and `trace` that take a value; the program name is the first other word.</summary>
+    private static readonly HashSet<string> OptionsWithValue = ["-E", "-U", "--argv0", .. TraceCommand.OptionsWithValue];
 
-    private static readonly HashSet<string> CommandsTakingProgram = ["run"];
+    private static readonly HashSet<string> CommandsTakingProgram = ["run", "trace"];
 
     public static RootCommand Build()
     {
         var root = new RootCommand("Trapeze: a user-space Unix kernel that runs, traces and sandboxes Unix programs.");
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(TraceCommand.Create());
         root.Subcommands.Add(SyscallsCommand.Create());
         return root;
     }

@@ -16,6 +16,7 @@ namespace Trapeze.Generators;
 public sealed class SyscallGenerator : IIncrementalGenerator
 {
     private const string AttributeName = "Trapeze.Kernel.Syscalls.SyscallAttribute";
+    private const string ArgumentAttributeName = "Trapeze.Kernel.Syscalls.ArgumentAttribute";
 
     private static readonly DiagnosticDescriptor BadHandler = new(
         "TRAPEZE001", "Invalid syscall handler",
@@ -28,7 +29,9 @@ public sealed class SyscallGenerator : IIncrementalGenerator
         public string Note = "";
         public string Method = "";
         public string Call = "";
+        public int Returns;
         public List<(string Name, string Type)> Parameters = new List<(string, string)>();
+        public List<string> Formats = new List<string>();
         public string? Error;
         public Location? Location;
     }
@@ -62,10 +65,14 @@ public sealed class SyscallGenerator : IIncrementalGenerator
                     entry.Support = (int)named.Value.Value!;
                 else if (named.Key == "Note")
                     entry.Note = (string)named.Value.Value!;
+                else if (named.Key == "Returns")
+                    entry.Returns = (int)named.Value.Value!;
             }
             entry.Error = Validate(method);
             if (entry.Error is null)
                 entry.Call = BuildCall(method, entry.Parameters);
+            if (entry.Error is null)
+                entry.Error = DescribeFormats(method, entry.Formats);
             builder.Add(entry);
         }
         return builder.ToImmutable();
@@ -101,6 +108,64 @@ public sealed class SyscallGenerator : IIncrementalGenerator
         }
         var owner = method.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
         return $"{owner}.{method.Name}({string.Join(", ", arguments)})";
+    }
+
+    /// <summary>
+    /// The tracer's view of each parameter from its [Argument] attribute: kind, direction, and the
+    /// index of the parameter holding its size (-1 the result, -2 none).
+    /// </summary>
+    private static string? DescribeFormats(IMethodSymbol method, List<string> formats)
+    {
+        var names = method.Parameters.Skip(1).Select(p => p.Name).ToList();
+        foreach (var parameter in method.Parameters.Skip(1))
+        {
+            var attribute = parameter.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ArgumentAttributeName);
+            if (attribute is null)
+            {
+                formats.Add(")");
+                continue;
+            }
+            var kind = attribute.ConstructorArguments.Length > 0 ? (int)attribute.ConstructorArguments[0].Value! : 0;
+            int direction = 0, size = -2;
+            var hex = false;
+            var initializers = new List<string>();
+            foreach (var named in attribute.NamedArguments)
+            {
+                switch (named.Key)
+                {
+                    case "Direction":
+                        direction = (int)named.Value.Value!;
+                        break;
+                    case "Hex":
+                        hex = (bool)named.Value.Value!;
+                        break;
+                    case "SizeFrom":
+                        var from = (string)named.Value.Value!;
+                        size = from == "return" ? -1 : names.IndexOf(from);
+                        if (size == -1 && from != "return")
+                            return $"parameter '{parameter.Name}' takes its size from '{from}', which is no parameter";
+                        break;
+                    case "Enum":
+                        var type = (ITypeSymbol)named.Value.Value!;
+                        initializers.Add($"Enum = typeof({type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})");
+                        break;
+                    case "ShownIf":
+                        var decider = names.IndexOf((string)named.Value.Value!);
+                        if (decider < 0)
+                            return $"parameter '{parameter.Name}' is shown depending on '{named.Value.Value}', which is no parameter";
+                        initializers.Add($"ShownIf = {decider}");
+                        break;
+                    case "ShownIfAny":
+                        initializers.Add($"ShownIfAny = {(long)named.Value.Value!}L");
+                        break;
+                }
+            }
+            var format = $", (ArgumentKind){kind}, (Direction){direction}, {size}, {(hex ? "true" : "false")})";
+            if (initializers.Count > 0)
+                format += " { " + string.Join(", ", initializers) + " }";
+            formats.Add(format);
+        }
+        return null;
     }
 
     /// <summary>How a raw 64-bit register becomes a value of <paramref name="type"/>.</summary>
@@ -140,10 +205,10 @@ public sealed class SyscallGenerator : IIncrementalGenerator
                 context.ReportDiagnostic(Diagnostic.Create(BadHandler, entry.Location, entry.Method, entry.Error));
                 continue;
             }
-            var parameters = string.Join(", ", entry.Parameters.Select(p => $"new(\"{p.Name}\", typeof({p.Type}))"));
+            var parameters = string.Join(", ", entry.Parameters.Select((p, index) => $"new(\"{p.Name}\", typeof({p.Type}){entry.Formats[index]}"));
             source.AppendLine($"        new(\"{entry.Name}\", (Support){entry.Support}, {Literal(entry.Note)}, \"{entry.Method}\",");
             source.AppendLine($"            static (global::Trapeze.Kernel.Tasks.GuestThread thread, in SyscallArguments arguments) => {entry.Call},");
-            source.AppendLine($"            [{parameters}]),");
+            source.AppendLine($"            [{parameters}], (ResultKind){entry.Returns}),");
         }
         source.AppendLine("    ];");
         source.AppendLine("}");

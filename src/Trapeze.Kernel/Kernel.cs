@@ -32,8 +32,8 @@ public sealed class KernelOptions
     /// </summary>
     public IReadOnlyDictionary<int, int>? InheritedDescriptors { get; init; }
 
-    /// <summary>Sees every syscall at the dispatch point (the tracer).</summary>
-    public ISyscallObserver? Observer { get; init; }
+    /// <summary>Sees every syscall at the dispatch point (the tracer); <see cref="Kernel.Tracer"/> can change it later.</summary>
+    public ISyscallTracer? Tracer { get; init; }
 }
 
 /// <summary>The program file is missing (the CLI exits 127).</summary>
@@ -51,7 +51,12 @@ public sealed class Kernel(KernelOptions options) : IDisposable
 
     public KernelOptions Options => options;
     public TextWriter Diagnostics => options.Diagnostics;
-    public ISyscallObserver? Observer => options.Observer;
+
+    /// <summary>
+    /// Hooks at the dispatch point for every syscall of every process of this kernel; null (the
+    /// default) costs one check per syscall. See <see cref="SyscallHooks"/> for scripting.
+    /// </summary>
+    public ISyscallTracer? Tracer { get; set; } = options.Tracer;
     public LinuxX64Personality LinuxX64 { get; } = new();
 
     /// <summary>The guest processes this kernel runs (what /proc lists).</summary>
@@ -63,7 +68,9 @@ public sealed class Kernel(KernelOptions options) : IDisposable
     public ExitStatus Run(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
         using var process = Start(path, arguments, environment);
-        return process.Run();
+        var status = process.Run();
+        Tracer?.ProcessExited(process, status);
+        return status;
     }
 
     /// <summary>Creates a process running <paramref name="path"/>, stopped at its first instruction.</summary>
@@ -79,6 +86,7 @@ public sealed class Kernel(KernelOptions options) : IDisposable
         {
             ProgramStart.Load(process, image, path, arguments, environment, ReadExecutable);
             InheritFiles(process, options.InheritedDescriptors ?? InheritableHostDescriptors());
+            Tracer?.ProcessStarted(process, path, arguments, environment);
             return process;
         }
         catch

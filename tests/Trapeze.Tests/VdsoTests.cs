@@ -45,7 +45,7 @@ public sealed class VdsoTests
         var observer = new ClockCallSites();
         using var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.ReadWrite);
         var descriptor = (int)devNull.DangerousGetHandle();
-        using var kernel = new global::Trapeze.Kernel.Kernel(new KernelOptions { Observer = observer, InheritedDescriptors = new Dictionary<int, int> { [0] = descriptor, [1] = descriptor, [2] = descriptor } });
+        using var kernel = new global::Trapeze.Kernel.Kernel(new KernelOptions { Tracer = observer, InheritedDescriptors = new Dictionary<int, int> { [0] = descriptor, [1] = descriptor, [2] = descriptor } });
         var status = kernel.Run(Path.Combine(Runner.CasesBuild, program), [program], ["LC_ALL=C"]);
 
         Assert.Equal(ExitStatus.Exited(0), status);
@@ -58,25 +58,25 @@ public sealed class VdsoTests
     }
 
     /// <summary>Counts clock calls by whether the syscall instruction lies in the [vdso] mapping.</summary>
-    private sealed class ClockCallSites : ISyscallObserver
+    private sealed class ClockCallSites : ISyscallTracer
     {
         public Dictionary<string, int> FromVdso { get; } = new() { ["clock_gettime"] = 0, ["gettimeofday"] = 0, ["time"] = 0, ["getcpu"] = 0, ["clock_getres"] = 0 };
         public Dictionary<string, int> Elsewhere { get; } = new() { ["clock_gettime"] = 0 };
 
-        public void Enter(GuestThread thread, string name, SyscallDefinition? definition, in SyscallArguments arguments)
+        public void Enter(GuestThread thread, ref SyscallCall call)
         {
-            if (!FromVdso.ContainsKey(name))
+            if (!FromVdso.ContainsKey(call.Name))
                 return;
             var process = thread.Process;
             // The syscall hook runs with RIP still on the syscall instruction.
             var site = process.AddressSpace.Find(process.Cpu.ReadRegister(X64Register.Rip));
             if (site?.Name == Vdso.MappingName)
-                FromVdso[name]++;
-            else if (Elsewhere.ContainsKey(name))
-                Elsewhere[name]++;
+                FromVdso[call.Name]++;
+            else if (Elsewhere.ContainsKey(call.Name))
+                Elsewhere[call.Name]++;
         }
 
-        public void Exit(GuestThread thread, string name, SyscallDefinition? definition, in SyscallArguments arguments, Result result)
+        public void Exit(GuestThread thread, ref SyscallCall call)
         {
         }
     }

@@ -51,29 +51,39 @@ public sealed class LinuxX64Personality : IPersonality
             Arg5 = cpu.ReadRegister(X64Register.R9),
         };
         var definition = number < (ulong)byNumber.Length ? byNumber[number] : null;
-        var observer = thread.Kernel.Observer;
-        observer?.Enter(thread, NameOf(number), definition, arguments);
-
-        Result result;
-        if (definition is null)
-        {
-            thread.Kernel.ReportUnsupported(NameOf(number), "");
-            result = Errno.ENOSYS;
-        }
-        else
-        {
-            if (definition.Support == Support.Unsupported)
-                thread.Kernel.ReportUnsupported(definition.Name, definition.Note);
-            result = definition.Invoke(thread, arguments);
-        }
-
-        observer?.Exit(thread, NameOf(number), definition, arguments, result);
+        var tracer = thread.Kernel.Tracer;
+        var result = tracer is null
+            ? Dispatch(thread, number, definition, arguments)
+            : DispatchTraced(tracer, thread, number, definition, arguments);
         // execve replaced every register, and a process that exited has none to return to.
         if (result.Raw == ExecSucceeded || thread.Process.Exit is not null)
             return;
         cpu.WriteRegister(X64Register.Rax, (ulong)result.Raw);
         cpu.WriteRegister(X64Register.Rcx, nextInstruction);
         cpu.WriteRegister(X64Register.R11, cpu.ReadRegister(X64Register.Rflags));
+    }
+
+    private Result Dispatch(GuestThread thread, ulong number, SyscallDefinition? definition, in SyscallArguments arguments)
+    {
+        if (definition is null)
+        {
+            thread.Kernel.ReportUnsupported(NameOf(number), "");
+            return Errno.ENOSYS;
+        }
+        if (definition.Support == Support.Unsupported)
+            thread.Kernel.ReportUnsupported(definition.Name, definition.Note);
+        return definition.Invoke(thread, arguments);
+    }
+
+    /// <summary>The tracer's hooks around the call: they may rewrite the arguments, block the call or change its result.</summary>
+    private Result DispatchTraced(ISyscallTracer tracer, GuestThread thread, ulong number, SyscallDefinition? definition, in SyscallArguments arguments)
+    {
+        var call = new SyscallCall { Name = NameOf(number), Number = (int)number, Definition = definition, Arguments = arguments };
+        tracer.Enter(thread, ref call);
+        if (!call.Blocked)
+            call.Result = Dispatch(thread, number, definition, call.Arguments);
+        tracer.Exit(thread, ref call);
+        return call.Result;
     }
 
     /// <summary>What a successful execve returns to the personality: the new image set every register.</summary>

@@ -50,8 +50,8 @@ public static class Descriptors
         return 0;
     }
 
-    [Syscall("dup")]
-    public static Result Duplicate(GuestThread thread, int fd)
+    [Syscall("dup", Returns = ResultKind.Fd)]
+    public static Result Duplicate(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd)
     {
         var files = thread.Process.Files;
         if (files.Get(fd) is not { } file)
@@ -63,16 +63,16 @@ public static class Descriptors
         return result;
     }
 
-    [Syscall("dup2")]
-    public static Result Duplicate2(GuestThread thread, int fd, int target)
+    [Syscall("dup2", Returns = ResultKind.Fd)]
+    public static Result Duplicate2(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Fd)] int target)
     {
         if (thread.Process.Files.Get(fd) is null)
             return Errno.EBADF;
         return fd == target ? fd : Duplicate3(thread, fd, target, 0);
     }
 
-    [Syscall("dup3")]
-    public static Result Duplicate3(GuestThread thread, int fd, int target, OpenFlags flags)
+    [Syscall("dup3", Returns = ResultKind.Fd)]
+    public static Result Duplicate3(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Fd)] int target, [Argument(ArgumentKind.FlagsOnly)] OpenFlags flags)
     {
         var files = thread.Process.Files;
         if ((flags & ~OpenFlags.O_CLOEXEC) != 0 || fd == target)
@@ -86,8 +86,8 @@ public static class Descriptors
         return result;
     }
 
-    [Syscall("fcntl", Support = Support.Partial, Note = "descriptor flags, status flags, dup, locks on host files")]
-    public static Result Control(GuestThread thread, int fd, FcntlCommand command, ulong argument)
+    [Syscall("fcntl", Returns = ResultKind.Fcntl, Support = Support.Partial, Note = "descriptor flags, status flags, dup, locks on host files")]
+    public static Result Control(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, FcntlCommand command, [Argument(ArgumentKind.FcntlArgument)] ulong argument)
     {
         var files = thread.Process.Files;
         if (files.Get(fd) is not { } file)
@@ -133,7 +133,7 @@ public static class Descriptors
     }
 
     [Syscall("ioctl", Support = Support.Partial, Note = "TCGETS, TIOCGWINSZ, TIOCGPGRP, FIONREAD on host ttys and files; FIOCLEX/FIONCLEX; others ENOTTY")]
-    public static Result InputOutputControl(GuestThread thread, int fd, IoctlRequest request, GuestAddress argument)
+    public static Result InputOutputControl(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, IoctlRequest request, GuestAddress argument)
     {
         if (thread.Process.Files.Get(fd) is not { } file)
             return Errno.EBADF;

@@ -13,39 +13,39 @@ public static class FileIo
     private const int MaximumVectors = 1024;
 
     [Syscall("read")]
-    public static Result Read(GuestThread thread, int fd, GuestAddress buffer, ulong count)
+    public static Result Read(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong count)
         => thread.Process.Files.Get(fd) is { } file ? file.Read(thread.Memory, buffer, count) : Errno.EBADF;
 
     [Syscall("write")]
-    public static Result Write(GuestThread thread, int fd, GuestAddress buffer, ulong count)
+    public static Result Write(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, SizeFrom = nameof(count))] GuestAddress buffer, ulong count)
         => thread.Process.Files.Get(fd) is { } file ? file.Write(thread.Memory, buffer, count) : Errno.EBADF;
 
     [Syscall("pread64")]
-    public static Result PositionalRead(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset)
+    public static Result PositionalRead(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong count, long offset)
         => Positional(thread, fd, buffer, count, offset, write: false);
 
     [Syscall("pwrite64")]
-    public static Result PositionalWrite(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset)
+    public static Result PositionalWrite(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, SizeFrom = nameof(count))] GuestAddress buffer, ulong count, long offset)
         => Positional(thread, fd, buffer, count, offset, write: true);
 
     [Syscall("readv")]
-    public static Result ReadVector(GuestThread thread, int fd, GuestAddress vectors, int count)
+    public static Result ReadVector(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.IoVectors, Direction = Direction.Out, SizeFrom = nameof(count))] GuestAddress vectors, int count)
         => Vector(thread, fd, vectors, count, write: false, offset: -1);
 
     [Syscall("writev")]
-    public static Result WriteVector(GuestThread thread, int fd, GuestAddress vectors, int count)
+    public static Result WriteVector(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.IoVectors, SizeFrom = nameof(count))] GuestAddress vectors, int count)
         => Vector(thread, fd, vectors, count, write: true, offset: -1);
 
     [Syscall("preadv")]
-    public static Result PositionalReadVector(GuestThread thread, int fd, GuestAddress vectors, int count, long offset)
+    public static Result PositionalReadVector(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.IoVectors, Direction = Direction.Out, SizeFrom = nameof(count))] GuestAddress vectors, int count, long offset)
         => offset < 0 ? Errno.EINVAL : Vector(thread, fd, vectors, count, write: false, offset);
 
     [Syscall("pwritev")]
-    public static Result PositionalWriteVector(GuestThread thread, int fd, GuestAddress vectors, int count, long offset)
+    public static Result PositionalWriteVector(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.IoVectors, SizeFrom = nameof(count))] GuestAddress vectors, int count, long offset)
         => offset < 0 ? Errno.EINVAL : Vector(thread, fd, vectors, count, write: true, offset);
 
     [Syscall("lseek")]
-    public static Result Seek(GuestThread thread, int fd, long offset, SeekWhence whence)
+    public static Result Seek(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long offset, SeekWhence whence)
         => thread.Process.Files.Get(fd) is { } file ? file.Seek(offset, whence) : Errno.EBADF;
 
     [Syscall("fadvise64")]

@@ -12,22 +12,25 @@ public static unsafe class FileSystem
 {
     private const int CurrentDirectory = HostPath.CurrentDirectory;
 
+    /// <summary>The open flags that make open's mode argument mean something (the tracer prints it only then).</summary>
+    private const long CreatesFile = (long)(OpenFlags.O_CREAT | OpenFlags.__O_TMPFILE);
+
     /// <summary>The permission bits of a mode (0777).</summary>
     public const uint PermissionBits = 0b111_111_111;
 
     /// <summary>The mode a new file gets: the requested one less the process's umask.</summary>
     private static uint CreationMode(GuestThread thread, uint mode) => mode & ~thread.Process.FileCreationMask & 0xfff;
 
-    [Syscall("open")]
-    public static Result Open(GuestThread thread, CString path, OpenFlags flags, uint mode)
+    [Syscall("open", Returns = ResultKind.Fd)]
+    public static Result Open(GuestThread thread, CString path, OpenFlags flags, [Argument(ArgumentKind.Octal, ShownIf = nameof(flags), ShownIfAny = CreatesFile)] uint mode)
         => OpenAt(thread, CurrentDirectory, path, flags, mode);
 
-    [Syscall("creat")]
-    public static Result Create(GuestThread thread, CString path, uint mode)
+    [Syscall("creat", Returns = ResultKind.Fd)]
+    public static Result Create(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode)
         => OpenAt(thread, CurrentDirectory, path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode);
 
-    [Syscall("openat", Support = Support.Partial, Note = "host files; Trapeze's own /proc (see docs/ARCHITECTURE.md); /dev is the host's")]
-    public static Result OpenAt(GuestThread thread, int directory, CString path, OpenFlags flags, uint mode)
+    [Syscall("openat", Returns = ResultKind.Fd, Support = Support.Partial, Note = "host files; Trapeze's own /proc (see docs/ARCHITECTURE.md); /dev is the host's")]
+    public static Result OpenAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, OpenFlags flags, [Argument(ArgumentKind.Octal, ShownIf = nameof(flags), ShownIfAny = CreatesFile)] uint mode)
     {
         if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
             return readError;
@@ -55,18 +58,18 @@ public static unsafe class FileSystem
     }
 
     [Syscall("close")]
-    public static Result Close(GuestThread thread, int fd) => thread.Process.Files.Close(fd);
+    public static Result Close(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => thread.Process.Files.Close(fd);
 
     [Syscall("stat")]
-    public static Result Stat(GuestThread thread, CString path, GuestAddress status)
+    public static Result Stat(GuestThread thread, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status)
         => StatAt(thread, CurrentDirectory, path, status, 0);
 
     [Syscall("lstat")]
-    public static Result LinkStat(GuestThread thread, CString path, GuestAddress status)
+    public static Result LinkStat(GuestThread thread, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status)
         => StatAt(thread, CurrentDirectory, path, status, AtFlags.AT_SYMLINK_NOFOLLOW);
 
     [Syscall("fstat")]
-    public static Result FileStat(GuestThread thread, int fd, GuestAddress status)
+    public static Result FileStat(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status)
     {
         if (thread.Process.Files.Get(fd) is not { } file)
             return Errno.EBADF;
@@ -75,7 +78,7 @@ public static unsafe class FileSystem
     }
 
     [Syscall("newfstatat")]
-    public static Result StatAt(GuestThread thread, int directory, CString path, GuestAddress status, AtFlags flags)
+    public static Result StatAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status, AtFlags flags)
     {
         var emptyPath = (flags & AtFlags.AT_EMPTY_PATH) != 0;
         if (ReadPath(thread, path, emptyPath, out var text) is var readError and not Errno.None)
@@ -100,7 +103,7 @@ public static unsafe class FileSystem
     }
 
     [Syscall("statx")]
-    public static Result StatExtended(GuestThread thread, int directory, CString path, AtFlags flags, uint mask, GuestAddress status)
+    public static Result StatExtended(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(Enum = typeof(StatxFlags))] AtFlags flags, [Argument(Enum = typeof(StatxMask))] uint mask, [Argument(ArgumentKind.Statx, Direction = Direction.Out)] GuestAddress status)
     {
         const int StatxSize = 256;
         if (ReadPath(thread, path, (flags & AtFlags.AT_EMPTY_PATH) != 0, out var text) is var readError and not Errno.None)
@@ -134,11 +137,11 @@ public static unsafe class FileSystem
         => AccessAt2(thread, CurrentDirectory, path, mode, 0);
 
     [Syscall("faccessat")]
-    public static Result AccessAt(GuestThread thread, int directory, CString path, AccessMode mode)
+    public static Result AccessAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AccessMode mode)
         => AccessAt2(thread, directory, path, mode, 0);
 
     [Syscall("faccessat2")]
-    public static Result AccessAt2(GuestThread thread, int directory, CString path, AccessMode mode, AtFlags flags)
+    public static Result AccessAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AccessMode mode, AtFlags flags)
     {
         if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
             return readError;
@@ -156,11 +159,11 @@ public static unsafe class FileSystem
     }
 
     [Syscall("readlink")]
-    public static Result ReadLink(GuestThread thread, CString path, GuestAddress buffer, int size)
+    public static Result ReadLink(GuestThread thread, CString path, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, int size)
         => ReadLinkAt(thread, CurrentDirectory, path, buffer, size);
 
     [Syscall("readlinkat")]
-    public static Result ReadLinkAt(GuestThread thread, int directory, CString path, GuestAddress buffer, int size)
+    public static Result ReadLinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, int size)
     {
         if (size <= 0)
             return Errno.EINVAL;
@@ -189,7 +192,7 @@ public static unsafe class FileSystem
     }
 
     [Syscall("getcwd")]
-    public static Result GetWorkingDirectory(GuestThread thread, GuestAddress buffer, ulong size)
+    public static Result GetWorkingDirectory(GuestThread thread, [Argument(ArgumentKind.String, Direction = Direction.Out)] GuestAddress buffer, ulong size)
     {
         var bytes = System.Text.Encoding.UTF8.GetBytes(thread.Process.WorkingDirectoryPath + "\0");
         if ((ulong)bytes.Length > size)
@@ -222,7 +225,7 @@ public static unsafe class FileSystem
     }
 
     [Syscall("fchdir")]
-    public static Result ChangeDirectoryTo(GuestThread thread, int fd)
+    public static Result ChangeDirectoryTo(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd)
     {
         if (thread.Process.Files.Get(fd) is SyntheticDirectory synthetic)
             return EnterProcDirectory(thread.Process, synthetic.Path);
@@ -235,14 +238,14 @@ public static unsafe class FileSystem
     }
 
     [Syscall("getdents64")]
-    public static Result GetDirectoryEntries(GuestThread thread, int fd, GuestAddress buffer, uint count)
+    public static Result GetDirectoryEntries(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.DirectoryEntries, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, uint count)
         => thread.Process.Files.Get(fd) is { } file ? file.ReadDirectory(thread.Memory, buffer, count) : Errno.EBADF;
 
     [Syscall("mkdir")]
-    public static Result MakeDirectory(GuestThread thread, CString path, uint mode) => MakeDirectoryAt(thread, CurrentDirectory, path, mode);
+    public static Result MakeDirectory(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode) => MakeDirectoryAt(thread, CurrentDirectory, path, mode);
 
     [Syscall("mkdirat")]
-    public static Result MakeDirectoryAt(GuestThread thread, int directory, CString path, uint mode)
+    public static Result MakeDirectoryAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
         => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Mkdirat, p.Directory, p.Pointer, CreationMode(thread, mode)));
 
     [Syscall("rmdir")]
@@ -252,18 +255,18 @@ public static unsafe class FileSystem
     public static Result Unlink(GuestThread thread, CString path) => UnlinkAt(thread, CurrentDirectory, path, 0);
 
     [Syscall("unlinkat")]
-    public static Result UnlinkAt(GuestThread thread, int directory, CString path, AtFlags flags)
+    public static Result UnlinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AtFlags flags)
         => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Unlinkat, p.Directory, p.Pointer, (long)flags));
 
     [Syscall("rename")]
     public static Result Rename(GuestThread thread, CString from, CString to) => RenameAt2(thread, CurrentDirectory, from, CurrentDirectory, to, 0);
 
     [Syscall("renameat")]
-    public static Result RenameAt(GuestThread thread, int fromDirectory, CString from, int toDirectory, CString to)
+    public static Result RenameAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to)
         => RenameAt2(thread, fromDirectory, from, toDirectory, to, 0);
 
     [Syscall("renameat2")]
-    public static Result RenameAt2(GuestThread thread, int fromDirectory, CString from, int toDirectory, CString to, uint flags)
+    public static Result RenameAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to, uint flags)
         => WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
             target => HostSyscall.Invoke(HostSyscall.Renameat2, source.Directory, source.Pointer, target.Directory, target.Pointer, flags)));
 
@@ -271,7 +274,7 @@ public static unsafe class FileSystem
     public static Result Link(GuestThread thread, CString from, CString to) => LinkAt(thread, CurrentDirectory, from, CurrentDirectory, to, 0);
 
     [Syscall("linkat")]
-    public static Result LinkAt(GuestThread thread, int fromDirectory, CString from, int toDirectory, CString to, AtFlags flags)
+    public static Result LinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to, AtFlags flags)
         => WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
             target => HostSyscall.Invoke(HostSyscall.Linkat, source.Directory, source.Pointer, target.Directory, target.Pointer, (long)flags)));
 
@@ -279,7 +282,7 @@ public static unsafe class FileSystem
     public static Result SymbolicLink(GuestThread thread, CString target, CString path) => SymbolicLinkAt(thread, target, CurrentDirectory, path);
 
     [Syscall("symlinkat")]
-    public static Result SymbolicLinkAt(GuestThread thread, CString target, int directory, CString path)
+    public static Result SymbolicLinkAt(GuestThread thread, CString target, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path)
     {
         if (thread.Memory.ReadCString(target, out var targetText) is var error and not Errno.None)
             return error;
@@ -295,14 +298,14 @@ public static unsafe class FileSystem
     }
 
     [Syscall("chmod")]
-    public static Result ChangeMode(GuestThread thread, CString path, uint mode) => ChangeModeAt(thread, CurrentDirectory, path, mode);
+    public static Result ChangeMode(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode) => ChangeModeAt(thread, CurrentDirectory, path, mode);
 
     [Syscall("fchmodat")]
-    public static Result ChangeModeAt(GuestThread thread, int directory, CString path, uint mode)
+    public static Result ChangeModeAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
         => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Fchmodat, p.Directory, p.Pointer, mode));
 
     [Syscall("fchmod")]
-    public static Result ChangeModeOf(GuestThread thread, int fd, uint mode)
+    public static Result ChangeModeOf(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Octal)] uint mode)
         => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fchmod, host, mode));
 
     [Syscall("chown")]
@@ -330,7 +333,7 @@ public static unsafe class FileSystem
         => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fchown, host, user, group));
 
     [Syscall("ftruncate")]
-    public static Result TruncateFile(GuestThread thread, int fd, long length)
+    public static Result TruncateFile(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long length)
         => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length));
 
     [Syscall("truncate")]
@@ -340,13 +343,13 @@ public static unsafe class FileSystem
             : TruncateRelative(p, length));
 
     [Syscall("fsync")]
-    public static Result Synchronize(GuestThread thread, int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fsync, host));
+    public static Result Synchronize(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fsync, host));
 
     [Syscall("fdatasync")]
-    public static Result SynchronizeData(GuestThread thread, int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fdatasync, host));
+    public static Result SynchronizeData(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fdatasync, host));
 
     [Syscall("utimensat")]
-    public static Result SetTimesAt(GuestThread thread, int directory, CString path, GuestAddress times, AtFlags flags)
+    public static Result SetTimesAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, GuestAddress times, AtFlags flags)
     {
         var buffer = stackalloc Timespec[2];
         if (!times.IsNull && thread.Memory.Read(times, new Span<byte>(buffer, 2 * sizeof(Timespec))) is var fault and not Errno.None)

@@ -11,8 +11,8 @@ public static class MemoryCalls
 {
     private const ulong PageMask = AddressSpace.PageSize - 1;
 
-    [Syscall("brk")]
-    public static Result Break(GuestThread thread, ulong address)
+    [Syscall("brk", Returns = ResultKind.Address)]
+    public static Result Break(GuestThread thread, [Argument(ArgumentKind.Address)] ulong address)
     {
         var process = thread.Process;
         var space = process.AddressSpace;
@@ -35,8 +35,8 @@ public static class MemoryCalls
         return address;
     }
 
-    [Syscall("mmap", Support = Support.Partial, Note = "MAP_SHARED file mappings are private copies: writes do not reach the file; a mapping larger than the host's memory is refused even with MAP_NORESERVE")]
-    public static Result Map(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection, MapFlags flags, int fd, long offset)
+    [Syscall("mmap", Returns = ResultKind.Address, Support = Support.Partial, Note = "MAP_SHARED file mappings are private copies: writes do not reach the file; a mapping larger than the host's memory is refused even with MAP_NORESERVE")]
+    public static Result Map(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection, MapFlags flags, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Hex)] long offset)
     {
         var space = thread.Process.AddressSpace;
         var type = flags & (MapFlags.MAP_SHARED | MapFlags.MAP_PRIVATE | MapFlags.MAP_SHARED_VALIDATE);
@@ -111,8 +111,8 @@ public static class MemoryCalls
         return thread.Process.AddressSpace.Protect(address.Value, length, ToMemory(protection)) ? 0 : Errno.ENOMEM;
     }
 
-    [Syscall("mremap", Support = Support.Partial, Note = "moves by copying; MREMAP_FIXED and MREMAP_DONTUNMAP unsupported (EINVAL)")]
-    public static Result Remap(GuestThread thread, GuestAddress oldAddress, ulong oldLength, ulong newLength, uint flags, GuestAddress newAddress)
+    [Syscall("mremap", Returns = ResultKind.Address, Support = Support.Partial, Note = "moves by copying; MREMAP_FIXED and MREMAP_DONTUNMAP unsupported (EINVAL)")]
+    public static Result Remap(GuestThread thread, GuestAddress oldAddress, ulong oldLength, ulong newLength, [Argument(Enum = typeof(MremapFlags))] uint flags, [Argument(ArgumentKind.Address, ShownIf = nameof(flags), ShownIfAny = (long)MremapFlags.MREMAP_FIXED)] GuestAddress newAddress)
     {
         const uint MayMove = 1;
         var space = thread.Process.AddressSpace;

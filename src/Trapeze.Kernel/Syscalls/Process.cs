@@ -59,5 +59,5 @@ public static class ProcessCalls
         => pid == 0 || pid == thread.Process.Id ? Host.HostSyscall.Invoke(Host.HostSyscall.Getsid, 0) : Errno.ESRCH;
 
     [Syscall("rseq", Support = Support.Unsupported, Note = "ENOSYS; glibc then runs without restartable sequences")]
-    public static Result RestartableSequences(GuestThread thread) => Errno.ENOSYS;
+    public static Result RestartableSequences(GuestThread thread, GuestAddress sequence, [Argument(ArgumentKind.Hex)] uint length, int flags, [Argument(ArgumentKind.Hex)] uint signature) => Errno.ENOSYS;
 }

@@ -14,7 +14,7 @@ public static class Signals
     private static readonly ulong Unblockable = Bit(Signal.SIGKILL) | Bit(Signal.SIGSTOP);
 
     [Syscall("rt_sigaction", Support = Support.Partial, Note = "dispositions are recorded; handlers are not yet called")]
-    public static Result Action(GuestThread thread, int signal, GuestAddress action, GuestAddress oldAction, ulong setSize)
+    public static Result Action(GuestThread thread, [Argument(ArgumentKind.Signal)] int signal, [Argument(ArgumentKind.SignalAction)] GuestAddress action, [Argument(ArgumentKind.SignalAction, Direction = Direction.Out)] GuestAddress oldAction, ulong setSize)
     {
         if (signal < 1 || signal > SignalCount || setSize != SignalSetSize)
             return Errno.EINVAL;
@@ -34,7 +34,7 @@ public static class Signals
     }
 
     [Syscall("rt_sigprocmask")]
-    public static Result ProcessMask(GuestThread thread, SignalMaskHow how, GuestAddress set, GuestAddress oldSet, ulong setSize)
+    public static Result ProcessMask(GuestThread thread, SignalMaskHow how, [Argument(ArgumentKind.SignalSet)] GuestAddress set, [Argument(ArgumentKind.SignalSet, Direction = Direction.Out)] GuestAddress oldSet, ulong setSize)
     {
         if (setSize != SignalSetSize)
             return Errno.EINVAL;
@@ -81,7 +81,7 @@ public static class Signals
     }
 
     [Syscall("kill", Support = Support.Partial, Note = "to the calling process only; signals with a handler or ignored are dropped")]
-    public static Result Kill(GuestThread thread, int pid, int signal)
+    public static Result Kill(GuestThread thread, int pid, [Argument(ArgumentKind.Signal)] int signal)
     {
         if (pid != thread.Process.Id && pid != 0 && pid != -1)
             return Errno.ESRCH;
@@ -89,11 +89,11 @@ public static class Signals
     }
 
     [Syscall("tgkill", Support = Support.Partial, Note = "to threads of the calling process only")]
-    public static Result ThreadGroupKill(GuestThread thread, int group, int tid, int signal)
+    public static Result ThreadGroupKill(GuestThread thread, int group, int tid, [Argument(ArgumentKind.Signal)] int signal)
         => group != thread.Process.Id || tid != thread.Id ? Errno.ESRCH : Raise(thread, signal);
 
     [Syscall("tkill", Support = Support.Partial, Note = "to the calling thread only")]
-    public static Result ThreadKill(GuestThread thread, int tid, int signal)
+    public static Result ThreadKill(GuestThread thread, int tid, [Argument(ArgumentKind.Signal)] int signal)
         => tid != thread.Id ? Errno.ESRCH : Raise(thread, signal);
 
     /// <summary>Acts on a signal sent to the caller: its default action when it has no handler and is not ignored.</summary>

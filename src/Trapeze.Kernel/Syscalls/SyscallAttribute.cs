@@ -22,4 +22,7 @@ public sealed class SyscallAttribute(string name) : Attribute
     public string Name { get; } = name;
     public Support Support { get; init; } = Support.Full;
     public string Note { get; init; } = "";
+
+    /// <summary>How the tracer prints the result.</summary>
+    public ResultKind Returns { get; init; } = ResultKind.Decimal;
 }

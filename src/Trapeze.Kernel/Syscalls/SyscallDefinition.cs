@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Trapeze.Kernel.Tasks;
 
 namespace Trapeze.Kernel.Syscalls;
@@ -21,8 +22,34 @@ public struct SyscallArguments
 
 public delegate Result SyscallHandler(GuestThread thread, in SyscallArguments arguments);
 
-/// <summary>A declared parameter of a handler: its name and C# type, which the tracer formats by.</summary>
-public sealed record SyscallParameter(string Name, Type Type);
+/// <summary>
+/// A declared parameter of a handler: its name, C# type and <see cref="ArgumentAttribute"/>, which the
+/// tracer formats by. <paramref name="SizeFrom"/> is the index of the parameter holding the length,
+/// <see cref="SizeFromResult"/> for the result, or <see cref="NoSize"/>.
+/// </summary>
+public sealed record SyscallParameter(
+    string Name,
+    [param: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields)]
+    [property: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields)]
+    Type Type,
+    ArgumentKind Kind = ArgumentKind.Default,
+    Direction Direction = Direction.In,
+    int SizeFrom = SyscallParameter.NoSize,
+    bool Hex = false)
+{
+    /// <summary>Print an integer parameter as this generated enum (its type stays what the handler needs).</summary>
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields)]
+    public Type? Enum { get; init; }
+
+    /// <summary>The index of the parameter that decides whether this one is printed, or -1.</summary>
+    public int ShownIf { get; init; } = -1;
+
+    /// <summary>This parameter is printed only when <see cref="ShownIf"/> has one of these bits.</summary>
+    public long ShownIfAny { get; init; }
+
+    public const int NoSize = -2;
+    public const int SizeFromResult = -1;
+}
 
 /// <summary>One system call as declared with <see cref="SyscallAttribute"/>; produced by the generator.</summary>
 public sealed record SyscallDefinition(
@@ -31,4 +58,5 @@ public sealed record SyscallDefinition(
     string Note,
     string Handler,
     SyscallHandler Invoke,
-    SyscallParameter[] Parameters);
+    SyscallParameter[] Parameters,
+    ResultKind Returns = ResultKind.Decimal);

@@ -11,7 +11,7 @@ namespace Trapeze.Kernel.Syscalls;
 public static unsafe class SystemInfo
 {
     [Syscall("uname")]
-    public static Result Uname(GuestThread thread, GuestAddress name)
+    public static Result Uname(GuestThread thread, [Argument(ArgumentKind.SystemName, Direction = Direction.Out)] GuestAddress name)
     {
         const int UtsnameSize = 6 * 65;
         var buffer = stackalloc byte[UtsnameSize];
@@ -34,7 +34,7 @@ public static unsafe class SystemInfo
     public static Result GetEffectiveGroupId(GuestThread thread) => HostIdentity.EffectiveGroupId;
 
     [Syscall("getrandom")]
-    public static Result GetRandom(GuestThread thread, GuestAddress buffer, ulong count, GetRandomFlags flags)
+    public static Result GetRandom(GuestThread thread, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result, Hex = true)] GuestAddress buffer, ulong count, GetRandomFlags flags)
     {
         if ((flags & ~(GetRandomFlags.GRND_NONBLOCK | GetRandomFlags.GRND_RANDOM | GetRandomFlags.GRND_INSECURE)) != 0)
             return Errno.EINVAL;
@@ -44,7 +44,7 @@ public static unsafe class SystemInfo
     }
 
     [Syscall("prlimit64", Support = Support.Partial, Note = "the calling process only (pid 0 or its own)")]
-    public static Result ResourceLimit(GuestThread thread, int pid, RlimitResource resource, GuestAddress newLimit, GuestAddress oldLimit)
+    public static Result ResourceLimit(GuestThread thread, int pid, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit)] GuestAddress newLimit, [Argument(ArgumentKind.ResourceLimit, Direction = Direction.Out)] GuestAddress oldLimit)
     {
         if (pid != 0 && pid != thread.Process.Id)
             return Errno.ESRCH;
@@ -70,15 +70,15 @@ public static unsafe class SystemInfo
     }
 
     [Syscall("getrlimit")]
-    public static Result GetResourceLimit(GuestThread thread, RlimitResource resource, GuestAddress limit)
+    public static Result GetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit, Direction = Direction.Out)] GuestAddress limit)
         => ResourceLimit(thread, 0, resource, default, limit);
 
     [Syscall("setrlimit")]
-    public static Result SetResourceLimit(GuestThread thread, RlimitResource resource, GuestAddress limit)
+    public static Result SetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit)] GuestAddress limit)
         => ResourceLimit(thread, 0, resource, limit, default);
 
     [Syscall("sched_getaffinity")]
-    public static Result GetAffinity(GuestThread thread, int pid, uint size, GuestAddress mask)
+    public static Result GetAffinity(GuestThread thread, int pid, uint size, [Argument(ArgumentKind.CpuSet, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress mask)
     {
         // One guest thread runs at a time, but the guest may use as many CPUs' worth of threads as the host has.
         var count = Environment.ProcessorCount;
@@ -105,8 +105,8 @@ public static unsafe class SystemInfo
         return 0;
     }
 
-    [Syscall("umask")]
-    public static Result UserFileCreationMask(GuestThread thread, uint mask)
+    [Syscall("umask", Returns = ResultKind.Octal)]
+    public static Result UserFileCreationMask(GuestThread thread, [Argument(ArgumentKind.Octal)] uint mask)
     {
         var previous = thread.Process.FileCreationMask;
         thread.Process.FileCreationMask = mask & FileSystem.PermissionBits;
@@ -114,7 +114,7 @@ public static unsafe class SystemInfo
     }
 
     [Syscall("arch_prctl")]
-    public static Result ArchitectureControl(GuestThread thread, ArchPrctlCode code, ulong address)
+    public static Result ArchitectureControl(GuestThread thread, ArchPrctlCode code, [Argument(ArgumentKind.Hex)] ulong address)
     {
         var cpu = thread.Process.Cpu;
         switch (code)

@@ -11,7 +11,7 @@ public static class Time
     private const long NanosecondsPerSecond = 1_000_000_000;
 
     [Syscall("clock_gettime")]
-    public static Result GetClock(GuestThread thread, ClockId clock, GuestAddress time)
+    public static Result GetClock(GuestThread thread, ClockId clock, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress time)
     {
         if (Now(clock) is not { } now)
             return Errno.EINVAL;
@@ -19,7 +19,7 @@ public static class Time
     }
 
     [Syscall("clock_getres")]
-    public static Result GetClockResolution(GuestThread thread, ClockId clock, GuestAddress resolution)
+    public static Result GetClockResolution(GuestThread thread, ClockId clock, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress resolution)
     {
         if (Now(clock) is null)
             return Errno.EINVAL;
@@ -31,7 +31,7 @@ public static class Time
     }
 
     [Syscall("gettimeofday")]
-    public static Result GetTimeOfDay(GuestThread thread, GuestAddress time, GuestAddress zone)
+    public static Result GetTimeOfDay(GuestThread thread, [Argument(ArgumentKind.Timeval, Direction = Direction.Out)] GuestAddress time, GuestAddress zone)
     {
         var now = Now(ClockId.CLOCK_REALTIME)!.Value;
         if (!time.IsNull && thread.Memory.Write(time, new Timeval { Seconds = now / NanosecondsPerSecond, Microseconds = now % NanosecondsPerSecond / 1000 }) is var fault and not Errno.None)
@@ -51,11 +51,11 @@ public static class Time
     }
 
     [Syscall("nanosleep")]
-    public static Result Sleep(GuestThread thread, GuestAddress request, GuestAddress remaining)
+    public static Result Sleep(GuestThread thread, [Argument(ArgumentKind.Timespec)] GuestAddress request, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress remaining)
         => SleepOnClock(thread, ClockId.CLOCK_MONOTONIC, 0, request, remaining);
 
     [Syscall("clock_nanosleep")]
-    public static Result SleepOnClock(GuestThread thread, ClockId clock, int flags, GuestAddress request, GuestAddress remaining)
+    public static Result SleepOnClock(GuestThread thread, ClockId clock, int flags, [Argument(ArgumentKind.Timespec)] GuestAddress request, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress remaining)
     {
         const int Absolute = 1; // TIMER_ABSTIME
         if (thread.Memory.Read(request, out Timespec duration) is var fault and not Errno.None)

@@ -9,6 +9,10 @@ public sealed record ExitStatus(int Code, Signal? Signal = null, string? Detail 
 
     public static ExitStatus Killed(Signal signal, string? detail = null) => new(128 + (int)signal, signal, detail);
 
+    /// <summary>For a fault: the address touched, and whether it was unmapped (SEGV_MAPERR) or protected (SEGV_ACCERR).</summary>
+    public ulong? FaultAddress { get; init; }
+    public bool FaultUnmapped { get; init; }
+
     /// <summary>The wait(2) status word.</summary>
     public int WaitStatus => Signal is { } signal ? (int)signal : (Code & 0xff) << 8;
 

@@ -16,10 +16,3 @@ public interface IPersonality
 
     void OnSyscall(GuestThread thread, ICpu cpu, ulong nextInstruction);
 }
-
-/// <summary>Sees every system call at the dispatch point: the tracer, counters, filters.</summary>
-public interface ISyscallObserver
-{
-    void Enter(GuestThread thread, string name, SyscallDefinition? definition, in SyscallArguments arguments);
-    void Exit(GuestThread thread, string name, SyscallDefinition? definition, in SyscallArguments arguments, Result result);
-}

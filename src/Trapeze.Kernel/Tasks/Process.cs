@@ -107,7 +107,8 @@ public sealed class Process : ICpuEvents, IDisposable
                 case CpuStopReason.Requested:
                     break;
                 case CpuStopReason.MemoryFault:
-                    Terminate(ExitStatus.Killed(Signal.SIGSEGV, $"at 0x{stop.FaultAddress:x} ({(stop.FaultWasUnmapped ? "unmapped" : "protection")} {(stop.FaultWasWrite ? "write" : "access")}, pc 0x{Cpu.ReadRegister(X64Register.Rip):x})"));
+                    var fault = ExitStatus.Killed(Signal.SIGSEGV, $"at 0x{stop.FaultAddress:x} ({(stop.FaultWasUnmapped ? "unmapped" : "protection")} {(stop.FaultWasWrite ? "write" : "access")}, pc 0x{Cpu.ReadRegister(X64Register.Rip):x})");
+                    Terminate(fault with { FaultAddress = stop.FaultAddress, FaultUnmapped = stop.FaultWasUnmapped });
                     break;
                 case CpuStopReason.InvalidInstruction:
                     Terminate(ExitStatus.Killed(Signal.SIGILL, $"at 0x{stop.FaultAddress:x}"));

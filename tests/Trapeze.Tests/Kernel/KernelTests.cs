@@ -27,7 +27,7 @@ public sealed class KernelTests
     public void ObserverSeesEverySyscallAtTheDispatchPoint()
     {
         var observer = new CountingObserver();
-        using var kernel = new Trapeze.Kernel.Kernel(new KernelOptions { Diagnostics = TextWriter.Null, Observer = observer });
+        using var kernel = new Trapeze.Kernel.Kernel(new KernelOptions { Diagnostics = TextWriter.Null, Tracer = observer });
         var status = kernel.Run(Case("error_exit"), ["error_exit"], []);
 
         Assert.Equal(2, status.Code);
@@ -35,15 +35,13 @@ public sealed class KernelTests
         Assert.Equal(Errno.ENOENT, observer.Results[0].Error);
     }
 
-    private sealed class CountingObserver : ISyscallObserver
+    private sealed class CountingObserver : ISyscallTracer
     {
         public List<string> Entered { get; } = [];
         public List<Trapeze.Kernel.Syscalls.Result> Results { get; } = [];
 
-        public void Enter(GuestThread thread, string name, Trapeze.Kernel.Syscalls.SyscallDefinition? definition, in Trapeze.Kernel.Syscalls.SyscallArguments arguments)
-            => Entered.Add(name);
+        public void Enter(GuestThread thread, ref SyscallCall call) => Entered.Add(call.Name);
 
-        public void Exit(GuestThread thread, string name, Trapeze.Kernel.Syscalls.SyscallDefinition? definition, in Trapeze.Kernel.Syscalls.SyscallArguments arguments, Trapeze.Kernel.Syscalls.Result result)
-            => Results.Add(result);
+        public void Exit(GuestThread thread, ref SyscallCall call) => Results.Add(call.Result);
     }
 }

@@ -15,16 +15,18 @@ public enum OpenFlags : int
     O_TRUNC = 512,
     O_APPEND = 1024,
     O_NONBLOCK = 2048,
+    O_SYNC = 1052672,
     O_DSYNC = 4096,
-    FASYNC = 8192,
     O_DIRECT = 16384,
     O_LARGEFILE = 32768,
-    O_DIRECTORY = 65536,
     O_NOFOLLOW = 131072,
     O_NOATIME = 262144,
     O_CLOEXEC = 524288,
-    __O_SYNC = 1048576,
     O_PATH = 2097152,
+    O_TMPFILE = 4259840,
+    O_DIRECTORY = 65536,
+    FASYNC = 8192,
+    __O_SYNC = 1048576,
     __O_TMPFILE = 4194304,
 }
 
@@ -50,13 +52,13 @@ public enum MapFlags : int
     MAP_FIXED = 16,
     MAP_ANONYMOUS = 32,
     MAP_32BIT = 64,
+    MAP_NORESERVE = 16384,
+    MAP_POPULATE = 32768,
+    MAP_NONBLOCK = 65536,
     MAP_GROWSDOWN = 256,
     MAP_DENYWRITE = 2048,
     MAP_EXECUTABLE = 4096,
     MAP_LOCKED = 8192,
-    MAP_NORESERVE = 16384,
-    MAP_POPULATE = 32768,
-    MAP_NONBLOCK = 65536,
     MAP_STACK = 131072,
     MAP_HUGETLB = 262144,
     MAP_SYNC = 524288,
@@ -261,9 +263,9 @@ public enum MadviseAdvice : int
 public enum AccessMode : int
 {
     F_OK = 0,
-    X_OK = 1,
-    W_OK = 2,
     R_OK = 4,
+    W_OK = 2,
+    X_OK = 1,
 }
 
 /// <summary>From this machine's kernel headers.</summary>
@@ -303,4 +305,65 @@ public enum AuxiliaryVectorType : ulong
     AT_EXECFN = 31,
     AT_SYSINFO_EHDR = 33,
     AT_MINSIGSTKSZ = 51,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum SignalActionFlags : ulong
+{
+    SA_NOCLDSTOP = 1,
+    SA_NOCLDWAIT = 2,
+    SA_SIGINFO = 4,
+    SA_ONSTACK = 134217728,
+    SA_RESTART = 268435456,
+    SA_NODEFER = 1073741824,
+    SA_RESETHAND = 2147483648,
+    SA_RESTORER = 67108864,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum MremapFlags : uint
+{
+    MREMAP_MAYMOVE = 1,
+    MREMAP_FIXED = 2,
+    MREMAP_DONTUNMAP = 4,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum FileDescriptorFlags : int
+{
+    FD_CLOEXEC = 1,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum StatxMask : uint
+{
+    STATX_TYPE = 1,
+    STATX_MODE = 2,
+    STATX_NLINK = 4,
+    STATX_UID = 8,
+    STATX_GID = 16,
+    STATX_ATIME = 32,
+    STATX_MTIME = 64,
+    STATX_CTIME = 128,
+    STATX_INO = 256,
+    STATX_SIZE = 512,
+    STATX_BLOCKS = 1024,
+    STATX_BTIME = 2048,
+    STATX_MNT_ID = 4096,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum StatxFlags : int
+{
+    AT_STATX_SYNC_AS_STAT = 0,
+    AT_SYMLINK_NOFOLLOW = 256,
+    AT_NO_AUTOMOUNT = 2048,
+    AT_EMPTY_PATH = 4096,
+    AT_STATX_FORCE_SYNC = 8192,
+    AT_STATX_DONT_SYNC = 16384,
 }

@@ -1,0 +1,102 @@
+namespace Trapeze.Kernel.Syscalls;
+
+/// <summary>
+/// What a syscall argument means beyond its C# type, so the tracer can print it as strace does:
+/// descriptors, octal modes, buffers whose length is another argument, structs behind pointers.
+/// </summary>
+public enum ArgumentKind
+{
+    /// <summary>Decided by the C# type: numbers in decimal, enums symbolically, CString as a string, GuestAddress in hex.</summary>
+    Default,
+    Fd,
+    /// <summary>A directory descriptor that may be AT_FDCWD.</summary>
+    DirectoryFd,
+    Octal,
+    Hex,
+    /// <summary>OpenFlags used as a plain flag set (dup3, pipe2): no access mode is printed.</summary>
+    FlagsOnly,
+    /// <summary>A pointer held in an integer parameter: NULL or hex.</summary>
+    Address,
+    /// <summary>A signal number (SIGUSR1).</summary>
+    Signal,
+    /// <summary>A NUL-terminated string the kernel reads or writes (a path, a directory name).</summary>
+    String,
+    /// <summary>Bytes; their length is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
+    Buffer,
+    Stat,
+    Timespec,
+    Timeval,
+    /// <summary>An iovec array; its count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
+    IoVectors,
+    SignalSet,
+    SignalAction,
+    ResourceLimit,
+    SystemName,
+    CpuSet,
+    /// <summary>A NULL-terminated array of string pointers (argv, envp).</summary>
+    StringArray,
+    /// <summary>A pointer to one int, printed as [value].</summary>
+    IntPointer,
+    /// <summary>linux_dirent64 records filled by getdents64; their length is the result.</summary>
+    DirectoryEntries,
+    /// <summary>struct statx.</summary>
+    Statx,
+    /// <summary>fcntl's third argument, whose meaning depends on the command parameter.</summary>
+    FcntlArgument,
+}
+
+/// <summary>Whether the kernel reads the pointed-to data (printed at entry) or writes it (printed at exit, on success).</summary>
+public enum Direction
+{
+    In,
+    Out,
+}
+
+/// <summary>How the tracer prints a syscall's result.</summary>
+public enum ResultKind
+{
+    Decimal,
+    /// <summary>A new descriptor (with -y, its path).</summary>
+    Fd,
+    /// <summary>An address, in hex (mmap, brk).</summary>
+    Address,
+    Octal,
+    Hex,
+    /// <summary>fcntl's result, whose meaning depends on the command (flags for F_GETFD, F_GETFL).</summary>
+    Fcntl,
+}
+
+/// <summary>
+/// Describes a syscall parameter for the tracer; the generator records it in
+/// <see cref="SyscallParameter"/>. It changes nothing in how the argument is decoded.
+/// </summary>
+[AttributeUsage(AttributeTargets.Parameter)]
+public sealed class ArgumentAttribute(ArgumentKind kind) : Attribute
+{
+    /// <summary>For attributes that only set <see cref="Enum"/> or <see cref="ShownIf"/>.</summary>
+    public ArgumentAttribute()
+        : this(ArgumentKind.Default)
+    {
+    }
+
+    /// <summary>The value the generator stores when the size is the syscall's result.</summary>
+    public const string Result = "return";
+
+    public ArgumentKind Kind { get; } = kind;
+    public Direction Direction { get; init; } = Direction.In;
+
+    /// <summary>The parameter holding the length or count, or <see cref="Result"/>.</summary>
+    public string? SizeFrom { get; init; }
+
+    /// <summary>Print the bytes in hex whatever they hold, as strace does for random data.</summary>
+    public bool Hex { get; init; }
+
+    /// <summary>Print an integer as this generated flag or value enum.</summary>
+    public Type? Enum { get; init; }
+
+    /// <summary>The parameter that decides whether this one is printed at all (open's mode, mremap's new address)...</summary>
+    public string? ShownIf { get; init; }
+
+    /// <summary>...namely when it has one of these bits.</summary>
+    public long ShownIfAny { get; init; }
+}

@@ -1,0 +1,198 @@
+using Trapeze.Kernel;
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Syscalls;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Trace;
+
+/// <summary>
+/// Turns a syscall's raw arguments into strace's text, from the declared parameter types and
+/// [Argument] attributes alone: nothing here knows a syscall by name.
+/// </summary>
+public sealed class ArgumentFormatter(TraceOptions options)
+{
+    /// <summary>AT_FDCWD: "the current directory" for *at calls.</summary>
+    private const int CurrentDirectory = -100;
+
+    private readonly EnumFormatter enums = new();
+    private readonly StructFormatter structs = new(options);
+
+    public TraceOptions Options => options;
+
+    /// <summary>How many leading arguments are printed at entry: those before the first the kernel writes.</summary>
+    public static int EntryCount(SyscallDefinition? definition)
+    {
+        if (definition is null)
+            return 6;
+        var parameters = definition.Parameters;
+        for (var index = 0; index < parameters.Length; index++)
+        {
+            if (parameters[index].Direction == Direction.Out)
+                return index;
+        }
+        return parameters.Length;
+    }
+
+    /// <summary>Formats arguments [from, to) of the call; <paramref name="result"/> is null at entry.</summary>
+    public void Format(GuestThread thread, in SyscallCall call, int from, int to, Result? result, List<string> into)
+    {
+        if (call.Definition is not { } definition)
+        {
+            // strace prints an unknown call's six registers in hex.
+            for (var index = from; index < to; index++)
+                into.Add(Hex(call.Arguments[index]));
+            return;
+        }
+        for (var index = from; index < to && index < definition.Parameters.Length; index++)
+        {
+            if (FormatOne(thread, call, definition.Parameters[index], index, result) is { } text)
+                into.Add(text);
+        }
+    }
+
+    /// <summary>One argument's text, or null when strace leaves it out (open's mode without O_CREAT).</summary>
+    private string? FormatOne(GuestThread thread, in SyscallCall call, SyscallParameter parameter, int index, Result? result)
+    {
+        var raw = call.Arguments[index];
+        if (parameter.ShownIf >= 0 && ((long)call.Arguments[parameter.ShownIf] & parameter.ShownIfAny) == 0)
+            return null;
+        if (parameter.Direction == Direction.Out && result is { IsError: true })
+            return Address(raw);
+        var size = SizeOf(call, parameter, result);
+        var memory = thread.Memory;
+        switch (parameter.Kind)
+        {
+            case ArgumentKind.Fd: return Descriptor(thread, (int)raw);
+            case ArgumentKind.DirectoryFd: return (int)raw == CurrentDirectory ? WorkingDirectory(thread) : Descriptor(thread, (int)raw);
+            case ArgumentKind.Octal: return Octal(raw & 0xffffffff);
+            case ArgumentKind.Hex: return Hex(parameter.Type == typeof(int) || parameter.Type == typeof(uint) ? raw & 0xffffffff : raw);
+            case ArgumentKind.Address: return Address(raw);
+            case ArgumentKind.FlagsOnly: return enums.Format(parameter.Type, raw, accessMode: false);
+            case ArgumentKind.Signal: return SignalName((int)raw);
+            case ArgumentKind.String: return Path(memory, raw);
+            case ArgumentKind.Buffer: return Buffer(memory, raw, size, parameter.Hex);
+            case ArgumentKind.IoVectors: return structs.IoVectors(memory, raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);
+            case ArgumentKind.StringArray: return structs.StringArray(memory, raw);
+            case ArgumentKind.FcntlArgument: return FcntlFormatter.Argument(Command(call), raw, enums);
+            case ArgumentKind.Default: break;
+            default: return structs.Format(parameter.Kind, memory, raw, size, enums);
+        }
+        if (parameter.Enum is { } displayed)
+            return enums.Format(displayed, raw);
+        var type = parameter.Type;
+        if (type.IsEnum)
+            return enums.Format(type, raw);
+        if (type == typeof(CString))
+            return Path(memory, raw);
+        if (type == typeof(GuestAddress))
+            return Address(raw);
+        if (type == typeof(int))
+            return ((int)raw).ToString();
+        if (type == typeof(long))
+            return ((long)raw).ToString();
+        if (type == typeof(uint))
+            return ((uint)raw).ToString();
+        return raw.ToString();
+    }
+
+    /// <summary>The result as strace prints it: "-1 ENOENT (No such file or directory)", an address, a descriptor...</summary>
+    public string Result(GuestThread thread, in SyscallCall call)
+    {
+        var result = call.Result;
+        // A successful execve replaced the image; to the guest it returns 0.
+        if (result.Raw == Trapeze.Kernel.Personalities.LinuxX64Personality.ExecSucceeded)
+            return "0";
+        if (result.IsError)
+        {
+            var errno = (int)result.Error;
+            var message = errno < ErrnoMessages.Text.Length ? ErrnoMessages.Text[errno] : $"Unknown error {errno}";
+            return $"-1 {result.Error} ({message})";
+        }
+        return (call.Definition?.Returns ?? ResultKind.Decimal) switch
+        {
+            ResultKind.Address => $"0x{result.Raw:x}",
+            ResultKind.Hex => Hex((ulong)result.Raw),
+            ResultKind.Octal => Octal((ulong)result.Raw),
+            ResultKind.Fd => Descriptor(thread, (int)result.Raw),
+            ResultKind.Fcntl => FcntlFormatter.Result(Command(call), result.Raw, enums),
+            _ => result.Raw.ToString(),
+        };
+    }
+
+    /// <summary>The value of the call's FcntlCommand parameter, which decides what fcntl's argument and result mean.</summary>
+    private static FcntlCommand Command(in SyscallCall call)
+    {
+        var parameters = call.Definition!.Parameters;
+        for (var index = 0; index < parameters.Length; index++)
+        {
+            if (parameters[index].Type == typeof(FcntlCommand))
+                return (FcntlCommand)(int)call.Arguments[index];
+        }
+        return (FcntlCommand)(-1);
+    }
+
+    /// <summary>The length of a buffer: another argument's value, or the result (then only known at exit).</summary>
+    private static long SizeOf(in SyscallCall call, SyscallParameter parameter, Result? result) => parameter.SizeFrom switch
+    {
+        SyscallParameter.SizeFromResult => result is { IsError: false } value ? value.Raw : -1,
+        SyscallParameter.NoSize => -1,
+        var index => (long)call.Arguments[index],
+    };
+
+    /// <summary>A descriptor; with -y followed by what it refers to, as the host's /proc/self/fd names it (as strace reads /proc/PID/fd).</summary>
+    public string Descriptor(GuestThread thread, int fd)
+    {
+        if (!options.DecodeDescriptors || thread.Process.Files.Get(fd) is not { } file)
+            return fd.ToString();
+        var target = file.HostDescriptor is { } host ? new FileInfo($"/proc/self/fd/{host}").LinkTarget : null;
+        return $"{fd}<{target ?? file.Path}>";
+    }
+
+    /// <summary>AT_FDCWD; with -y followed by the working directory.</summary>
+    private string WorkingDirectory(GuestThread thread)
+    {
+        if (!options.DecodeDescriptors)
+            return "AT_FDCWD";
+        var process = thread.Process;
+        var path = process.WorkingDirectory >= 0 ? new FileInfo($"/proc/self/fd/{process.WorkingDirectory}").LinkTarget : null;
+        return $"AT_FDCWD<{path ?? process.WorkingDirectoryPath}>";
+    }
+
+    public string Path(GuestMemory memory, ulong address)
+    {
+        if (address == 0)
+            return "NULL";
+        // Paths are not cut at -s (strace prints them whole, up to PATH_MAX).
+        return memory.ReadCString(new CString(address), out var text, GuestMemory.PathMax) == Errno.None
+            ? StringQuoter.Quote(System.Text.Encoding.Latin1.GetBytes(text), options.HexStrings, truncated: false)
+            : Address(address);
+    }
+
+    public string Buffer(GuestMemory memory, ulong address, long length, bool forceHex)
+    {
+        if (address == 0)
+            return "NULL";
+        if (length < 0)
+            return Address(address);
+        var shown = (int)Math.Min(length, options.StringLimit);
+        var bytes = new byte[shown];
+        if (memory.Read(new GuestAddress(address), bytes) != Errno.None)
+            return Address(address);
+        return StringQuoter.Quote(bytes, options.HexStrings, truncated: length > shown, forceHex);
+    }
+
+    public static string Address(ulong value) => value == 0 ? "NULL" : $"0x{value:x}";
+
+    public static string Hex(ulong value) => value == 0 ? "0" : $"0x{value:x}";
+
+    /// <summary>strace's %#03o: a leading 0, at least three digits.</summary>
+    public static string Octal(ulong value) => ("0" + Convert.ToString((long)value, 8)).PadLeft(3, '0');
+
+    public static string SignalName(int number)
+    {
+        if (number is > 0 and < 32 && Enum.IsDefined((Signal)number))
+            return ((Signal)number).ToString();
+        return number is >= 32 and <= 64 ? (number == 32 ? "SIGRTMIN" : $"SIGRT_{number - 32}") : number.ToString();
+    }
+}

@@ -1,0 +1,205 @@
+using System.Text;
+
+namespace Trapeze.Trace;
+
+/// <summary>
+/// strace's text: "name(args) = result" with the result at column 40, prefixes ([pid N], -t, -r),
+/// -T durations, "&lt;unfinished ...&gt;" / "&lt;... name resumed&gt;" when tasks interleave, and the
+/// +++ / --- lines. With -ff each process writes FILE.pid.
+/// </summary>
+public sealed class StraceWriter : ITraceSink
+{
+    /// <summary>strace pads the call so " = result" starts at this column.</summary>
+    private const int ResultColumn = 40;
+
+    private sealed class Output(TextWriter writer)
+    {
+        public TextWriter Writer { get; } = writer;
+
+        /// <summary>The thread whose call is printed up to its entry arguments, line still open.</summary>
+        public int OpenThread { get; set; } = -1;
+        public int Column { get; set; }
+    }
+
+    private readonly TraceOptions options;
+    private readonly Output? shared;
+    private readonly Dictionary<int, Output> perProcess = [];
+    /// <summary>Live tasks, thread id to process id: with more than one, -f lines get [pid N].</summary>
+    private readonly Dictionary<int, int> liveThreads = [];
+    private readonly bool deferLines;
+    private long previousTicks;
+
+    private readonly bool flushEachLine;
+
+    /// <summary><paramref name="flushEachLine"/>: for a terminal or stderr, where the guest's own output interleaves.</summary>
+    public StraceWriter(TraceOptions options, TextWriter? writer, bool flushEachLine = false)
+    {
+        this.options = options;
+        this.flushEachLine = flushEachLine;
+        if (!options.SeparateFiles)
+            shared = new Output(writer ?? throw new ArgumentNullException(nameof(writer)));
+        // With a status filter strace can only decide at exit, so whole lines are written then.
+        deferLines = options.Filter.FiltersByStatus;
+    }
+
+    public void ThreadStarted(int processId, int threadId) => liveThreads[threadId] = processId;
+
+    public void Entered(TraceEvent call)
+    {
+        liveThreads[call.ThreadId] = call.ProcessId;
+        if (deferLines)
+            return;
+        var output = OutputFor(call.ProcessId);
+        Interrupt(output, call.ThreadId);
+        var text = new StringBuilder();
+        text.Append(Prefix(call.ThreadId, call.Start, call.StartTicks)).Append(call.Name).Append('(');
+        AppendArguments(text, call, 0, call.EntryCount);
+        if (call.HasExitArguments && call.EntryCount > 0)
+            text.Append(", ");
+        Write(output, text.ToString());
+        output.OpenThread = call.ThreadId;
+    }
+
+    public void Exited(TraceEvent call)
+    {
+        var output = OutputFor(call.ProcessId);
+        var text = new StringBuilder();
+        if (deferLines)
+        {
+            Interrupt(output, -1);
+            text.Append(Prefix(call.ThreadId, call.Start, call.StartTicks)).Append(call.Name).Append('(');
+            AppendArguments(text, call, 0, call.Arguments.Count);
+        }
+        else if (output.OpenThread == call.ThreadId)
+        {
+            AppendArguments(text, call, call.EntryCount, call.Arguments.Count);
+        }
+        else
+        {
+            Interrupt(output, -1);
+            text.Append(Prefix(call.ThreadId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp()));
+            text.Append("<... ").Append(call.Name).Append(" resumed>");
+            AppendArguments(text, call, call.EntryCount, call.Arguments.Count);
+        }
+        text.Append(')');
+        var column = (output.OpenThread == call.ThreadId && !deferLines ? output.Column : 0) + text.Length;
+        if (column < ResultColumn - 1)
+            text.Append(' ', ResultColumn - 1 - column);
+        text.Append(" = ").Append(call.ResultText);
+        if (options.ShowDuration && !call.NoReturn)
+            text.Append($" <{call.Duration.TotalSeconds:0.000000}>");
+        Write(output, text.ToString());
+        EndLine(output);
+    }
+
+    public void SignalDelivered(int processId, int threadId, string line)
+    {
+        var output = OutputFor(processId);
+        Interrupt(output, -1);
+        Write(output, Prefix(threadId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp()) + line);
+        EndLine(output);
+    }
+
+    public void ProcessExited(int processId, string exitLine)
+    {
+        var output = OutputFor(processId);
+        Interrupt(output, -1);
+        Write(output, Prefix(processId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp()) + exitLine);
+        EndLine(output);
+        foreach (var (thread, owner) in liveThreads)
+        {
+            if (owner == processId)
+                liveThreads.Remove(thread);
+        }
+    }
+
+    private static void AppendArguments(StringBuilder text, TraceEvent call, int from, int to)
+    {
+        for (var index = from; index < to; index++)
+        {
+            if (index > from)
+                text.Append(", ");
+            text.Append(call.Arguments[index]);
+        }
+    }
+
+    /// <summary>Another task's line is open: strace closes it with "&lt;unfinished ...&gt;".</summary>
+    private void Interrupt(Output output, int threadId)
+    {
+        if (output.OpenThread < 0 || output.OpenThread == threadId)
+            return;
+        output.Writer.Write(" <unfinished ...>");
+        EndLine(output);
+    }
+
+    private string Prefix(int threadId, DateTimeOffset now, long ticks)
+    {
+        var text = new StringBuilder();
+        // strace -f: into a file every line starts with the pid; on a terminal only once there are several tasks.
+        if (options.Follow && !options.SeparateFiles && options.OutputPath is not null)
+            text.Append($"{threadId,-5} ");
+        else if (options.Follow && !options.SeparateFiles && liveThreads.Count > 1)
+            text.Append($"[pid {threadId,5}] ");
+        switch (options.Timestamps)
+        {
+            case TimestampStyle.Seconds:
+                text.Append(now.ToLocalTime().ToString("HH:mm:ss ", System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            case TimestampStyle.Microseconds:
+                text.Append(now.ToLocalTime().ToString("HH:mm:ss.ffffff ", System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            case TimestampStyle.Epoch:
+                var microseconds = now.ToUnixTimeMilliseconds() * 1000 + now.Ticks / 10 % 1000;
+                text.Append($"{microseconds / 1_000_000}.{microseconds % 1_000_000:D6} ");
+                break;
+        }
+        if (options.RelativeTimestamps)
+        {
+            var elapsed = previousTicks == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(previousTicks, ticks);
+            previousTicks = ticks;
+            var micro = (long)(elapsed.Ticks / 10);
+            text.Append($"{micro / 1_000_000,6}.{micro % 1_000_000:D6} ");
+        }
+        return text.ToString();
+    }
+
+    private Output OutputFor(int processId)
+    {
+        if (shared is not null)
+            return shared;
+        if (!perProcess.TryGetValue(processId, out var output))
+        {
+            var writer = new StreamWriter($"{options.OutputPath}.{processId}", append: false, Encoding.UTF8) { AutoFlush = false };
+            perProcess[processId] = output = new Output(writer);
+        }
+        return output;
+    }
+
+    private static void Write(Output output, string text)
+    {
+        output.Writer.Write(text);
+        output.Column += text.Length;
+    }
+
+    private void EndLine(Output output)
+    {
+        output.Writer.Write('\n');
+        if (flushEachLine)
+            output.Writer.Flush();
+        output.OpenThread = -1;
+        output.Column = 0;
+    }
+
+    public void Finish()
+    {
+        shared?.Writer.Flush();
+        foreach (var output in perProcess.Values)
+            output.Writer.Flush();
+    }
+
+    public void Dispose()
+    {
+        foreach (var output in perProcess.Values)
+            output.Writer.Dispose();
+    }
+}

@@ -1,0 +1,221 @@
+using System.Text;
+using Trapeze.Kernel;
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Syscalls;
+
+namespace Trapeze.Trace;
+
+/// <summary>Structures behind pointer arguments, in strace's notation: {field=value, ...}.</summary>
+public sealed class StructFormatter(TraceOptions options)
+{
+    private const ulong Infinity = ulong.MaxValue;
+
+    public string Format(ArgumentKind kind, GuestMemory memory, ulong address, long size, EnumFormatter enums)
+    {
+        if (address == 0)
+            return "NULL";
+        var text = kind switch
+        {
+            ArgumentKind.Stat => Read<LinuxStat>(memory, address, out var stat) ? Stat(stat) : null,
+            ArgumentKind.Timespec => Read<Timespec>(memory, address, out var time) ? $"{{tv_sec={time.Seconds}, tv_nsec={time.Nanoseconds}}}" : null,
+            ArgumentKind.Timeval => Read<Timeval>(memory, address, out var value) ? $"{{tv_sec={value.Seconds}, tv_usec={value.Microseconds}}}" : null,
+            ArgumentKind.SignalSet => Read<ulong>(memory, address, out var set) ? SignalSet(set) : null,
+            ArgumentKind.SignalAction => SignalAction(memory, address, enums),
+            ArgumentKind.ResourceLimit => Read<ResourceLimitPair>(memory, address, out var limit)
+                ? $"{{rlim_cur={Limit(limit.Current)}, rlim_max={Limit(limit.Maximum)}}}" : null,
+            ArgumentKind.SystemName => SystemName(memory, address),
+            ArgumentKind.CpuSet => CpuSet(memory, address, size),
+            ArgumentKind.IntPointer => Read<int>(memory, address, out var number) ? $"[{number}]" : null,
+            ArgumentKind.DirectoryEntries => DirectoryEntries(memory, address, size),
+            ArgumentKind.Statx => Statx(memory, address, enums),
+            _ => null,
+        };
+        return text ?? ArgumentFormatter.Address(address);
+    }
+
+    private static bool Read<T>(GuestMemory memory, ulong address, out T value) where T : unmanaged
+        => memory.Read(new GuestAddress(address), out value) == Errno.None;
+
+    private readonly record struct ResourceLimitPair(ulong Current, ulong Maximum);
+
+    /// <summary>strace writes limits that are whole KiB as N*1024.</summary>
+    private static string Limit(ulong value)
+        => value == Infinity ? "RLIM64_INFINITY" : value > 0 && value % 1024 == 0 ? $"{value / 1024}*1024" : value.ToString();
+
+    private string Stat(in LinuxStat stat)
+    {
+        var type = stat.Mode & 0xf000;
+        var device = type is 0x2000 or 0x6000;
+        var mode = $"{FileType(type)}|{ArgumentFormatter.Octal(stat.Mode & 0xfff)}";
+        if (!options.Verbose)
+            return device
+                ? $"{{st_mode={mode}, st_rdev={Device(stat.SpecialDevice)}, ...}}"
+                : $"{{st_mode={mode}, st_size={stat.Size}, ...}}";
+        var size = device ? $"st_rdev={Device(stat.SpecialDevice)}" : $"st_size={stat.Size}";
+        return $"{{st_dev={Device(stat.Device)}, st_ino={stat.Inode}, st_mode={mode}, st_nlink={stat.LinkCount}, " +
+            $"st_uid={stat.UserId}, st_gid={stat.GroupId}, st_blksize={stat.BlockSize}, st_blocks={stat.Blocks}, {size}, " +
+            $"st_atime={stat.AccessSeconds}, st_atime_nsec={stat.AccessNanoseconds}, st_mtime={stat.ModifySeconds}, " +
+            $"st_mtime_nsec={stat.ModifyNanoseconds}, st_ctime={stat.ChangeSeconds}, st_ctime_nsec={stat.ChangeNanoseconds}}}";
+    }
+
+    /// <summary>getdents64's buffer: strace counts the linux_dirent64 records (d_reclen at offset 16).</summary>
+    private static string? DirectoryEntries(GuestMemory memory, ulong address, long size)
+    {
+        if (size < 0)
+            return null;
+        var bytes = new byte[size];
+        if (memory.Read(new GuestAddress(address), bytes) != Errno.None)
+            return null;
+        var count = 0;
+        for (var offset = 0; offset + 19 <= bytes.Length; count++)
+        {
+            var length = BitConverter.ToUInt16(bytes, offset + 16);
+            if (length == 0)
+                break;
+            offset += length;
+        }
+        return $"0x{address:x} /* {count} entries */";
+    }
+
+    /// <summary>struct statx: mask, blksize, attributes, nlink, uid, gid, mode, ino, size, blocks... (linux/stat.h).</summary>
+    private string? Statx(GuestMemory memory, ulong address, EnumFormatter enums)
+    {
+        var bytes = new byte[256];
+        if (memory.Read(new GuestAddress(address), bytes) != Errno.None)
+            return null;
+        var mask = BitConverter.ToUInt32(bytes, 0);
+        var attributes = BitConverter.ToUInt64(bytes, 8);
+        var mode = BitConverter.ToUInt16(bytes, 28);
+        var size = BitConverter.ToUInt64(bytes, 40);
+        var modeText = $"{FileType((uint)mode & 0xf000)}|{ArgumentFormatter.Octal((uint)mode & 0xfff)}";
+        var head = $"{{stx_mask={enums.Format(typeof(StatxMask), mask)}, stx_attributes={ArgumentFormatter.Hex(attributes)}, stx_mode={modeText}, stx_size={size}";
+        if (!options.Verbose)
+            return head + ", ...}";
+        return head + $", stx_blksize={BitConverter.ToUInt32(bytes, 4)}, stx_nlink={BitConverter.ToUInt32(bytes, 16)}, " +
+            $"stx_uid={BitConverter.ToUInt32(bytes, 20)}, stx_gid={BitConverter.ToUInt32(bytes, 24)}, stx_ino={BitConverter.ToUInt64(bytes, 32)}, " +
+            $"stx_blocks={BitConverter.ToUInt64(bytes, 48)}}}";
+    }
+
+    private static string FileType(uint type) => type switch
+    {
+        0x8000 => "S_IFREG",
+        0x4000 => "S_IFDIR",
+        0xa000 => "S_IFLNK",
+        0x2000 => "S_IFCHR",
+        0x6000 => "S_IFBLK",
+        0x1000 => "S_IFIFO",
+        0xc000 => "S_IFSOCK",
+        _ => $"0{Convert.ToString(type, 8)}",
+    };
+
+    /// <summary>makedev(major, minor) with Linux's split of the 64-bit device number.</summary>
+    private static string Device(ulong device)
+    {
+        var major = ((device >> 8) & 0xfff) | ((device >> 32) & ~0xfffUL);
+        var minor = (device & 0xff) | ((device >> 12) & ~0xffUL);
+        return $"makedev(0x{major:x}, 0x{minor:x})";
+    }
+
+    /// <summary>[USR1 TERM]; a set with most signals in it is printed as its complement, ~[...].</summary>
+    public static string SignalSet(ulong set)
+    {
+        var complement = ulong.PopCount(set) > 32;
+        if (complement)
+            set = ~set;
+        var names = new List<string>();
+        for (var signal = 1; signal <= 64; signal++)
+        {
+            if ((set & (1UL << (signal - 1))) != 0)
+                names.Add(ArgumentFormatter.SignalName(signal)[3..]);
+        }
+        return (complement ? "~[" : "[") + string.Join(' ', names) + "]";
+    }
+
+    private static string? SignalAction(GuestMemory memory, ulong address, EnumFormatter enums)
+    {
+        // struct kernel_sigaction on x86-64: handler, flags, restorer, mask.
+        Span<ulong> words = stackalloc ulong[4];
+        if (memory.Read(new GuestAddress(address), System.Runtime.InteropServices.MemoryMarshal.AsBytes(words)) != Errno.None)
+            return null;
+        var handler = words[0] switch
+        {
+            0 => "SIG_DFL",
+            1 => "SIG_IGN",
+            var value => $"0x{value:x}",
+        };
+        var flags = (SignalActionFlags)words[1];
+        var text = new StringBuilder();
+        text.Append($"{{sa_handler={handler}, sa_mask={SignalSet(words[3])}, sa_flags={enums.Format(typeof(SignalActionFlags), words[1])}");
+        if ((flags & SignalActionFlags.SA_RESTORER) != 0)
+            text.Append($", sa_restorer=0x{words[2]:x}");
+        return text.Append('}').ToString();
+    }
+
+    private string? SystemName(GuestMemory memory, ulong address)
+    {
+        // struct utsname: six 65-byte fields.
+        var bytes = new byte[65 * 6];
+        if (memory.Read(new GuestAddress(address), bytes) != Errno.None)
+            return null;
+        string Field(int index)
+        {
+            var field = bytes.AsSpan(index * 65, 65);
+            var end = field.IndexOf((byte)0);
+            return StringQuoter.Quote(end < 0 ? field : field[..end], options.HexStrings, truncated: false);
+        }
+        return options.Verbose
+            ? $"{{sysname={Field(0)}, nodename={Field(1)}, release={Field(2)}, version={Field(3)}, machine={Field(4)}, domainname={Field(5)}}}"
+            : $"{{sysname={Field(0)}, nodename={Field(1)}, ...}}";
+    }
+
+    private static string? CpuSet(GuestMemory memory, ulong address, long size)
+    {
+        if (size <= 0)
+            return null;
+        var bytes = new byte[size];
+        if (memory.Read(new GuestAddress(address), bytes) != Errno.None)
+            return null;
+        var cpus = new List<int>();
+        for (var bit = 0; bit < size * 8; bit++)
+        {
+            if ((bytes[bit / 8] & (1 << (bit % 8))) != 0)
+                cpus.Add(bit);
+        }
+        return "[" + string.Join(' ', cpus) + "]";
+    }
+
+    /// <summary>[{iov_base="...", iov_len=N}, ...]; after a read, only <paramref name="transferred"/> bytes hold data.</summary>
+    public string IoVectors(GuestMemory memory, ulong address, long count, long? transferred)
+    {
+        if (address == 0)
+            return "NULL";
+        var parts = new List<string>();
+        var left = transferred ?? long.MaxValue;
+        for (var index = 0; index < count && index < 1024; index++)
+        {
+            if (!Read<IoVector>(memory, address + (ulong)index * 16, out var vector))
+                return ArgumentFormatter.Address(address);
+            var shown = (long)Math.Min((ulong)Math.Max(left, 0), vector.Length);
+            left -= shown;
+            var limit = Math.Min(shown, options.StringLimit);
+            var bytes = new byte[limit];
+            var data = vector.Base == 0 ? "NULL"
+                : memory.Read(new GuestAddress(vector.Base), bytes) == Errno.None
+                    ? StringQuoter.Quote(bytes, options.HexStrings, truncated: shown > limit)
+                    : ArgumentFormatter.Address(vector.Base);
+            parts.Add($"{{iov_base={data}, iov_len={vector.Length}}}");
+        }
+        return "[" + string.Join(", ", parts) + "]";
+    }
+
+    /// <summary>argv-like arrays: ["a", "b"]; without -v an environment is only counted.</summary>
+    public string StringArray(GuestMemory memory, ulong address)
+    {
+        if (address == 0)
+            return "NULL";
+        if (memory.ReadStringArray(new GuestAddress(address), out var values) != Errno.None)
+            return ArgumentFormatter.Address(address);
+        return "[" + string.Join(", ", values.Select(v => StringQuoter.Quote(Encoding.UTF8.GetBytes(v), options.HexStrings, false))) + "]";
+    }
+}
