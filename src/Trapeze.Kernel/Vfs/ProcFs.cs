@@ -12,8 +12,10 @@ internal abstract class ProcNode(string path)
     public string Path => path;
 }
 
-internal sealed class ProcDirectoryNode(string path, Func<IReadOnlyList<string>> names, Func<string, ProcNode?> child) : ProcNode(path)
+internal sealed class ProcDirectoryNode(string path, Func<IReadOnlyList<string>> names, Func<string, ProcNode?> child, uint permissions = 0b101_101_101) : ProcNode(path)
 {
+    public uint Permissions => permissions;
+
     public IReadOnlyList<string> Names() => names();
     public ProcNode? Child(string name) => child(name);
 }
@@ -141,7 +143,7 @@ internal static class ProcFs
         var now = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks;
         var (kind, permissions, links) = node switch
         {
-            ProcDirectoryNode => (0x4000u, 0b101_101_101u, 2ul), // S_IFDIR, 0555
+            ProcDirectoryNode directory => (0x4000u, directory.Permissions, 2ul), // S_IFDIR
             ProcLinkNode => (0xa000u, 0b111_111_111u, 1ul), // S_IFLNK, 0777
             ProcFileNode file => (0x8000u, file.Permissions, 1ul), // S_IFREG
             _ => (0x8000u, 0b100_100_100u, 1ul),
@@ -258,7 +260,8 @@ internal static class ProcFs
                     return new ProcLinkNode(path + "/" + name, HostLinks.Read(hostLink) ?? file.Path, hostLink);
                 }
                 return new ProcLinkNode(path + "/" + name, file.Path, null);
-            });
+            },
+            permissions: 0b101_000_000); // dr-x------: only the owner sees what a process has open
 
     /// <summary>A stable inode number for a /proc path.</summary>
     private static ulong InodeOf(string path)
