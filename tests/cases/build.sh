@@ -5,8 +5,8 @@
 #   *.s              as --64 + ld                            -> NAME
 #   *.start.c        gcc -c + ld, no libc (defines _start)   -> NAME
 #   *.ll             llc + ld                                -> NAME
-#   *.c              gcc -static, gcc (PIE, dynamic), musl-gcc -static
-#                                                            -> NAME.glibc-static, NAME.glibc-dynamic, NAME.musl-static
+#   *.c              gcc -static, gcc (PIE, dynamic), musl-gcc -static, musl-gcc (PIE, ld-musl)
+#                                                            -> NAME.glibc-static, NAME.glibc-dynamic, NAME.musl-static, NAME.musl-dynamic
 # A case's NAME.args (one line) holds its arguments; $TMP there is a scratch directory per run.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -58,7 +58,8 @@ build_one() {
       gcc -O2 -static -o "$out/$base.glibc-static" "$src" -lm
       gcc -O2 -o "$out/$base.glibc-dynamic" "$src" -lm
       musl-gcc -O2 -static -o "$out/$base.musl-static" "$src" -lm
-      produced=("$base.glibc-static" "$base.glibc-dynamic" "$base.musl-static") ;;
+      musl-gcc -O2 -o "$out/$base.musl-dynamic" "$src" -lm
+      produced=("$base.glibc-static" "$base.glibc-dynamic" "$base.musl-static" "$base.musl-dynamic") ;;
     *) return 0 ;;
   esac
   for variant in "${produced[@]}"; do

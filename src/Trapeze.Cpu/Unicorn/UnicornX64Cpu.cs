@@ -42,6 +42,31 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInterrupt, (nint)(delegate* unmanaged<nint, uint, nint, void>)&OnInterruptHook, userData, 1, 0, 0), "hook interrupt");
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookMemoryInvalid, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnMemoryFaultHook, userData, 1, 0, 0), "hook memory");
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstructionInvalid, (nint)(delegate* unmanaged<nint, nint, byte>)&OnInvalidInstructionHook, userData, 1, 0, 0), "hook invalid instruction");
+        EnableSseState();
+    }
+
+    /// <summary>
+    /// Puts the FPU and SSE state where Linux starts a process, which Unicorn's reset state is not:
+    /// CR4.OSFXSR and OSXMMEXCPT set (with CR4 = 0, fxsave/fxrstor skip the XMM registers, and
+    /// glibc's lazy-binding trampoline saves the argument registers with fxsave: every first call
+    /// of a libm function got garbage arguments); the x87 control word 0x37f (64-bit precision,
+    /// exceptions masked; Unicorn's 0 computes long double at float precision); MXCSR 0x1f80
+    /// (SSE exceptions masked, round to nearest); all x87 registers empty.
+    /// </summary>
+    private void EnableSseState()
+    {
+        const int ControlRegister4 = 54, X87Control = 246, X87Tags = 247, SseControl = 249; // UC_X86_REG_*
+        const ulong OsFxsr = 1 << 9, OsXmmExceptions = 1 << 10;
+        ulong value;
+        Check(UnicornNative.RegisterRead(engine, ControlRegister4, &value), "read cr4");
+        value |= OsFxsr | OsXmmExceptions;
+        Check(UnicornNative.RegisterWrite(engine, ControlRegister4, &value), "write cr4");
+        value = 0x37f;
+        Check(UnicornNative.RegisterWrite(engine, X87Control, &value), "write x87 control word");
+        value = 0xffff;
+        Check(UnicornNative.RegisterWrite(engine, X87Tags, &value), "write x87 tag word");
+        value = 0x1f80;
+        Check(UnicornNative.RegisterWrite(engine, SseControl, &value), "write mxcsr");
     }
 
     public ulong ReadRegister(X64Register register)

@@ -33,6 +33,11 @@ internal readonly struct HostPath : IDisposable
             return error;
         if (text.Length == 0 && !allowEmpty)
             return Errno.ENOENT;
+        // Calls that change names (mkdir, unlink, rename, chmod, utimens...) and chdir may not reach
+        // the host's /proc through the guest's: Trapeze's /proc is read-only, and readers route
+        // their /proc paths to it before coming here.
+        if (Vfs.GuestPaths.Route(thread, directory, text) is not null)
+            return Errno.EACCES;
         return FromText(thread, directory, text, out result);
     }
 

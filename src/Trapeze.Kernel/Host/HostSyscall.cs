@@ -64,6 +64,7 @@ internal static partial class HostSyscall
     public static readonly int Fchmod = Number("fchmod");
     public static readonly int Fchmodat = Number("fchmodat");
     public static readonly int Fchownat = Number("fchownat");
+    public static readonly int Fchown = Number("fchown");
     public static readonly int Mkdirat = Number("mkdirat");
     public static readonly int Unlinkat = Number("unlinkat");
     public static readonly int Renameat2 = Number("renameat2");
@@ -77,6 +78,28 @@ internal static partial class HostSyscall
     public static readonly int Fadvise64 = Number("fadvise64");
     public static readonly int Fallocate = Number("fallocate");
     public static readonly int Pipe2 = Number("pipe2");
+    public static readonly int Getppid = Number("getppid");
+    public static readonly int Poll = Number("poll");
+    public static readonly int Getsockname = Number("getsockname");
+    public static readonly int Getpeername = Number("getpeername");
     public static readonly int Uname = Number("uname");
     public static readonly int Sysinfo = Number("sysinfo");
+    public static readonly int Getxattr = Number("getxattr");
+    public static readonly int Lgetxattr = Number("lgetxattr");
+    public static readonly int Fgetxattr = Number("fgetxattr");
+    public static readonly int Listxattr = Number("listxattr");
+    public static readonly int Llistxattr = Number("llistxattr");
+    public static readonly int Flistxattr = Number("flistxattr");
+    public static readonly int Setxattr = Number("setxattr");
+    public static readonly int Lsetxattr = Number("lsetxattr");
+    public static readonly int Fsetxattr = Number("fsetxattr");
+    public static readonly int Removexattr = Number("removexattr");
+    public static readonly int Lremovexattr = Number("lremovexattr");
+    public static readonly int Fremovexattr = Number("fremovexattr");
+    public static readonly int CopyFileRange = Number("copy_file_range");
+    public static readonly int Sysinfo = Number("sysinfo");
+    public static readonly int Getpgrp = Number("getpgrp");
+    public static readonly int Getpgid = Number("getpgid");
+    public static readonly int Getsid = Number("getsid");
+    public static readonly int Mincore = Number("mincore");
 }

@@ -23,12 +23,28 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
         return new InitialStack(memory, Top);
     }
 
+    /// <summary>Where the argument and environment strings lie, for /proc/PID/cmdline and environ.</summary>
+    public (ulong Start, ulong End) Arguments { get; private set; }
+    public (ulong Start, ulong End) Environment { get; private set; }
+
+    /// <summary>The auxiliary vector as written (type, value pairs through AT_NULL), for /proc/PID/auxv.</summary>
+    public byte[] AuxiliaryVector { get; private set; } = [];
+
     public void AddAuxiliary(AuxiliaryVectorType type, ulong value) => auxiliary.Add((type, value));
 
     public ulong PushString(string text)
     {
         var bytes = Encoding.UTF8.GetBytes(text + "\0");
         return PushBytes(bytes);
+    }
+
+    /// <summary>Pushes strings last first, so they read first to last in memory; returns their addresses in order.</summary>
+    private ulong[] PushStrings(IReadOnlyList<string> texts)
+    {
+        var addresses = new ulong[texts.Count];
+        for (var index = texts.Count - 1; index >= 0; index--)
+            addresses[index] = PushString(texts[index]);
+        return addresses;
     }
 
     public ulong PushBytes(ReadOnlySpan<byte> bytes)
@@ -42,8 +58,13 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
     public ulong Finish(IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string executableName, byte[] random)
     {
         var executable = PushString(executableName);
-        var environmentPointers = environment.Select(PushString).ToList();
-        var argumentPointers = arguments.Select(PushString).ToList();
+        // Pushed in reverse so that each block reads forwards in memory, as Linux lays them out.
+        var environmentEnd = cursor;
+        var environmentPointers = PushStrings(environment);
+        Environment = (cursor, environmentEnd);
+        var argumentsEnd = cursor;
+        var argumentPointers = PushStrings(arguments);
+        Arguments = (cursor, argumentsEnd);
         var platform = PushString("x86_64");
         var randomBytes = PushBytes(random);
         AddAuxiliary(AuxiliaryVectorType.AT_PLATFORM, platform);
@@ -51,16 +72,20 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
         AddAuxiliary(AuxiliaryVectorType.AT_EXECFN, executable);
         AddAuxiliary(AuxiliaryVectorType.AT_NULL, 0);
 
-        var words = new List<ulong> { (ulong)argumentPointers.Count };
+        var words = new List<ulong> { (ulong)argumentPointers.Length };
         words.AddRange(argumentPointers);
         words.Add(0);
         words.AddRange(environmentPointers);
         words.Add(0);
+        var auxiliaryStart = words.Count;
         foreach (var (type, value) in auxiliary)
         {
             words.Add((ulong)type);
             words.Add(value);
         }
+        AuxiliaryVector = new byte[(words.Count - auxiliaryStart) * 8];
+        for (var index = auxiliaryStart; index < words.Count; index++)
+            BitConverter.TryWriteBytes(AuxiliaryVector.AsSpan((index - auxiliaryStart) * 8), words[index]);
         cursor = (cursor - (ulong)words.Count * 8) & ~15UL;
         var bytes = new byte[words.Count * 8];
         for (var index = 0; index < words.Count; index++)

@@ -14,7 +14,9 @@ internal static class ProgramStart
     {
         var memory = process.Memory;
         var bias = image.IsPositionIndependent ? ElfLoader.ProgramBase : 0;
-        var program = ElfLoader.Load(image, memory, bias, Path.GetFullPath(path));
+        // Linux names a program by the file it opened: /proc/PID/exe and maps show the canonical path.
+        var realPath = HostLinks.RealPath(path) ?? Path.GetFullPath(path);
+        var program = ElfLoader.Load(image, memory, bias, realPath);
 
         var entry = program.Entry;
         ulong interpreterBase = 0;
@@ -23,13 +25,19 @@ internal static class ProgramStart
             var interpreter = readInterpreter(interpreterPath);
             var span = interpreter.Segments.Max(s => s.VirtualAddress + s.MemorySize) - AddressSpace.PageDown(interpreter.Segments.Min(s => s.VirtualAddress));
             interpreterBase = interpreter.IsPositionIndependent ? process.AddressSpace.FindFree(span) ?? throw new ExecutableFormatException($"{path}: no room for the interpreter") : 0;
-            entry = ElfLoader.Load(interpreter, memory, interpreterBase, interpreterPath).Entry;
+            entry = ElfLoader.Load(interpreter, memory, interpreterBase, HostLinks.RealPath(interpreterPath) ?? interpreterPath).Entry;
         }
 
-        process.ExecutablePath = Path.GetFullPath(path);
+        // Linux places the vDSO below the interpreter, top-down like any other mapping.
+        var vdso = Vdso.Map(memory);
+
+        process.ExecutablePath = realPath;
+        var command = Path.GetFileName(path);
+        process.Command = command.Length > 15 ? command[..15] : command;
         process.BreakStart = process.Break = AddressSpace.PageUp(program.End);
 
         var stack = InitialStack.Create(memory);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_SYSINFO_EHDR, vdso);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_HWCAP, X64CpuModel.Leaf1Edx);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_PAGESZ, AddressSpace.PageSize);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_CLKTCK, 100);
@@ -45,6 +53,9 @@ internal static class ProgramStart
         stack.AddAuxiliary(AuxiliaryVectorType.AT_EGID, (ulong)HostIdentity.EffectiveGroupId);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_SECURE, 0);
         var stackPointer = stack.Finish(arguments, environment, path, HostRandom.GetBytes(16));
+        process.Arguments = stack.Arguments;
+        process.Environment = stack.Environment;
+        process.AuxiliaryVector = stack.AuxiliaryVector;
 
         var cpu = process.Cpu;
         foreach (var register in Enum.GetValues<X64Register>())

@@ -1,13 +1,55 @@
 using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Files;
 using Trapeze.Kernel.Host;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Tasks;
 
 namespace Trapeze.Kernel.Syscalls;
 
-/// <summary>File descriptors themselves: dup, fcntl, ioctl.</summary>
+/// <summary>File descriptors themselves: dup, fcntl, ioctl, pipe.</summary>
 public static class Descriptors
 {
+    [Syscall("pipe")]
+    public static Result Pipe(GuestThread thread, GuestAddress descriptors) => Pipe2(thread, descriptors, 0);
+
+    [Syscall("pipe2", Support = Support.Partial, Note = "a host pipe; with one thread per process, a read of an empty pipe blocks for good")]
+    public static unsafe Result Pipe2(GuestThread thread, GuestAddress descriptors, OpenFlags flags)
+    {
+        if ((flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT)) != 0)
+            return Errno.EINVAL;
+        var ends = stackalloc int[2];
+        var result = HostSyscall.Invoke(HostSyscall.Pipe2, (long)ends, (long)((flags & ~OpenFlags.O_CLOEXEC) | OpenFlags.O_CLOEXEC));
+        if (result < 0)
+            return result;
+        var files = thread.Process.Files;
+        var closeOnExec = (flags & OpenFlags.O_CLOEXEC) != 0;
+        var status = flags & (OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT);
+        var reader = new HostFile(ends[0], "pipe:", status | OpenFlags.O_RDONLY) { StatusFlags = status | OpenFlags.O_RDONLY };
+        var writer = new HostFile(ends[1], "pipe:", status | OpenFlags.O_WRONLY) { StatusFlags = status | OpenFlags.O_WRONLY };
+        var readEnd = files.Add(reader, closeOnExec);
+        if (readEnd.IsError)
+        {
+            reader.Release();
+            writer.Release();
+            return readEnd;
+        }
+        var writeEnd = files.Add(writer, closeOnExec);
+        if (writeEnd.IsError)
+        {
+            files.Close((int)readEnd.Raw);
+            writer.Release();
+            return writeEnd;
+        }
+        int[] numbers = [(int)readEnd.Raw, (int)writeEnd.Raw];
+        if (thread.Memory.Write(descriptors, numbers[0]) is not Errno.None || thread.Memory.Write(descriptors + 4UL, numbers[1]) is not Errno.None)
+        {
+            files.Close(numbers[0]);
+            files.Close(numbers[1]);
+            return Errno.EFAULT;
+        }
+        return 0;
+    }
+
     [Syscall("dup", Returns = ResultKind.Fd)]
     public static Result Duplicate(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd)
     {
@@ -65,6 +107,13 @@ public static class Descriptors
                 return files.GetCloseOnExec(fd) ? 1 : 0;
             case FcntlCommand.F_SETFD:
                 files.SetCloseOnExec(fd, (argument & 1) != 0);
+                return 0;
+            case FcntlCommand.F_GETFL when file.HostDescriptor is null:
+                // Linux reports O_LARGEFILE for every file on 64-bit.
+                return (int)(file.StatusFlags | OpenFlags.O_LARGEFILE);
+            case FcntlCommand.F_SETFL when file.HostDescriptor is null:
+                const OpenFlags Settable = OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.FASYNC | OpenFlags.O_DIRECT | OpenFlags.O_NOATIME;
+                file.StatusFlags = (file.StatusFlags & ~Settable) | ((OpenFlags)(int)argument & Settable);
                 return 0;
             case FcntlCommand.F_GETFL:
             case FcntlCommand.F_SETFL:

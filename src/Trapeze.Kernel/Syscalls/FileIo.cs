@@ -1,5 +1,6 @@
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Files;
+using Trapeze.Kernel.Host;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Tasks;
 
@@ -47,10 +48,44 @@ public static class FileIo
     public static Result Seek(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long offset, SeekWhence whence)
         => thread.Process.Files.Get(fd) is { } file ? file.Seek(offset, whence) : Errno.EBADF;
 
+    [Syscall("fadvise64")]
+    public static Result Advise(GuestThread thread, int fd, long offset, long length, int advice)
+        => thread.Process.Files.Get(fd) switch
+        {
+            null => Errno.EBADF,
+            { HostDescriptor: { } host } => HostSyscall.Invoke(HostSyscall.Fadvise64, host, offset, length, advice),
+            _ => advice is >= 0 and <= 5 ? 0 : Errno.EINVAL, // advice about a made-up file changes nothing
+        };
+
+    [Syscall("copy_file_range", Support = Support.Partial, Note = "between host files; others EXDEV, so callers fall back to read and write")]
+    public static unsafe Result CopyFileRange(GuestThread thread, int input, GuestAddress inputOffset, int output, GuestAddress outputOffset, ulong length, uint flags)
+    {
+        var files = thread.Process.Files;
+        if (files.Get(input) is not { } source || files.Get(output) is not { } target)
+            return Errno.EBADF;
+        if (source.HostDescriptor is not { } from || target.HostDescriptor is not { } to)
+            return Errno.EXDEV;
+        long fromOffset = 0, toOffset = 0;
+        if (!inputOffset.IsNull && thread.Memory.Read(inputOffset, out fromOffset) is var fault and not Errno.None)
+            return fault;
+        if (!outputOffset.IsNull && thread.Memory.Read(outputOffset, out toOffset) is var outFault and not Errno.None)
+            return outFault;
+        var result = HostSyscall.Invoke(HostSyscall.CopyFileRange, from, inputOffset.IsNull ? 0 : (long)&fromOffset,
+            to, outputOffset.IsNull ? 0 : (long)&toOffset, (long)length, flags);
+        if (result < 0)
+            return result;
+        if (!inputOffset.IsNull && thread.Memory.Write(inputOffset, fromOffset) is var writeFault and not Errno.None)
+            return writeFault;
+        if (!outputOffset.IsNull && thread.Memory.Write(outputOffset, toOffset) is var outWriteFault and not Errno.None)
+            return outWriteFault;
+        return result;
+    }
+
     private static Result Positional(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset, bool write)
         => thread.Process.Files.Get(fd) switch
         {
             HostFile file => file.PositionalTransfer(thread.Memory, buffer, count, offset, write),
+            GeneratedFile file => write ? file.Write(thread.Memory, buffer, count) : file.ReadAt(thread.Memory, buffer, count, offset),
             null => Errno.EBADF,
             _ => Errno.ESPIPE,
         };

@@ -3,6 +3,7 @@ using Trapeze.Kernel.Files;
 using Trapeze.Kernel.Host;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Tasks;
+using Trapeze.Kernel.Vfs;
 
 namespace Trapeze.Kernel.Syscalls;
 
@@ -28,10 +29,19 @@ public static unsafe class FileSystem
     public static Result Create(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode)
         => OpenAt(thread, CurrentDirectory, path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode);
 
-    [Syscall("openat", Returns = ResultKind.Fd, Support = Support.Partial, Note = "host files; /proc and /dev are the host's")]
+    [Syscall("openat", Returns = ResultKind.Fd, Support = Support.Partial, Note = "host files; Trapeze's own /proc (see docs/ARCHITECTURE.md); /dev is the host's")]
     public static Result OpenAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, OpenFlags flags, [Argument(ArgumentKind.Octal, ShownIf = nameof(flags), ShownIfAny = CreatesFile)] uint mode)
     {
-        if (HostPath.Resolve(thread, directory, path, out var hostPath) is var error and not Errno.None)
+        if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
+            return readError;
+        if (GuestPaths.Route(thread, directory, text, (flags & OpenFlags.O_NOFOLLOW) == 0) is { } procPath)
+        {
+            var result = ProcFiles.Open(thread, procPath, flags, out var forwarded);
+            if (forwarded is null)
+                return result;
+            (directory, text) = (CurrentDirectory, forwarded);
+        }
+        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
             return error;
         using (hostPath)
         {
@@ -70,7 +80,19 @@ public static unsafe class FileSystem
     [Syscall("newfstatat")]
     public static Result StatAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status, AtFlags flags)
     {
-        if (HostPath.Resolve(thread, directory, path, out var hostPath, allowEmpty: (flags & AtFlags.AT_EMPTY_PATH) != 0) is var error and not Errno.None)
+        var emptyPath = (flags & AtFlags.AT_EMPTY_PATH) != 0;
+        if (ReadPath(thread, path, emptyPath, out var text) is var readError and not Errno.None)
+            return readError;
+        if (text.Length == 0 && thread.Process.Files.Get(directory) is { HostDescriptor: null })
+            return FileStat(thread, directory, status);
+        if (GuestPaths.Route(thread, directory, text, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0) is { } procPath)
+        {
+            var result = ProcFiles.Status(thread, procPath, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0, out var procStatus, out var forwarded);
+            if (forwarded is null)
+                return result.IsError ? result : WriteOut(thread, status, procStatus);
+            (directory, text) = (CurrentDirectory, forwarded);
+        }
+        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
             return error;
         using (hostPath)
         {
@@ -84,7 +106,23 @@ public static unsafe class FileSystem
     public static Result StatExtended(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(Enum = typeof(StatxFlags))] AtFlags flags, [Argument(Enum = typeof(StatxMask))] uint mask, [Argument(ArgumentKind.Statx, Direction = Direction.Out)] GuestAddress status)
     {
         const int StatxSize = 256;
-        if (HostPath.Resolve(thread, directory, path, out var hostPath, allowEmpty: (flags & AtFlags.AT_EMPTY_PATH) != 0) is var error and not Errno.None)
+        if (ReadPath(thread, path, (flags & AtFlags.AT_EMPTY_PATH) != 0, out var text) is var readError and not Errno.None)
+            return readError;
+        LinuxStat made = default;
+        var madeUp = Errno.EAGAIN;
+        if (text.Length == 0 && thread.Process.Files.Get(directory) is { HostDescriptor: null } file)
+            madeUp = file.Status(out made).Error;
+        else if (GuestPaths.Route(thread, directory, text, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0) is { } procPath)
+        {
+            var result = ProcFiles.Status(thread, procPath, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0, out made, out var forwarded);
+            if (forwarded is null)
+                madeUp = result.Error;
+            else
+                (directory, text) = (CurrentDirectory, forwarded);
+        }
+        if (madeUp != Errno.EAGAIN)
+            return madeUp != Errno.None ? madeUp : thread.Memory.Write(status, ProcFiles.ToStatx(made)) is var madeFault and not Errno.None ? madeFault : 0;
+        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
             return error;
         using (hostPath)
         {
@@ -104,21 +142,40 @@ public static unsafe class FileSystem
 
     [Syscall("faccessat2")]
     public static Result AccessAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AccessMode mode, AtFlags flags)
-        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Faccessat2, p.Directory, p.Pointer, (long)mode, (long)flags));
+    {
+        if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
+            return readError;
+        if (GuestPaths.Route(thread, directory, text, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0) is { } procPath)
+        {
+            var result = ProcFiles.Access(thread, procPath, mode, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0, out var forwarded);
+            if (forwarded is null)
+                return result;
+            (directory, text) = (CurrentDirectory, forwarded);
+        }
+        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
+            return error;
+        using (hostPath)
+            return HostSyscall.Invoke(HostSyscall.Faccessat2, hostPath.Directory, hostPath.Pointer, (long)mode, (long)flags);
+    }
 
     [Syscall("readlink")]
     public static Result ReadLink(GuestThread thread, CString path, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, int size)
         => ReadLinkAt(thread, CurrentDirectory, path, buffer, size);
 
-    [Syscall("readlinkat", Support = Support.Partial, Note = "/proc/self/exe is the guest program; other /proc links are the host's")]
+    [Syscall("readlinkat")]
     public static Result ReadLinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, int size)
     {
         if (size <= 0)
             return Errno.EINVAL;
-        if (thread.Memory.ReadCString(path, out var text) is var error and not Errno.None)
+        if (ReadPath(thread, path, allowEmpty: false, out var text) is var error and not Errno.None)
             return error;
-        if (text is "/proc/self/exe" || text == $"/proc/{thread.Process.Id}/exe")
-            return CopyString(thread, buffer, size, thread.Process.ExecutablePath);
+        if (GuestPaths.Route(thread, directory, text, followLast: false) is { } procPath)
+        {
+            var result = ProcFiles.ReadLink(thread, procPath, buffer, size, out var forwarded);
+            if (forwarded is null)
+                return result;
+            (directory, text) = (CurrentDirectory, forwarded);
+        }
         if (HostPath.FromText(thread, directory, text, out var hostPath) is var pathError and not Errno.None)
             return pathError;
         using (hostPath)
@@ -146,7 +203,19 @@ public static unsafe class FileSystem
     [Syscall("chdir")]
     public static Result ChangeDirectory(GuestThread thread, CString path)
     {
-        if (HostPath.Resolve(thread, CurrentDirectory, path, out var hostPath) is var error and not Errno.None)
+        if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
+            return readError;
+        if (GuestPaths.Route(thread, CurrentDirectory, text) is { } procPath)
+        {
+            if (ProcFs.Lookup(thread, procPath, followLast: true, out var node) is var lookupError and not Errno.None)
+                return lookupError;
+            if (node is ProcDirectoryNode)
+                return EnterProcDirectory(thread.Process, node.Path);
+            if (node is not HostPathNode forwarded)
+                return Errno.ENOTDIR;
+            text = forwarded.Path;
+        }
+        if (HostPath.FromText(thread, CurrentDirectory, text, out var hostPath) is var error and not Errno.None)
             return error;
         using (hostPath)
         {
@@ -158,6 +227,8 @@ public static unsafe class FileSystem
     [Syscall("fchdir")]
     public static Result ChangeDirectoryTo(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd)
     {
+        if (thread.Process.Files.Get(fd) is SyntheticDirectory synthetic)
+            return EnterProcDirectory(thread.Process, synthetic.Path);
         if (thread.Process.Files.Get(fd) is not { HostDescriptor: { } host })
             return Errno.EBADF;
         var dot = HostStrings.Pin(".", out var handle);
@@ -237,6 +308,30 @@ public static unsafe class FileSystem
     public static Result ChangeModeOf(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Octal)] uint mode)
         => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fchmod, host, mode));
 
+    [Syscall("chown")]
+    public static Result ChangeOwner(GuestThread thread, CString path, uint user, uint group) => ChangeOwnerAt(thread, CurrentDirectory, path, user, group, 0);
+
+    [Syscall("lchown")]
+    public static Result ChangeOwnerOfLink(GuestThread thread, CString path, uint user, uint group)
+        => ChangeOwnerAt(thread, CurrentDirectory, path, user, group, AtFlags.AT_SYMLINK_NOFOLLOW);
+
+    [Syscall("fchownat")]
+    public static Result ChangeOwnerAt(GuestThread thread, int directory, CString path, uint user, uint group, AtFlags flags)
+    {
+        if ((flags & AtFlags.AT_EMPTY_PATH) != 0)
+        {
+            if (thread.Memory.ReadCString(path, out var text) is var error and not Errno.None)
+                return error;
+            if (text.Length == 0)
+                return ChangeOwnerOf(thread, directory, user, group);
+        }
+        return WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Fchownat, p.Directory, p.Pointer, user, group, (long)flags));
+    }
+
+    [Syscall("fchown")]
+    public static Result ChangeOwnerOf(GuestThread thread, int fd, uint user, uint group)
+        => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fchown, host, user, group));
+
     [Syscall("ftruncate")]
     public static Result TruncateFile(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long length)
         => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length));
@@ -265,6 +360,57 @@ public static unsafe class FileSystem
         return WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Utimensat, p.Directory, p.Pointer, timesPointer, (long)flags));
     }
 
+    [Syscall("statfs")]
+    public static Result FileSystemStatus(GuestThread thread, CString path, GuestAddress buffer)
+    {
+        if (ReadPath(thread, path, allowEmpty: false, out var text) is var error and not Errno.None)
+            return error;
+        if (GuestPaths.Route(thread, CurrentDirectory, text) is not null)
+            text = ProcFs.Root; // Trapeze's /proc reports the host proc file system's figures
+        else if (!text.StartsWith('/'))
+            text = $"/proc/self/fd/{thread.Process.WorkingDirectory}/{text}"; // statfs has no *at form
+        var pointer = HostStrings.Pin(text, out var handle);
+        try
+        {
+            return CopyStatfs(thread, buffer, statfs => HostSyscall.Invoke(HostSyscall.Statfs, pointer, statfs));
+        }
+        finally
+        {
+            handle.Free();
+        }
+    }
+
+    [Syscall("fstatfs")]
+    public static Result FileSystemStatusOf(GuestThread thread, int fd, GuestAddress buffer)
+    {
+        if (thread.Process.Files.Get(fd) is not { } file)
+            return Errno.EBADF;
+        if (file.HostDescriptor is { } host)
+            return CopyStatfs(thread, buffer, statfs => HostSyscall.Invoke(HostSyscall.Fstatfs, host, statfs));
+        var pointer = HostStrings.Pin(ProcFs.Root, out var handle);
+        try
+        {
+            return CopyStatfs(thread, buffer, statfs => HostSyscall.Invoke(HostSyscall.Statfs, pointer, statfs));
+        }
+        finally
+        {
+            handle.Free();
+        }
+    }
+
+    private static Result CopyStatfs(GuestThread thread, GuestAddress buffer, Func<long, long> call)
+    {
+        const int StatfsSize = 120; // struct statfs on x86-64
+        var bytes = new byte[StatfsSize];
+        fixed (byte* pointer = bytes)
+        {
+            var result = call((long)pointer);
+            if (result < 0)
+                return result;
+        }
+        return thread.Memory.Write(buffer, bytes) is var fault and not Errno.None ? fault : 0;
+    }
+
     private static Result TruncateRelative(HostPath path, long length)
     {
         var descriptor = HostSyscall.Invoke(HostSyscall.Openat, path.Directory, path.Pointer, (long)(OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC));
@@ -286,6 +432,24 @@ public static unsafe class FileSystem
     private static Result WithDescriptor(GuestThread thread, int fd, Func<int, Result> call)
         => thread.Process.Files.Get(fd) is { HostDescriptor: { } host } ? call(host) : Errno.EBADF;
 
+    /// <summary>
+    /// A working directory inside Trapeze's /proc: getcwd shows the guest path, relative names
+    /// route through /proc (GuestPaths), and the host descriptor is the host's /proc, which only
+    /// ".." out of /proc reaches.
+    /// </summary>
+    private static Result EnterProcDirectory(Process process, string path)
+    {
+        var pointer = HostStrings.Pin(ProcFs.Root, out var handle);
+        var descriptor = HostSyscall.Invoke(HostSyscall.Openat, CurrentDirectory, pointer, (long)(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC));
+        handle.Free();
+        if (descriptor < 0)
+            return descriptor;
+        HostSyscall.Invoke(HostSyscall.Close, process.WorkingDirectory);
+        process.WorkingDirectory = (int)descriptor;
+        process.WorkingDirectoryPath = path.TrimEnd('/');
+        return 0;
+    }
+
     private static Result SetWorkingDirectory(Process process, int descriptor)
     {
         var buffer = new byte[GuestMemory.PathMax];
@@ -305,11 +469,11 @@ public static unsafe class FileSystem
         return 0;
     }
 
-    private static Result CopyString(GuestThread thread, GuestAddress buffer, int size, string text)
+    private static Errno ReadPath(GuestThread thread, CString path, bool allowEmpty, out string text)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-        var count = Math.Min(bytes.Length, size);
-        return thread.Memory.Write(buffer, bytes.AsSpan(0, count)) is var fault and not Errno.None ? fault : count;
+        if (thread.Memory.ReadCString(path, out text) is var error and not Errno.None)
+            return error;
+        return text.Length == 0 && !allowEmpty ? Errno.ENOENT : Errno.None;
     }
 
     private static Result WriteOut(GuestThread thread, GuestAddress address, in LinuxStat status)

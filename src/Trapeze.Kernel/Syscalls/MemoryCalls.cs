@@ -77,7 +77,8 @@ public static class MemoryCalls
                 return Errno.ENOMEM;
         }
 
-        if (space.Map(start, size, ToMemory(protection), file?.Path ?? "", (ulong)offset) is not { } mapping)
+        var name = file is null ? "" : (file.HostDescriptor is { } host ? Host.HostLinks.PathOf(host) : null) ?? file.Path;
+        if (space.Map(start, size, ToMemory(protection), name, (ulong)offset) is not { } mapping)
             return Errno.ENOMEM;
         if (file is HostFile hostFile)
         {
@@ -165,6 +166,21 @@ public static class MemoryCalls
             }
         }
         return 0;
+    }
+
+    [Syscall("mincore", Support = Support.Partial, Note = "every mapped page is resident")]
+    public static Result Residency(GuestThread thread, GuestAddress address, ulong length, GuestAddress vector)
+    {
+        if ((address.Value & PageMask) != 0)
+            return Errno.EINVAL;
+        var end = address.Value + AddressSpace.PageUp(length);
+        if (end < address.Value || end > AddressSpace.UserTop)
+            return Errno.ENOMEM;
+        if (!thread.Process.AddressSpace.IsFullyMapped(address.Value, end))
+            return Errno.ENOMEM;
+        var pages = new byte[(end - address.Value) / AddressSpace.PageSize];
+        Array.Fill(pages, (byte)1);
+        return thread.Memory.Write(vector, pages) is var fault and not Errno.None ? fault : 0;
     }
 
     private static MemoryProtection ToMemory(ProtectionFlags protection)

@@ -46,6 +46,18 @@ public static class ProcessCalls
         return 0;
     }
 
+    // The guest's process id is the host process's, so its process group and session are the host's too.
+    [Syscall("getpgrp")]
+    public static Result GetProcessGroup(GuestThread thread) => Host.HostSyscall.Invoke(Host.HostSyscall.Getpgrp);
+
+    [Syscall("getpgid")]
+    public static Result GetProcessGroupOf(GuestThread thread, int pid)
+        => pid == 0 || pid == thread.Process.Id ? Host.HostSyscall.Invoke(Host.HostSyscall.Getpgid, 0) : Errno.ESRCH;
+
+    [Syscall("getsid")]
+    public static Result GetSession(GuestThread thread, int pid)
+        => pid == 0 || pid == thread.Process.Id ? Host.HostSyscall.Invoke(Host.HostSyscall.Getsid, 0) : Errno.ESRCH;
+
     [Syscall("rseq", Support = Support.Unsupported, Note = "ENOSYS; glibc then runs without restartable sequences")]
     public static Result RestartableSequences(GuestThread thread, GuestAddress sequence, [Argument(ArgumentKind.Hex)] uint length, int flags, [Argument(ArgumentKind.Hex)] uint signature) => Errno.ENOSYS;
 }

@@ -147,4 +147,75 @@ public static unsafe class SystemInfo
                 return Errno.EINVAL;
         }
     }
+
+    [Syscall("sysinfo")]
+    public static Result SystemStatistics(GuestThread thread, GuestAddress info)
+    {
+        const int SysinfoSize = 112, ProcessCountOffset = 80;
+        var buffer = new byte[SysinfoSize];
+        fixed (byte* pointer = buffer)
+        {
+            var result = HostSyscall.Invoke(HostSyscall.Sysinfo, (long)pointer);
+            if (result < 0)
+                return result;
+        }
+        // Memory, load and uptime are the machine's; the processes are the guest's own.
+        BitConverter.TryWriteBytes(buffer.AsSpan(ProcessCountOffset), (ushort)thread.Kernel.Processes.Count(p => p.Exit is null));
+        return thread.Memory.Write(info, buffer) is var fault and not Errno.None ? fault : 0;
+    }
+
+    [Syscall("prctl", Support = Support.Partial, Note = "thread name, dumpable, parent-death signal, no_new_privs, capability bounding set; others EINVAL")]
+    public static Result ProcessControl(GuestThread thread, int option, ulong argument2, ulong argument3, ulong argument4, ulong argument5)
+    {
+        const int SetParentDeathSignal = 1, GetParentDeathSignal = 2, GetDumpable = 3, SetDumpable = 4;
+        const int SetName = 15, GetName = 16, CapabilityBoundingSetRead = 23, SetNoNewPrivileges = 38, GetNoNewPrivileges = 39;
+        const int NameSize = 16, LastCapability = 40;
+        var process = thread.Process;
+        switch (option)
+        {
+            case SetName:
+                // Linux copies at most 15 bytes and a NUL, whatever the string's length.
+                var bytes = new byte[NameSize - 1];
+                var length = 0;
+                for (; length < bytes.Length; length++)
+                {
+                    if (thread.Memory.Read(new GuestAddress(argument2 + (ulong)length), bytes.AsSpan(length, 1)) is var fault and not Errno.None)
+                        return fault;
+                    if (bytes[length] == 0)
+                        break;
+                }
+                process.Command = System.Text.Encoding.UTF8.GetString(bytes, 0, length);
+                return 0;
+            case GetName:
+                var current = new byte[NameSize];
+                System.Text.Encoding.UTF8.GetBytes(process.Command).AsSpan().CopyTo(current);
+                return thread.Memory.Write(new GuestAddress(argument2), current) is var writeFault and not Errno.None ? writeFault : 0;
+            case SetParentDeathSignal:
+                if (argument2 > 64)
+                    return Errno.EINVAL;
+                process.ParentDeathSignal = (int)argument2;
+                return 0;
+            case GetParentDeathSignal:
+                return thread.Memory.Write(new GuestAddress(argument2), process.ParentDeathSignal) is var signalFault and not Errno.None ? signalFault : 0;
+            case GetDumpable:
+                return process.Dumpable ? 1 : 0;
+            case SetDumpable:
+                if (argument2 > 1)
+                    return Errno.EINVAL;
+                process.Dumpable = argument2 == 1;
+                return 0;
+            case CapabilityBoundingSetRead:
+                return argument2 <= LastCapability ? 1 : Errno.EINVAL;
+            case SetNoNewPrivileges:
+                if (argument2 != 1 || argument3 != 0 || argument4 != 0 || argument5 != 0)
+                    return Errno.EINVAL;
+                process.NoNewPrivileges = true;
+                return 0;
+            case GetNoNewPrivileges:
+                return process.NoNewPrivileges ? 1 : 0;
+            default:
+                return Errno.EINVAL;
+        }
+    }
+
 }

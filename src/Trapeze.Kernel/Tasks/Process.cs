@@ -40,6 +40,21 @@ public sealed class Process : ICpuEvents, IDisposable
     /// <summary>The program's path as the guest named it, for /proc/self/exe.</summary>
     public string ExecutablePath { get; internal set; } = "";
 
+    /// <summary>Where argv's and envp's strings lie in guest memory (/proc/PID/cmdline, environ).</summary>
+    public (ulong Start, ulong End) Arguments { get; internal set; }
+    public (ulong Start, ulong End) Environment { get; internal set; }
+
+    /// <summary>The auxiliary vector the program started with, for /proc/PID/auxv.</summary>
+    public byte[] AuxiliaryVector { get; internal set; } = [];
+
+    /// <summary>The thread name prctl(PR_SET_NAME) sets: /proc/PID/comm, at most 15 bytes.</summary>
+    public string Command { get; internal set; } = "";
+
+    /// <summary>prctl state: PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS.</summary>
+    public int ParentDeathSignal { get; internal set; }
+    public bool Dumpable { get; internal set; } = true;
+    public bool NoNewPrivileges { get; internal set; }
+
     /// <summary>The working directory: a host descriptor (for *at calls) and its path (for getcwd).</summary>
     public int WorkingDirectory { get; internal set; } = -1;
     public string WorkingDirectoryPath { get; internal set; } = "/";
