@@ -83,7 +83,6 @@ internal static partial class HostSyscall
     public static readonly int Getsockname = Number("getsockname");
     public static readonly int Getpeername = Number("getpeername");
     public static readonly int Uname = Number("uname");
-    public static readonly int Sysinfo = Number("sysinfo");
     public static readonly int Getxattr = Number("getxattr");
     public static readonly int Lgetxattr = Number("lgetxattr");
     public static readonly int Fgetxattr = Number("fgetxattr");

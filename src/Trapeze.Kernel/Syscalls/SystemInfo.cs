@@ -20,21 +20,6 @@ public static unsafe class SystemInfo
         return thread.Memory.Write(name, new ReadOnlySpan<byte>(buffer, UtsnameSize)) is var fault and not Errno.None ? fault : 0;
     }
 
-    /// <summary>
-    /// Memory and load figures, the host's: glibc sizes work by them (qsort picks merge sort with a
-    /// scratch buffer, or in-place quicksort, from the physical memory size).
-    /// </summary>
-    [Syscall("sysinfo", Support = Support.Partial, Note = "the host's figures, including its process count")]
-    public static Result SystemStatistics(GuestThread thread, GuestAddress info)
-    {
-        const int SysinfoSize = 112; // struct sysinfo on x86-64
-        var buffer = stackalloc byte[SysinfoSize];
-        var result = HostSyscall.Invoke(HostSyscall.Sysinfo, (long)buffer);
-        if (result < 0)
-            return result;
-        return thread.Memory.Write(info, new ReadOnlySpan<byte>(buffer, SysinfoSize)) is var fault and not Errno.None ? fault : 0;
-    }
-
     [Syscall("getuid")]
     public static Result GetUserId(GuestThread thread) => HostIdentity.UserId;
 
