@@ -28,10 +28,6 @@ internal static unsafe partial class UnicornNative
     [LibraryImport(Library, EntryPoint = "uc_open")]
     public static partial int Open(int arch, int mode, out nint engine);
 
-    /// <summary>(major &lt;&lt; 24) | (minor &lt;&lt; 16) | (patch &lt;&lt; 8) | extra, for Unicorn 2.</summary>
-    [LibraryImport(Library, EntryPoint = "uc_version")]
-    public static partial uint Version(nint major, nint minor);
-
     [LibraryImport(Library, EntryPoint = "uc_close")]
     public static partial int Close(nint engine);
 

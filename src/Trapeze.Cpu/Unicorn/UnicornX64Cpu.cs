@@ -32,7 +32,6 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     public UnicornX64Cpu(ICpuEvents events)
     {
         this.events = events;
-        _ = UnicornStoreFastPath.IsApplied;
         Check(UnicornNative.Open(UnicornNative.ArchX86, UnicornNative.Mode64, out engine), "uc_open");
         Check(UnicornNative.Control(engine, UnicornNative.ControlCpuModel | UnicornNative.ControlWriteOneArgument, CpuModelWestmere), "select CPU model");
         self = GCHandle.Alloc(this);
@@ -136,10 +135,11 @@ public sealed unsafe class UnicornX64Cpu : ICpu
             executableRegions.Add(guestAddress);
     }
 
-    // With UnicornStoreFastPath, Unicorn no longer notices guest stores into translated code, so
-    // code translated from a region is dropped whenever the region goes away or changes rights
-    // (while it is still executable, which Unicorn's lookup needs). The kernel maps, unmaps and
-    // protects whole regions, so the region's start names it.
+    // Unicorn 2.0 keeps code translated from a region after the region is unmapped, and new code
+    // mapped at the same address could then run stale translations (dlclose + dlopen). So code
+    // translated from a region is dropped whenever the region goes away or changes rights (while it
+    // is still executable, which Unicorn's lookup needs). The kernel maps, unmaps and protects
+    // whole regions, so the region's start names it.
     private void ForgetTranslations(ulong guestAddress, ulong length)
     {
         if (!executableRegions.Remove(guestAddress))
