@@ -168,17 +168,15 @@ public sealed class Kernel(KernelOptions options) : IDisposable
     /// <summary>The guest's descriptors are its own duplicates of the host's, so closing them leaves Trapeze's intact.</summary>
     private static void InheritFiles(Process process, IReadOnlyDictionary<int, int> descriptors)
     {
-        const long DuplicateCloseOnExec = 1030; // F_DUPFD_CLOEXEC
         foreach (var (guestFd, hostFd) in descriptors)
         {
-            var copy = HostSyscall.Invoke(HostSyscall.Fcntl, hostFd, DuplicateCloseOnExec, 3);
+            var copy = HostSyscall.Invoke(HostSyscall.Fcntl, hostFd, (long)FcntlCommand.F_DUPFD_CLOEXEC, 3);
             if (copy < 0)
                 continue;
             var flags = (OpenFlags)HostSyscall.Invoke(HostSyscall.Fcntl, copy, (long)FcntlCommand.F_GETFL);
             var file = new HostFile((int)copy, $"/dev/fd/{guestFd}", flags);
             if (process.Files.Replace(guestFd, file, closeOnExec: false).IsError)
                 file.Release(); // beyond the guest's descriptor limit: it does not get this one
-
         }
     }
 }
