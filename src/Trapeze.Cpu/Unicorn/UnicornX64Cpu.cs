@@ -80,38 +80,33 @@ public sealed unsafe class UnicornX64Cpu : ICpu
 
     public void ReadRegisters(ReadOnlySpan<X64Register> registers, Span<ulong> values)
     {
-        const int most = 16;
-        if (registers.Length > most || values.Length < registers.Length)
-            throw new ArgumentException($"at most {most} registers, and a value slot for each");
-        var ids = stackalloc int[most];
-        var slots = stackalloc void*[most];
         fixed (ulong* first = values)
-        {
-            for (var i = 0; i < registers.Length; i++)
-            {
-                ids[i] = RegisterIds[(int)registers[i]];
-                slots[i] = first + i;
-            }
-            UnicornNative.RegisterReadBatch(engine, ids, slots, registers.Length);
-        }
+            Batch(registers, first, values.Length, write: false);
     }
 
     public void WriteRegisters(ReadOnlySpan<X64Register> registers, ReadOnlySpan<ulong> values)
     {
+        fixed (ulong* first = values)
+            Batch(registers, first, values.Length, write: true);
+    }
+
+    /// <summary>One engine call for several registers: the syscall path's hot spot.</summary>
+    private void Batch(ReadOnlySpan<X64Register> registers, ulong* values, int count, bool write)
+    {
         const int most = 16;
-        if (registers.Length > most || values.Length < registers.Length)
-            throw new ArgumentException($"at most {most} registers, and a value for each");
+        if (registers.Length > most || count < registers.Length)
+            throw new ArgumentException($"at most {most} registers, and a value slot for each");
         var ids = stackalloc int[most];
         var slots = stackalloc void*[most];
-        fixed (ulong* first = values)
+        for (var i = 0; i < registers.Length; i++)
         {
-            for (var i = 0; i < registers.Length; i++)
-            {
-                ids[i] = RegisterIds[(int)registers[i]];
-                slots[i] = first + i;
-            }
-            UnicornNative.RegisterWriteBatch(engine, ids, slots, registers.Length);
+            ids[i] = RegisterIds[(int)registers[i]];
+            slots[i] = values + i;
         }
+        if (write)
+            UnicornNative.RegisterWriteBatch(engine, ids, slots, registers.Length);
+        else
+            UnicornNative.RegisterReadBatch(engine, ids, slots, registers.Length);
     }
 
     public void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory)

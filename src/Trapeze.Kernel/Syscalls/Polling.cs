@@ -30,16 +30,8 @@ public static unsafe class Polling
     [Syscall("ppoll", Support = Support.Partial, Note = "the signal mask is not applied (signals are not delivered yet); the remaining time is not written back")]
     public static Result PollWithMask(GuestThread thread, GuestAddress descriptors, uint count, GuestAddress timeout, GuestAddress signalMask, ulong maskSize)
     {
-        var milliseconds = -1;
-        if (!timeout.IsNull)
-        {
-            if (thread.Memory.Read(timeout, out Timespec limit) is var fault and not Errno.None)
-                return fault;
-            if (limit.Seconds < 0 || limit.Nanoseconds is < 0 or >= 1_000_000_000)
-                return Errno.EINVAL;
-            // Round up: a wait never ends before the time asked for.
-            milliseconds = (int)Math.Min(int.MaxValue, limit.Seconds * 1000 + (limit.Nanoseconds + 999_999) / 1_000_000);
-        }
+        if (TimespecTimeout(thread, timeout, out var milliseconds) is var error and not Errno.None)
+            return error;
         if (!signalMask.IsNull && maskSize != 8)
             return Errno.EINVAL;
         return Wait(thread, descriptors, count, milliseconds);
@@ -53,9 +45,8 @@ public static unsafe class Polling
         {
             if (thread.Memory.Read(timeout, out Timeval limit) is var fault and not Errno.None)
                 return fault;
-            if (limit.Seconds < 0 || limit.Microseconds is < 0 or >= 1_000_000)
-                return Errno.EINVAL;
-            milliseconds = (int)Math.Min(int.MaxValue, limit.Seconds * 1000 + (limit.Microseconds + 999) / 1000);
+            if (RoundedMilliseconds(limit.Seconds, limit.Microseconds, 1_000_000, out milliseconds) is var invalid and not Errno.None)
+                return invalid;
         }
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var result = SelectOn(thread, count, read, write, except, milliseconds);
@@ -72,16 +63,33 @@ public static unsafe class Polling
     [Syscall("pselect6", Support = Support.Partial, Note = "the signal mask is not applied (signals are not delivered yet); the remaining time is not written back")]
     public static Result SelectWithMask(GuestThread thread, int count, GuestAddress read, GuestAddress write, GuestAddress except, GuestAddress timeout, GuestAddress signalMask)
     {
-        var milliseconds = -1;
-        if (!timeout.IsNull)
-        {
-            if (thread.Memory.Read(timeout, out Timespec limit) is var fault and not Errno.None)
-                return fault;
-            if (limit.Seconds < 0 || limit.Nanoseconds is < 0 or >= 1_000_000_000)
-                return Errno.EINVAL;
-            milliseconds = (int)Math.Min(int.MaxValue, limit.Seconds * 1000 + (limit.Nanoseconds + 999_999) / 1_000_000);
-        }
+        if (TimespecTimeout(thread, timeout, out var milliseconds) is var error and not Errno.None)
+            return error;
         return SelectOn(thread, count, read, write, except, milliseconds);
+    }
+
+    /// <summary>A struct timespec timeout in milliseconds; -1 (wait forever) for NULL.</summary>
+    private static Errno TimespecTimeout(GuestThread thread, GuestAddress timeout, out int milliseconds)
+    {
+        milliseconds = -1;
+        if (timeout.IsNull)
+            return Errno.None;
+        if (thread.Memory.Read(timeout, out Timespec limit) is var fault and not Errno.None)
+            return fault;
+        return RoundedMilliseconds(limit.Seconds, limit.Nanoseconds, 1_000_000_000, out milliseconds);
+    }
+
+    /// <summary>Seconds plus a fraction in whole milliseconds, rounded up: a wait never ends before the time asked for.</summary>
+    private static Errno RoundedMilliseconds(long seconds, long fraction, long fractionsPerSecond, out int milliseconds)
+    {
+        milliseconds = -1;
+        if (seconds < 0 || fraction < 0 || fraction >= fractionsPerSecond)
+            return Errno.EINVAL;
+        var perMillisecond = fractionsPerSecond / 1000;
+        milliseconds = seconds >= int.MaxValue / 1000
+            ? int.MaxValue
+            : (int)Math.Min(int.MaxValue, seconds * 1000 + (fraction + perMillisecond - 1) / perMillisecond);
+        return Errno.None;
     }
 
     /// <summary>select's three bitmaps as poll entries, and the answers back into the bitmaps.</summary>
