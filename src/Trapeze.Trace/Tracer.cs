@@ -16,6 +16,7 @@ public sealed class Tracer : ISyscallTracer, IDisposable
     private readonly ArgumentFormatter formatter;
     private readonly IReadOnlyList<ITraceSink> sinks;
     private readonly bool needsText;
+    private readonly bool needsWallClock;
 
     public Tracer(TraceOptions options, IReadOnlyList<ITraceSink> sinks)
     {
@@ -24,6 +25,8 @@ public sealed class Tracer : ISyscallTracer, IDisposable
         formatter = new ArgumentFormatter(options);
         // The -c table and histograms need names and times only, so they skip formatting (and its cost).
         needsText = sinks.Any(s => s is not (SummaryTable or LatencyHistogram));
+        // The local wall clock costs a time-zone conversion per call; only -t/-tt/-ttt and JSON print it.
+        needsWallClock = options.Timestamps != TimestampStyle.None || sinks.Any(s => s is JsonEventWriter);
     }
 
     public void ThreadStarted(GuestThread thread)
@@ -81,7 +84,7 @@ public sealed class Tracer : ISyscallTracer, IDisposable
             Name = call.Definition is null && call.Name.StartsWith("syscall_", StringComparison.Ordinal) ? $"syscall_0x{call.Number:x}" : call.Name,
             Number = call.Number,
             Definition = call.Definition,
-            Start = needsText ? DateTimeOffset.Now : default,
+            Start = needsWallClock ? DateTimeOffset.Now : default,
             StartTicks = Stopwatch.GetTimestamp(),
         };
         if (needsText)
