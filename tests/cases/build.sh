@@ -23,7 +23,7 @@ build_one() {
   case "$name" in
     *.libc.asm)
       base=${name%.libc.asm}
-      newer "$src" "$out/$base.static" || return 0
+      newer "$src" "$out/$base.dynamic" || return 0 # the last variant built
       nasm -f elf64 "$src" -o "$out/$base.o"
       gcc -static "$out/$base.o" -o "$out/$base.static"
       gcc -no-pie "$out/$base.o" -o "$out/$base.dynamic"
@@ -54,7 +54,7 @@ build_one() {
       produced=("$base") ;;
     *.c)
       base=${name%.c}
-      newer "$src" "$out/$base.glibc-static" || return 0
+      newer "$src" "$out/$base.musl-dynamic" || return 0 # the last variant built
       gcc -O2 -static -o "$out/$base.glibc-static" "$src" -lm
       gcc -O2 -o "$out/$base.glibc-dynamic" "$src" -lm
       musl-gcc -O2 -static -o "$out/$base.musl-static" "$src" -lm
