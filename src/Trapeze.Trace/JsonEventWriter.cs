@@ -8,6 +8,17 @@ public sealed class JsonEventWriter(Stream stream) : ITraceSink
     private readonly Utf8JsonWriter writer = new(stream, new JsonWriterOptions { SkipValidation = true });
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
+    /// <summary>Each formatted argument as a field named after its parameter (argN for undeclared calls).</summary>
+    internal static void WriteArgumentFields(System.Text.Json.Utf8JsonWriter writer, TraceEvent call)
+    {
+        for (var index = 0; index < call.Arguments.Count; index++)
+        {
+            var name = call.Definition is { } definition && index < definition.Parameters.Length
+                ? definition.Parameters[index].Name : $"arg{index}";
+            writer.WriteString(name, call.Arguments[index]);
+        }
+    }
+
     public void Exited(TraceEvent call)
     {
         writer.WriteStartObject();
@@ -17,12 +28,7 @@ public sealed class JsonEventWriter(Stream stream) : ITraceSink
         writer.WriteString("name", call.Name);
         writer.WriteNumber("number", call.Number);
         writer.WriteStartObject("args");
-        for (var index = 0; index < call.Arguments.Count; index++)
-        {
-            var name = call.Definition is { } definition && index < definition.Parameters.Length
-                ? definition.Parameters[index].Name : $"arg{index}";
-            writer.WriteString(name, call.Arguments[index]);
-        }
+        WriteArgumentFields(writer, call);
         writer.WriteEndObject();
         if (call.NoReturn)
             writer.WriteNull("result");

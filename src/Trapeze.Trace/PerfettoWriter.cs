@@ -35,12 +35,7 @@ public sealed class PerfettoWriter : ITraceSink
         writer.WriteNumber("pid", call.ProcessId);
         writer.WriteNumber("tid", call.ThreadId);
         writer.WriteStartObject("args");
-        for (var index = 0; index < call.Arguments.Count; index++)
-        {
-            var name = call.Definition is { } definition && index < definition.Parameters.Length
-                ? definition.Parameters[index].Name : $"arg{index}";
-            writer.WriteString(name, call.Arguments[index]);
-        }
+        JsonEventWriter.WriteArgumentFields(writer, call);
         writer.WriteString("result", call.ResultText);
         writer.WriteEndObject();
         writer.WriteEndObject();
