@@ -24,6 +24,7 @@ internal static class RunCommand
         {
             var options = new KernelOptions
             {
+                Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(),
                 ReportUnsupported = result.GetValue(reportUnsupported),
                 FileCreationMask = HostProcess.TakeFileCreationMask(),
             };

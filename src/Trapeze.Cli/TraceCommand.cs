@@ -106,7 +106,7 @@ internal static class TraceCommand
             return Fail($"cannot open an output file: {error.Message}");
         }
         var tracer = new Tracer(options, sinks);
-        var kernelOptions = new KernelOptions { Tracer = tracer, FileCreationMask = HostProcess.TakeFileCreationMask() };
+        var kernelOptions = new KernelOptions { Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(), Tracer = tracer, FileCreationMask = HostProcess.TakeFileCreationMask() };
         var code = RunCommand.Execute(kernelOptions, path, argv, environment);
         tracer.Finish();
         tracer.Dispose();

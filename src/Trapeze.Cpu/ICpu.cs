@@ -11,33 +11,48 @@ public enum MemoryProtection
 }
 
 /// <summary>Why <see cref="ICpu.Run"/> returned.</summary>
-public enum CpuStopReason
+public enum CpuEventKind
 {
-    /// <summary>The kernel asked the CPU to stop (exit, exec, a blocking call, preemption).</summary>
-    Requested,
+    /// <summary>Someone called <see cref="ICpu.RequestStop"/>: the kernel (a blocking call, exit, exec) or the preemption timer.</summary>
+    Stopped,
+    /// <summary>A software interrupt or CPU exception that <see cref="ICpuEvents.OnInterrupt"/> did not handle (<see cref="CpuEvent.Number"/> is the vector).</summary>
+    Interrupt,
     /// <summary>An access to unmapped memory or against page protections.</summary>
     MemoryFault,
     /// <summary>An instruction the CPU cannot decode or execute.</summary>
     InvalidInstruction,
-    /// <summary>A CPU exception without a better classification (divide error, general protection...).</summary>
-    Exception,
+    /// <summary>A privileged instruction in user mode (<c>hlt</c>): general protection.</summary>
+    GeneralProtection,
 }
 
-public readonly record struct CpuStop(CpuStopReason Reason, ulong FaultAddress = 0, bool FaultWasWrite = false, bool FaultWasUnmapped = false);
+/// <summary>One event that ended a run of guest code, with the program counter where it happened.</summary>
+public readonly record struct CpuEvent(CpuEventKind Kind, ulong ProgramCounter, ulong Address = 0, int Number = 0, bool Write = false, bool Unmapped = false);
 
-/// <summary>What the CPU calls back into when the guest asks for the kernel.</summary>
+/// <summary>What the CPU calls back into, inside the engine, when the guest asks for the kernel.</summary>
 public interface ICpuEvents
 {
-    /// <summary>The guest executed <c>syscall</c>. The instruction pointer already points past it.</summary>
+    /// <summary>
+    /// The guest executed <c>syscall</c>; <paramref name="nextInstruction"/> is the address after it.
+    /// A call that finishes here is the fast path; one that must wait calls <see cref="ICpu.RequestStop"/>
+    /// and is finished by the kernel's run loop outside the engine.
+    /// </summary>
     void OnSyscall(ICpu cpu, ulong nextInstruction);
 
-    /// <summary>The guest raised a software interrupt (<c>int 0x80</c>, ARM <c>swi</c>, SPARC <c>ta</c>).</summary>
-    void OnInterrupt(ICpu cpu, int number);
+    /// <summary>A software interrupt or exception; true when handled (execution goes on), false to end the run with an <see cref="CpuEventKind.Interrupt"/> event.</summary>
+    bool OnInterrupt(ICpu cpu, int number) => false;
+}
+
+/// <summary>
+/// The whole register state of one guest thread (integer, x87/SSE, segment bases), in the CPU's own
+/// form. Threads that share a CPU take turns: the kernel saves one and restores another.
+/// </summary>
+public interface ICpuContext : IDisposable
+{
 }
 
 /// <summary>
 /// An emulated (or native) CPU running one guest address space. The kernel talks only to this;
-/// nothing outside Trapeze.Cpu names the engine behind it.
+/// nothing outside Trapeze.Cpu names the engine behind it. One thread of the host at a time drives it.
 /// </summary>
 public interface ICpu : IDisposable
 {
@@ -58,17 +73,35 @@ public interface ICpu : IDisposable
             WriteRegister(registers[i], values[i]);
     }
 
+    /// <summary>Copies the full register state of the thread now on the CPU into a new context (or into <paramref name="into"/>).</summary>
+    ICpuContext SaveContext(ICpuContext? into = null);
+
+    /// <summary>Puts a state this CPU saved back on it (another CPU's context is not portable: fork copies registers).</summary>
+    void RestoreContext(ICpuContext context);
+
     /// <summary>Maps host memory the caller owns at a guest address. Both must be page aligned.</summary>
     void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory);
     void UnmapMemory(ulong guestAddress, ulong length);
     void ProtectMemory(ulong guestAddress, ulong length, MemoryProtection protection);
 
-    /// <summary>Runs guest code from the instruction pointer until stopped or faulted.</summary>
-    CpuStop Run();
+    /// <summary>Runs guest code from the instruction pointer until an event.</summary>
+    CpuEvent Run();
 
-    /// <summary>Asks a running CPU to stop after the current instruction; safe from inside an event.</summary>
+    /// <summary>
+    /// Asks a running CPU to stop after the current instruction. Safe from inside an event and from
+    /// any other host thread (the preemption timer); a request while the CPU is not running is dropped.
+    /// </summary>
     void RequestStop();
 
-    /// <summary>Drops translated code, e.g. after guest code pages change.</summary>
+    /// <summary>Drops translated code, e.g. after guest code pages change or a new program is loaded.</summary>
     void FlushTranslations();
+}
+
+/// <summary>Where guest code runs: the kernel is handed one and asks it for CPUs; it never builds an engine itself.</summary>
+public interface IPlatform
+{
+    string Name { get; }
+
+    /// <summary>A new x86-64 CPU with no memory mapped, its registers at their reset values.</summary>
+    ICpu CreateCpu(ICpuEvents events);
 }

@@ -1,5 +1,4 @@
 using Trapeze.Cpu;
-using Trapeze.Cpu.Unicorn;
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Files;
 using Trapeze.Kernel.Host;
@@ -33,66 +32,237 @@ public sealed class KernelOptions
 
     /// <summary>Sees every syscall at the dispatch point (the tracer); <see cref="Kernel.Tracer"/> can change it later.</summary>
     public ISyscallTracer? Tracer { get; init; }
+
+    /// <summary>Where guest code runs. The kernel never builds a CPU engine itself.</summary>
+    public required IPlatform Platform { get; init; }
+
+    /// <summary>Live guest processes at most (zombies included); fork beyond it fails with EAGAIN.</summary>
+    public int MaximumProcesses { get; init; } = 1024;
+
+    /// <summary>The first process's id; by default Trapeze's own, so the guest sees familiar numbers.</summary>
+    public int? FirstProcessId { get; init; }
+
+    /// <summary>Print a .NET stack trace with internal errors (--debug-internal).</summary>
+    public bool DebugInternal { get; init; }
 }
 
 /// <summary>The program file is missing (the CLI exits 127).</summary>
 public sealed class ExecutableNotFoundException(string message) : Exception(message);
 
 /// <summary>
-/// One Trapeze kernel: its processes and options. Nothing is global, so tests can run many
-/// kernels side by side in one host process.
+/// One Trapeze kernel: its processes, scheduler and services. Nothing is global, so tests can run
+/// many kernels side by side in one host process.
 /// </summary>
-public sealed class Kernel(KernelOptions options) : IDisposable
+public sealed class Kernel : IDisposable
 {
+    private readonly KernelOptions options;
     private readonly HashSet<string> reportedUnsupported = [];
     private readonly List<Process> processes = [];
-    private int nextProcessId = Environment.ProcessId;
+    private readonly ManualResetEventSlim firstProcessEnded = new();
+    private readonly CountdownEvent hostThreads = new(1);
+    private Process? init;
+
+    public Kernel(KernelOptions options)
+    {
+        this.options = options;
+        Tracer = options.Tracer;
+        Pids = new PidAllocator(options.FirstProcessId ?? Environment.ProcessId);
+    }
 
     public KernelOptions Options => options;
     public TextWriter Diagnostics => options.Diagnostics;
+    public IPlatform Platform => options.Platform;
 
     /// <summary>
     /// Hooks at the dispatch point for every syscall of every process of this kernel; null (the
     /// default) costs one check per syscall. See <see cref="SyscallHooks"/> for scripting.
     /// </summary>
-    public ISyscallTracer? Tracer { get; set; } = options.Tracer;
+    public ISyscallTracer? Tracer { get; set; }
     public LinuxX64Personality LinuxX64 { get; } = new();
 
-    /// <summary>The guest processes this kernel runs (what /proc lists).</summary>
+    public Scheduler Scheduler { get; } = new();
+    public FutexTable Futexes { get; } = new();
+    public KernelClock Clock { get; init; } = new();
+    public KernelRandom Random { get; init; } = new();
+    public KernelCredentials Credentials { get; init; } = new();
+    public PidAllocator Pids { get; }
+
+    /// <summary>The first process's parent as the guest sees it: Trapeze's own parent.</summary>
+    public int OutsideParentId { get; } = (int)HostSyscall.Invoke(HostSyscall.Getppid);
+
+    /// <summary>The guest processes this kernel runs, zombies included (what /proc lists).</summary>
     public IReadOnlyList<Process> Processes => processes;
 
-    public Process? FindProcess(int id) => processes.Find(process => process.Id == id && process.Exit is null);
+    /// <summary>The first process: orphans become its children.</summary>
+    public Process? Init => init;
 
-    /// <summary>Runs a program to its end and returns how it ended.</summary>
-    public ExitStatus Run(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    public Process? FindProcess(int id) => processes.Find(process => process.Id == id && process.State == ProcessState.Running);
+
+    public GuestThread? FindThread(int id)
     {
-        using var process = Start(path, arguments, environment);
-        var status = process.Run();
-        Tracer?.ProcessExited(process, status);
-        return status;
+        foreach (var process in processes)
+        {
+            foreach (var thread in process.Threads)
+            {
+                if (thread.Id == id)
+                    return thread;
+            }
+        }
+        return null;
     }
 
-    /// <summary>Creates a process running <paramref name="path"/>, stopped at its first instruction.</summary>
+    /// <summary>Runs a program and every process it starts; returns how the first one ended.</summary>
+    public ExitStatus Run(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    {
+        var process = Start(path, arguments, environment);
+        // The first thread runs on this host thread: no thread start on the way to the guest.
+        process.MainThread.Main();
+        firstProcessEnded.Wait();
+        hostThreads.Signal();
+        // Every other process was killed when the first ended; give their threads time to leave.
+        hostThreads.Wait(TimeSpan.FromSeconds(5));
+        return process.Exit!;
+    }
+
+    /// <summary>Creates the first process running <paramref name="path"/>, stopped at its first instruction.</summary>
     public Process Start(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
         var image = ReadExecutable(path);
-        // The first guest process stands in for the host process: its parent is Trapeze's parent.
-        var parent = (int)HostSyscall.Invoke(HostSyscall.Getppid);
-        var process = new Process(this, nextProcessId++, parent, LinuxX64, events => new UnicornX64Cpu(events));
-        process.FileCreationMask = options.FileCreationMask;
+        var memory = new MemoryContext(Platform);
+        var fileSystem = new FileSystemContext { FileCreationMask = options.FileCreationMask };
+        var process = new Process(this, Pids.Allocate(), null, LinuxX64, memory, new FileTable(), fileSystem, new SignalActions());
+        process.ProcessGroupId = (int)HostSyscall.Invoke(HostSyscall.Getpgid, 0);
+        process.SessionId = (int)HostSyscall.Invoke(HostSyscall.Getsid, 0);
+        process.AddThread(process.Id);
         processes.Add(process);
+        init = process;
         try
         {
             ProgramStart.Load(process, image, path, arguments, environment, ReadExecutable);
+            fileSystem.WorkingDirectory = (int)HostSyscall.Invoke(HostSyscall.Openat, -100, HostStrings.Pin(".", out var handle), (long)(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC));
+            handle.Free();
+            fileSystem.WorkingDirectoryPath = Environment.CurrentDirectory;
             InheritFiles(process, options.InheritedDescriptors ?? InheritableHostDescriptors());
             Tracer?.ProcessStarted(process, path, arguments, environment);
             return process;
         }
         catch
         {
-            process.Dispose();
+            memory.Dispose();
+            processes.Remove(process);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A new process for fork or clone without CLONE_THREAD; null with EAGAIN past the process limit.
+    /// The pieces are the parent's own or copies, as the clone flags chose.
+    /// </summary>
+    internal Process? CreateProcess(Process parent, MemoryContext memory, FileTable files, FileSystemContext fileSystem, SignalActions signals, int exitSignal)
+    {
+        if (processes.Count >= options.MaximumProcesses)
+            return null;
+        var child = new Process(this, Pids.Allocate(), parent, parent.Personality, memory, files, fileSystem, signals) { ExitSignal = exitSignal };
+        child.CopyLimitsFrom(parent);
+        child.ExecutablePath = parent.ExecutablePath;
+        child.Command = parent.Command;
+        child.Arguments = parent.Arguments;
+        child.Environment = parent.Environment;
+        child.AuxiliaryVector = parent.AuxiliaryVector;
+        child.BreakStart = parent.BreakStart;
+        child.Break = parent.Break;
+        child.Dumpable = parent.Dumpable;
+        child.NoNewPrivileges = parent.NoNewPrivileges;
+        processes.Add(child);
+        return child;
+    }
+
+    /// <summary>Starts a new guest thread's host thread; it waits for the run lock like any other.</summary>
+    internal void StartThread(GuestThread thread)
+    {
+        hostThreads.AddCount();
+        Tracer?.ThreadStarted(thread);
+        thread.Start();
+    }
+
+    internal void HostThreadEnded() => hostThreads.Signal();
+
+    /// <summary>Orphans go to the first process (unless it is the one ending).</summary>
+    internal void ReparentChildren(Process process)
+    {
+        foreach (var child in process.Children.ToArray())
+        {
+            process.Children.Remove(child);
+            if (init is not null && process != init)
+            {
+                child.SetParent(init);
+                if (child.State == ProcessState.Zombie)
+                    init.ChildEvents.Notify();
+            }
+        }
+    }
+
+    /// <summary>A process became a zombie: its parent hears of it; the first process ending ends everything.</summary>
+    internal void ProcessEnded(Process process)
+    {
+        Pids.Free(process.Id);
+        if (process == init)
+        {
+            foreach (var other in processes)
+            {
+                if (other != process && other.State == ProcessState.Running)
+                    other.Terminate(ExitStatus.Killed(Signal.SIGKILL));
+            }
+            firstProcessEnded.Set();
+            return;
+        }
+        if (process.Parent is { } parent)
+        {
+            if (process.ExitSignal > 0 && process.ExitSignal <= 64)
+                parent.PendingSignals |= 1UL << (process.ExitSignal - 1);
+            parent.ChildEvents.Notify();
+        }
+    }
+
+    internal void Forget(Process process) => processes.Remove(process);
+
+    private ulong lastInode = 0x10000;
+
+    /// <summary>An inode number for a file Trapeze makes up (a pipe): unique in this kernel.</summary>
+    public ulong NewInode() => ++lastInode;
+
+    /// <summary>A CPU event that is not a system call: for now every fault ends the process with its signal.</summary>
+    internal void OnCpuEvent(GuestThread thread, CpuEvent cpuEvent)
+    {
+        var status = cpuEvent.Kind switch
+        {
+            CpuEventKind.MemoryFault => ExitStatus.Killed(Signal.SIGSEGV, $"at 0x{cpuEvent.Address:x} ({(cpuEvent.Unmapped ? "unmapped" : "protection")} {(cpuEvent.Write ? "write" : "access")}, pc 0x{cpuEvent.ProgramCounter:x})")
+                with { FaultAddress = cpuEvent.Address, FaultUnmapped = cpuEvent.Unmapped },
+            CpuEventKind.InvalidInstruction => ExitStatus.Killed(Signal.SIGILL, $"at 0x{cpuEvent.ProgramCounter:x}"),
+            CpuEventKind.GeneralProtection => ExitStatus.Killed(Signal.SIGSEGV, $"at 0x{cpuEvent.ProgramCounter:x} (general protection)"),
+            _ => cpuEvent.Number switch
+            {
+                // x86 exception vectors: #DE 0, #BP 3, #UD 6.
+                0 => ExitStatus.Killed(Signal.SIGFPE, $"at 0x{cpuEvent.ProgramCounter:x} (divide error)"),
+                3 => ExitStatus.Killed(Signal.SIGTRAP, $"at 0x{cpuEvent.ProgramCounter:x} (breakpoint)"),
+                6 => ExitStatus.Killed(Signal.SIGILL, $"at 0x{cpuEvent.ProgramCounter:x} (invalid opcode)"),
+                var number => ExitStatus.Killed(Signal.SIGSEGV, $"at 0x{cpuEvent.ProgramCounter:x} (interrupt {number})"),
+            },
+        };
+        thread.Process.Terminate(status);
+    }
+
+    /// <summary>
+    /// An exception escaped kernel code: a Trapeze bug, never the guest's fault. The user gets one
+    /// line, the process SIGSYS.
+    /// </summary>
+    internal void ReportInternalError(GuestThread thread, string where, Exception exception)
+    {
+        var what = exception is OutOfMemoryException ? "out of memory" : exception.Message;
+        Diagnostics.WriteLine($"trapeze: internal error in {where}: {exception.GetType().Name}: {what}; please report");
+        if (options.DebugInternal)
+            Diagnostics.WriteLine(exception.ToString());
+        thread.Process.Terminate(ExitStatus.Killed(Signal.SIGSYS, $"(internal error in {where})"));
     }
 
     internal void ReportUnsupported(string name, string reason)
@@ -103,10 +273,11 @@ public sealed class Kernel(KernelOptions options) : IDisposable
 
     public void Dispose()
     {
-        foreach (var process in processes)
-            process.Dispose();
-        processes.Clear();
+        Scheduler.Dispose();
     }
+
+    /// <summary>Reads a program for the loader: the first process's and every execve's.</summary>
+    internal static ElfImage ReadProgram(string path) => ReadExecutable(path);
 
     private static ElfImage ReadExecutable(string path)
     {

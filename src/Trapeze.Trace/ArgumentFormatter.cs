@@ -100,9 +100,6 @@ public sealed class ArgumentFormatter(TraceOptions options)
     public string Result(GuestThread thread, in SyscallCall call)
     {
         var result = call.Result;
-        // A successful execve replaced the image; to the guest it returns 0.
-        if (result.Raw == Trapeze.Kernel.Personalities.LinuxX64Personality.ExecSucceeded)
-            return "0";
         if (result.IsError)
         {
             var errno = (int)result.Error;

@@ -45,7 +45,7 @@ public sealed class VdsoTests
         var observer = new ClockCallSites();
         using var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.ReadWrite);
         var descriptor = (int)devNull.DangerousGetHandle();
-        using var kernel = new global::Trapeze.Kernel.Kernel(new KernelOptions { Tracer = observer, InheritedDescriptors = new Dictionary<int, int> { [0] = descriptor, [1] = descriptor, [2] = descriptor } });
+        using var kernel = new global::Trapeze.Kernel.Kernel(new KernelOptions { Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(), Tracer = observer, InheritedDescriptors = new Dictionary<int, int> { [0] = descriptor, [1] = descriptor, [2] = descriptor } });
         var status = kernel.Run(Path.Combine(Runner.CasesBuild, program), [program], ["LC_ALL=C"]);
 
         Assert.Equal(ExitStatus.Exited(0), status);

@@ -72,5 +72,17 @@ internal static unsafe partial class UnicornNative
     [LibraryImport(Library, EntryPoint = "uc_hook_add")]
     public static partial int HookAdd(nint engine, out nint hook, int type, nint callback, nint userData, ulong begin, ulong end, int extra);
 
+    [LibraryImport(Library, EntryPoint = "uc_context_alloc")]
+    public static partial int ContextAllocate(nint engine, out nint context);
+
+    [LibraryImport(Library, EntryPoint = "uc_context_save")]
+    public static partial int ContextSave(nint engine, nint context);
+
+    [LibraryImport(Library, EntryPoint = "uc_context_restore")]
+    public static partial int ContextRestore(nint engine, nint context);
+
+    [LibraryImport(Library, EntryPoint = "uc_context_free")]
+    public static partial int ContextFree(nint context);
+
     public static string Describe(int code) => Marshal.PtrToStringUTF8(StrError(code)) ?? $"unicorn error {code}";
 }

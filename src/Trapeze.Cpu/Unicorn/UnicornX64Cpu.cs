@@ -12,6 +12,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         35, 37, 38, 40, 43, 39, 36, 44, // rax rbx rcx rdx rsi rdi rbp rsp
         106, 107, 108, 109, 110, 111, 112, 113, // r8..r15
         41, 25, 250, 251, // rip eflags fs_base gs_base
+        249, 246, // mxcsr fpcw
     ];
 
     /// <summary>
@@ -24,10 +25,16 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     private readonly nint engine;
     private readonly ICpuEvents events;
     private GCHandle self;
-    private CpuStop? fault;
+    private CpuEvent? fault;
     private Exception? eventFailure;
     private readonly HashSet<ulong> executableRegions = [];
     private bool disposed;
+
+    // The preemption timer stops the CPU from another host thread: it must not race with Dispose,
+    // and a stop the kernel did not ask for (hlt) must be told from one it did.
+    private readonly Lock stopGate = new();
+    private bool running;
+    private bool stopRequested;
 
     public UnicornX64Cpu(ICpuEvents events)
     {
@@ -142,37 +149,73 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         UnicornNative.Control(engine, UnicornNative.ControlRemoveTranslations | UnicornNative.ControlWriteTwoArguments, guestAddress, guestAddress + length);
     }
 
-    public CpuStop Run()
+    public ICpuContext SaveContext(ICpuContext? into = null)
+    {
+        var context = into as UnicornContext ?? new UnicornContext(engine);
+        Check(UnicornNative.ContextSave(engine, context.Handle), "save context");
+        return context;
+    }
+
+    public void RestoreContext(ICpuContext context)
+        => Check(UnicornNative.ContextRestore(engine, ((UnicornContext)context).Handle), "restore context");
+
+    public CpuEvent Run()
     {
         fault = null;
         eventFailure = null;
         var start = ReadRegister(X64Register.Rip);
+        lock (stopGate)
+        {
+            running = true;
+            stopRequested = false;
+        }
         var result = UnicornNative.EmulationStart(engine, start, 0, 0, 0);
+        bool requested;
+        lock (stopGate)
+        {
+            running = false;
+            requested = stopRequested;
+        }
         if (eventFailure is { } failure)
         {
             eventFailure = null;
             ExceptionDispatchInfoThrow(failure);
         }
+        var pc = ReadRegister(X64Register.Rip);
         if (fault is { } stop)
             return stop;
         return result switch
         {
-            0 => new CpuStop(CpuStopReason.Requested),
-            10 => new CpuStop(CpuStopReason.InvalidInstruction, ReadRegister(X64Register.Rip)),
-            _ => new CpuStop(CpuStopReason.Exception, ReadRegister(X64Register.Rip)),
+            // Unicorn ends the run quietly at hlt; in user mode that is a general protection fault.
+            0 when !requested => new CpuEvent(CpuEventKind.GeneralProtection, pc - 1),
+            0 => new CpuEvent(CpuEventKind.Stopped, pc),
+            10 => new CpuEvent(CpuEventKind.InvalidInstruction, pc),
+            _ => new CpuEvent(CpuEventKind.GeneralProtection, pc),
         };
     }
 
-    public void RequestStop() => UnicornNative.EmulationStop(engine);
+    public void RequestStop()
+    {
+        lock (stopGate)
+        {
+            if (disposed || !running)
+                return;
+            stopRequested = true;
+            UnicornNative.EmulationStop(engine);
+        }
+    }
 
     public void FlushTranslations()
         => Check(UnicornNative.Control(engine, UnicornNative.ControlFlushTranslations | UnicornNative.ControlWriteNoArgument, 0), "flush translations");
 
     public void Dispose()
     {
-        if (disposed)
-            return;
-        disposed = true;
+        lock (stopGate)
+        {
+            if (disposed)
+                return;
+            disposed = true;
+        }
         UnicornNative.Close(engine);
         self.Free();
     }
@@ -226,7 +269,13 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     private static void OnInterruptHook(nint engine, uint number, nint userData)
     {
         var cpu = From(userData);
-        cpu.Guard((int)number, static (cpu, number) => cpu.events.OnInterrupt(cpu, number));
+        cpu.Guard((int)number, static (cpu, number) =>
+        {
+            if (cpu.events.OnInterrupt(cpu, number))
+                return;
+            cpu.fault ??= new CpuEvent(CpuEventKind.Interrupt, cpu.ReadRegister(X64Register.Rip), Number: number);
+            cpu.RequestStop();
+        });
     }
 
     [UnmanagedCallersOnly]
@@ -236,7 +285,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         // uc_mem_type: 19..21 unmapped read/write/fetch, 22..24 protection write/read/fetch.
         var unmapped = type is >= 19 and <= 21;
         var write = type is 20 or 22;
-        cpu.fault ??= new CpuStop(CpuStopReason.MemoryFault, address, write, unmapped);
+        cpu.fault ??= new CpuEvent(CpuEventKind.MemoryFault, cpu.ReadRegister(X64Register.Rip), address, Write: write, Unmapped: unmapped);
         return 0;
     }
 
@@ -244,7 +293,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     private static byte OnInvalidInstructionHook(nint engine, nint userData)
     {
         var cpu = From(userData);
-        cpu.fault ??= new CpuStop(CpuStopReason.InvalidInstruction, cpu.ReadRegister(X64Register.Rip));
+        cpu.fault ??= new CpuEvent(CpuEventKind.InvalidInstruction, cpu.ReadRegister(X64Register.Rip));
         return 0;
     }
 
@@ -256,3 +305,31 @@ public sealed unsafe class UnicornX64Cpu : ICpu
 }
 
 public sealed class CpuException(string message) : Exception(message);
+
+/// <summary>A uc_context: the whole CPU state, restorable into any x86-64 engine.</summary>
+internal sealed class UnicornContext : ICpuContext
+{
+    public UnicornContext(nint engine)
+    {
+        if (UnicornNative.ContextAllocate(engine, out var handle) != 0)
+            throw new CpuException("uc_context_alloc failed");
+        Handle = handle;
+    }
+
+    public nint Handle { get; private set; }
+
+    public void Dispose()
+    {
+        if (Handle != 0)
+            UnicornNative.ContextFree(Handle);
+        Handle = 0;
+    }
+}
+
+/// <summary>The Unicorn platform: every guest CPU is a Unicorn engine in this host process.</summary>
+public sealed class UnicornPlatform : IPlatform
+{
+    public string Name => "unicorn";
+
+    public ICpu CreateCpu(ICpuEvents events) => new UnicornX64Cpu(events);
+}

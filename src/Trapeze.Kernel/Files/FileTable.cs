@@ -12,6 +12,45 @@ public sealed class FileTable : IDisposable
     /// <summary>RLIMIT_NOFILE: descriptors are below this.</summary>
     public int Limit { get; set; } = 1024;
 
+    /// <summary>Processes using this table: CLONE_FILES shares it.</summary>
+    internal int Users { get; private set; } = 1;
+
+    internal FileTable AddUser()
+    {
+        Users++;
+        return this;
+    }
+
+    /// <summary>One process less; the last one closes every descriptor.</summary>
+    internal void Release()
+    {
+        if (--Users == 0)
+            Dispose();
+    }
+
+    /// <summary>fork's copy: the same open file descriptions (offsets, flags) under the same numbers.</summary>
+    public FileTable Copy()
+    {
+        var copy = new FileTable { Limit = Limit };
+        for (var fd = 0; fd < slots.Count; fd++)
+        {
+            if (slots[fd] is { } slot)
+                slot.File.AddReference();
+            copy.slots.Add(slots[fd]);
+        }
+        return copy;
+    }
+
+    /// <summary>execve closes the descriptors marked close-on-exec.</summary>
+    public void CloseOnExec()
+    {
+        for (var fd = 0; fd < slots.Count; fd++)
+        {
+            if (slots[fd] is { CloseOnExec: true })
+                Close(fd);
+        }
+    }
+
     public OpenFile? Get(int fd) => fd >= 0 && fd < slots.Count ? slots[fd]?.File : null;
 
     public bool GetCloseOnExec(int fd) => fd >= 0 && fd < slots.Count && slots[fd] is { CloseOnExec: true };

@@ -1,6 +1,7 @@
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Syscalls;
+using Trapeze.Kernel.Tasks;
 
 namespace Trapeze.Kernel.Files;
 
@@ -18,6 +19,22 @@ public abstract class OpenFile
 
     /// <summary>The status flags F_GETFL reports (access mode, O_APPEND, O_NONBLOCK...).</summary>
     public OpenFlags StatusFlags { get; set; }
+
+    /// <summary>read(2) by a thread: files that can make it wait (pipes, ttys) override this one.</summary>
+    public virtual Result Read(GuestThread thread, GuestAddress buffer, ulong count) => Read(thread.Memory, buffer, count);
+    public virtual Result Write(GuestThread thread, GuestAddress buffer, ulong count) => Write(thread.Memory, buffer, count);
+    public virtual Result ReadVector(GuestThread thread, List<HostSegment> segments, long offset) => ReadVector(segments, offset);
+    public virtual Result WriteVector(GuestThread thread, List<HostSegment> segments, long offset) => WriteVector(segments, offset);
+
+    /// <summary>
+    /// For poll: the events ready now on a file Trapeze implements itself, and the queue that
+    /// announces changes; null for files that are always ready (regular files, /proc) or polled by the host.
+    /// </summary>
+    public virtual short? Readiness(out WaitQueue? changes)
+    {
+        changes = null;
+        return null;
+    }
 
     public virtual Result Read(GuestMemory memory, GuestAddress buffer, ulong count) => Errno.EINVAL;
     public virtual Result Write(GuestMemory memory, GuestAddress buffer, ulong count) => Errno.EINVAL;

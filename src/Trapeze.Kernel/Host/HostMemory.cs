@@ -1,18 +1,71 @@
 namespace Trapeze.Kernel.Host;
 
 /// <summary>Host pages that back guest memory. Trapeze owns them; the CPU maps them.</summary>
-internal static class HostMemory
+internal static unsafe class HostMemory
 {
     private const long ProtectionReadWrite = 3;
-    private const long MapPrivateAnonymous = 0x02 | 0x20;
-    private const long MapNoReserve = 0x4000;
+    private const long MapShared = 0x01, MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000;
+    private const long AdviseDontNeed = 4;
+    private const ulong PageSize = 4096;
 
-    /// <summary>Reserves zeroed, readable and writable host pages (guest protections are the CPU's job); 0 when the host refuses.</summary>
-    public static nint Allocate(ulong length)
+    private static readonly Lazy<bool> HostHasSwap = new(() =>
     {
-        var result = HostSyscall.Invoke(HostSyscall.Mmap, 0, (long)length, ProtectionReadWrite, MapPrivateAnonymous | MapNoReserve, -1, 0);
+        try
+        {
+            var line = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("SwapTotal:", StringComparison.Ordinal));
+            return line is null || !line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1].Equals("0", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    });
+
+    /// <summary>
+    /// Reserves zeroed, readable and writable host pages (guest protections are the CPU's job); 0 when
+    /// the host refuses. Shared pages stay one copy when a process forks inside Trapeze.
+    /// </summary>
+    public static nint Allocate(ulong length, bool shared = false)
+    {
+        var flags = (shared ? MapShared : MapPrivate) | MapAnonymous | MapNoReserve;
+        var result = HostSyscall.Invoke(HostSyscall.Mmap, 0, (long)length, ProtectionReadWrite, flags, -1, 0);
         return result < 0 && result >= -4095 ? 0 : (nint)result;
     }
 
     public static void Release(nint address, ulong length) => HostSyscall.Invoke(HostSyscall.Munmap, address, (long)length);
+
+    /// <summary>Gives private pages back to the host; they read as zero afterwards.</summary>
+    public static void Discard(nint address, ulong length) => HostSyscall.Invoke(HostSyscall.Madvise, address, (long)length, AdviseDontNeed);
+
+    /// <summary>
+    /// Copies the pages of <paramref name="source"/> the guest has touched (the host's resident set)
+    /// to <paramref name="target"/>: a fork copies what exists, not the whole reservation. A swapped
+    /// out page is not resident, so where the host has swap every page is copied.
+    /// </summary>
+    public static void CopyTouched(nint source, nint target, ulong length)
+    {
+        if (HostHasSwap.Value)
+        {
+            Buffer.MemoryCopy((void*)source, (void*)target, length, length);
+            return;
+        }
+        const ulong Chunk = 64 * PageSize * 1024; // 256 MiB of address space per residency query
+        var residency = new byte[Chunk / PageSize];
+        for (ulong offset = 0; offset < length; offset += Chunk)
+        {
+            var piece = Math.Min(Chunk, length - offset);
+            long answer;
+            fixed (byte* vector = residency)
+                answer = HostSyscall.Invoke(HostSyscall.Mincore, source + (nint)offset, (long)piece, (long)vector);
+            var pages = (int)((piece + PageSize - 1) / PageSize);
+            for (var page = 0; page < pages; page++)
+            {
+                if (answer < 0 || (residency[page] & 1) != 0)
+                {
+                    var at = offset + (ulong)page * PageSize;
+                    Buffer.MemoryCopy((void*)(source + (nint)at), (void*)(target + (nint)at), PageSize, PageSize);
+                }
+            }
+        }
+    }
 }

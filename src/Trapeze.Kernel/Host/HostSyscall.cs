@@ -78,6 +78,9 @@ internal static partial class HostSyscall
     public static readonly int Fadvise64 = Number("fadvise64");
     public static readonly int Fallocate = Number("fallocate");
     public static readonly int Pipe2 = Number("pipe2");
+    public static readonly int Eventfd2 = Number("eventfd2");
+    public static readonly int Ppoll = Number("ppoll");
+    public static readonly int Madvise = Number("madvise");
     public static readonly int Getppid = Number("getppid");
     public static readonly int Poll = Number("poll");
     public static readonly int Getsockname = Number("getsockname");

@@ -60,15 +60,14 @@ internal static class ProgramStart
         var cpu = process.Cpu;
         foreach (var register in Enum.GetValues<X64Register>())
         {
-            if (register is not (X64Register.Rflags or X64Register.Rip))
+            if (register is not (X64Register.Rflags or X64Register.Rip or X64Register.Mxcsr or X64Register.X87Control))
                 cpu.WriteRegister(register, 0);
         }
+        // The floating-point state Linux starts a program with: exceptions masked, round to nearest.
+        cpu.WriteRegister(X64Register.Mxcsr, 0x1f80);
+        cpu.WriteRegister(X64Register.X87Control, 0x37f);
         cpu.WriteRegister(X64Register.Rsp, stackPointer);
         cpu.WriteRegister(X64Register.Rip, entry);
         cpu.WriteRegister(X64Register.Rflags, 0x202);
-
-        process.WorkingDirectory = (int)HostSyscall.Invoke(HostSyscall.Openat, -100, HostStrings.Pin(".", out var handle), (long)(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC));
-        handle.Free();
-        process.WorkingDirectoryPath = Environment.CurrentDirectory;
     }
 }

@@ -3,14 +3,55 @@ using Trapeze.Kernel.Host;
 
 namespace Trapeze.Kernel.Memory;
 
-/// <summary>One mapped range of guest memory, backed by host pages Trapeze owns.</summary>
-public sealed class Mapping(ulong start, ulong end, MemoryProtection protection, nint host, string name)
+/// <summary>
+/// Host memory Trapeze owns that backs guest pages. Mappings name a piece of one; several mappings
+/// (the slices of a split, or the processes sharing a MAP_SHARED region) hold references to it.
+/// </summary>
+public sealed class MemoryObject
+{
+    private int references = 1;
+
+    private MemoryObject(nint host, ulong length, bool shared)
+    {
+        Host = host;
+        Length = length;
+        Shared = shared;
+    }
+
+    public nint Host { get; }
+    public ulong Length { get; }
+
+    /// <summary>MAP_SHARED: a fork keeps one copy for both processes; private memory is copied.</summary>
+    public bool Shared { get; }
+
+    /// <summary>Fresh zeroed memory, or null when the host has none.</summary>
+    public static MemoryObject? Allocate(ulong length, bool shared)
+        => HostMemory.Allocate(length, shared) is var host and not 0 ? new MemoryObject(host, length, shared) : null;
+
+    internal MemoryObject AddReference()
+    {
+        references++;
+        return this;
+    }
+
+    internal void Release()
+    {
+        if (--references == 0)
+            HostMemory.Release(Host, Length);
+    }
+}
+
+/// <summary>One mapped range of guest memory: a piece of a <see cref="MemoryObject"/>.</summary>
+public sealed class Mapping(ulong start, ulong end, MemoryProtection protection, MemoryObject memory, ulong objectOffset, string name)
 {
     public ulong Start { get; } = start;
     public ulong End { get; } = end;
     public ulong Length => End - Start;
     public MemoryProtection Protection { get; internal set; } = protection;
-    public nint Host { get; } = host;
+    public MemoryObject Object { get; } = memory;
+    public ulong ObjectOffset { get; } = objectOffset;
+    public nint Host => Object.Host + (nint)ObjectOffset;
+    public bool Shared => Object.Shared;
 
     /// <summary>What /proc/self/maps shows in its last column: a path, [heap], [stack], or nothing.</summary>
     public string Name { get; } = name;
@@ -20,7 +61,7 @@ public sealed class Mapping(ulong start, ulong end, MemoryProtection protection,
 
     public bool Contains(ulong address) => address >= Start && address < End;
 
-    internal Mapping Slice(ulong start, ulong end) => new(start, end, Protection, Host + (nint)(start - Start), Name)
+    internal Mapping Slice(ulong start, ulong end) => new(start, end, Protection, Object.AddReference(), ObjectOffset + (start - Start), Name)
     {
         FileOffset = FileOffset + (start - Start),
     };
@@ -67,16 +108,51 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
     /// Maps fresh zeroed pages at [start, start+length), replacing whatever was there;
     /// null (and nothing changed) when the host has no memory for them.
     /// </summary>
-    public Mapping? Map(ulong start, ulong length, MemoryProtection protection, string name, ulong fileOffset = 0)
+    public Mapping? Map(ulong start, ulong length, MemoryProtection protection, string name, ulong fileOffset = 0, bool shared = false)
     {
         length = PageUp(length);
-        var host = HostMemory.Allocate(length);
-        if (host == 0)
+        if (MemoryObject.Allocate(length, shared) is not { } memory)
             return null;
         Unmap(start, length);
-        var mapping = new Mapping(start, start + length, protection, host, name) { FileOffset = fileOffset };
+        var mapping = new Mapping(start, start + length, protection, memory, 0, name) { FileOffset = fileOffset };
         Insert(mapping);
         return mapping;
+    }
+
+    /// <summary>
+    /// Fills <paramref name="child"/> (empty) with this space's mappings as fork leaves them: shared
+    /// memory stays one object, private memory is copied.
+    /// </summary>
+    public bool CopyInto(AddressSpace child)
+    {
+        child.MmapBase = MmapBase;
+        foreach (var mapping in mappings)
+        {
+            MemoryObject memory;
+            ulong offset;
+            if (mapping.Shared)
+            {
+                memory = mapping.Object.AddReference();
+                offset = mapping.ObjectOffset;
+            }
+            else
+            {
+                if (MemoryObject.Allocate(mapping.Length, shared: false) is not { } copy)
+                    return false;
+                HostMemory.CopyTouched(mapping.Host, copy.Host, mapping.Length);
+                memory = copy;
+                offset = 0;
+            }
+            child.Insert(new Mapping(mapping.Start, mapping.End, mapping.Protection, memory, offset, mapping.Name) { FileOffset = mapping.FileOffset });
+        }
+        return true;
+    }
+
+    /// <summary>Removes every mapping (execve).</summary>
+    public void Clear()
+    {
+        if (mappings.Count > 0)
+            Unmap(mappings[0].Start, mappings[^1].End - mappings[0].Start);
     }
 
     /// <summary>Removes every page in [start, start+length); holes are fine, as with munmap.</summary>
@@ -90,7 +166,9 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         {
             var mapping = mappings[index];
             cpu.UnmapMemory(mapping.Start, mapping.Length);
-            HostMemory.Release(mapping.Host, mapping.Length);
+            if (!mapping.Shared)
+                HostMemory.Discard(mapping.Host, mapping.Length);
+            mapping.Object.Release();
             mappings.RemoveAt(index);
         }
     }
@@ -156,7 +234,7 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
     public void Dispose()
     {
         foreach (var mapping in mappings)
-            HostMemory.Release(mapping.Host, mapping.Length);
+            mapping.Object.Release();
         mappings.Clear();
     }
 
@@ -192,5 +270,6 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         mappings.RemoveAt(index);
         Insert(mapping.Slice(mapping.Start, address));
         Insert(mapping.Slice(address, mapping.End));
+        mapping.Object.Release();
     }
 }

@@ -37,6 +37,14 @@ public sealed unsafe class GuestMemory(AddressSpace space)
         return Errno.None;
     }
 
+    /// <summary>The host address behind one guest address (futex keys: the same word in two processes has one host address).</summary>
+    public Errno HostAddress(GuestAddress address, out nint host)
+    {
+        var mapping = space.Find(address.Value);
+        host = mapping is null ? 0 : mapping.Host + (nint)(address.Value - mapping.Start);
+        return mapping is null || (mapping.Protection & MemoryProtection.Read) == 0 ? Errno.EFAULT : Errno.None;
+    }
+
     public Errno Read(GuestAddress address, Span<byte> destination)
     {
         var cursor = address.Value;
@@ -142,6 +150,31 @@ public sealed unsafe class GuestMemory(AddressSpace space)
             source[..count].CopyTo(new Span<byte>((void*)(mapping.Host + (nint)offset), count));
             source = source[count..];
             address += (ulong)count;
+        }
+    }
+}
+
+/// <summary>Byte copies over the host pieces of guest buffers (readv/writev on Trapeze's own files).</summary>
+public static unsafe class HostSegments
+{
+    public static Span<byte> Span(HostSegment segment, int length) => new((void*)segment.Pointer, length);
+
+    /// <summary>Copies the bytes at <paramref name="offset"/> of the pieces laid end to end into <paramref name="into"/>.</summary>
+    public static void Gather(List<HostSegment> segments, int offset, Span<byte> into)
+    {
+        foreach (var segment in segments)
+        {
+            if (into.IsEmpty)
+                return;
+            if ((ulong)offset >= segment.Length)
+            {
+                offset -= (int)Math.Min(segment.Length, int.MaxValue);
+                continue;
+            }
+            var piece = (int)Math.Min(segment.Length - (ulong)offset, (ulong)into.Length);
+            new Span<byte>((void*)(segment.Pointer + offset), piece).CopyTo(into);
+            into = into[piece..];
+            offset = 0;
         }
     }
 }

@@ -53,15 +53,111 @@ public sealed class LinuxX64Personality : IPersonality
             Arg5 = entry[6],
         };
         var definition = number < (ulong)byNumber.Length ? byNumber[number] : null;
+        thread.NextInstruction = nextInstruction;
         var tracer = thread.Kernel.Tracer;
-        var result = tracer is null
-            ? Dispatch(thread, number, definition, arguments)
-            : DispatchTraced(tracer, thread, number, definition, arguments);
-        // execve replaced every register, and a process that exited has none to return to.
-        if (result.Raw == ExecSucceeded || thread.Process.Exit is not null)
+        SyscallCall? trace = null;
+        Result result;
+        if (tracer is null)
+        {
+            result = Dispatch(thread, number, definition, arguments);
+        }
+        else
+        {
+            var call = new SyscallCall { Name = NameOf(number), Number = (int)number, Definition = definition, Arguments = arguments };
+            tracer.Enter(thread, ref call);
+            if (!call.Blocked)
+                call.Result = Dispatch(thread, number, definition, call.Arguments);
+            arguments = call.Arguments;
+            result = call.Result;
+            trace = call;
+        }
+        if (result.IsFinished)
+        {
+            Finish(thread, cpu, result, nextInstruction, entry[7], trace);
+            return;
+        }
+        if (result.Control is Wait wait)
+        {
+            thread.Blocked = new BlockedSyscall
+            {
+                Number = number,
+                Definition = definition,
+                Arguments = arguments,
+                NextInstruction = nextInstruction,
+                Flags = entry[7],
+                Wait = wait,
+                Trace = trace,
+            };
+        }
+        else
+        {
+            Complete(thread, cpu, result, nextInstruction, entry[7], trace);
+        }
+        // The rest happens in the thread's run loop, outside the engine.
+        cpu.RequestStop();
+    }
+
+    public void Resume(GuestThread thread, ICpu cpu, BlockedSyscall call)
+    {
+        var result = Dispatch(thread, call.Number, call.Definition, call.Arguments);
+        if (result.Control is Wait wait)
+        {
+            call.Wait = wait;
+            return;
+        }
+        Complete(thread, cpu, result, call.NextInstruction, call.Flags, call.Trace);
+        // Outside the engine the next run starts from RIP, which must be past the syscall.
+        if (result.Control is null or Restart)
+            cpu.WriteRegister(X64Register.Rip, call.NextInstruction);
+    }
+
+    /// <summary>A call ended in something other than a wait: a value, an exec, a vanished thread, or an interruption.</summary>
+    private void Complete(GuestThread thread, ICpu cpu, Result result, ulong nextInstruction, ulong flags, SyscallCall? trace)
+    {
+        switch (result.Control)
+        {
+            case null:
+                Finish(thread, cpu, result, nextInstruction, flags, trace);
+                break;
+            case Restart:
+                // Without signal handlers an interruption only comes from the process ending; EINTR is what is left.
+                Finish(thread, cpu, Errno.EINTR, nextInstruction, flags, trace);
+                break;
+            case ExecRequest exec:
+                // The new program replaces every register; to the tracer execve returned 0.
+                if (trace is { } call)
+                {
+                    call.Result = 0;
+                    thread.Kernel.Tracer?.Exit(thread, ref call);
+                }
+                thread.CallFinished();
+                thread.PendingExec = exec;
+                break;
+            default:
+                // A thread that is gone has nothing to return to; strace still ends its line ("= ?").
+                if (trace is { } ended)
+                {
+                    ended.Result = 0;
+                    thread.Kernel.Tracer?.Exit(thread, ref ended);
+                }
+                thread.CallFinished();
+                break;
+        }
+    }
+
+    private void Finish(GuestThread thread, ICpu cpu, Result result, ulong nextInstruction, ulong flags, SyscallCall? trace)
+    {
+        if (trace is { } call)
+        {
+            call.Result = result;
+            thread.Kernel.Tracer?.Exit(thread, ref call);
+            result = call.Result;
+        }
+        thread.CallFinished();
+        if (thread.Killed)
             return;
         // RFLAGS as read on entry: no handler changes the flags of the thread that called it.
-        ReadOnlySpan<ulong> exit = [(ulong)result.Raw, nextInstruction, entry[7]];
+        ReadOnlySpan<ulong> exit = [(ulong)result.Raw, nextInstruction, flags];
         cpu.WriteRegisters(ExitRegisters, exit);
     }
 
@@ -71,6 +167,7 @@ public sealed class LinuxX64Personality : IPersonality
 
     private static ReadOnlySpan<X64Register> ExitRegisters => [X64Register.Rax, X64Register.Rcx, X64Register.R11];
 
+    /// <summary>Runs the handler. Anything it throws is a Trapeze bug: one line for the user, SIGSYS for the guest.</summary>
     private Result Dispatch(GuestThread thread, ulong number, SyscallDefinition? definition, in SyscallArguments arguments)
     {
         if (definition is null)
@@ -80,20 +177,14 @@ public sealed class LinuxX64Personality : IPersonality
         }
         if (definition.Support == Support.Unsupported)
             thread.Kernel.ReportUnsupported(definition.Name, definition.Note);
-        return definition.Invoke(thread, arguments);
+        try
+        {
+            return definition.Invoke(thread, arguments);
+        }
+        catch (Exception exception)
+        {
+            thread.Kernel.ReportInternalError(thread, definition.Name, exception);
+            return Result.ThreadGone;
+        }
     }
-
-    /// <summary>The tracer's hooks around the call: they may rewrite the arguments, block the call or change its result.</summary>
-    private Result DispatchTraced(ISyscallTracer tracer, GuestThread thread, ulong number, SyscallDefinition? definition, in SyscallArguments arguments)
-    {
-        var call = new SyscallCall { Name = NameOf(number), Number = (int)number, Definition = definition, Arguments = arguments };
-        tracer.Enter(thread, ref call);
-        if (!call.Blocked)
-            call.Result = Dispatch(thread, number, definition, call.Arguments);
-        tracer.Exit(thread, ref call);
-        return call.Result;
-    }
-
-    /// <summary>What a successful execve returns to the personality: the new image set every register.</summary>
-    public const long ExecSucceeded = long.MinValue;
 }

@@ -12,20 +12,17 @@ public static class Descriptors
     [Syscall("pipe")]
     public static Result Pipe(GuestThread thread, GuestAddress descriptors) => Pipe2(thread, descriptors, 0);
 
-    [Syscall("pipe2", Support = Support.Partial, Note = "a host pipe; with one thread per process, a read of an empty pipe blocks for good")]
-    public static unsafe Result Pipe2(GuestThread thread, GuestAddress descriptors, OpenFlags flags)
+    [Syscall("pipe2", Support = Support.Partial, Note = "pipes inside Trapeze; O_DIRECT (packet mode) is accepted but writes are not packets")]
+    public static Result Pipe2(GuestThread thread, GuestAddress descriptors, OpenFlags flags)
     {
         if ((flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT)) != 0)
             return Errno.EINVAL;
-        var ends = stackalloc int[2];
-        var result = HostSyscall.Invoke(HostSyscall.Pipe2, (long)ends, (long)((flags & ~OpenFlags.O_CLOEXEC) | OpenFlags.O_CLOEXEC));
-        if (result < 0)
-            return result;
+        var pipe = new Pipe { Inode = thread.Kernel.NewInode() };
+        var status = flags & (OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT);
+        var reader = new PipeEnd(pipe, writer: false, status);
+        var writer = new PipeEnd(pipe, writer: true, status);
         var files = thread.Process.Files;
         var closeOnExec = (flags & OpenFlags.O_CLOEXEC) != 0;
-        var status = flags & (OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT);
-        var reader = new HostFile(ends[0], "pipe:", status | OpenFlags.O_RDONLY) { StatusFlags = status | OpenFlags.O_RDONLY };
-        var writer = new HostFile(ends[1], "pipe:", status | OpenFlags.O_WRONLY) { StatusFlags = status | OpenFlags.O_WRONLY };
         var readEnd = files.Add(reader, closeOnExec);
         if (readEnd.IsError)
         {
@@ -108,6 +105,8 @@ public static class Descriptors
             case FcntlCommand.F_SETFD:
                 files.SetCloseOnExec(fd, (argument & 1) != 0);
                 return 0;
+            case FcntlCommand.F_GETFL when file is PipeEnd:
+                return (int)file.StatusFlags; // pipe2's files were never opened by path: no O_LARGEFILE
             case FcntlCommand.F_GETFL when file.HostDescriptor is null:
                 // Linux reports O_LARGEFILE for every file on 64-bit.
                 return (int)(file.StatusFlags | OpenFlags.O_LARGEFILE);
@@ -115,9 +114,14 @@ public static class Descriptors
                 const OpenFlags Settable = OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.FASYNC | OpenFlags.O_DIRECT | OpenFlags.O_NOATIME;
                 file.StatusFlags = (file.StatusFlags & ~Settable) | ((OpenFlags)(int)argument & Settable);
                 return 0;
+            case FcntlCommand.F_GETPIPE_SZ when file is PipeEnd end:
+                return end.Pipe.Capacity;
+            case FcntlCommand.F_SETPIPE_SZ when file is PipeEnd end:
+                return end.Pipe.Resize((long)argument);
             case FcntlCommand.F_GETFL:
             case FcntlCommand.F_SETFL:
             case FcntlCommand.F_GETPIPE_SZ:
+            case FcntlCommand.F_SETPIPE_SZ:
             case FcntlCommand.F_GET_SEALS:
                 return file.HostDescriptor is { } host ? HostSyscall.Invoke(HostSyscall.Fcntl, host, (long)command, (long)argument) : Errno.EINVAL;
             case FcntlCommand.F_GETLK:

@@ -14,11 +14,11 @@ public static class FileIo
 
     [Syscall("read")]
     public static Result Read(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong count)
-        => thread.Process.Files.Get(fd) is { } file ? file.Read(thread.Memory, buffer, count) : Errno.EBADF;
+        => thread.Process.Files.Get(fd) is { } file ? file.Read(thread, buffer, count) : Errno.EBADF;
 
     [Syscall("write")]
     public static Result Write(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, SizeFrom = nameof(count))] GuestAddress buffer, ulong count)
-        => thread.Process.Files.Get(fd) is { } file ? file.Write(thread.Memory, buffer, count) : Errno.EBADF;
+        => thread.Process.Files.Get(fd) is { } file ? file.Write(thread, buffer, count) : Errno.EBADF;
 
     [Syscall("pread64")]
     public static Result PositionalRead(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong count, long offset)
@@ -109,7 +109,7 @@ public static class FileIo
                 return fault;
         }
         if (segments.Count == 0)
-            return write ? file.Write(thread.Memory, default, 0) : file.Read(thread.Memory, default, 0);
-        return write ? file.WriteVector(segments, offset) : file.ReadVector(segments, offset);
+            return write ? file.Write(thread, default, 0) : file.Read(thread, default, 0);
+        return write ? file.WriteVector(thread, segments, offset) : file.ReadVector(thread, segments, offset);
     }
 }

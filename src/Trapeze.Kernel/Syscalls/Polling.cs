@@ -51,7 +51,7 @@ public static unsafe class Polling
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var result = SelectOn(thread, count, read, write, except, milliseconds);
         // Linux leaves the time not slept in *timeout.
-        if (!result.IsError && !timeout.IsNull)
+        if (result.IsFinished && !result.IsError && !timeout.IsNull)
         {
             var left = Math.Max(0, milliseconds * 1000L - (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds);
             if (thread.Memory.Write(timeout, new Timeval { Seconds = left / 1_000_000, Microseconds = left % 1_000_000 }) is var writeFault and not Errno.None)
@@ -126,7 +126,7 @@ public static unsafe class Polling
         }
         var array = entries.ToArray();
         var result = Wait(thread, array, milliseconds);
-        if (result.IsError)
+        if (result.IsError || !result.IsFinished)
             return result;
         var ready = 0;
         foreach (var set in sets)
@@ -169,21 +169,25 @@ public static unsafe class Polling
         if (count > 0 && thread.Memory.Read(descriptors, bytes) is var fault and not Errno.None)
             return fault;
         var result = Wait(thread, entries, milliseconds);
-        if (result.IsError)
+        if (result.IsError || !result.IsFinished)
             return result;
         if (count > 0 && thread.Memory.Write(descriptors, bytes) is var writeFault and not Errno.None)
             return writeFault;
         return result;
     }
 
-    /// <summary>Fills in each entry's returned events; returns how many have some.</summary>
+    /// <summary>
+    /// Fills in each entry's returned events and returns how many have some; with none ready, the
+    /// thread sleeps on the files' wait queues and host descriptors until one changes or time is up.
+    /// </summary>
     private static Result Wait(GuestThread thread, PollDescriptor[] entries, int milliseconds)
     {
+        const short Always = 0x008 | 0x010 | Invalid; // POLLERR, POLLHUP, POLLNVAL are reported unasked
         var count = entries.Length;
+        var wait = new Wait();
 
-        // The host polls host descriptors; everything else is decided here, and makes the host call not wait.
+        // The host polls host descriptors; everything else is decided here.
         var host = new PollDescriptor[count];
-        var decided = false;
         for (var index = 0; index < entries.Length; index++)
         {
             var entry = entries[index];
@@ -191,35 +195,48 @@ public static unsafe class Polling
             entries[index].ReturnedEvents = 0;
             if (entry.Fd < 0)
                 continue;
-            switch (thread.Process.Files.Get(entry.Fd))
+            var file = thread.Process.Files.Get(entry.Fd);
+            if (file is null)
             {
-                case null:
-                    entries[index].ReturnedEvents = Invalid;
-                    decided = true;
-                    break;
-                case { HostDescriptor: { } descriptor }:
-                    host[index] = new PollDescriptor { Fd = descriptor, Events = entry.Events };
-                    break;
-                default:
-                    entries[index].ReturnedEvents = (short)(entry.Events & (Readable | Writable | ReadNormal | WriteNormal));
-                    decided |= entries[index].ReturnedEvents != 0;
-                    break;
+                entries[index].ReturnedEvents = Invalid;
+            }
+            else if (file.Readiness(out var changes) is { } ready)
+            {
+                entries[index].ReturnedEvents = (short)(ready & (entry.Events | Always));
+                if (changes is not null)
+                    wait.Queues.Add(changes);
+            }
+            else if (file.HostDescriptor is { } descriptor)
+            {
+                host[index] = new PollDescriptor { Fd = descriptor, Events = entry.Events };
+                wait.OnHost(descriptor, entry.Events);
+            }
+            else
+            {
+                entries[index].ReturnedEvents = (short)(entry.Events & (Readable | Writable | ReadNormal | WriteNormal));
             }
         }
         fixed (PollDescriptor* pointer = host)
         {
-            var result = HostSyscall.Invoke(HostSyscall.Poll, (long)pointer, count, decided ? 0 : milliseconds);
+            var result = HostSyscall.Invoke(HostSyscall.Poll, (long)pointer, count, 0);
             if (result < 0)
                 return result;
         }
-        var ready = 0;
+        var readyCount = 0;
         for (var index = 0; index < entries.Length; index++)
         {
             if (host[index].Fd >= 0)
                 entries[index].ReturnedEvents = host[index].ReturnedEvents;
             if (entries[index].ReturnedEvents != 0)
-                ready++;
+                readyCount++;
         }
-        return ready;
+        if (readyCount > 0 || milliseconds == 0)
+            return readyCount;
+        wait.Deadline = milliseconds < 0 ? Syscalls.Wait.NoDeadline : thread.DeadlineAfter(milliseconds * 1_000_000L);
+        var blocked = thread.Block(wait);
+        if (blocked.Error == Errno.ETIMEDOUT)
+            return 0;
+        // poll and select are never restarted after a handler ran.
+        return blocked.Control is Restart ? Result.Interrupted(RestartRule.OnlyWithoutHandler) : blocked;
     }
 }

@@ -91,8 +91,12 @@ public static unsafe class SystemInfo
         return thread.Memory.Write(mask, bytes) is var fault and not Errno.None ? fault : bytes.Length;
     }
 
-    [Syscall("sched_yield")]
-    public static Result Yield(GuestThread thread) => 0;
+    [Syscall("sched_yield", Support = Support.Full)]
+    public static Result Yield(GuestThread thread)
+    {
+        thread.YieldAfterCall();
+        return 0;
+    }
 
     [Syscall("getcpu")]
     public static Result GetCpu(GuestThread thread, GuestAddress cpu, GuestAddress node)

@@ -13,7 +13,7 @@ public static class Time
     [Syscall("clock_gettime")]
     public static Result GetClock(GuestThread thread, ClockId clock, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress time)
     {
-        if (Now(clock) is not { } now)
+        if (thread.Kernel.Clock.Now(clock) is not { } now)
             return Errno.EINVAL;
         return thread.Memory.Write(time, ToTimespec(now)) is var fault and not Errno.None ? fault : 0;
     }
@@ -21,7 +21,7 @@ public static class Time
     [Syscall("clock_getres")]
     public static Result GetClockResolution(GuestThread thread, ClockId clock, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress resolution)
     {
-        if (Now(clock) is null)
+        if (thread.Kernel.Clock.Now(clock) is null)
             return Errno.EINVAL;
         var coarse = clock is ClockId.CLOCK_REALTIME_COARSE or ClockId.CLOCK_MONOTONIC_COARSE;
         var value = new Timespec { Seconds = 0, Nanoseconds = coarse ? 4_000_000 : 1 };
@@ -33,7 +33,7 @@ public static class Time
     [Syscall("gettimeofday")]
     public static Result GetTimeOfDay(GuestThread thread, [Argument(ArgumentKind.Timeval, Direction = Direction.Out)] GuestAddress time, GuestAddress zone)
     {
-        var now = Now(ClockId.CLOCK_REALTIME)!.Value;
+        var now = thread.Kernel.Clock.Now(ClockId.CLOCK_REALTIME)!.Value;
         if (!time.IsNull && thread.Memory.Write(time, new Timeval { Seconds = now / NanosecondsPerSecond, Microseconds = now % NanosecondsPerSecond / 1000 }) is var fault and not Errno.None)
             return fault;
         if (!zone.IsNull && thread.Memory.Write(zone, 0UL) is var zoneFault and not Errno.None)
@@ -44,7 +44,7 @@ public static class Time
     [Syscall("time")]
     public static Result GetTime(GuestThread thread, GuestAddress location)
     {
-        var seconds = Now(ClockId.CLOCK_REALTIME)!.Value / NanosecondsPerSecond;
+        var seconds = thread.Kernel.Clock.Now(ClockId.CLOCK_REALTIME)!.Value / NanosecondsPerSecond;
         if (!location.IsNull && thread.Memory.Write(location, seconds) is var fault and not Errno.None)
             return fault;
         return seconds;
@@ -62,28 +62,25 @@ public static class Time
             return fault;
         if (duration.Seconds < 0 || duration.Nanoseconds is < 0 or >= NanosecondsPerSecond)
             return Errno.EINVAL;
-        if (Now(clock) is not { } now || clock is ClockId.CLOCK_THREAD_CPUTIME_ID)
+        var clocks = thread.Kernel.Clock;
+        if (clocks.Now(clock) is null || clock is ClockId.CLOCK_THREAD_CPUTIME_ID)
             return Errno.EINVAL;
-        var nanoseconds = duration.Seconds * NanosecondsPerSecond + duration.Nanoseconds;
-        if ((flags & Absolute) != 0)
-            nanoseconds -= now;
-        if (nanoseconds > 0)
-            System.Threading.Thread.Sleep(TimeSpan.FromTicks(nanoseconds / 100));
-        return 0;
+        var nanoseconds = duration.Seconds >= long.MaxValue / NanosecondsPerSecond ? long.MaxValue : duration.Seconds * NanosecondsPerSecond + duration.Nanoseconds;
+        var deadline = (flags & Absolute) != 0 ? clocks.ToMonotonic(clock, nanoseconds) : thread.DeadlineAfter(nanoseconds);
+        var slept = thread.Block(new Wait(deadline: deadline));
+        if (slept.Error == Errno.ETIMEDOUT)
+            return 0;
+        if (slept.Control is Restart && (flags & Absolute) == 0 && !remaining.IsNull)
+        {
+            // Interrupted: a relative sleep tells how much was left.
+            var left = Math.Max(0, deadline - clocks.Monotonic);
+            if (thread.Memory.Write(remaining, ToTimespec(left)) is var remainingFault and not Errno.None)
+                return remainingFault;
+        }
+        return slept.Control is Restart ? Result.Interrupted(RestartRule.OnlyWithoutHandler) : slept;
     }
 
-    /// <summary>The clock's reading in nanoseconds, or null for a clock Linux does not have.</summary>
-    public static long? Now(ClockId clock) => clock switch
-    {
-        ClockId.CLOCK_REALTIME or ClockId.CLOCK_REALTIME_COARSE or ClockId.CLOCK_TAI or ClockId.CLOCK_REALTIME_ALARM
-            => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100,
-        ClockId.CLOCK_MONOTONIC or ClockId.CLOCK_MONOTONIC_RAW or ClockId.CLOCK_MONOTONIC_COARSE
-            or ClockId.CLOCK_BOOTTIME or ClockId.CLOCK_BOOTTIME_ALARM
-            => (long)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency)),
-        ClockId.CLOCK_PROCESS_CPUTIME_ID or ClockId.CLOCK_THREAD_CPUTIME_ID
-            => System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.Ticks * 100,
-        _ => null,
-    };
+
 
     private static Timespec ToTimespec(long nanoseconds)
         => new() { Seconds = nanoseconds / NanosecondsPerSecond, Nanoseconds = nanoseconds % NanosecondsPerSecond };

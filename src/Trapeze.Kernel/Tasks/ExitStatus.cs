@@ -13,8 +13,11 @@ public sealed record ExitStatus(int Code, Signal? Signal = null, string? Detail 
     public ulong? FaultAddress { get; init; }
     public bool FaultUnmapped { get; init; }
 
+    /// <summary>A core dump was produced (WCOREDUMP); Trapeze writes none, so only the signals code sets it.</summary>
+    public bool CoreDumped { get; init; }
+
     /// <summary>The wait(2) status word.</summary>
-    public int WaitStatus => Signal is { } signal ? (int)signal : (Code & 0xff) << 8;
+    public int WaitStatus => Signal is { } signal ? (int)signal | (CoreDumped ? 0x80 : 0) : (Code & 0xff) << 8;
 
     /// <summary>strsignal(3)'s text for the signals a program commonly dies of.</summary>
     public static string Describe(Signal signal) => signal switch

@@ -1,12 +1,56 @@
+using Trapeze.Cpu;
+using Trapeze.Kernel.Host;
 using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Syscalls;
 
 namespace Trapeze.Kernel.Tasks;
 
-/// <summary>A guest thread (a Linux task): the unit that makes system calls.</summary>
-public sealed class GuestThread(Process process, int id)
+/// <summary>Why a blocked thread woke up; its call, dispatched again, asks through <see cref="GuestThread.Block"/>.</summary>
+public enum WakeReason
 {
-    public Process Process { get; } = process;
-    public int Id { get; } = id;
+    None,
+    Notified,
+    TimedOut,
+    Interrupted,
+}
+
+/// <summary>A system call that blocked: what the run loop needs to dispatch it again and to finish it.</summary>
+public sealed class BlockedSyscall
+{
+    public required ulong Number { get; init; }
+    public required SyscallDefinition? Definition { get; init; }
+    public required SyscallArguments Arguments { get; init; }
+
+    /// <summary>Where the guest continues, and the RFLAGS it had (R11 on x86-64).</summary>
+    public required ulong NextInstruction { get; init; }
+    public required ulong Flags { get; init; }
+
+    public required Wait Wait { get; set; }
+
+    /// <summary>The tracer's record, entered when the call started and exited when it finishes.</summary>
+    public SyscallCall? Trace { get; set; }
+}
+
+/// <summary>
+/// A guest thread (a Linux task): the unit that makes system calls. It owns its registers (saved in
+/// <see cref="Context"/> while another thread has the CPU) and a host thread that runs it under the
+/// scheduler's run lock.
+/// </summary>
+public sealed class GuestThread
+{
+    private readonly List<(X64Register Register, ulong Value)> startRegisters = [];
+    private readonly int wakeDescriptor;
+
+    internal GuestThread(Process process, int id)
+    {
+        Process = process;
+        Id = id;
+        const long NonBlocking = 0x800, CloseOnExec = 0x80000;
+        wakeDescriptor = (int)HostSyscall.Invoke(HostSyscall.Eventfd2, 0, NonBlocking | CloseOnExec);
+    }
+
+    public Process Process { get; }
+    public int Id { get; internal set; }
     public Kernel Kernel => Process.Kernel;
     public GuestMemory Memory => Process.Memory;
 
@@ -21,4 +65,220 @@ public sealed class GuestThread(Process process, int id)
 
     /// <summary>sigaltstack: the raw stack_t, or null when none is set.</summary>
     public byte[]? AlternateStack { get; set; }
+
+    /// <summary>The registers while the thread is off the CPU (null before it first ran: it starts from the CPU's state).</summary>
+    internal ICpuContext? Context { get; set; }
+
+    /// <summary>Taken by <see cref="Scheduler"/> to hand this thread the run lock.</summary>
+    internal SemaphoreSlim Baton { get; } = new(0);
+
+    /// <summary>The call this thread sleeps in, if any.</summary>
+    public BlockedSyscall? Blocked { get; internal set; }
+
+    /// <summary>Why the thread last woke; <see cref="Block"/> turns it into ETIMEDOUT or an interruption.</summary>
+    public WakeReason WakeReason { get; private set; }
+
+    /// <summary>A blocking call's own state kept across its dispatches (a vfork child, a futex waiter, bytes written so far).</summary>
+    public object? RetryState { get; set; }
+
+    /// <summary>The end of this thread's life was decided (exit_group, a fatal signal, exec by another thread).</summary>
+    public bool Killed { get; private set; }
+
+    /// <summary>A signal or the kernel wants this thread back in its run loop.</summary>
+    public bool Interrupted { get; private set; }
+
+    internal bool PreemptRequested { get; private set; }
+
+    /// <summary>An execve that found its program, to be put in place by the run loop.</summary>
+    internal ExecRequest? PendingExec { get; set; }
+
+    /// <summary>Where the call being dispatched returns to (a new thread or child starts there).</summary>
+    public ulong NextInstruction { get; internal set; }
+
+    /// <summary>sched_yield: give the CPU to the threads waiting for it once this call returns.</summary>
+    public void YieldAfterCall() => Preempt();
+
+    private long? deadline;
+
+    /// <summary>Sleeps on <paramref name="wait"/>, unless the last wake-up was its timeout (ETIMEDOUT) or a signal.</summary>
+    public Result Block(Wait wait) => WakeReason switch
+    {
+        WakeReason.TimedOut => Errno.ETIMEDOUT,
+        WakeReason.Interrupted => Result.Interrupted(RestartRule.UnlessHandlerWithoutRestartFlag),
+        _ => Result.Blocked(wait),
+    };
+
+    /// <summary>A deadline <paramref name="nanoseconds"/> from the call's first dispatch: the same on every retry.</summary>
+    public long DeadlineAfter(long nanoseconds)
+    {
+        deadline ??= nanoseconds >= Wait.NoDeadline - Kernel.Clock.Monotonic ? Wait.NoDeadline : Kernel.Clock.Monotonic + nanoseconds;
+        return deadline.Value;
+    }
+
+    /// <summary>Registers a new thread starts with, applied when it first gets the CPU (after the parent's context).</summary>
+    internal void SetStartRegister(X64Register register, ulong value) => startRegisters.Add((register, value));
+
+    internal void ApplyStartRegisters()
+    {
+        foreach (var (register, value) in startRegisters)
+            Process.Cpu.WriteRegister(register, value);
+        startRegisters.Clear();
+    }
+
+    /// <summary>The call finished: forget what its dispatches shared.</summary>
+    internal void CallFinished()
+    {
+        Blocked = null;
+        RetryState = null;
+        WakeReason = WakeReason.None;
+        deadline = null;
+    }
+
+    /// <summary>Wakes the thread from any wait (a wait queue's notification).</summary>
+    internal void Wake()
+    {
+        long one = 1;
+        unsafe
+        {
+            HostSyscall.Invoke(HostSyscall.Write, wakeDescriptor, (long)&one, 8);
+        }
+    }
+
+    /// <summary>Brings the thread back to its run loop: out of any wait, and off the CPU if it runs.</summary>
+    public void Interrupt()
+    {
+        Interrupted = true;
+        Wake();
+        if (Kernel.Scheduler.Running == this)
+            Process.Cpu.RequestStop();
+    }
+
+    internal void ClearInterrupt() => Interrupted = false;
+
+    /// <summary>Ends the thread at its next return to the run loop.</summary>
+    internal void Kill()
+    {
+        Killed = true;
+        Interrupt();
+    }
+
+    /// <summary>The preemption timer: stop running so that waiting threads get the CPU.</summary>
+    internal void Preempt()
+    {
+        PreemptRequested = true;
+        Process.Cpu.RequestStop();
+    }
+
+    /// <summary>Starts the host thread that runs this guest thread.</summary>
+    internal void Start()
+    {
+        var host = new Thread(() =>
+        {
+            Main();
+            Kernel.HostThreadEnded();
+        }, 16 << 20) { IsBackground = true, Name = $"guest {Id}" };
+        host.Start();
+    }
+
+    /// <summary>Runs the thread to its end on the calling host thread.</summary>
+    internal void Main()
+    {
+        Kernel.Scheduler.Acquire(this);
+        try
+        {
+            RunLoop();
+        }
+        catch (Exception exception)
+        {
+            Kernel.ReportInternalError(this, "the run loop", exception);
+        }
+        finally
+        {
+            Process.ThreadExited(this);
+            HostSyscall.Invoke(HostSyscall.Close, wakeDescriptor);
+            Kernel.Scheduler.Release(this);
+        }
+    }
+
+    private void RunLoop()
+    {
+        while (!Killed)
+        {
+            if (PendingExec is { } exec)
+            {
+                PendingExec = null;
+                ExecCalls.Complete(this, exec);
+                continue;
+            }
+            if (Blocked is { } call)
+            {
+                Sleep(call.Wait);
+                if (Killed)
+                    break;
+                Process.MemoryContext.Load(this);
+                Process.Personality.Resume(this, Process.Cpu, call);
+                continue;
+            }
+            Interrupted = false;
+            var memory = Process.MemoryContext;
+            memory.Load(this);
+            var cpuEvent = memory.Cpu.Run();
+            if (PreemptRequested)
+            {
+                PreemptRequested = false;
+                Kernel.Scheduler.Yield(this);
+            }
+            if (cpuEvent.Kind != CpuEventKind.Stopped && !Killed)
+                Kernel.OnCpuEvent(this, cpuEvent);
+        }
+    }
+
+    /// <summary>Lets go of the run lock until the wait is over, then takes it back.</summary>
+    private void Sleep(Wait wait)
+    {
+        foreach (var queue in wait.Queues)
+            queue.Subscribe(this);
+        Kernel.Scheduler.Release(this);
+        var timedOut = HostWait(wait);
+        Kernel.Scheduler.Acquire(this);
+        foreach (var queue in wait.Queues)
+            queue.Unsubscribe(this);
+        WakeReason = Interrupted || Killed ? WakeReason.Interrupted : timedOut ? WakeReason.TimedOut : WakeReason.Notified;
+        Interrupted = false;
+    }
+
+    /// <summary>ppoll on the wake-up descriptor and the awaited host descriptors; true when the deadline passed.</summary>
+    private unsafe bool HostWait(Wait wait)
+    {
+        var count = 1 + wait.HostDescriptors.Count;
+        Span<PollDescriptor> descriptors = count <= 16 ? stackalloc PollDescriptor[count] : new PollDescriptor[count];
+        descriptors[0] = new PollDescriptor { Descriptor = wakeDescriptor, Events = 1 };
+        for (var i = 0; i < wait.HostDescriptors.Count; i++)
+            descriptors[i + 1] = new PollDescriptor { Descriptor = wait.HostDescriptors[i].Descriptor, Events = wait.HostDescriptors[i].Events };
+        while (true)
+        {
+            long result;
+            var remaining = wait.Deadline == Wait.NoDeadline ? -1 : Math.Max(0, wait.Deadline - Kernel.Clock.Monotonic);
+            var timeout = new Abi.Linux.Timespec { Seconds = remaining / 1_000_000_000, Nanoseconds = remaining % 1_000_000_000 };
+            fixed (PollDescriptor* pointer = descriptors)
+                result = HostSyscall.Invoke(HostSyscall.Ppoll, (long)pointer, count, remaining < 0 ? 0 : (long)&timeout, 0, 8);
+            if (result == -(long)Errno.EINTR)
+                continue;
+            if ((descriptors[0].Returned & 1) != 0)
+            {
+                long value;
+                HostSyscall.Invoke(HostSyscall.Read, wakeDescriptor, (long)&value, 8);
+            }
+            return result == 0;
+        }
+    }
+
+    private struct PollDescriptor
+    {
+        public int Descriptor;
+        public short Events;
+#pragma warning disable CS0649 // the host's ppoll writes it
+        public short Returned;
+#pragma warning restore CS0649
+    }
 }

@@ -14,5 +14,9 @@ public interface IPersonality
     /// <summary>The syscalls this personality has, by number, with their declarations where Trapeze has one.</summary>
     IReadOnlyList<(string Name, int Number, SyscallDefinition? Definition)> Table { get; }
 
+    /// <summary>A system call, inside the CPU engine: calls that finish here never leave it.</summary>
     void OnSyscall(GuestThread thread, ICpu cpu, ulong nextInstruction);
+
+    /// <summary>A blocked call's thread woke: dispatch it again, from the run loop, with the thread on the CPU.</summary>
+    void Resume(GuestThread thread, ICpu cpu, BlockedSyscall call);
 }

@@ -34,6 +34,9 @@ public interface ISyscallTracer
     /// <summary>A thread was created (clone): from now on strace's -f prefixes lines with [pid N].</summary>
     void ThreadStarted(GuestThread thread) { }
 
+    /// <summary>A thread ended (exit, or with its process).</summary>
+    void ThreadExited(GuestThread thread) { }
+
     void Enter(GuestThread thread, ref SyscallCall call);
 
     void Exit(GuestThread thread, ref SyscallCall call);
@@ -61,6 +64,8 @@ public sealed class SyscallHooks : ISyscallTracer
         => Next?.ProcessStarted(process, path, arguments, environment);
 
     public void ThreadStarted(GuestThread thread) => Next?.ThreadStarted(thread);
+
+    public void ThreadExited(GuestThread thread) => Next?.ThreadExited(thread);
 
     public void Enter(GuestThread thread, ref SyscallCall call)
     {

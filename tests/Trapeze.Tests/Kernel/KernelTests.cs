@@ -13,8 +13,8 @@ public sealed class KernelTests
     [Fact]
     public void TwoKernelsRunSideBySide()
     {
-        using var first = new Trapeze.Kernel.Kernel(new KernelOptions { Diagnostics = TextWriter.Null });
-        using var second = new Trapeze.Kernel.Kernel(new KernelOptions { Diagnostics = TextWriter.Null });
+        using var first = new Trapeze.Kernel.Kernel(new KernelOptions { Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(), Diagnostics = TextWriter.Null });
+        using var second = new Trapeze.Kernel.Kernel(new KernelOptions { Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(), Diagnostics = TextWriter.Null });
         var exitCode = first.Run(Case("exit_code"), ["exit_code"], []);
         var segfault = second.Run(Case("segfault"), ["segfault"], []);
 
@@ -27,7 +27,7 @@ public sealed class KernelTests
     public void ObserverSeesEverySyscallAtTheDispatchPoint()
     {
         var observer = new CountingObserver();
-        using var kernel = new Trapeze.Kernel.Kernel(new KernelOptions { Diagnostics = TextWriter.Null, Tracer = observer });
+        using var kernel = new Trapeze.Kernel.Kernel(new KernelOptions { Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(), Diagnostics = TextWriter.Null, Tracer = observer });
         var status = kernel.Run(Case("error_exit"), ["error_exit"], []);
 
         Assert.Equal(2, status.Code);

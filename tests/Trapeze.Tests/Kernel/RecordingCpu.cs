@@ -33,7 +33,9 @@ internal sealed class RecordingCpu : ICpu
         Regions[guestAddress] = region with { Protection = protection };
     }
 
-    public CpuStop Run() => new(CpuStopReason.Requested);
+    public CpuEvent Run() => new(CpuEventKind.Stopped, 0);
+    public ICpuContext SaveContext(ICpuContext? into = null) => throw new NotSupportedException();
+    public void RestoreContext(ICpuContext context) => throw new NotSupportedException();
     public void RequestStop() { }
     public void FlushTranslations() { }
     public void Dispose() { }

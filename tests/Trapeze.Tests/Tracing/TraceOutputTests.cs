@@ -156,7 +156,7 @@ public sealed partial class TraceOutputTests
                     call.Arguments.Arg0 = 7;
             },
         };
-        using var kernel = new Trapeze.Kernel.Kernel(new KernelOptions { Tracer = hooks, Diagnostics = TextWriter.Null });
+        using var kernel = new Trapeze.Kernel.Kernel(new KernelOptions { Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(), Tracer = hooks, Diagnostics = TextWriter.Null });
         var status = kernel.Run(Case("hello"), ["hello"], []);
         Assert.Equal(["write", "exit"], seen);
         Assert.Equal(7, status.Code);
@@ -174,7 +174,7 @@ public sealed partial class TraceOutputTests
                     call.Result = Trapeze.Kernel.Errno.EACCES;
             },
         };
-        using var kernel = new Trapeze.Kernel.Kernel(new KernelOptions { Tracer = hooks, Diagnostics = TextWriter.Null });
+        using var kernel = new Trapeze.Kernel.Kernel(new KernelOptions { Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(), Tracer = hooks, Diagnostics = TextWriter.Null });
         Assert.Equal((int)Trapeze.Kernel.Errno.EACCES, kernel.Run(Case("error_exit"), ["error_exit"], []).Code);
     }
 

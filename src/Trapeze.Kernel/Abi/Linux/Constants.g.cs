@@ -367,3 +367,80 @@ public enum StatxFlags : int
     AT_STATX_FORCE_SYNC = 8192,
     AT_STATX_DONT_SYNC = 16384,
 }
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum CloneFlags : ulong
+{
+    CLONE_VM = 256,
+    CLONE_FS = 512,
+    CLONE_FILES = 1024,
+    CLONE_SIGHAND = 2048,
+    CLONE_PIDFD = 4096,
+    CLONE_PTRACE = 8192,
+    CLONE_VFORK = 16384,
+    CLONE_PARENT = 32768,
+    CLONE_THREAD = 65536,
+    CLONE_NEWNS = 131072,
+    CLONE_SYSVSEM = 262144,
+    CLONE_SETTLS = 524288,
+    CLONE_PARENT_SETTID = 1048576,
+    CLONE_CHILD_CLEARTID = 2097152,
+    CLONE_DETACHED = 4194304,
+    CLONE_UNTRACED = 8388608,
+    CLONE_CHILD_SETTID = 16777216,
+    CLONE_NEWCGROUP = 33554432,
+    CLONE_NEWUTS = 67108864,
+    CLONE_NEWIPC = 134217728,
+    CLONE_NEWUSER = 268435456,
+    CLONE_NEWPID = 536870912,
+    CLONE_NEWNET = 1073741824,
+    CLONE_IO = 2147483648,
+    CLONE_CLEAR_SIGHAND = 4294967296,
+    CLONE_INTO_CGROUP = 8589934592,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum WaitOptions : uint
+{
+    WNOHANG = 1,
+    WUNTRACED = 2,
+    WSTOPPED = 2,
+    WEXITED = 4,
+    WCONTINUED = 8,
+    WNOWAIT = 16777216,
+    __WNOTHREAD = 536870912,
+    __WALL = 1073741824,
+    __WCLONE = 2147483648,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum IdType : int
+{
+    P_ALL = 0,
+    P_PID = 1,
+    P_PGID = 2,
+    P_PIDFD = 3,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum FutexOperation : int
+{
+    FUTEX_WAIT = 0,
+    FUTEX_WAKE = 1,
+    FUTEX_FD = 2,
+    FUTEX_REQUEUE = 3,
+    FUTEX_CMP_REQUEUE = 4,
+    FUTEX_WAKE_OP = 5,
+    FUTEX_LOCK_PI = 6,
+    FUTEX_UNLOCK_PI = 7,
+    FUTEX_TRYLOCK_PI = 8,
+    FUTEX_WAIT_BITSET = 9,
+    FUTEX_WAKE_BITSET = 10,
+    FUTEX_WAIT_REQUEUE_PI = 11,
+    FUTEX_CMP_REQUEUE_PI = 12,
+    FUTEX_LOCK_PI2 = 13,
+    FUTEX_PRIVATE_FLAG = 128,
+    FUTEX_CLOCK_REALTIME = 256,
+}

@@ -1,0 +1,230 @@
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Syscalls;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel.Files;
+
+/// <summary>
+/// A pipe inside Trapeze: a ring buffer between guest processes, with Linux's rules: a read of an
+/// empty pipe waits for data or for the last writer to leave (then 0), a write to a pipe without
+/// readers is EPIPE, writes of at most PIPE_BUF bytes are never split.
+/// </summary>
+public sealed class Pipe
+{
+    public const int AtomicSize = 4096; // PIPE_BUF
+    public const int DefaultCapacity = 65536;
+    public const int MaximumCapacity = 1 << 20; // /proc/sys/fs/pipe-max-size
+
+    private byte[] buffer = new byte[DefaultCapacity];
+    private int start;
+
+    public int Length { get; private set; }
+    public int Capacity => buffer.Length;
+    public int Readers { get; internal set; }
+    public int Writers { get; internal set; }
+
+    /// <summary>Woken whenever data, space, readers or writers change.</summary>
+    public WaitQueue Changes { get; } = new();
+
+    /// <summary>An inode number for fstat and /proc/PID/fd ("pipe:[N]").</summary>
+    public ulong Inode { get; init; }
+
+    public int Free => buffer.Length - Length;
+
+    /// <summary>F_SETPIPE_SZ: rounds up to a power of two pages; EBUSY when the data would not fit.</summary>
+    public Result Resize(long size)
+    {
+        if (size <= 0 || size > MaximumCapacity)
+            return size > MaximumCapacity ? Errno.EPERM : Errno.EINVAL;
+        var capacity = 4096;
+        while (capacity < size)
+            capacity <<= 1;
+        if (capacity < Length)
+            return Errno.EBUSY;
+        var resized = new byte[capacity];
+        Take(resized.AsSpan(0, Length), peek: true);
+        buffer = resized;
+        start = 0;
+        return capacity;
+    }
+
+    public void Put(ReadOnlySpan<byte> data)
+    {
+        var end = (start + Length) % buffer.Length;
+        var first = Math.Min(data.Length, buffer.Length - end);
+        data[..first].CopyTo(buffer.AsSpan(end));
+        data[first..].CopyTo(buffer);
+        Length += data.Length;
+        Changes.Notify();
+    }
+
+    public void Take(Span<byte> destination, bool peek = false)
+    {
+        var first = Math.Min(destination.Length, buffer.Length - start);
+        buffer.AsSpan(start, first).CopyTo(destination);
+        buffer.AsSpan(0, destination.Length - first).CopyTo(destination[first..]);
+        if (peek)
+            return;
+        start = (start + destination.Length) % buffer.Length;
+        Length -= destination.Length;
+        Changes.Notify();
+    }
+}
+
+/// <summary>One end of a <see cref="Pipe"/>, as pipe2 hands them out.</summary>
+public sealed class PipeEnd : OpenFile
+{
+    private const short Readable = 0x001 | 0x040, Writable = 0x004 | 0x100, Error = 0x008, HangUp = 0x010; // POLLIN|POLLRDNORM, POLLOUT|POLLWRNORM, POLLERR, POLLHUP
+
+    public PipeEnd(Pipe pipe, bool writer, OpenFlags flags)
+    {
+        Pipe = pipe;
+        IsWriter = writer;
+        StatusFlags = flags | (writer ? OpenFlags.O_WRONLY : OpenFlags.O_RDONLY);
+        if (writer)
+            pipe.Writers++;
+        else
+            pipe.Readers++;
+    }
+
+    public Pipe Pipe { get; }
+    public bool IsWriter { get; }
+    public override string Path => $"pipe:[{Pipe.Inode}]";
+    private bool NonBlocking => (StatusFlags & OpenFlags.O_NONBLOCK) != 0;
+
+    public override Result Read(GuestThread thread, GuestAddress buffer, ulong count)
+    {
+        if (IsWriter)
+            return Errno.EBADF;
+        if (count == 0)
+            return 0;
+        if (Pipe.Length == 0)
+            return Pipe.Writers == 0 ? 0 : NonBlocking ? Errno.EAGAIN : thread.Block(new Wait(Pipe.Changes));
+        var take = (int)Math.Min((ulong)Pipe.Length, count);
+        var data = new byte[take];
+        Pipe.Take(data, peek: true);
+        // Linux copies up to a fault; what reached the guest leaves the pipe.
+        var copied = CopyOut(thread.Memory, buffer, data);
+        if (copied == 0)
+            return Errno.EFAULT;
+        Pipe.Take(data.AsSpan(0, copied));
+        return copied;
+    }
+
+    public override Result Write(GuestThread thread, GuestAddress buffer, ulong count)
+        => Write(thread, count, (offset, into) => thread.Memory.Read(buffer + (ulong)offset, into));
+
+    public override Result ReadVector(GuestThread thread, List<HostSegment> segments, long offset)
+    {
+        if (offset >= 0)
+            return Errno.ESPIPE;
+        if (IsWriter)
+            return Errno.EBADF;
+        ulong total = 0;
+        foreach (var segment in segments)
+            total += segment.Length;
+        if (Pipe.Length == 0)
+            return total == 0 || Pipe.Writers == 0 ? 0 : NonBlocking ? Errno.EAGAIN : thread.Block(new Wait(Pipe.Changes));
+        var data = new byte[(int)Math.Min((ulong)Pipe.Length, total)];
+        Pipe.Take(data);
+        var done = 0;
+        foreach (var segment in segments)
+        {
+            var piece = (int)Math.Min(segment.Length, (ulong)(data.Length - done));
+            data.AsSpan(done, piece).CopyTo(HostSegments.Span(segment, piece));
+            done += piece;
+        }
+        return done;
+    }
+
+    public override Result WriteVector(GuestThread thread, List<HostSegment> segments, long offset)
+    {
+        if (offset >= 0)
+            return Errno.ESPIPE;
+        ulong total = 0;
+        foreach (var segment in segments)
+            total += segment.Length;
+        return Write(thread, total, (at, into) =>
+        {
+            HostSegments.Gather(segments, at, into);
+            return Errno.None;
+        });
+    }
+
+    private Result Write(GuestThread thread, ulong count, Func<int, Span<byte>, Errno> copyIn)
+    {
+        if (!IsWriter)
+            return Errno.EBADF;
+        // A write that waited for room goes on where it stopped.
+        var done = thread.RetryState as int? ?? 0;
+        if (Pipe.Readers == 0)
+            return done > 0 ? done : Errno.EPIPE;
+        if (count == 0)
+            return 0;
+        var total = (int)Math.Min(count, 0x7fff_f000);
+        while (done < total)
+        {
+            var left = total - done;
+            // Up to PIPE_BUF bytes go in at once or not at all.
+            var room = left <= Pipe.AtomicSize && Pipe.Free < left ? 0 : Math.Min(left, Pipe.Free);
+            if (room == 0)
+            {
+                if (NonBlocking)
+                    return done > 0 ? done : Errno.EAGAIN;
+                thread.RetryState = done;
+                var wait = thread.Block(new Wait(Pipe.Changes));
+                return wait.Control is Wait || done == 0 ? wait : done;
+            }
+            var data = new byte[room];
+            if (copyIn(done, data) is not Errno.None)
+                return done > 0 ? done : Errno.EFAULT;
+            Pipe.Put(data);
+            done += room;
+        }
+        return done;
+    }
+
+    public override short? Readiness(out WaitQueue? changes)
+    {
+        changes = Pipe.Changes;
+        if (IsWriter)
+            return Pipe.Readers == 0 ? (short)(Writable | Error) : Pipe.Free >= Pipe.AtomicSize ? Writable : (short)0;
+        short events = Pipe.Length > 0 ? Readable : (short)0;
+        return Pipe.Writers == 0 ? (short)(events | HangUp) : events;
+    }
+
+    public override Result Status(out LinuxStat status)
+    {
+        const uint Fifo = 0x1000; // S_IFIFO
+        status = new LinuxStat { Mode = Fifo | 0x180, Inode = Pipe.Inode, LinkCount = 1, BlockSize = 4096 };
+        return 0;
+    }
+
+    public override Result Control(IoctlRequest request, GuestMemory memory, GuestAddress argument)
+        => request == IoctlRequest.FIONREAD
+            ? memory.Write(argument, IsWriter ? 0 : Pipe.Length) is var fault and not Errno.None ? fault : 0
+            : Errno.ENOTTY;
+
+    protected override void Close()
+    {
+        if (IsWriter)
+            Pipe.Writers--;
+        else
+            Pipe.Readers--;
+        Pipe.Changes.Notify();
+    }
+
+    private static unsafe int CopyOut(GuestMemory memory, GuestAddress buffer, byte[] data)
+    {
+        var done = 0;
+        while (done < data.Length)
+        {
+            var piece = Math.Min(data.Length - done, 4096 - (int)((buffer.Value + (ulong)done) & 4095));
+            if (memory.Write(buffer + (ulong)done, data.AsSpan(done, piece)) is not Errno.None)
+                break;
+            done += piece;
+        }
+        return done;
+    }
+}

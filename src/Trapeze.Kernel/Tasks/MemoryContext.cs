@@ -1,0 +1,92 @@
+using Trapeze.Cpu;
+using Trapeze.Kernel.Memory;
+
+namespace Trapeze.Kernel.Tasks;
+
+/// <summary>
+/// One address space and the CPU that runs it (Linux's mm): shared by the threads of a process and
+/// by a CLONE_VM child. Its threads take turns on the CPU; the one loaded there receives its events.
+/// </summary>
+public sealed class MemoryContext : ICpuEvents, IDisposable
+{
+
+    public MemoryContext(IPlatform platform)
+    {
+        Cpu = platform.CreateCpu(this);
+        Space = new AddressSpace(Cpu);
+        Memory = new GuestMemory(Space);
+    }
+
+    public ICpu Cpu { get; }
+    public AddressSpace Space { get; }
+    public GuestMemory Memory { get; }
+
+    /// <summary>The thread whose registers are on the CPU now.</summary>
+    public GuestThread? Loaded { get; private set; }
+
+    /// <summary>Processes using this address space (CLONE_VM shares it).</summary>
+    public int Users { get; private set; } = 1;
+
+    /// <summary>exec into a fresh address space: the thread's old registers mean nothing here.</summary>
+    internal void Adopt(GuestThread thread)
+    {
+        thread.Context?.Dispose();
+        thread.Context = null;
+        Loaded = thread;
+    }
+
+    /// <summary>Puts <paramref name="thread"/>'s registers on the CPU, saving those of the thread there before.</summary>
+    public void Load(GuestThread thread)
+    {
+        if (Loaded == thread)
+            return;
+        if (Loaded is { } previous)
+            previous.Context = Cpu.SaveContext(previous.Context);
+        if (thread.Context is { } context)
+            Cpu.RestoreContext(context);
+        Loaded = thread;
+        thread.ApplyStartRegisters();
+    }
+
+    /// <summary>The thread leaves this CPU for good (exit, or exec into a new address space).</summary>
+    public void Unload(GuestThread thread)
+    {
+        if (Loaded == thread)
+            Loaded = null;
+    }
+
+    /// <summary>A copy for a forked child: private pages copied, shared ones shared; null when the host has no memory.</summary>
+    public MemoryContext? Fork(IPlatform platform)
+    {
+        var child = new MemoryContext(platform);
+        if (Space.CopyInto(child.Space))
+            return child;
+        child.Dispose();
+        return null;
+    }
+
+    internal MemoryContext AddUser()
+    {
+        Users++;
+        return this;
+    }
+
+    /// <summary>One user less; the last one frees the memory and the CPU.</summary>
+    internal void Release()
+    {
+        if (--Users == 0)
+            Dispose();
+    }
+
+    void ICpuEvents.OnSyscall(ICpu cpu, ulong nextInstruction)
+    {
+        var thread = Loaded!;
+        thread.Process.Personality.OnSyscall(thread, cpu, nextInstruction);
+    }
+
+    public void Dispose()
+    {
+        Space.Dispose();
+        Cpu.Dispose();
+    }
+}

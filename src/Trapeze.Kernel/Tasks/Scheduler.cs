@@ -1,0 +1,95 @@
+namespace Trapeze.Kernel.Tasks;
+
+/// <summary>
+/// Who runs. Each guest thread has a host thread, but only the holder of the run lock executes guest
+/// code or kernel code: lock-prefixed instructions are not atomic between two Unicorn engines running
+/// at once, and kernel state then needs no other locks. The lock is handed over in FIFO order; a
+/// thread that holds it too long while others wait is stopped by the preemption timer.
+/// </summary>
+public sealed class Scheduler : IDisposable
+{
+    /// <summary>How long a thread runs while others wait for the CPU.</summary>
+    public static readonly TimeSpan TimeSlice = TimeSpan.FromMilliseconds(10);
+
+    private readonly Lock gate = new();
+    private readonly Queue<GuestThread> ready = new();
+    private GuestThread? running;
+    private long runningSince;
+    private Thread? timer;
+    private volatile bool disposed;
+
+    /// <summary>The thread holding the run lock.</summary>
+    public GuestThread? Running => running;
+
+    /// <summary>Blocks the calling host thread until <paramref name="thread"/> holds the run lock.</summary>
+    public void Acquire(GuestThread thread)
+    {
+        lock (gate)
+        {
+            if (running is null)
+            {
+                running = thread;
+                runningSince = Environment.TickCount64;
+                return;
+            }
+            ready.Enqueue(thread);
+            StartTimer();
+        }
+        thread.Baton.Wait();
+    }
+
+    /// <summary>Gives the run lock to the next waiting thread, if any.</summary>
+    public void Release(GuestThread thread)
+    {
+        lock (gate)
+        {
+            if (running != thread)
+                return;
+            if (ready.TryDequeue(out var next))
+            {
+                running = next;
+                runningSince = Environment.TickCount64;
+                next.Baton.Release();
+            }
+            else
+            {
+                running = null;
+            }
+        }
+    }
+
+    /// <summary>Lets every thread that waits for the CPU run first (sched_yield, preemption).</summary>
+    public void Yield(GuestThread thread)
+    {
+        lock (gate)
+        {
+            if (ready.Count == 0)
+                return;
+        }
+        Release(thread);
+        Acquire(thread);
+    }
+
+    private void StartTimer()
+    {
+        if (timer is not null)
+            return;
+        timer = new Thread(Preempt) { IsBackground = true, Name = "trapeze preemption" };
+        timer.Start();
+    }
+
+    private void Preempt()
+    {
+        while (!disposed)
+        {
+            Thread.Sleep(TimeSlice);
+            lock (gate)
+            {
+                if (running is { } thread && ready.Count > 0 && Environment.TickCount64 - runningSince >= (long)TimeSlice.TotalMilliseconds)
+                    thread.Preempt();
+            }
+        }
+    }
+
+    public void Dispose() => disposed = true;
+}
