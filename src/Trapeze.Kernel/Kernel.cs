@@ -237,7 +237,8 @@ public sealed class Kernel : IDisposable
         var status = cpuEvent.Kind switch
         {
             CpuEventKind.MemoryFault => ExitStatus.Killed(Signal.SIGSEGV, $"at 0x{cpuEvent.Address:x} ({(cpuEvent.Unmapped ? "unmapped" : "protection")} {(cpuEvent.Write ? "write" : "access")}, pc 0x{cpuEvent.ProgramCounter:x})")
-                with { FaultAddress = cpuEvent.Address, FaultUnmapped = cpuEvent.Unmapped },
+                with
+            { FaultAddress = cpuEvent.Address, FaultUnmapped = cpuEvent.Unmapped },
             CpuEventKind.InvalidInstruction => ExitStatus.Killed(Signal.SIGILL, $"at 0x{cpuEvent.ProgramCounter:x}"),
             CpuEventKind.GeneralProtection => ExitStatus.Killed(Signal.SIGSEGV, $"at 0x{cpuEvent.ProgramCounter:x} (general protection)"),
             _ => cpuEvent.Number switch

@@ -176,7 +176,8 @@ public sealed class GuestThread
         {
             Main();
             Kernel.HostThreadEnded();
-        }, 16 << 20) { IsBackground = true, Name = $"guest {Id}" };
+        }, 16 << 20)
+        { IsBackground = true, Name = $"guest {Id}" };
         host.Start();
     }
 
