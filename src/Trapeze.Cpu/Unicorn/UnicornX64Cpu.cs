@@ -30,11 +30,9 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     private readonly HashSet<ulong> executableRegions = [];
     private bool disposed;
 
-    // The preemption timer stops the CPU from another host thread: it must not race with Dispose,
-    // and a stop the kernel did not ask for (hlt) must be told from one it did.
+    // The preemption timer stops the CPU from another host thread: it must not race with Dispose.
     private readonly Lock stopGate = new();
     private bool running;
-    private bool stopRequested;
 
     public UnicornX64Cpu(ICpuEvents events)
     {
@@ -165,17 +163,10 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         eventFailure = null;
         var start = ReadRegister(X64Register.Rip);
         lock (stopGate)
-        {
             running = true;
-            stopRequested = false;
-        }
         var result = UnicornNative.EmulationStart(engine, start, 0, 0, 0);
-        bool requested;
         lock (stopGate)
-        {
             running = false;
-            requested = stopRequested;
-        }
         if (eventFailure is { } failure)
         {
             eventFailure = null;
@@ -186,8 +177,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
             return stop;
         return result switch
         {
-            // Unicorn ends the run quietly at hlt; in user mode that is a general protection fault.
-            0 when !requested => new CpuEvent(CpuEventKind.GeneralProtection, pc - 1),
+            // Unicorn also ends a run quietly after hlt: the kernel tells that from a stop it asked for.
             0 => new CpuEvent(CpuEventKind.Stopped, pc),
             10 => new CpuEvent(CpuEventKind.InvalidInstruction, pc),
             _ => new CpuEvent(CpuEventKind.GeneralProtection, pc),
@@ -198,10 +188,8 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     {
         lock (stopGate)
         {
-            if (disposed || !running)
-                return;
-            stopRequested = true;
-            UnicornNative.EmulationStop(engine);
+            if (!disposed && running)
+                UnicornNative.EmulationStop(engine);
         }
     }
 

@@ -224,14 +224,30 @@ public sealed class GuestThread
             var memory = Process.MemoryContext;
             memory.Load(this);
             var cpuEvent = memory.Cpu.Run();
+            var asked = PreemptRequested || Blocked is not null || PendingExec is not null || Killed || Interrupted;
             if (PreemptRequested)
             {
                 PreemptRequested = false;
-                Kernel.Scheduler.Yield(this);
+                // A thread about to sleep lets go of the CPU there, after it has subscribed to its
+                // wait queues: yielding first could miss the wake-up it waits for.
+                if (Blocked is null)
+                    Kernel.Scheduler.Yield(this);
             }
+            if (cpuEvent.Kind == CpuEventKind.Stopped && !asked && StoppedAtHalt(cpuEvent.ProgramCounter))
+                cpuEvent = cpuEvent with { Kind = CpuEventKind.GeneralProtection, ProgramCounter = cpuEvent.ProgramCounter - 1 };
             if (cpuEvent.Kind != CpuEventKind.Stopped && !Killed)
                 Kernel.OnCpuEvent(this, cpuEvent);
         }
+    }
+
+    /// <summary>The engine ends a run quietly after hlt, which in user mode is a general protection fault.</summary>
+    private bool StoppedAtHalt(ulong programCounter)
+    {
+        const byte Halt = 0xf4;
+        Span<byte> previous = stackalloc byte[1];
+        return programCounter > 0 && Memory.Space.Find(programCounter - 1) is { } mapping
+            && (mapping.Protection & MemoryProtection.Execute) != 0
+            && Memory.Read(new GuestAddress(programCounter - 1), previous) == Errno.None && previous[0] == Halt;
     }
 
     /// <summary>Lets go of the run lock until the wait is over, then takes it back.</summary>
