@@ -59,6 +59,8 @@ public static class ExecCalls
         if (arguments.Sum(a => (long)a.Length + 1) + environment.Sum(e => (long)e.Length + 1) > ArgumentBytesMaximum)
             return Errno.E2BIG;
         var hostPath = path.StartsWith('/') ? path : Path.Combine(process.WorkingDirectoryPath, path);
+        if (ThroughProc(thread, hostPath, out hostPath) is var procError and not Errno.None)
+            return procError;
         if (ProgramFile.Find(hostPath, arguments, out var program, out _) is var error and not Errno.None)
             return error;
 
@@ -93,6 +95,28 @@ public static class ExecCalls
         {
             kernel.Diagnostics.WriteLine($"trapeze: execve: {exception.Message}");
             process.Terminate(ExitStatus.Killed(Signal.SIGSEGV, "(execve failed after the old program was gone)"));
+        }
+    }
+
+    /// <summary>Programs named through Trapeze's /proc (/proc/self/exe, as busybox runs its applets) are the guest's, not the host's.</summary>
+    private static Errno ThroughProc(GuestThread thread, string path, out string hostPath)
+    {
+        hostPath = path;
+        var normalized = Path.GetFullPath(path);
+        if (normalized != Vfs.ProcFs.Root && !normalized.StartsWith(Vfs.ProcFs.Root + "/", StringComparison.Ordinal))
+            return Errno.None;
+        if (Vfs.ProcFs.Lookup(thread, normalized, followLast: false, out var node) is var error and not Errno.None)
+            return error;
+        switch (node)
+        {
+            case Vfs.ProcLinkNode { HostTarget: { } target }:
+                hostPath = target;
+                return Errno.None;
+            case Vfs.HostPathNode host:
+                hostPath = host.Path;
+                return Errno.None;
+            default:
+                return Errno.EACCES;
         }
     }
 
