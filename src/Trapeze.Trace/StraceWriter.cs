@@ -29,6 +29,9 @@ public sealed class StraceWriter : ITraceSink
     private readonly bool deferLines;
     private long previousTicks;
 
+    /// <summary>The text being written, reused for every line: nothing is allocated per line.</summary>
+    private readonly StringBuilder line = new();
+
     private readonly bool flushEachLine;
 
     /// <summary><paramref name="flushEachLine"/>: for a terminal or stderr, where the guest's own output interleaves.</summary>
@@ -44,82 +47,106 @@ public sealed class StraceWriter : ITraceSink
 
     public void ThreadStarted(int processId, int threadId) => liveThreads[threadId] = processId;
 
+    /// <summary>The thread of the last call entered, known to be in <see cref="liveThreads"/>.</summary>
+    private int lastThread = -1;
+
     public void Entered(TraceEvent call)
     {
-        liveThreads[call.ThreadId] = call.ProcessId;
+        // A hash update per call is measurable at millions of calls: skip it for the thread of the last one.
+        if (call.ThreadId != lastThread)
+        {
+            liveThreads[call.ThreadId] = call.ProcessId;
+            lastThread = call.ThreadId;
+        }
         if (deferLines)
             return;
         var output = OutputFor(call.ProcessId);
         Interrupt(output, call.ThreadId);
-        var text = new StringBuilder();
-        text.Append(Prefix(call.ThreadId, call.Start, call.StartTicks)).Append(call.Name).Append('(');
-        AppendArguments(text, call, 0, call.EntryCount);
+        line.Clear();
+        AppendPrefix(call.ThreadId, call.Start, call.StartTicks);
+        line.Append(call.Name).Append('(');
+        AppendArguments(call, 0, call.EntryCount);
         if (call.HasExitArguments && call.EntryCount > 0)
-            text.Append(", ");
-        Write(output, text.ToString());
+            line.Append(", ");
+        Write(output);
         output.OpenThread = call.ThreadId;
     }
 
     public void Exited(TraceEvent call)
     {
         var output = OutputFor(call.ProcessId);
-        var text = new StringBuilder();
+        line.Clear();
         if (deferLines)
         {
             Interrupt(output, -1);
-            text.Append(Prefix(call.ThreadId, call.Start, call.StartTicks)).Append(call.Name).Append('(');
-            AppendArguments(text, call, 0, call.Arguments.Count);
+            AppendPrefix(call.ThreadId, call.Start, call.StartTicks);
+            line.Append(call.Name).Append('(');
+            AppendArguments(call, 0, call.Arguments.Count);
         }
         else if (output.OpenThread == call.ThreadId)
         {
-            AppendArguments(text, call, call.EntryCount, call.Arguments.Count);
+            AppendArguments(call, call.EntryCount, call.Arguments.Count);
         }
         else
         {
             Interrupt(output, -1);
-            text.Append(Prefix(call.ThreadId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp()));
-            text.Append("<... ").Append(call.Name).Append(" resumed>");
-            AppendArguments(text, call, call.EntryCount, call.Arguments.Count);
+            AppendPrefix(call.ThreadId, call.End.Wall, call.End.Ticks);
+            line.Append("<... ").Append(call.Name).Append(" resumed>");
+            AppendArguments(call, call.EntryCount, call.Arguments.Count);
         }
-        text.Append(')');
-        var column = (output.OpenThread == call.ThreadId && !deferLines ? output.Column : 0) + text.Length;
+        line.Append(')');
+        var column = (output.OpenThread == call.ThreadId && !deferLines ? output.Column : 0) + line.Length;
         if (column < ResultColumn - 1)
-            text.Append(' ', ResultColumn - 1 - column);
-        text.Append(" = ").Append(call.ResultText);
+            line.Append(' ', ResultColumn - 1 - column);
+        line.Append(" = ").Append(call.ResultText);
         if (options.ShowDuration && !call.NoReturn)
-            text.Append($" <{call.Duration.TotalSeconds:0.000000}>");
-        Write(output, text.ToString());
+            line.Append(System.Globalization.CultureInfo.InvariantCulture, $" <{call.Duration.TotalSeconds:0.000000}>");
+        Write(output);
         EndLine(output);
     }
 
-    public void SignalDelivered(int processId, int threadId, string line)
+    public void SignalDelivered(int processId, int threadId, string text, TraceTime at)
     {
         var output = OutputFor(processId);
         Interrupt(output, -1);
-        Write(output, Prefix(threadId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp()) + line);
+        line.Clear();
+        AppendPrefix(threadId, at.Wall, at.Ticks);
+        line.Append(text);
+        Write(output);
         EndLine(output);
     }
 
-    public void ProcessExited(int processId, string exitLine)
+    public void ProcessExited(int processId, string exitLine, TraceTime at)
     {
         var output = OutputFor(processId);
         Interrupt(output, -1);
-        Write(output, Prefix(processId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp()) + exitLine);
+        line.Clear();
+        AppendPrefix(processId, at.Wall, at.Ticks);
+        line.Append(exitLine);
+        Write(output);
         EndLine(output);
         foreach (var (thread, owner) in liveThreads)
         {
             if (owner == processId)
                 liveThreads.Remove(thread);
         }
+        lastThread = -1;
     }
 
-    private static void AppendArguments(StringBuilder text, TraceEvent call, int from, int to)
+    /// <summary>A thread ended: it no longer counts for the [pid N] prefixes.</summary>
+    public void ThreadExited(int processId, int threadId)
+    {
+        liveThreads.Remove(threadId);
+        lastThread = -1;
+    }
+
+    private void AppendArguments(TraceEvent call, int from, int to)
     {
         for (var index = from; index < to; index++)
         {
             if (index > from)
-                text.Append(", ");
-            text.Append(call.Arguments[index]);
+                line.Append(", ");
+            line.Append(call.Arguments[index]);
         }
     }
 
@@ -132,25 +159,25 @@ public sealed class StraceWriter : ITraceSink
         EndLine(output);
     }
 
-    private string Prefix(int threadId, DateTimeOffset now, long ticks)
+    private void AppendPrefix(int threadId, DateTimeOffset now, long ticks)
     {
-        var text = new StringBuilder();
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
         // strace -f: into a file every line starts with the pid; on a terminal only once there are several tasks.
         if (options.Follow && !options.SeparateFiles && options.OutputPath is not null)
-            text.Append($"{threadId,-5} ");
+            line.Append(invariant, $"{threadId,-5} ");
         else if (options.Follow && !options.SeparateFiles && liveThreads.Count > 1)
-            text.Append($"[pid {threadId,5}] ");
+            line.Append(invariant, $"[pid {threadId,5}] ");
         switch (options.Timestamps)
         {
             case TimestampStyle.Seconds:
-                text.Append(now.ToLocalTime().ToString("HH:mm:ss ", System.Globalization.CultureInfo.InvariantCulture));
+                line.Append(now.ToLocalTime().ToString("HH:mm:ss ", invariant));
                 break;
             case TimestampStyle.Microseconds:
-                text.Append(now.ToLocalTime().ToString("HH:mm:ss.ffffff ", System.Globalization.CultureInfo.InvariantCulture));
+                line.Append(now.ToLocalTime().ToString("HH:mm:ss.ffffff ", invariant));
                 break;
             case TimestampStyle.Epoch:
                 var microseconds = now.ToUnixTimeMilliseconds() * 1000 + now.Ticks / 10 % 1000;
-                text.Append($"{microseconds / 1_000_000}.{microseconds % 1_000_000:D6} ");
+                line.Append(invariant, $"{microseconds / 1_000_000}.{microseconds % 1_000_000:D6} ");
                 break;
         }
         if (options.RelativeTimestamps)
@@ -158,9 +185,8 @@ public sealed class StraceWriter : ITraceSink
             var elapsed = previousTicks == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(previousTicks, ticks);
             previousTicks = ticks;
             var micro = (long)(elapsed.Ticks / 10);
-            text.Append($"{micro / 1_000_000,6}.{micro % 1_000_000:D6} ");
+            line.Append(invariant, $"{micro / 1_000_000,6}.{micro % 1_000_000:D6} ");
         }
-        return text.ToString();
     }
 
     private Output OutputFor(int processId)
@@ -175,10 +201,10 @@ public sealed class StraceWriter : ITraceSink
         return output;
     }
 
-    private static void Write(Output output, string text)
+    private void Write(Output output)
     {
-        output.Writer.Write(text);
-        output.Column += text.Length;
+        output.Writer.Write(line);
+        output.Column += line.Length;
     }
 
     private void EndLine(Output output)
