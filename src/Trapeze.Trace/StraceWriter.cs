@@ -12,13 +12,31 @@ public sealed class StraceWriter : ITraceSink
     /// <summary>strace pads the call so " = result" starts at this column.</summary>
     private const int ResultColumn = 40;
 
+    /// <summary>
+    /// One output file. The current line is built in <see cref="Line"/> and written whole at its
+    /// end (one write a line), or at once where lines must show as they happen (flushEachLine).
+    /// </summary>
     private sealed class Output(TextWriter writer)
     {
         public TextWriter Writer { get; } = writer;
 
         /// <summary>The thread whose call is printed up to its entry arguments, line still open.</summary>
         public int OpenThread { get; set; } = -1;
-        public int Column { get; set; }
+
+        /// <summary>The part of the current line not written yet.</summary>
+        public StringBuilder Line { get; } = new();
+
+        /// <summary>How much of the current line is already written.</summary>
+        public int Written { get; set; }
+
+        public int Column => Written + Line.Length;
+
+        public void Emit()
+        {
+            Writer.Write(Line);
+            Written += Line.Length;
+            Line.Clear();
+        }
     }
 
     private readonly TraceOptions options;
@@ -28,9 +46,6 @@ public sealed class StraceWriter : ITraceSink
     private readonly Dictionary<int, int> liveThreads = [];
     private readonly bool deferLines;
     private long previousTicks;
-
-    /// <summary>The text being written, reused for every line: nothing is allocated per line.</summary>
-    private readonly StringBuilder line = new();
 
     private readonly bool flushEachLine;
 
@@ -62,46 +77,46 @@ public sealed class StraceWriter : ITraceSink
             return;
         var output = OutputFor(call.ProcessId);
         Interrupt(output, call.ThreadId);
-        line.Clear();
-        AppendPrefix(call.ThreadId, call.Start, call.StartTicks);
+        var line = output.Line;
+        AppendPrefix(line, call.ThreadId, call.Start, call.StartTicks);
         line.Append(call.Name).Append('(');
-        AppendArguments(call, 0, call.EntryCount);
+        AppendArguments(line, call, 0, call.EntryCount);
         if (call.HasExitArguments && call.EntryCount > 0)
             line.Append(", ");
-        Write(output);
         output.OpenThread = call.ThreadId;
+        // On a terminal the entry shows while the call runs (it may block).
+        if (flushEachLine)
+            output.Emit();
     }
 
     public void Exited(TraceEvent call)
     {
         var output = OutputFor(call.ProcessId);
-        line.Clear();
+        var line = output.Line;
         if (deferLines)
         {
             Interrupt(output, -1);
-            AppendPrefix(call.ThreadId, call.Start, call.StartTicks);
+            AppendPrefix(line, call.ThreadId, call.Start, call.StartTicks);
             line.Append(call.Name).Append('(');
-            AppendArguments(call, 0, call.Arguments.Count);
+            AppendArguments(line, call, 0, call.Arguments.Count);
         }
         else if (output.OpenThread == call.ThreadId)
         {
-            AppendArguments(call, call.EntryCount, call.Arguments.Count);
+            AppendArguments(line, call, call.EntryCount, call.Arguments.Count);
         }
         else
         {
             Interrupt(output, -1);
-            AppendPrefix(call.ThreadId, call.End.Wall, call.End.Ticks);
+            AppendPrefix(line, call.ThreadId, call.End.Wall, call.End.Ticks);
             line.Append("<... ").Append(call.Name).Append(" resumed>");
-            AppendArguments(call, call.EntryCount, call.Arguments.Count);
+            AppendArguments(line, call, call.EntryCount, call.Arguments.Count);
         }
         line.Append(')');
-        var column = (output.OpenThread == call.ThreadId && !deferLines ? output.Column : 0) + line.Length;
-        if (column < ResultColumn - 1)
-            line.Append(' ', ResultColumn - 1 - column);
+        if (output.Column < ResultColumn - 1)
+            line.Append(' ', ResultColumn - 1 - output.Column);
         line.Append(" = ").Append(call.ResultText);
         if (options.ShowDuration && !call.NoReturn)
             line.Append(System.Globalization.CultureInfo.InvariantCulture, $" <{call.Duration.TotalSeconds:0.000000}>");
-        Write(output);
         EndLine(output);
     }
 
@@ -109,10 +124,8 @@ public sealed class StraceWriter : ITraceSink
     {
         var output = OutputFor(processId);
         Interrupt(output, -1);
-        line.Clear();
-        AppendPrefix(threadId, at.Wall, at.Ticks);
-        line.Append(text);
-        Write(output);
+        AppendPrefix(output.Line, threadId, at.Wall, at.Ticks);
+        output.Line.Append(text);
         EndLine(output);
     }
 
@@ -120,10 +133,8 @@ public sealed class StraceWriter : ITraceSink
     {
         var output = OutputFor(processId);
         Interrupt(output, -1);
-        line.Clear();
-        AppendPrefix(processId, at.Wall, at.Ticks);
-        line.Append(exitLine);
-        Write(output);
+        AppendPrefix(output.Line, processId, at.Wall, at.Ticks);
+        output.Line.Append(exitLine);
         EndLine(output);
         foreach (var (thread, owner) in liveThreads)
         {
@@ -140,7 +151,7 @@ public sealed class StraceWriter : ITraceSink
         lastThread = -1;
     }
 
-    private void AppendArguments(TraceEvent call, int from, int to)
+    private static void AppendArguments(StringBuilder line, TraceEvent call, int from, int to)
     {
         for (var index = from; index < to; index++)
         {
@@ -155,11 +166,11 @@ public sealed class StraceWriter : ITraceSink
     {
         if (output.OpenThread < 0 || output.OpenThread == threadId)
             return;
-        output.Writer.Write(" <unfinished ...>");
+        output.Line.Append(" <unfinished ...>");
         EndLine(output);
     }
 
-    private void AppendPrefix(int threadId, DateTimeOffset now, long ticks)
+    private void AppendPrefix(StringBuilder line, int threadId, DateTimeOffset now, long ticks)
     {
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
         // strace -f: into a file every line starts with the pid; on a terminal only once there are several tasks.
@@ -201,26 +212,26 @@ public sealed class StraceWriter : ITraceSink
         return output;
     }
 
-    private void Write(Output output)
-    {
-        output.Writer.Write(line);
-        output.Column += line.Length;
-    }
-
     private void EndLine(Output output)
     {
-        output.Writer.Write('\n');
+        output.Line.Append('\n');
+        output.Emit();
         if (flushEachLine)
             output.Writer.Flush();
         output.OpenThread = -1;
-        output.Column = 0;
+        output.Written = 0;
     }
 
+    /// <summary>Writes a line still open (a call the program ended in), and flushes.</summary>
     public void Finish()
     {
-        shared?.Writer.Flush();
-        foreach (var output in perProcess.Values)
+        foreach (var output in perProcess.Values.Append(shared))
+        {
+            if (output is null)
+                continue;
+            output.Emit();
             output.Writer.Flush();
+        }
     }
 
     public void Dispose()

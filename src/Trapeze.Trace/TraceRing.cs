@@ -107,7 +107,8 @@ internal sealed class TraceRing
         while (head - (indexes.TailSeen = Volatile.Read(ref indexes.Tail)) == slots.Length)
         {
             Wake();
-            spin.SpinOnce();
+            // Yield, never Sleep(1): the formatter frees a batch in far less than a millisecond.
+            spin.SpinOnce(sleep1Threshold: -1);
         }
     }
 
@@ -123,7 +124,8 @@ internal sealed class TraceRing
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Wake()
     {
-        if (Interlocked.Exchange(ref indexes.ConsumerAsleep, 0) != 0)
+        // Read first: a locked exchange on every spin would pull the line from the other core each time.
+        if (Volatile.Read(ref indexes.ConsumerAsleep) != 0 && Interlocked.Exchange(ref indexes.ConsumerAsleep, 0) != 0)
             wake.Release();
     }
 

@@ -51,8 +51,8 @@ internal sealed record ExitText(List<string> Arguments, string Result);
 /// </summary>
 public sealed class Tracer : ISyscallTracer, IDisposable
 {
-    // Small enough to stay in the caches the two threads share (~100 bytes a record), large enough
-    // to ride out the formatting thread's short sleeps.
+    // 4096 records of ~100 bytes: small enough to stay in cache between the two threads, large
+    // enough to ride out the formatting thread's short sleeps (it wakes at 1/8 full).
     private const int RingCapacity = 1 << 12;
     private const int PlannedNumbers = 1024;
 
@@ -77,6 +77,11 @@ public sealed class Tracer : ISyscallTracer, IDisposable
     private readonly Dictionary<int, InFlight> inFlight = [];
     private InFlight? lastInFlight;
     private readonly RecordHandler handle;
+
+    // Most results repeat (getpid's pid, write's count): the last text is kept instead of made again.
+    private long lastResult = long.MinValue;
+    private SyscallDefinition? lastResultDefinition;
+    private string lastResultText = "";
 
     /// <summary><paramref name="formatInBackground"/>: format on a thread of its own (false: at once, e.g. when lines interleave with the guest's output).</summary>
     public Tracer(TraceOptions options, IReadOnlyList<ITraceSink> sinks, bool formatInBackground = false)
@@ -420,11 +425,6 @@ public sealed class Tracer : ISyscallTracer, IDisposable
         foreach (var sink in sinks)
             sink.Exited(traced);
     }
-
-    // Most results repeat (getpid's pid, write's count): keep the last text instead of making it again.
-    private long lastResult = long.MinValue;
-    private SyscallDefinition? lastResultDefinition;
-    private string lastResultText = "";
 
     private string ResultText(in SyscallCall call)
     {
