@@ -19,7 +19,9 @@ internal static class RunCommand
         var unset = new Option<string[]>("-U") { Description = "Remove VAR from the guest's environment (repeatable)" };
         var argv0 = new Option<string?>("--argv0") { Description = "argv[0] for the guest (default: PROGRAM)" };
         var reportUnsupported = new Option<bool>("--report-unsupported") { Description = "Name each unsupported syscall once on stderr" };
-        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported };
+        var maxProcesses = new Option<int>("--max-processes") { Description = "Guest processes alive at once at most; fork beyond it fails with EAGAIN", DefaultValueFactory = _ => 1024, HelpName = "N" };
+        var debugInternal = new Option<bool>("--debug-internal") { Description = "Print the full report of an internal error" };
+        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal };
         command.SetAction(result =>
         {
             var options = new KernelOptions
@@ -27,6 +29,8 @@ internal static class RunCommand
                 Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(),
                 ReportUnsupported = result.GetValue(reportUnsupported),
                 FileCreationMask = HostProcess.TakeFileCreationMask(),
+                MaximumProcesses = Math.Max(1, result.GetValue(maxProcesses)),
+                DebugInternal = result.GetValue(debugInternal),
             };
             var environment = GuestEnvironment.Build(result.GetValue(set) ?? [], result.GetValue(unset) ?? []);
             var path = result.GetValue(program)!;

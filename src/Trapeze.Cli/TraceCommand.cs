@@ -105,10 +105,20 @@ internal static class TraceCommand
         {
             return Fail($"cannot open an output file: {error.Message}");
         }
-        var tracer = new Tracer(options, sinks);
+        // Lines to the terminal interleave with the guest's own output, so they are written as calls
+        // happen; into files they are formatted on a thread of their own, off the dispatch path.
+        var tracer = new Tracer(options, sinks, formatInBackground: text != Console.Error);
         var kernelOptions = new KernelOptions { Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(), Tracer = tracer, FileCreationMask = HostProcess.TakeFileCreationMask() };
         var code = RunCommand.Execute(kernelOptions, path, argv, environment);
-        tracer.Finish();
+        try
+        {
+            tracer.Finish();
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"trapeze trace: writing the trace failed: {error.Message}");
+            code = code == 0 ? 1 : code;
+        }
         tracer.Dispose();
         if (text is not null && text != Console.Error)
             text.Dispose();

@@ -127,10 +127,19 @@ public sealed class Kernel : IDisposable
     /// <summary>Creates the first process running <paramref name="path"/>, stopped at its first instruction.</summary>
     public Process Start(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
-        var image = ReadExecutable(path);
+        // A #! script runs as execve would run it.
+        var found = ProgramFile.Find(path, arguments, out var program, out var message);
+        if (found == Errno.ENOENT)
+            throw new ExecutableNotFoundException(message);
+        if (found != Errno.None)
+            throw new ExecutableFormatException(message);
+        var image = program!.Image;
+        path = program.Path;
+        arguments = program.Arguments;
         var memory = new MemoryContext(Platform);
         var fileSystem = new FileSystemContext { FileCreationMask = options.FileCreationMask };
         var process = new Process(this, Pids.Allocate(), null, LinuxX64, memory, new FileTable(), fileSystem, new SignalActions());
+        process.Credentials = ProcessCredentials.From(Credentials);
         process.ProcessGroupId = (int)HostSyscall.Invoke(HostSyscall.Getpgid, 0);
         process.SessionId = (int)HostSyscall.Invoke(HostSyscall.Getsid, 0);
         process.AddThread(process.Id);
@@ -164,6 +173,7 @@ public sealed class Kernel : IDisposable
             return null;
         var child = new Process(this, Pids.Allocate(), parent, parent.Personality, memory, files, fileSystem, signals) { ExitSignal = exitSignal };
         child.CopyLimitsFrom(parent);
+        child.Credentials = parent.Credentials.Copy();
         child.ExecutablePath = parent.ExecutablePath;
         child.Command = parent.Command;
         child.Arguments = parent.Arguments;

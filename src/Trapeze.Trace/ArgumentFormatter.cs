@@ -34,8 +34,28 @@ public sealed class ArgumentFormatter(TraceOptions options)
         return parameters.Length;
     }
 
-    /// <summary>Formats arguments [from, to) of the call; <paramref name="result"/> is null at entry.</summary>
-    public void Format(GuestThread thread, in SyscallCall call, int from, int to, Result? result, List<string> into)
+    /// <summary>
+    /// Whether an argument's text comes from register values alone, so it can be formatted later,
+    /// away from the dispatch path, with no thread. Must agree with <see cref="FormatOne"/>.
+    /// </summary>
+    public bool FromRegisters(SyscallParameter parameter) => parameter.Kind switch
+    {
+        ArgumentKind.Fd or ArgumentKind.DirectoryFd => !options.DecodeDescriptors,
+        ArgumentKind.Octal or ArgumentKind.Hex or ArgumentKind.Address or ArgumentKind.FlagsOnly
+            or ArgumentKind.Signal or ArgumentKind.FcntlArgument => true,
+        ArgumentKind.Default => parameter.Enum is not null || parameter.Type != typeof(CString),
+        _ => false,
+    };
+
+    /// <summary>Whether the result's text comes from its value alone (see <see cref="FromRegisters"/>).</summary>
+    public bool ResultFromRegisters(SyscallDefinition? definition)
+        => !(options.DecodeDescriptors && definition?.Returns == ResultKind.Fd);
+
+    /// <summary>
+    /// Formats arguments [from, to) of the call; <paramref name="result"/> is null at entry.
+    /// <paramref name="thread"/> may be null when every one of them is <see cref="FromRegisters"/>.
+    /// </summary>
+    public void Format(GuestThread? thread, in SyscallCall call, int from, int to, Result? result, List<string> into)
     {
         if (call.Definition is not { } definition)
         {
@@ -51,16 +71,33 @@ public sealed class ArgumentFormatter(TraceOptions options)
         }
     }
 
+    /// <summary>strace leaves out a parameter shown only with some flag (open's mode without O_CREAT).</summary>
+    private static bool Shown(in SyscallCall call, SyscallParameter parameter)
+        => parameter.ShownIf < 0 || ((long)call.Arguments[parameter.ShownIf] & parameter.ShownIfAny) != 0;
+
+    /// <summary>How many texts parameters [0, to) make: each makes one, unless it is not <see cref="Shown"/>.</summary>
+    public static int ShownCount(in SyscallCall call, int to)
+    {
+        if (call.Definition is not { } definition)
+            return to;
+        var count = 0;
+        for (var index = 0; index < to && index < definition.Parameters.Length; index++)
+        {
+            if (Shown(call, definition.Parameters[index]))
+                count++;
+        }
+        return count;
+    }
+
     /// <summary>One argument's text, or null when strace leaves it out (open's mode without O_CREAT).</summary>
-    private string? FormatOne(GuestThread thread, in SyscallCall call, SyscallParameter parameter, int index, Result? result)
+    private string? FormatOne(GuestThread? thread, in SyscallCall call, SyscallParameter parameter, int index, Result? result)
     {
         var raw = call.Arguments[index];
-        if (parameter.ShownIf >= 0 && ((long)call.Arguments[parameter.ShownIf] & parameter.ShownIfAny) == 0)
+        if (!Shown(call, parameter))
             return null;
         if (parameter.Direction == Direction.Out && result is { IsError: true })
             return Address(raw);
         var size = SizeOf(call, parameter, result);
-        var memory = thread.Memory;
         switch (parameter.Kind)
         {
             case ArgumentKind.Fd: return Descriptor(thread, (int)raw);
@@ -70,13 +107,13 @@ public sealed class ArgumentFormatter(TraceOptions options)
             case ArgumentKind.Address: return Address(raw);
             case ArgumentKind.FlagsOnly: return enums.Format(parameter.Type, raw, accessMode: false);
             case ArgumentKind.Signal: return SignalName((int)raw);
-            case ArgumentKind.String: return Path(memory, raw);
-            case ArgumentKind.Buffer: return Buffer(memory, raw, size, parameter.Hex);
-            case ArgumentKind.IoVectors: return structs.IoVectors(memory, raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);
-            case ArgumentKind.StringArray: return structs.StringArray(memory, raw);
+            case ArgumentKind.String: return Path(MemoryOf(thread), raw);
+            case ArgumentKind.Buffer: return Buffer(MemoryOf(thread), raw, size, parameter.Hex);
+            case ArgumentKind.IoVectors: return structs.IoVectors(MemoryOf(thread), raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);
+            case ArgumentKind.StringArray: return structs.StringArray(MemoryOf(thread), raw);
             case ArgumentKind.FcntlArgument: return FcntlFormatter.Argument(Command(call), raw, enums);
             case ArgumentKind.Default: break;
-            default: return structs.Format(parameter.Kind, memory, raw, size, enums);
+            default: return structs.Format(parameter.Kind, MemoryOf(thread), raw, size, enums);
         }
         if (parameter.Enum is { } displayed)
             return enums.Format(displayed, raw);
@@ -84,7 +121,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
         if (type.IsEnum)
             return enums.Format(type, raw);
         if (type == typeof(CString))
-            return Path(memory, raw);
+            return Path(MemoryOf(thread), raw);
         if (type == typeof(GuestAddress))
             return Address(raw);
         if (type == typeof(int))
@@ -97,7 +134,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
     }
 
     /// <summary>The result as strace prints it: "-1 ENOENT (No such file or directory)", an address, a descriptor...</summary>
-    public string Result(GuestThread thread, in SyscallCall call)
+    public string Result(GuestThread? thread, in SyscallCall call)
     {
         var result = call.Result;
         if (result.IsError)
@@ -138,23 +175,29 @@ public sealed class ArgumentFormatter(TraceOptions options)
     };
 
     /// <summary>A descriptor; with -y followed by what it refers to, as the host's /proc/self/fd names it (as strace reads /proc/PID/fd).</summary>
-    public string Descriptor(GuestThread thread, int fd)
+    public string Descriptor(GuestThread? thread, int fd)
     {
-        if (!options.DecodeDescriptors || thread.Process.Files.Get(fd) is not { } file)
+        if (!options.DecodeDescriptors || ThreadOf(thread).Process.Files.Get(fd) is not { } file)
             return fd.ToString();
         var target = file.HostDescriptor is { } host ? new FileInfo($"/proc/self/fd/{host}").LinkTarget : null;
         return $"{fd}<{target ?? file.Path}>";
     }
 
     /// <summary>AT_FDCWD; with -y followed by the working directory.</summary>
-    private string WorkingDirectory(GuestThread thread)
+    private string WorkingDirectory(GuestThread? thread)
     {
         if (!options.DecodeDescriptors)
             return "AT_FDCWD";
-        var process = thread.Process;
+        var process = ThreadOf(thread).Process;
         var path = process.WorkingDirectory >= 0 ? new FileInfo($"/proc/self/fd/{process.WorkingDirectory}").LinkTarget : null;
         return $"AT_FDCWD<{path ?? process.WorkingDirectoryPath}>";
     }
+
+    /// <summary>A text that reads the guest was asked for off the dispatch path: <see cref="FromRegisters"/> is wrong.</summary>
+    private static GuestThread ThreadOf(GuestThread? thread)
+        => thread ?? throw new InvalidOperationException("an argument that reads guest state was formatted without its thread");
+
+    private static GuestMemory MemoryOf(GuestThread? thread) => ThreadOf(thread).Memory;
 
     public string Path(GuestMemory memory, ulong address)
     {

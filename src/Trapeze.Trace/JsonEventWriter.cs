@@ -47,7 +47,7 @@ public sealed class JsonEventWriter(Stream stream) : ITraceSink
         EndLine();
     }
 
-    public void SignalDelivered(int processId, int threadId, string line)
+    public void SignalDelivered(int processId, int threadId, string line, TraceTime at)
     {
         writer.WriteStartObject();
         writer.WriteString("type", "signal");
@@ -58,7 +58,7 @@ public sealed class JsonEventWriter(Stream stream) : ITraceSink
         EndLine();
     }
 
-    public void ProcessExited(int processId, string exitLine)
+    public void ProcessExited(int processId, string exitLine, TraceTime at)
     {
         writer.WriteStartObject();
         writer.WriteString("type", "exit");

@@ -41,18 +41,18 @@ public sealed class PerfettoWriter : ITraceSink
         writer.WriteEndObject();
     }
 
-    public void SignalDelivered(int processId, int threadId, string line) => Instant(line, processId, threadId, "t");
+    public void SignalDelivered(int processId, int threadId, string line, TraceTime at) => Instant(line, processId, threadId, "t", at);
 
-    public void ProcessExited(int processId, string exitLine) => Instant(exitLine, processId, processId, "p");
+    public void ProcessExited(int processId, string exitLine, TraceTime at) => Instant(exitLine, processId, processId, "p", at);
 
     /// <summary>An instant event ("i") on a thread's or the whole process's track.</summary>
-    private void Instant(string name, int processId, int threadId, string scope)
+    private void Instant(string name, int processId, int threadId, string scope, TraceTime at)
     {
         writer.WriteStartObject();
         writer.WriteString("name", name);
         writer.WriteString("ph", "i");
         writer.WriteString("s", scope);
-        writer.WriteNumber("ts", Microseconds(System.Diagnostics.Stopwatch.GetTimestamp()));
+        writer.WriteNumber("ts", Microseconds(at.Ticks));
         writer.WriteNumber("pid", processId);
         writer.WriteNumber("tid", threadId);
         writer.WriteEndObject();

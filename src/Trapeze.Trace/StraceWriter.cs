@@ -12,13 +12,31 @@ public sealed class StraceWriter : ITraceSink
     /// <summary>strace pads the call so " = result" starts at this column.</summary>
     private const int ResultColumn = 40;
 
+    /// <summary>
+    /// One output file. The current line is built in <see cref="Line"/> and written whole at its
+    /// end (one write a line), or at once where lines must show as they happen (flushEachLine).
+    /// </summary>
     private sealed class Output(TextWriter writer)
     {
         public TextWriter Writer { get; } = writer;
 
         /// <summary>The thread whose call is printed up to its entry arguments, line still open.</summary>
         public int OpenThread { get; set; } = -1;
-        public int Column { get; set; }
+
+        /// <summary>The part of the current line not written yet.</summary>
+        public StringBuilder Line { get; } = new();
+
+        /// <summary>How much of the current line is already written.</summary>
+        public int Written { get; set; }
+
+        public int Column => Written + Line.Length;
+
+        public void Emit()
+        {
+            Writer.Write(Line);
+            Written += Line.Length;
+            Line.Clear();
+        }
     }
 
     private readonly TraceOptions options;
@@ -44,82 +62,102 @@ public sealed class StraceWriter : ITraceSink
 
     public void ThreadStarted(int processId, int threadId) => liveThreads[threadId] = processId;
 
+    /// <summary>The thread of the last call entered, known to be in <see cref="liveThreads"/>.</summary>
+    private int lastThread = -1;
+
     public void Entered(TraceEvent call)
     {
-        liveThreads[call.ThreadId] = call.ProcessId;
+        // A hash update per call is measurable at millions of calls: skip it for the thread of the last one.
+        if (call.ThreadId != lastThread)
+        {
+            liveThreads[call.ThreadId] = call.ProcessId;
+            lastThread = call.ThreadId;
+        }
         if (deferLines)
             return;
         var output = OutputFor(call.ProcessId);
         Interrupt(output, call.ThreadId);
-        var text = new StringBuilder();
-        text.Append(Prefix(call.ThreadId, call.Start, call.StartTicks)).Append(call.Name).Append('(');
-        AppendArguments(text, call, 0, call.EntryCount);
+        var line = output.Line;
+        AppendPrefix(line, call.ThreadId, call.Start, call.StartTicks);
+        line.Append(call.Name).Append('(');
+        AppendArguments(line, call, 0, call.EntryCount);
         if (call.HasExitArguments && call.EntryCount > 0)
-            text.Append(", ");
-        Write(output, text.ToString());
+            line.Append(", ");
         output.OpenThread = call.ThreadId;
+        // On a terminal the entry shows while the call runs (it may block).
+        if (flushEachLine)
+            output.Emit();
     }
 
     public void Exited(TraceEvent call)
     {
         var output = OutputFor(call.ProcessId);
-        var text = new StringBuilder();
+        var line = output.Line;
         if (deferLines)
         {
             Interrupt(output, -1);
-            text.Append(Prefix(call.ThreadId, call.Start, call.StartTicks)).Append(call.Name).Append('(');
-            AppendArguments(text, call, 0, call.Arguments.Count);
+            AppendPrefix(line, call.ThreadId, call.Start, call.StartTicks);
+            line.Append(call.Name).Append('(');
+            AppendArguments(line, call, 0, call.Arguments.Count);
         }
         else if (output.OpenThread == call.ThreadId)
         {
-            AppendArguments(text, call, call.EntryCount, call.Arguments.Count);
+            AppendArguments(line, call, call.EntryCount, call.Arguments.Count);
         }
         else
         {
             Interrupt(output, -1);
-            text.Append(Prefix(call.ThreadId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp()));
-            text.Append("<... ").Append(call.Name).Append(" resumed>");
-            AppendArguments(text, call, call.EntryCount, call.Arguments.Count);
+            AppendPrefix(line, call.ThreadId, call.End.Wall, call.End.Ticks);
+            line.Append("<... ").Append(call.Name).Append(" resumed>");
+            AppendArguments(line, call, call.EntryCount, call.Arguments.Count);
         }
-        text.Append(')');
-        var column = (output.OpenThread == call.ThreadId && !deferLines ? output.Column : 0) + text.Length;
-        if (column < ResultColumn - 1)
-            text.Append(' ', ResultColumn - 1 - column);
-        text.Append(" = ").Append(call.ResultText);
+        line.Append(')');
+        if (output.Column < ResultColumn - 1)
+            line.Append(' ', ResultColumn - 1 - output.Column);
+        line.Append(" = ").Append(call.ResultText);
         if (options.ShowDuration && !call.NoReturn)
-            text.Append($" <{call.Duration.TotalSeconds:0.000000}>");
-        Write(output, text.ToString());
+            line.Append(System.Globalization.CultureInfo.InvariantCulture, $" <{call.Duration.TotalSeconds:0.000000}>");
         EndLine(output);
     }
 
-    public void SignalDelivered(int processId, int threadId, string line)
+    public void SignalDelivered(int processId, int threadId, string text, TraceTime at)
     {
         var output = OutputFor(processId);
         Interrupt(output, -1);
-        Write(output, Prefix(threadId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp()) + line);
+        AppendPrefix(output.Line, threadId, at.Wall, at.Ticks);
+        output.Line.Append(text);
         EndLine(output);
     }
 
-    public void ProcessExited(int processId, string exitLine)
+    public void ProcessExited(int processId, string exitLine, TraceTime at)
     {
         var output = OutputFor(processId);
         Interrupt(output, -1);
-        Write(output, Prefix(processId, DateTimeOffset.Now, System.Diagnostics.Stopwatch.GetTimestamp()) + exitLine);
+        AppendPrefix(output.Line, processId, at.Wall, at.Ticks);
+        output.Line.Append(exitLine);
         EndLine(output);
         foreach (var (thread, owner) in liveThreads)
         {
             if (owner == processId)
                 liveThreads.Remove(thread);
         }
+        lastThread = -1;
     }
 
-    private static void AppendArguments(StringBuilder text, TraceEvent call, int from, int to)
+    /// <summary>A thread ended: it no longer counts for the [pid N] prefixes.</summary>
+    public void ThreadExited(int processId, int threadId)
+    {
+        liveThreads.Remove(threadId);
+        lastThread = -1;
+    }
+
+    private static void AppendArguments(StringBuilder line, TraceEvent call, int from, int to)
     {
         for (var index = from; index < to; index++)
         {
             if (index > from)
-                text.Append(", ");
-            text.Append(call.Arguments[index]);
+                line.Append(", ");
+            line.Append(call.Arguments[index]);
         }
     }
 
@@ -128,29 +166,29 @@ public sealed class StraceWriter : ITraceSink
     {
         if (output.OpenThread < 0 || output.OpenThread == threadId)
             return;
-        output.Writer.Write(" <unfinished ...>");
+        output.Line.Append(" <unfinished ...>");
         EndLine(output);
     }
 
-    private string Prefix(int threadId, DateTimeOffset now, long ticks)
+    private void AppendPrefix(StringBuilder line, int threadId, DateTimeOffset now, long ticks)
     {
-        var text = new StringBuilder();
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
         // strace -f: into a file every line starts with the pid; on a terminal only once there are several tasks.
         if (options.Follow && !options.SeparateFiles && options.OutputPath is not null)
-            text.Append($"{threadId,-5} ");
+            line.Append(invariant, $"{threadId,-5} ");
         else if (options.Follow && !options.SeparateFiles && liveThreads.Count > 1)
-            text.Append($"[pid {threadId,5}] ");
+            line.Append(invariant, $"[pid {threadId,5}] ");
         switch (options.Timestamps)
         {
             case TimestampStyle.Seconds:
-                text.Append(now.ToLocalTime().ToString("HH:mm:ss ", System.Globalization.CultureInfo.InvariantCulture));
+                line.Append(now.ToLocalTime().ToString("HH:mm:ss ", invariant));
                 break;
             case TimestampStyle.Microseconds:
-                text.Append(now.ToLocalTime().ToString("HH:mm:ss.ffffff ", System.Globalization.CultureInfo.InvariantCulture));
+                line.Append(now.ToLocalTime().ToString("HH:mm:ss.ffffff ", invariant));
                 break;
             case TimestampStyle.Epoch:
                 var microseconds = now.ToUnixTimeMilliseconds() * 1000 + now.Ticks / 10 % 1000;
-                text.Append($"{microseconds / 1_000_000}.{microseconds % 1_000_000:D6} ");
+                line.Append(invariant, $"{microseconds / 1_000_000}.{microseconds % 1_000_000:D6} ");
                 break;
         }
         if (options.RelativeTimestamps)
@@ -158,9 +196,8 @@ public sealed class StraceWriter : ITraceSink
             var elapsed = previousTicks == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(previousTicks, ticks);
             previousTicks = ticks;
             var micro = (long)(elapsed.Ticks / 10);
-            text.Append($"{micro / 1_000_000,6}.{micro % 1_000_000:D6} ");
+            line.Append(invariant, $"{micro / 1_000_000,6}.{micro % 1_000_000:D6} ");
         }
-        return text.ToString();
     }
 
     private Output OutputFor(int processId)
@@ -175,26 +212,26 @@ public sealed class StraceWriter : ITraceSink
         return output;
     }
 
-    private static void Write(Output output, string text)
-    {
-        output.Writer.Write(text);
-        output.Column += text.Length;
-    }
-
     private void EndLine(Output output)
     {
-        output.Writer.Write('\n');
+        output.Line.Append('\n');
+        output.Emit();
         if (flushEachLine)
             output.Writer.Flush();
         output.OpenThread = -1;
-        output.Column = 0;
+        output.Written = 0;
     }
 
+    /// <summary>Writes a line still open (a call the program ended in), and flushes.</summary>
     public void Finish()
     {
-        shared?.Writer.Flush();
-        foreach (var output in perProcess.Values)
+        foreach (var output in perProcess.Values.Append(shared))
+        {
+            if (output is null)
+                continue;
+            output.Emit();
             output.Writer.Flush();
+        }
     }
 
     public void Dispose()

@@ -125,6 +125,32 @@ public sealed class CliTests
     }
 
     [Fact]
+    public void ForkBombEndsUnderTheProcessLimit()
+    {
+        var result = Runner.RunTrapeze("run", "--max-processes", "50", Path.Combine(Runner.CasesBuild, "limits", "fork_bomb"));
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("fork refused with EAGAIN: yes\n", result.Stdout);
+    }
+
+    [Fact]
+    public void ScriptsRunThroughTheirInterpreter()
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"trapeze-script-{Guid.NewGuid():N}");
+        File.WriteAllText(script, "#!/bin/sh -e\necho \"$0\" \"$@\"\nexit 7\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var result = Runner.RunTrapeze("run", script, "a", "b");
+            Assert.Equal(7, result.ExitCode);
+            Assert.Equal($"{script} a b\n", result.Stdout);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    [Fact]
     public void SyscallsPrintsTheSupportTable()
     {
         var result = Runner.RunTrapeze("syscalls");

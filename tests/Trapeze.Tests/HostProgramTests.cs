@@ -77,6 +77,27 @@ public sealed class HostProgramTests
         ["busybox-ls", "/bin/busybox", "ls", "-la", "/etc"],
         ["busybox-sh", "/bin/busybox", "sh", "-c", "i=0; while [ $i -lt 3 ]; do echo $i; i=$((i + 1)); done; echo ${#i}"],
         ["busybox-date", "/bin/busybox", "date", "-d", "@1700000000"],
+        // Processes: pipelines, command substitution, make, a compiler driver, subprocesses, threads.
+        ["busybox-pipeline", "/bin/busybox", "sh", "-c", "for i in 1 2 3; do echo $i; done | busybox wc -l"],
+        ["bash-pipeline-substitution", "/bin/bash", "-c", "ls /etc | sort | head -3; echo $(date -u -d @0 +%Y)"],
+        ["make-three-rules", "/bin/bash", "-c",
+            "cd $SCRATCH && printf 'all: c\\nc: a b\\n\\tcat a b > c\\na:\\n\\techo a > a\\nb:\\n\\techo b > b\\n' > Makefile && make && cat c"],
+        ["gcc-hello", "/bin/bash", "-c",
+            "cd $SCRATCH && printf '#include <stdio.h>\\nint main(void) { puts(\"hello from gcc\"); return 0; }\\n' > hello.c && gcc -o hello hello.c && ./hello"],
+        ["python3-subprocess-threads-pool", "/usr/bin/python3", "-c",
+            "import subprocess, threading, multiprocessing\n"
+            + "def square(x): return x * x\n"
+            + "if __name__ == '__main__':\n"
+            + "    print(subprocess.run(['echo', 'from a child'], capture_output=True, text=True).stdout.strip())\n"
+            + "    seen = []\n"
+            + "    workers = [threading.Thread(target=seen.append, args=(i,)) for i in range(4)]\n"
+            + "    [w.start() for w in workers]; [w.join() for w in workers]\n"
+            + "    print(sorted(seen))\n"
+            + "    with multiprocessing.Pool(2) as pool: print(pool.map(square, range(6)))\n"],
+        ["git-init-add-commit", "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent", "GIT_AUTHOR_DATE=2020-01-01T00:00:00Z", "GIT_COMMITTER_DATE=2020-01-01T00:00:00Z", "/bin/bash", "-c",
+            "cd $SCRATCH && git init -q -b main r && cd r && echo hi > f && git add f && git -c user.name=T -c user.email=t@example.org commit -q -m first && git log --format='%H %s'"],
+        ["xargs-parallel", "/bin/bash", "-c", "printf '%s\\n' 1 2 3 4 | xargs -P2 -n1 echo | sort"],
+        ["find-exec", "/usr/bin/find", "$DATA", "-name", "*.txt", "-exec", "wc", "-l", "{}", ";"],
     ];
 
     /// <summary>Runs with $SCRATCH a fresh directory; the outputs show it as $SCRATCH.</summary>

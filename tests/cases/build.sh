@@ -7,6 +7,7 @@
 #   *.ll             llc + ld                                -> NAME
 #   *.c              gcc -static, gcc (PIE, dynamic), musl-gcc -static, musl-gcc (PIE, ld-musl)
 #                                                            -> NAME.glibc-static, NAME.glibc-dynamic, NAME.musl-static, NAME.musl-dynamic
+#   limits/*.c       gcc -static -> limits/NAME (never run natively: fork bombs and the like)
 # A case's NAME.args (one line) holds its arguments; $TMP there is a scratch directory per run.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -68,7 +69,14 @@ build_one() {
   return 0
 }
 
-for src in $(find . -path ./build -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
+for src in $(find . \( -path ./build -o -path ./limits \) -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
   build_one "$src"
+done
+
+# limits/*.c: guests that must not run natively (a fork bomb), glibc static, into build/limits/.
+mkdir -p "$out/limits"
+for src in limits/*.c; do
+  target="$out/limits/$(basename "${src%.c}")"
+  if newer "$src" "$target"; then gcc -O2 -static -o "$target" "$src"; fi
 done
 find "$out" -name '*.o' -delete

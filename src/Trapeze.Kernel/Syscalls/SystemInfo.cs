@@ -20,18 +20,6 @@ public static unsafe class SystemInfo
         return thread.Memory.Write(name, new ReadOnlySpan<byte>(buffer, UtsnameSize)) is var fault and not Errno.None ? fault : 0;
     }
 
-    [Syscall("getuid")]
-    public static Result GetUserId(GuestThread thread) => HostIdentity.UserId;
-
-    [Syscall("geteuid")]
-    public static Result GetEffectiveUserId(GuestThread thread) => HostIdentity.EffectiveUserId;
-
-    [Syscall("getgid")]
-    public static Result GetGroupId(GuestThread thread) => HostIdentity.GroupId;
-
-    [Syscall("getegid")]
-    public static Result GetEffectiveGroupId(GuestThread thread) => HostIdentity.EffectiveGroupId;
-
     [Syscall("getrandom")]
     public static Result GetRandom(GuestThread thread, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result, Hex = true)] GuestAddress buffer, ulong count, GetRandomFlags flags)
     {

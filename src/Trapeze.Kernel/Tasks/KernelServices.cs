@@ -58,6 +58,19 @@ public class KernelCredentials
     public virtual uint EffectiveUserId => HostIdentity.EffectiveUserId;
     public virtual uint GroupId => HostIdentity.GroupId;
     public virtual uint EffectiveGroupId => HostIdentity.EffectiveGroupId;
+
+    /// <summary>Supplementary groups: the host process's own.</summary>
+    public virtual unsafe uint[] Groups
+    {
+        get
+        {
+            var groups = new uint[65536];
+            long count;
+            fixed (uint* list = groups)
+                count = HostSyscall.Invoke(HostSyscall.Number("getgroups"), groups.Length, (long)list);
+            return count <= 0 ? [] : groups[..(int)count];
+        }
+    }
 }
 
 /// <summary>Process and thread ids of one kernel (its own pid namespace), handed out in order.</summary>

@@ -51,6 +51,26 @@ public sealed class SignalActions
     }
 }
 
+/// <summary>A process's user and group ids: real, effective and saved, as setresuid(2) describes them.</summary>
+public sealed class ProcessCredentials
+{
+    public uint RealUser, EffectiveUser, SavedUser, RealGroup, EffectiveGroup, SavedGroup;
+    public uint[] Groups = [];
+
+    public static ProcessCredentials From(KernelCredentials ids) => new()
+    {
+        RealUser = ids.UserId,
+        EffectiveUser = ids.EffectiveUserId,
+        SavedUser = ids.EffectiveUserId,
+        RealGroup = ids.GroupId,
+        EffectiveGroup = ids.EffectiveGroupId,
+        SavedGroup = ids.EffectiveGroupId,
+        Groups = ids.Groups,
+    };
+
+    public ProcessCredentials Copy() => (ProcessCredentials)MemberwiseClone();
+}
+
 /// <summary>Where a process is in its life: running, a zombie its parent has not reaped, or gone.</summary>
 public enum ProcessState
 {
@@ -94,6 +114,9 @@ public sealed class Process
     public List<Process> Children { get; } = [];
 
     public int ProcessGroupId { get; set; }
+
+    /// <summary>Who the process is; fork copies them.</summary>
+    public ProcessCredentials Credentials { get; set; } = new();
     public int SessionId { get; set; }
 
     public IPersonality Personality { get; }

@@ -34,7 +34,7 @@ public sealed class StraceWriterTests
         writer.Exited(getpid);
         Finish(read, "\"abc\"", "4096");
         writer.Exited(read);
-        writer.ProcessExited(100, "+++ exited with 0 +++");
+        writer.ProcessExited(100, "+++ exited with 0 +++", TraceTime.Now());
 
         Assert.Equal(
             "[pid   100] read(3,  <unfinished ...>\n" +
@@ -57,7 +57,7 @@ public sealed class StraceWriterTests
             SenderProcess = 4242,
             SenderUser = 0,
             Status = 0,
-        }));
+        }), TraceTime.Now());
         Assert.Equal("wait4(-1,  <unfinished ...>\n--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=4242, si_uid=0, si_status=0, si_utime=0, si_stime=0} ---\n", output.ToString());
     }
 

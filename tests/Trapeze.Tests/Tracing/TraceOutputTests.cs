@@ -189,8 +189,8 @@ public sealed partial class TraceOutputTests
             call.Arguments.Add("0x1000");
             writer.Exited(call);
         }
-        writer.SignalDelivered(100, 101, "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_TKILL, si_pid=100, si_uid=0} ---");
-        writer.ProcessExited(100, "+++ exited with 0 +++");
+        writer.SignalDelivered(100, 101, "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_TKILL, si_pid=100, si_uid=0} ---", Trapeze.Trace.TraceTime.Now());
+        writer.ProcessExited(100, "+++ exited with 0 +++", Trapeze.Trace.TraceTime.Now());
         writer.Finish();
         using var document = JsonDocument.Parse(stream.ToArray());
         Assert.Empty(TraceEventSchema.Validate(document.RootElement));
