@@ -83,8 +83,8 @@ public static class ExecCalls
         }
         else
         {
+            // Unmapping drops the code translated from each region; a whole flush costs far more.
             target.Space.Clear();
-            target.Cpu.FlushTranslations();
         }
         ResetSignalHandlers(process);
         try
