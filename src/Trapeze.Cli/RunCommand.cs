@@ -20,6 +20,7 @@ internal static class RunCommand
         var argv0 = new Option<string?>("--argv0") { Description = "argv[0] for the guest (default: PROGRAM)" };
         var reportUnsupported = new Option<bool>("--report-unsupported") { Description = "Name each unsupported syscall once on stderr" };
         var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported };
+        var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
             var options = new KernelOptions
@@ -27,6 +28,7 @@ internal static class RunCommand
                 Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(),
                 ReportUnsupported = result.GetValue(reportUnsupported),
                 FileCreationMask = HostProcess.TakeFileCreationMask(),
+                Layout = layout(result),
             };
             var environment = GuestEnvironment.Build(result.GetValue(set) ?? [], result.GetValue(unset) ?? []);
             var path = result.GetValue(program)!;
@@ -79,5 +81,40 @@ internal static class GuestEnvironment
             variables.Add(new(name, value));
         }
         return variables.Select(v => $"{v.Key}={v.Value}").ToList();
+    }
+}
+
+/// <summary>The guest's file system on the command line: --root, --bind, --tmpfs, --ro, --cwd.</summary>
+internal static class FileSystemOptions
+{
+    public static Func<ParseResult, Trapeze.Kernel.Vfs.FileSystemLayout> AddTo(Command command)
+    {
+        var root = new Option<string?>("--root") { Description = "Host directory that is the guest's / (default /)" };
+        var bind = new Option<string[]>("--bind") { Description = "HOST:GUEST[:ro]: show a host directory at a guest path (repeatable)" };
+        var readOnly = new Option<bool>("--ro") { Description = "The whole root file system read-only" };
+        var cwd = new Option<string?>("--cwd") { Description = "The guest's working directory (a guest path)" };
+        command.Options.Add(root);
+        command.Options.Add(bind);
+        command.Options.Add(readOnly);
+        command.Options.Add(cwd);
+        return result =>
+        {
+            var binds = new List<Trapeze.Kernel.Vfs.BindMount>();
+            foreach (var text in result.GetValue(bind) ?? [])
+            {
+                var parts = text.Split(':');
+                if (parts.Length is < 2 or > 3 || (parts.Length == 3 && parts[2] != "ro"))
+                    throw new ArgumentException($"--bind {text}: expected HOST:GUEST[:ro]");
+                binds.Add(new(Path.GetFullPath(parts[0]), parts[1], parts.Length == 3));
+            }
+            var rootPath = result.GetValue(root);
+            return new Trapeze.Kernel.Vfs.FileSystemLayout
+            {
+                Root = rootPath is null ? "/" : Path.GetFullPath(rootPath),
+                ReadOnly = result.GetValue(readOnly),
+                Binds = binds,
+                WorkingDirectory = result.GetValue(cwd),
+            };
+        };
     }
 }
