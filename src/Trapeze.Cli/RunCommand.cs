@@ -87,6 +87,9 @@ internal static class GuestEnvironment
 /// <summary>The guest's file system on the command line: --root, --bind, --tmpfs, --ro, --cwd.</summary>
 internal static class FileSystemOptions
 {
+    /// <summary>The options that take a value (the command line splits Trapeze's words from the guest's by them).</summary>
+    public static readonly string[] WithValue = ["--root", "--bind", "--cwd"];
+
     public static Func<ParseResult, Trapeze.Kernel.Vfs.FileSystemLayout> AddTo(Command command)
     {
         var root = new Option<string?>("--root") { Description = "Host directory that is the guest's / (default /)" };

@@ -91,6 +91,8 @@ public static class PathWalker
     /// <summary>The walk itself, from <paramref name="start"/>, with <paramref name="root"/> as "/".</summary>
     public static Errno Walk(GuestThread? reader, Location root, Location start, byte[] path, WalkFlags flags, WalkResult result)
     {
+        if ((flags & WalkFlags.Beneath) != 0 && path[0] == '/')
+            return Errno.EXDEV;
         var pending = new Stack<byte[]>();
         Push(pending, path);
         result.TrailingSlash = path[^1] == '/';
@@ -213,10 +215,10 @@ public static class PathWalker
 
     private static Errno DotDot(ref Location current, Location root, ref int depth, WalkFlags flags, WalkResult result)
     {
-        if (current.SameAs(root))
-            return Errno.None;
         if ((flags & WalkFlags.Beneath) != 0 && depth == 0)
             return Errno.EXDEV;
+        if (current.SameAs(root))
+            return Errno.None;
         // At a mount's root, ".." is the parent of the directory it is mounted on.
         while (current.Node.SameAs(current.Mount.Root) && current.Mount.Parent is { } parentMount)
         {
