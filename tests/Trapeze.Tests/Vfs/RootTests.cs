@@ -41,7 +41,9 @@ public sealed class RootTests
             var result = Runner.RunTrapeze("run", "--root", root, "/bin/sh", "-c", "ls / | wc -l; cat /etc/os-release");
             Assert.Equal(0, result.ExitCode);
             var entries = Directory.GetFileSystemEntries(root).Length;
-            Assert.Equal($"{entries}\nNAME=\"Trapeze test root\"\nID=trapeze\n", result.Stdout.Replace(" ", ""));
+            var lines = result.Stdout.Split('\n', 2);
+            Assert.Equal(entries.ToString(System.Globalization.CultureInfo.InvariantCulture), lines[0].Trim()); // busybox wc pads the count
+            Assert.Equal("NAME=\"Trapeze test root\"\nID=trapeze\n", lines[1]);
             var dynamic = Runner.RunTrapeze("run", "--root", root, "/bin/true");
             Assert.True(dynamic.ExitCode == 0, dynamic.Stderr);
             var exe = Runner.RunTrapeze("run", "--root", root, "/bin/sh", "-c", "readlink /proc/self/exe; cd /tmp && pwd; cat /proc/self/mounts | wc -l");
@@ -49,7 +51,7 @@ public sealed class RootTests
         }
         finally
         {
-            Directory.Delete(top, recursive: true);
+            Shell($"rm -rf {top}"); // .NET cannot name the non-UTF-8 file the guest made
         }
     }
 
@@ -77,7 +79,7 @@ public sealed class RootTests
         }
         finally
         {
-            Directory.Delete(top, recursive: true);
+            Shell($"rm -rf {top}"); // .NET cannot name the non-UTF-8 file the guest made
         }
     }
 }
