@@ -22,6 +22,7 @@ internal static class RunCommand
         var maxProcesses = new Option<int>("--max-processes") { Description = "Guest processes alive at once at most; fork beyond it fails with EAGAIN", DefaultValueFactory = _ => 1024, HelpName = "N" };
         var debugInternal = new Option<bool>("--debug-internal") { Description = "Print the full report of an internal error" };
         var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal };
+        var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
             var options = new KernelOptions
@@ -31,6 +32,7 @@ internal static class RunCommand
                 FileCreationMask = HostProcess.TakeFileCreationMask(),
                 MaximumProcesses = Math.Max(1, result.GetValue(maxProcesses)),
                 DebugInternal = result.GetValue(debugInternal),
+                Layout = layout(result),
             };
             var environment = GuestEnvironment.Build(result.GetValue(set) ?? [], result.GetValue(unset) ?? []);
             var path = result.GetValue(program)!;
@@ -83,5 +85,43 @@ internal static class GuestEnvironment
             variables.Add(new(name, value));
         }
         return variables.Select(v => $"{v.Key}={v.Value}").ToList();
+    }
+}
+
+/// <summary>The guest's file system on the command line: --root, --bind, --tmpfs, --ro, --cwd.</summary>
+internal static class FileSystemOptions
+{
+    /// <summary>The options that take a value (the command line splits Trapeze's words from the guest's by them).</summary>
+    public static readonly string[] WithValue = ["--root", "--bind", "--cwd"];
+
+    public static Func<ParseResult, Trapeze.Kernel.Vfs.FileSystemLayout> AddTo(Command command)
+    {
+        var root = new Option<string?>("--root") { Description = "Host directory that is the guest's / (default /)" };
+        var bind = new Option<string[]>("--bind") { Description = "HOST:GUEST[:ro]: show a host directory at a guest path (repeatable)" };
+        var readOnly = new Option<bool>("--ro") { Description = "The whole root file system read-only" };
+        var cwd = new Option<string?>("--cwd") { Description = "The guest's working directory (a guest path)" };
+        command.Options.Add(root);
+        command.Options.Add(bind);
+        command.Options.Add(readOnly);
+        command.Options.Add(cwd);
+        return result =>
+        {
+            var binds = new List<Trapeze.Kernel.Vfs.BindMount>();
+            foreach (var text in result.GetValue(bind) ?? [])
+            {
+                var parts = text.Split(':');
+                if (parts.Length is < 2 or > 3 || (parts.Length == 3 && parts[2] != "ro"))
+                    throw new ArgumentException($"--bind {text}: expected HOST:GUEST[:ro]");
+                binds.Add(new(Path.GetFullPath(parts[0]), parts[1], parts.Length == 3));
+            }
+            var rootPath = result.GetValue(root);
+            return new Trapeze.Kernel.Vfs.FileSystemLayout
+            {
+                Root = rootPath is null ? "/" : Path.GetFullPath(rootPath),
+                ReadOnly = result.GetValue(readOnly),
+                Binds = binds,
+                WorkingDirectory = result.GetValue(cwd),
+            };
+        };
     }
 }

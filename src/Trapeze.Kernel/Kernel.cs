@@ -44,6 +44,9 @@ public sealed class KernelOptions
 
     /// <summary>Print a .NET stack trace with internal errors (--debug-internal).</summary>
     public bool DebugInternal { get; init; }
+
+    /// <summary>The guest's file system: root directory, binds, read-only, working directory.</summary>
+    public Vfs.FileSystemLayout Layout { get; init; } = new();
 }
 
 /// <summary>The program file is missing (the CLI exits 127).</summary>
@@ -87,6 +90,9 @@ public sealed class Kernel : IDisposable
     public KernelCredentials Credentials { get; init; } = new();
     public PidAllocator Pids { get; }
 
+    /// <summary>The mount namespace every process of this kernel shares.</summary>
+    public Vfs.KernelFileSystems FileSystems { get; } = new();
+
     /// <summary>The first process's parent as the guest sees it: Trapeze's own parent.</summary>
     public int OutsideParentId { get; } = (int)HostSyscall.Invoke(HostSyscall.Getppid);
 
@@ -127,17 +133,19 @@ public sealed class Kernel : IDisposable
     /// <summary>Creates the first process running <paramref name="path"/>, stopped at its first instruction.</summary>
     public Process Start(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
-        // A #! script runs as execve would run it.
-        var found = ProgramFile.Find(path, arguments, out var program, out var message);
-        if (found == Errno.ENOENT)
-            throw new ExecutableNotFoundException(message);
+        if (FileSystems.Table.RootMount is null && FileSystems.Setup(options.Layout, out var layoutError) is not Errno.None)
+            throw new ExecutableNotFoundException(layoutError);
+        var fileSystem = FileSystems.InitialContext(options.Layout, options.FileCreationMask);
+        var found = ProgramFile.Find((string name, out Vfs.ProgramData? data, out string message) => Vfs.KernelFileSystems.ReadProgram(null, fileSystem, name, out data, out message),
+            path, arguments, out var program, out var findError);
         if (found != Errno.None)
-            throw new ExecutableFormatException(message);
-        var image = program!.Image;
-        path = program.Path;
-        arguments = program.Arguments;
+        {
+            fileSystem.Release();
+            if (found == Errno.ENOENT)
+                throw new ExecutableNotFoundException(findError.EndsWith("No such file or directory", StringComparison.Ordinal) ? findError : $"{path}: No such file or directory");
+            throw new ExecutableFormatException(findError);
+        }
         var memory = new MemoryContext(Platform);
-        var fileSystem = new FileSystemContext { FileCreationMask = options.FileCreationMask };
         var process = new Process(this, Pids.Allocate(), null, LinuxX64, memory, new FileTable(), fileSystem, new SignalActions());
         process.Credentials = ProcessCredentials.From(Credentials);
         process.ProcessGroupId = (int)HostSyscall.Invoke(HostSyscall.Getpgid, 0);
@@ -147,10 +155,7 @@ public sealed class Kernel : IDisposable
         init = process;
         try
         {
-            ProgramStart.Load(process, image, path, arguments, environment, ReadExecutable);
-            fileSystem.WorkingDirectory = (int)HostSyscall.Invoke(HostSyscall.Openat, -100, HostStrings.Pin(".", out var handle), (long)(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC));
-            handle.Free();
-            fileSystem.WorkingDirectoryPath = Environment.CurrentDirectory;
+            ProgramStart.Load(process, program!, environment);
             InheritFiles(process, options.InheritedDescriptors ?? InheritableHostDescriptors());
             Tracer?.ProcessStarted(process, path, arguments, environment);
             return process;
@@ -175,6 +180,7 @@ public sealed class Kernel : IDisposable
         child.CopyLimitsFrom(parent);
         child.Credentials = parent.Credentials.Copy();
         child.ExecutablePath = parent.ExecutablePath;
+        child.Executable = parent.Executable?.Clone();
         child.Command = parent.Command;
         child.Arguments = parent.Arguments;
         child.Environment = parent.Environment;
@@ -293,29 +299,6 @@ public sealed class Kernel : IDisposable
     public void Dispose()
     {
         Scheduler.Dispose();
-    }
-
-    /// <summary>Reads a program for the loader: the first process's and every execve's.</summary>
-    internal static ElfImage ReadProgram(string path) => ReadExecutable(path);
-
-    private static ElfImage ReadExecutable(string path)
-    {
-        if (Directory.Exists(path))
-            throw new ExecutableFormatException($"{path}: is a directory");
-        if (!File.Exists(path))
-            throw new ExecutableNotFoundException($"{path}: No such file or directory");
-        byte[] data;
-        try
-        {
-            if ((File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
-                throw new ExecutableFormatException($"{path}: Permission denied (not executable)");
-            data = File.ReadAllBytes(path);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            throw new ExecutableFormatException($"{path}: {exception.Message}");
-        }
-        return ElfImage.Parse(data, path);
     }
 
     /// <summary>

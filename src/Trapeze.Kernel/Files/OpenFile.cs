@@ -17,6 +17,15 @@ public abstract class OpenFile
     /// <summary>The path this was opened by, for /proc/self/fd and the tracer's -y.</summary>
     public abstract string Path { get; }
 
+    /// <summary>The guest path as bytes, when the file was opened through the VFS (it may not be UTF-8).</summary>
+    public byte[]? GuestPath { get; set; }
+
+    /// <summary>Where the VFS opened it: the mount, for /proc/PID/fd links and *at calls relative to it.</summary>
+    public Vfs.Mount? Mount { get; set; }
+
+    /// <summary>The node of a file Trapeze keeps itself (tmpfs), for *at calls and /proc/PID/fd; host files borrow their descriptor instead.</summary>
+    public Vfs.Node? Node { get; set; }
+
     /// <summary>The status flags F_GETFL reports (access mode, O_APPEND, O_NONBLOCK...).</summary>
     public OpenFlags StatusFlags { get; set; }
 

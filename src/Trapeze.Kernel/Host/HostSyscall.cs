@@ -66,6 +66,7 @@ internal static partial class HostSyscall
     public static readonly int Fchownat = Number("fchownat");
     public static readonly int Fchown = Number("fchown");
     public static readonly int Mkdirat = Number("mkdirat");
+    public static readonly int Mknodat = Number("mknodat");
     public static readonly int Unlinkat = Number("unlinkat");
     public static readonly int Renameat2 = Number("renameat2");
     public static readonly int Linkat = Number("linkat");

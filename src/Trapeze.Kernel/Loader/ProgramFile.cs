@@ -1,11 +1,20 @@
 using System.Text;
 using Trapeze.Kernel.Abi.Linux;
-using Trapeze.Kernel.Host;
 
 namespace Trapeze.Kernel.Loader;
 
 /// <summary>A program ready to load: its ELF image, and argv after any #! interpreters were put in front.</summary>
-public sealed record ProgramToRun(string Path, ElfImage Image, List<string> Arguments);
+public sealed record ProgramToRun(string Path, ElfImage Image, List<string> Arguments)
+{
+    /// <summary>The program file, held for /proc/PID/exe (the new image owns it).</summary>
+    public Vfs.Location? Location { get; init; }
+
+    /// <summary>Its canonical guest path (/proc/PID/exe's text and the maps name).</summary>
+    public string ShownPath { get; init; } = Path;
+}
+
+/// <summary>Reads a program file through the VFS: its bytes and where it is, or the errno and a line for the user.</summary>
+public delegate Errno ProgramReader(string path, out Vfs.ProgramData? program, out string message);
 
 /// <summary>
 /// Finds what execve runs: an ELF file, or a #! script whose interpreter (with its optional single
@@ -17,16 +26,17 @@ public static class ProgramFile
     private const int ScriptDepthMaximum = 4;
 
     /// <summary>The program, or the errno execve gives and a line for the user.</summary>
-    public static Errno Find(string path, IReadOnlyList<string> arguments, out ProgramToRun? program, out string message)
+    public static Errno Find(ProgramReader read, string path, IReadOnlyList<string> arguments, out ProgramToRun? program, out string message)
     {
         program = null;
         var argv = new List<string>(arguments);
         for (var depth = 0; depth <= ScriptDepthMaximum; depth++)
         {
-            if (Check(path, out message) is var denied and not Errno.None)
+            if (read(path, out var file, out message) is var denied and not Errno.None)
                 return denied;
-            if (ReadScriptLine(path) is { } line)
+            if (ReadScriptLine(file!.Data) is { } line)
             {
+                file.Location.Node.Dispose();
                 if (!ParseInterpreter(line, out var interpreter, out var argument))
                 {
                     message = $"{path}: bad interpreter line";
@@ -44,16 +54,12 @@ public static class ProgramFile
             }
             try
             {
-                program = new ProgramToRun(path, Kernel.ReadProgram(path), argv);
+                program = new ProgramToRun(path, ElfImage.Parse(file.Data, path), argv) { Location = file.Location, ShownPath = file.ShownPath };
                 return Errno.None;
-            }
-            catch (ExecutableNotFoundException error)
-            {
-                message = error.Message;
-                return Errno.ENOENT;
             }
             catch (ExecutableFormatException error)
             {
+                file.Location.Node.Dispose();
                 message = error.Message;
                 return Errno.ENOEXEC;
             }
@@ -62,48 +68,11 @@ public static class ProgramFile
         return Errno.ELOOP;
     }
 
-    /// <summary>What execve checks before reading: the file exists, is regular and executable.</summary>
-    private static unsafe Errno Check(string path, out string message)
-    {
-        const uint TypeMask = 0xf000, Regular = 0x8000, Directory = 0x4000, AnyExecute = 0x49;
-        LinuxStat status;
-        var text = HostStrings.Pin(path, out var handle);
-        var result = HostSyscall.Invoke(HostSyscall.Newfstatat, Files.HostPath.CurrentDirectory, text, (long)&status, 0);
-        handle.Free();
-        if (result < 0)
-        {
-            var error = HostSyscall.ErrorOf(result);
-            message = $"{path}: {ErrnoMessages.Text[(int)error]}";
-            return error;
-        }
-        if ((status.Mode & TypeMask) == Directory)
-        {
-            message = $"{path}: is a directory";
-            return Errno.EACCES;
-        }
-        if ((status.Mode & TypeMask) != Regular || (status.Mode & AnyExecute) == 0)
-        {
-            message = $"{path}: Permission denied";
-            return Errno.EACCES;
-        }
-        message = "";
-        return Errno.None;
-    }
-
     /// <summary>The first line of a #! script (without the #!), or null for any other file.</summary>
-    private static string? ReadScriptLine(string path)
+    private static string? ReadScriptLine(byte[] data)
     {
-        Span<byte> head = stackalloc byte[InterpreterLineMaximum];
-        int length;
-        try
-        {
-            using var file = File.OpenHandle(path);
-            length = RandomAccess.Read(file, head, 0);
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+        ReadOnlySpan<byte> head = data.AsSpan(0, Math.Min(data.Length, InterpreterLineMaximum));
+        var length = head.Length;
         if (length < 2 || head[0] != '#' || head[1] != '!')
             return null;
         var line = head[2..length];

@@ -9,29 +9,35 @@ namespace Trapeze.Kernel.Loader;
 /// <summary>Puts a fresh program into a process: image, interpreter, stack, registers (execve's second half).</summary>
 internal static class ProgramStart
 {
-    public static void Load(Process process, ElfImage image, string path, IReadOnlyList<string> arguments,
-        IReadOnlyList<string> environment, Func<string, ElfImage> readInterpreter)
+    public static void Load(Process process, ProgramToRun toRun, IReadOnlyList<string> environment)
     {
+        var (image, path, arguments) = (toRun.Image, toRun.Path, toRun.Arguments);
         var memory = process.Memory;
         var bias = image.IsPositionIndependent ? ElfLoader.ProgramBase : 0;
         // Linux names a program by the file it opened: /proc/PID/exe and maps show the canonical path.
-        var realPath = HostLinks.RealPath(path) ?? Path.GetFullPath(path);
+        var realPath = toRun.ShownPath;
         var program = ElfLoader.Load(image, memory, bias, realPath);
 
         var entry = program.Entry;
         ulong interpreterBase = 0;
         if (image.Interpreter is { } interpreterPath)
         {
-            var interpreter = readInterpreter(interpreterPath);
+            // The interpreter comes from the process's root, like any file the program names.
+            if (Vfs.KernelFileSystems.ReadProgram(null, process.FileSystem, interpreterPath, out var interpreterFile, out var message) is not Errno.None)
+                throw new ExecutableNotFoundException($"{path}: interpreter {message}");
+            interpreterFile!.Location.Node.Dispose();
+            var interpreter = ElfImage.Parse(interpreterFile.Data, interpreterPath);
             var span = interpreter.Segments.Max(s => s.VirtualAddress + s.MemorySize) - AddressSpace.PageDown(interpreter.Segments.Min(s => s.VirtualAddress));
             interpreterBase = interpreter.IsPositionIndependent ? process.AddressSpace.FindFree(span) ?? throw new ExecutableFormatException($"{path}: no room for the interpreter") : 0;
-            entry = ElfLoader.Load(interpreter, memory, interpreterBase, HostLinks.RealPath(interpreterPath) ?? interpreterPath).Entry;
+            entry = ElfLoader.Load(interpreter, memory, interpreterBase, interpreterFile.ShownPath).Entry;
         }
 
         // Linux places the vDSO below the interpreter, top-down like any other mapping.
         var vdso = Vdso.Map(memory);
 
         process.ExecutablePath = realPath;
+        process.Executable?.Node.Dispose();
+        process.Executable = toRun.Location;
         var command = Path.GetFileName(path);
         process.Command = command.Length > 15 ? command[..15] : command;
         process.BreakStart = process.Break = AddressSpace.PageUp(program.End);

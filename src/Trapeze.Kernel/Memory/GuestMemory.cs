@@ -87,7 +87,18 @@ public sealed unsafe class GuestMemory(AddressSpace space)
     /// <summary>Reads a NUL-terminated string of at most <paramref name="maximum"/> bytes (ENAMETOOLONG past it).</summary>
     public Errno ReadCString(CString pointer, out string value, int maximum = PathMax)
     {
-        value = "";
+        var error = ReadCStringBytes(pointer, out var bytes, maximum);
+        value = error == Errno.None ? Encoding.UTF8.GetString(bytes) : "";
+        return error;
+    }
+
+    /// <summary>
+    /// Reads a NUL-terminated string as the bytes it is (paths: any byte but NUL, not necessarily
+    /// UTF-8), at most <paramref name="maximum"/> bytes with the NUL (ENAMETOOLONG past it).
+    /// </summary>
+    public Errno ReadCStringBytes(CString pointer, out byte[] value, int maximum = PathMax)
+    {
+        value = [];
         var bytes = new List<byte>(64);
         var cursor = pointer.Value;
         while (true)
@@ -104,7 +115,7 @@ public sealed unsafe class GuestMemory(AddressSpace space)
                 break;
             cursor += (ulong)take;
         }
-        value = Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
+        value = bytes.ToArray();
         return Errno.None;
     }
 

@@ -36,13 +36,13 @@ public static class ExecCalls
         {
             if (thread.Process.Files.Get(directory) is not { } file)
                 return Errno.EBADF;
-            text = file.HostDescriptor is { } host ? Host.HostLinks.PathOf(host) ?? file.Path : file.Path;
+            text = Shown(thread, file);
         }
         else if (!text.StartsWith('/') && directory != CurrentDirectory)
         {
             if (thread.Process.Files.Get(directory) is not { } file)
                 return Errno.EBADF;
-            text = Path.Combine(file.HostDescriptor is { } host ? Host.HostLinks.PathOf(host) ?? file.Path : file.Path, text);
+            text = Shown(thread, file) + "/" + text;
         }
         return Execute(thread, text, argv, envp);
     }
@@ -58,10 +58,8 @@ public static class ExecCalls
             return environmentFault;
         if (arguments.Sum(a => (long)a.Length + 1) + environment.Sum(e => (long)e.Length + 1) > ArgumentBytesMaximum)
             return Errno.E2BIG;
-        var hostPath = path.StartsWith('/') ? path : Path.Combine(process.WorkingDirectoryPath, path);
-        if (ThroughProc(thread, hostPath, out hostPath) is var procError and not Errno.None)
-            return procError;
-        if (ProgramFile.Find(hostPath, arguments, out var program, out _) is var error and not Errno.None)
+        if (ProgramFile.Find((string name, out Vfs.ProgramData? data, out string message) => Vfs.KernelFileSystems.ReadProgram(thread, process.FileSystem, name, out data, out message),
+            path, arguments, out var program, out _) is var error and not Errno.None)
             return error;
 
         // The old image can only go outside the CPU engine, which may be running its code now.
@@ -89,7 +87,7 @@ public static class ExecCalls
         ResetSignalHandlers(process);
         try
         {
-            ProgramStart.Load(process, request.Program.Image, request.Program.Path, request.Program.Arguments, request.Environment, Kernel.ReadProgram);
+            ProgramStart.Load(process, request.Program, request.Environment);
         }
         catch (Exception exception) when (exception is ExecutableFormatException or ExecutableNotFoundException)
         {
@@ -98,27 +96,9 @@ public static class ExecCalls
         }
     }
 
-    /// <summary>Programs named through Trapeze's /proc (/proc/self/exe, as busybox runs its applets) are the guest's, not the host's.</summary>
-    private static Errno ThroughProc(GuestThread thread, string path, out string hostPath)
-    {
-        hostPath = path;
-        var normalized = Path.GetFullPath(path);
-        if (normalized != Vfs.ProcFs.Root && !normalized.StartsWith(Vfs.ProcFs.Root + "/", StringComparison.Ordinal))
-            return Errno.None;
-        if (Vfs.ProcFs.Lookup(thread, normalized, followLast: false, out var node) is var error and not Errno.None)
-            return error;
-        switch (node)
-        {
-            case Vfs.ProcLinkNode { HostTarget: { } target }:
-                hostPath = target;
-                return Errno.None;
-            case Vfs.HostPathNode host:
-                hostPath = host.Path;
-                return Errno.None;
-            default:
-                return Errno.EACCES;
-        }
-    }
+    /// <summary>The guest path of an open file, as the process sees it.</summary>
+    private static string Shown(GuestThread thread, Files.OpenFile file)
+        => file.GuestPath is { } bytes ? System.Text.Encoding.UTF8.GetString(Vfs.PathWalker.Show(bytes, thread.Process.FileSystem.Root.Path)) : file.Path;
 
     /// <summary>argv or envp; a NULL array is empty, as Linux takes it.</summary>
     private static Errno ReadStrings(GuestThread thread, GuestAddress array, out List<string> values)

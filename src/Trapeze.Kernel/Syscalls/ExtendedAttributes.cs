@@ -68,13 +68,22 @@ public static unsafe class ExtendedAttributes
     /// </summary>
     private static Result OnPath(GuestThread thread, CString path, string call, Func<long, Result> invoke)
     {
-        if (thread.Memory.ReadCString(path, out var text) is var error and not Errno.None)
+        if (thread.Memory.ReadCStringBytes(path, out var text) is var error and not Errno.None)
             return error;
-        if (text.Length == 0)
+        var walkError = PathWalker.Walk(thread, CurrentDirectory, text, call.StartsWith('l') ? WalkFlags.None : WalkFlags.FollowLast, out var walk);
+        using var _ = walk;
+        if (walkError != Errno.None)
+            return walkError;
+        if (walk.Target is not { } target)
             return Errno.ENOENT;
-        if (GuestPaths.Route(thread, CurrentDirectory, text, followLast: !call.StartsWith('l')) is not null)
+        // The host's /proc link of the walker's own descriptor reaches exactly the node it found.
+        if (target.Node.FileSystem.HostPathOf(target.Node) is not { } hostText)
             return Errno.EOPNOTSUPP;
-        var hostText = text.StartsWith('/') ? text : $"/proc/self/fd/{thread.Process.WorkingDirectory}/{text}";
+        if (call.StartsWith('s') || call.StartsWith("ls", StringComparison.Ordinal) || call.StartsWith('r') || call.StartsWith("lr", StringComparison.Ordinal))
+        {
+            if (target.Mount.ReadOnly)
+                return Errno.EROFS;
+        }
         var pointer = HostStrings.Pin(hostText, out var handle);
         try
         {

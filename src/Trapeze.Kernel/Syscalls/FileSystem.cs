@@ -10,7 +10,7 @@ namespace Trapeze.Kernel.Syscalls;
 /// <summary>Names in the file system: open, stat, access, readlink, directories, links.</summary>
 public static unsafe class FileSystem
 {
-    private const int CurrentDirectory = HostPath.CurrentDirectory;
+    private const int CurrentDirectory = -100; // AT_FDCWD
 
     /// <summary>The open flags that make open's mode argument mean something (the tracer prints it only then).</summary>
     private const long CreatesFile = (long)(OpenFlags.O_CREAT | OpenFlags.__O_TMPFILE);
@@ -29,31 +29,101 @@ public static unsafe class FileSystem
     public static Result Create(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode)
         => OpenAt(thread, CurrentDirectory, path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode);
 
-    [Syscall("openat", Returns = ResultKind.Fd, Support = Support.Partial, Note = "host files; Trapeze's own /proc (see docs/ARCHITECTURE.md); /dev is the host's")]
+    [Syscall("openat", Returns = ResultKind.Fd, Support = Support.Partial, Note = "through Trapeze's VFS (host tree, binds, /proc); O_TMPFILE on host directories")]
     public static Result OpenAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, OpenFlags flags, [Argument(ArgumentKind.Octal, ShownIf = nameof(flags), ShownIfAny = CreatesFile)] uint mode)
     {
-        if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
-            return readError;
-        if (GuestPaths.Route(thread, directory, text, (flags & OpenFlags.O_NOFOLLOW) == 0) is { } procPath)
-        {
-            var result = ProcFiles.Open(thread, procPath, flags, out var forwarded);
-            if (forwarded is null)
-                return result;
-            (directory, text) = (CurrentDirectory, forwarded);
-        }
-        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
+        if (thread.Memory.ReadCStringBytes(path, out var text) is var error and not Errno.None)
             return error;
-        using (hostPath)
+        return OpenPath(thread, directory, text, flags, mode, WalkFlags.None);
+    }
+
+    [Syscall("openat2", Returns = ResultKind.Fd, Support = Support.Partial, Note = "RESOLVE_* checked by Trapeze's walker; RESOLVE_CACHED gives EAGAIN")]
+    public static Result OpenAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, GuestAddress how, ulong size)
+    {
+        const int OpenHowSize = 24;
+        const ulong Known = (ulong)(ResolveFlags.RESOLVE_NO_XDEV | ResolveFlags.RESOLVE_NO_MAGICLINKS | ResolveFlags.RESOLVE_NO_SYMLINKS | ResolveFlags.RESOLVE_BENEATH | ResolveFlags.RESOLVE_IN_ROOT | ResolveFlags.RESOLVE_CACHED);
+        if (size < OpenHowSize || size > 4096)
+            return size < OpenHowSize ? Errno.EINVAL : Errno.E2BIG;
+        var raw = new byte[size];
+        if (thread.Memory.Read(how, raw) is var fault and not Errno.None)
+            return fault;
+        if (raw.AsSpan(OpenHowSize).ContainsAnyExcept((byte)0))
+            return Errno.E2BIG;
+        var flags = BitConverter.ToUInt64(raw, 0);
+        var mode = BitConverter.ToUInt64(raw, 8);
+        var resolve = (ResolveFlags)BitConverter.ToUInt64(raw, 16);
+        if ((flags >> 32) != 0 || ((ulong)resolve & ~Known) != 0 || mode > 0xfff
+            || (mode != 0 && ((OpenFlags)flags & (OpenFlags.O_CREAT | OpenFlags.__O_TMPFILE)) == 0)
+            || (resolve & (ResolveFlags.RESOLVE_BENEATH | ResolveFlags.RESOLVE_IN_ROOT)) == (ResolveFlags.RESOLVE_BENEATH | ResolveFlags.RESOLVE_IN_ROOT))
+            return Errno.EINVAL;
+        if ((resolve & ResolveFlags.RESOLVE_CACHED) != 0)
+            return Errno.EAGAIN;
+        if (thread.Memory.ReadCStringBytes(path, out var text) is var error and not Errno.None)
+            return error;
+        var walk = WalkFlags.None;
+        walk |= (resolve & ResolveFlags.RESOLVE_NO_XDEV) != 0 ? WalkFlags.NoCrossing : 0;
+        walk |= (resolve & ResolveFlags.RESOLVE_NO_MAGICLINKS) != 0 ? WalkFlags.NoMagicLinks : 0;
+        walk |= (resolve & ResolveFlags.RESOLVE_NO_SYMLINKS) != 0 ? WalkFlags.NoSymbolicLinks : 0;
+        walk |= (resolve & ResolveFlags.RESOLVE_BENEATH) != 0 ? WalkFlags.Beneath : 0;
+        walk |= (resolve & ResolveFlags.RESOLVE_IN_ROOT) != 0 ? WalkFlags.InRoot : 0;
+        return OpenPath(thread, directory, text, (OpenFlags)(int)flags, (uint)mode, walk);
+    }
+
+    private static Result OpenPath(GuestThread thread, int directory, byte[] text, OpenFlags flags, uint mode, WalkFlags walkFlags)
+    {
+        var creating = (flags & OpenFlags.O_CREAT) != 0;
+        var exclusive = creating && (flags & OpenFlags.O_EXCL) != 0;
+        if ((flags & (OpenFlags.O_NOFOLLOW | OpenFlags.O_PATH)) != OpenFlags.O_NOFOLLOW && (flags & OpenFlags.O_NOFOLLOW) == 0 && !exclusive)
+            walkFlags |= WalkFlags.FollowLast;
+        if (creating)
+            walkFlags |= WalkFlags.AllowMissing;
+        if (PathWalker.Walk(thread, directory, text, walkFlags, out var walk) is var error and not Errno.None)
         {
-            // Host descriptors never leak into host children; the guest's close-on-exec bit lives in its FileTable.
-            var descriptor = HostSyscall.Invoke(HostSyscall.Openat, hostPath.Directory, hostPath.Pointer, (long)(flags | OpenFlags.O_CLOEXEC), CreationMode(thread, mode));
-            if (descriptor < 0)
-                return descriptor;
-            var status = flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOCTTY | OpenFlags.O_TRUNC | OpenFlags.O_CLOEXEC);
-            var result = thread.Process.Files.Add(new HostFile((int)descriptor, hostPath.Text, status), (flags & OpenFlags.O_CLOEXEC) != 0);
-            if (result.IsError)
-                HostSyscall.Invoke(HostSyscall.Close, descriptor);
-            return result;
+            walk.Dispose();
+            return error;
+        }
+        using (walk)
+        {
+            var writes = (flags & (OpenFlags.O_WRONLY | OpenFlags.O_RDWR | OpenFlags.O_TRUNC)) != 0;
+            Result result;
+            OpenFile? file;
+            Location place;
+            if (walk.Target is not { } target)
+            {
+                if (walk.TrailingSlash)
+                    return Errno.EISDIR;
+                if (walk.Directory.Mount.ReadOnly)
+                    return Errno.EROFS;
+                place = walk.Directory;
+                result = place.Node.FileSystem.Create(thread, place.Node, walk.Name!, flags, CreationMode(thread, mode), PathWalker.Join(place.Path, walk.Name!), out file);
+                if (file is not null)
+                    file.GuestPath ??= PathWalker.Join(place.Path, walk.Name!);
+            }
+            else
+            {
+                if (exclusive)
+                    return Errno.EEXIST;
+                if (target.Node.IsDirectory && (creating || (flags & (OpenFlags.O_WRONLY | OpenFlags.O_RDWR)) != 0) && (flags & OpenFlags.__O_TMPFILE) != OpenFlags.__O_TMPFILE)
+                    return Errno.EISDIR;
+                if ((flags & OpenFlags.O_DIRECTORY) != 0 && !target.Node.IsDirectory && !target.Node.IsSymbolicLink)
+                    return Errno.ENOTDIR;
+                var kind = target.Node.Mode & FileTypes.Mask;
+                if ((writes || (flags & OpenFlags.__O_TMPFILE) == OpenFlags.__O_TMPFILE) && target.Mount.ReadOnly && kind is FileTypes.Regular or FileTypes.Directory)
+                    return Errno.EROFS;
+                place = target;
+                result = (flags & OpenFlags.__O_TMPFILE) == OpenFlags.__O_TMPFILE
+                    ? target.Node.FileSystem.Create(thread, target.Node, "."u8.ToArray(), flags, CreationMode(thread, mode), target.Path, out file)
+                    : target.Node.FileSystem.Open(thread, target.Node, flags, target.Path, out file);
+            }
+            if (result.IsError || file is null)
+                return result;
+            file.Mount ??= place.Mount.FileSystem == place.Node.FileSystem || place.Node.FileSystem is not ProcVfs ? place.Mount : file.Mount;
+            if (file.Node is null && file.HostDescriptor is null)
+                file.Mount = null;
+            var added = thread.Process.Files.Add(file, (flags & OpenFlags.O_CLOEXEC) != 0);
+            if (added.IsError)
+                file.Release();
+            return added;
         }
     }
 
@@ -80,56 +150,38 @@ public static unsafe class FileSystem
     [Syscall("newfstatat")]
     public static Result StatAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status, AtFlags flags)
     {
-        var emptyPath = (flags & AtFlags.AT_EMPTY_PATH) != 0;
-        if (ReadPath(thread, path, emptyPath, out var text) is var readError and not Errno.None)
+        if (OutsideNamespace(thread, directory, path, flags, out var file) is var readError and not Errno.None)
             return readError;
-        if (text.Length == 0 && thread.Process.Files.Get(directory) is { HostDescriptor: null })
+        if (file is not null)
             return FileStat(thread, directory, status);
-        if (GuestPaths.Route(thread, directory, text, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0) is { } procPath)
+        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target =>
         {
-            var result = ProcFiles.Status(thread, procPath, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0, out var procStatus, out var forwarded);
-            if (forwarded is null)
-                return result.IsError ? result : WriteOut(thread, status, procStatus);
-            (directory, text) = (CurrentDirectory, forwarded);
-        }
-        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
-            return error;
-        using (hostPath)
-        {
-            LinuxStat buffer;
-            var result = HostSyscall.Invoke(HostSyscall.Newfstatat, hostPath.Directory, hostPath.Pointer, (long)&buffer, (long)flags);
-            return result < 0 ? result : WriteOut(thread, status, buffer);
-        }
+            if (target.Node.FileSystem.Status(target.Node, out var buffer) is var error and not Errno.None)
+                return error;
+            return WriteOut(thread, status, buffer);
+        });
     }
 
     [Syscall("statx")]
     public static Result StatExtended(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(Enum = typeof(StatxFlags))] AtFlags flags, [Argument(Enum = typeof(StatxMask))] uint mask, [Argument(ArgumentKind.Statx, Direction = Direction.Out)] GuestAddress status)
     {
-        const int StatxSize = 256;
-        if (ReadPath(thread, path, (flags & AtFlags.AT_EMPTY_PATH) != 0, out var text) is var readError and not Errno.None)
+        var buffer = new byte[StatxLayout.Size];
+        if (OutsideNamespace(thread, directory, path, flags, out var file) is var readError and not Errno.None)
             return readError;
-        LinuxStat made = default;
-        var madeUp = Errno.EAGAIN;
-        if (text.Length == 0 && thread.Process.Files.Get(directory) is { HostDescriptor: null } file)
-            madeUp = file.Status(out made).Error;
-        else if (GuestPaths.Route(thread, directory, text, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0) is { } procPath)
+        if (file is not null)
         {
-            var result = ProcFiles.Status(thread, procPath, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0, out made, out var forwarded);
-            if (forwarded is null)
-                madeUp = result.Error;
-            else
-                (directory, text) = (CurrentDirectory, forwarded);
+            var made = file.Status(out var stat);
+            if (made.IsError)
+                return made;
+            StatxLayout.FromStat(stat, buffer);
+            return thread.Memory.Write(status, buffer) is var madeFault and not Errno.None ? madeFault : 0;
         }
-        if (madeUp != Errno.EAGAIN)
-            return madeUp != Errno.None ? madeUp : thread.Memory.Write(status, ProcFiles.ToStatx(made)) is var madeFault and not Errno.None ? madeFault : 0;
-        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
-            return error;
-        using (hostPath)
+        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target =>
         {
-            var buffer = stackalloc byte[StatxSize];
-            var result = HostSyscall.Invoke(HostSyscall.Statx, hostPath.Directory, hostPath.Pointer, (long)flags, mask, (long)buffer);
-            return result < 0 ? result : thread.Memory.Write(status, new ReadOnlySpan<byte>(buffer, StatxSize)) is var fault and not Errno.None ? fault : 0;
-        }
+            if (target.Node.FileSystem.StatusExtended(target.Node, mask, buffer) is var error and not Errno.None)
+                return error;
+            return thread.Memory.Write(status, buffer) is var fault and not Errno.None ? fault : 0;
+        });
     }
 
     [Syscall("access")]
@@ -143,19 +195,14 @@ public static unsafe class FileSystem
     [Syscall("faccessat2")]
     public static Result AccessAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AccessMode mode, AtFlags flags)
     {
-        if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
-            return readError;
-        if (GuestPaths.Route(thread, directory, text, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0) is { } procPath)
+        if (((int)mode & ~7) != 0 || (flags & ~(AtFlags.AT_EACCESS | AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH)) != 0)
+            return Errno.EINVAL;
+        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target =>
         {
-            var result = ProcFiles.Access(thread, procPath, mode, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0, out var forwarded);
-            if (forwarded is null)
-                return result;
-            (directory, text) = (CurrentDirectory, forwarded);
-        }
-        if (HostPath.FromText(thread, directory, text, out var hostPath) is var error and not Errno.None)
-            return error;
-        using (hostPath)
-            return HostSyscall.Invoke(HostSyscall.Faccessat2, hostPath.Directory, hostPath.Pointer, (long)mode, (long)flags);
+            if ((mode & AccessMode.W_OK) != 0 && target.Mount.ReadOnly && (target.Node.Mode & FileTypes.Mask) is FileTypes.Regular or FileTypes.Directory)
+                return Errno.EROFS;
+            return target.Node.FileSystem.Access(target.Node, mode, (flags & AtFlags.AT_EACCESS) != 0);
+        });
     }
 
     [Syscall("readlink")]
@@ -167,34 +214,23 @@ public static unsafe class FileSystem
     {
         if (size <= 0)
             return Errno.EINVAL;
-        if (ReadPath(thread, path, allowEmpty: false, out var text) is var error and not Errno.None)
-            return error;
-        if (GuestPaths.Route(thread, directory, text, followLast: false) is { } procPath)
+        return OnTarget(thread, directory, path, WalkFlags.EmptyPath, target =>
         {
-            var result = ProcFiles.ReadLink(thread, procPath, buffer, size, out var forwarded);
-            if (forwarded is null)
-                return result;
-            (directory, text) = (CurrentDirectory, forwarded);
-        }
-        if (HostPath.FromText(thread, directory, text, out var hostPath) is var pathError and not Errno.None)
-            return pathError;
-        using (hostPath)
-        {
-            var scratch = new byte[size];
-            fixed (byte* pointer = scratch)
-            {
-                var result = HostSyscall.Invoke(HostSyscall.Readlinkat, hostPath.Directory, hostPath.Pointer, (long)pointer, size);
-                if (result < 0)
-                    return result;
-                return thread.Memory.Write(buffer, scratch.AsSpan(0, (int)result)) is var fault and not Errno.None ? fault : result;
-            }
-        }
+            if (target.Node.FileSystem.ReadLink(target.Node, out var text) is var error and not Errno.None)
+                return error;
+            var count = Math.Min(text.Length, size);
+            return thread.Memory.Write(buffer, text.AsSpan(0, count)) is var fault and not Errno.None ? fault : count;
+        });
     }
 
     [Syscall("getcwd")]
     public static Result GetWorkingDirectory(GuestThread thread, [Argument(ArgumentKind.String, Direction = Direction.Out)] GuestAddress buffer, ulong size)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(thread.Process.WorkingDirectoryPath + "\0");
+        var context = thread.Process.FileSystem;
+        var shown = context.WorkingDirectoryBytes;
+        byte[] bytes = shown.Length > 0 && shown[0] == '/' && (PathWalker.Show(context.WorkingDirectory.Path, context.Root.Path) != context.WorkingDirectory.Path || context.Root.Path is [(byte)'/'])
+            ? [.. shown, 0]
+            : [.. "(unreachable)"u8, .. shown, 0];
         if ((ulong)bytes.Length > size)
             return Errno.ERANGE;
         return thread.Memory.Write(buffer, bytes) is var fault and not Errno.None ? fault : bytes.Length;
@@ -202,40 +238,21 @@ public static unsafe class FileSystem
 
     [Syscall("chdir")]
     public static Result ChangeDirectory(GuestThread thread, CString path)
-    {
-        if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
-            return readError;
-        if (GuestPaths.Route(thread, CurrentDirectory, text) is { } procPath)
-        {
-            if (ProcFs.Lookup(thread, procPath, followLast: true, out var node) is var lookupError and not Errno.None)
-                return lookupError;
-            if (node is ProcDirectoryNode)
-                return EnterProcDirectory(thread.Process, node.Path);
-            if (node is not HostPathNode forwarded)
-                return Errno.ENOTDIR;
-            text = forwarded.Path;
-        }
-        if (HostPath.FromText(thread, CurrentDirectory, text, out var hostPath) is var error and not Errno.None)
-            return error;
-        using (hostPath)
-        {
-            var descriptor = HostSyscall.Invoke(HostSyscall.Openat, hostPath.Directory, hostPath.Pointer, (long)(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC));
-            return descriptor < 0 ? descriptor : SetWorkingDirectory(thread.Process, (int)descriptor);
-        }
-    }
+        => OnTarget(thread, CurrentDirectory, path, WalkFlags.FollowLast, target => EnterDirectory(thread, target, root: false));
 
     [Syscall("fchdir")]
     public static Result ChangeDirectoryTo(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd)
     {
-        if (thread.Process.Files.Get(fd) is SyntheticDirectory synthetic)
-            return EnterProcDirectory(thread.Process, synthetic.Path);
-        if (thread.Process.Files.Get(fd) is not { HostDescriptor: { } host })
+        if (thread.Process.Files.Get(fd) is not { } file)
             return Errno.EBADF;
-        var dot = HostStrings.Pin(".", out var handle);
-        var descriptor = HostSyscall.Invoke(HostSyscall.Openat, host, dot, (long)(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC));
-        handle.Free();
-        return descriptor < 0 ? descriptor : SetWorkingDirectory(thread.Process, (int)descriptor);
+        using var owner = new WalkResult();
+        return PathWalker.LocationOf(thread.Kernel, file, owner) is { } location ? EnterDirectory(thread, location, root: false) : Errno.ENOTDIR;
     }
+
+    [Syscall("chroot", Support = Support.Full)]
+    public static Result ChangeRoot(GuestThread thread, CString path)
+        => OnTarget(thread, CurrentDirectory, path, WalkFlags.FollowLast, target =>
+            thread.Kernel.Credentials.EffectiveUserId != 0 ? Errno.EPERM : EnterDirectory(thread, target, root: true));
 
     [Syscall("getdents64")]
     public static Result GetDirectoryEntries(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.DirectoryEntries, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, uint count)
@@ -246,7 +263,22 @@ public static unsafe class FileSystem
 
     [Syscall("mkdirat")]
     public static Result MakeDirectoryAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
-        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Mkdirat, p.Directory, p.Pointer, CreationMode(thread, mode)));
+        => OnNewName(thread, directory, path, allowSlash: true, (place, name) => place.Node.FileSystem.MakeDirectory(place.Node, name, CreationMode(thread, mode & 0b111_111_111_111)));
+
+    [Syscall("mknod")]
+    public static Result MakeNode(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode, ulong device) => MakeNodeAt(thread, CurrentDirectory, path, mode, device);
+
+    [Syscall("mknodat", Support = Support.Partial, Note = "FIFOs, regular files and sockets; devices only for root (the host decides)")]
+    public static Result MakeNodeAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode, ulong device)
+    {
+        var kind = mode & FileTypes.Mask;
+        if (kind is not (0 or FileTypes.Regular or FileTypes.Fifo or FileTypes.Socket or FileTypes.Character or FileTypes.Block))
+            return Errno.EINVAL;
+        if (kind is FileTypes.Character or FileTypes.Block && thread.Kernel.Credentials.EffectiveUserId != 0)
+            return Errno.EPERM;
+        var made = (kind == 0 ? FileTypes.Regular : kind) | CreationMode(thread, mode & 0b111_111_111_111);
+        return OnNewName(thread, directory, path, allowSlash: false, (place, name) => place.Node.FileSystem.MakeNode(place.Node, name, made, device));
+    }
 
     [Syscall("rmdir")]
     public static Result RemoveDirectory(GuestThread thread, CString path) => UnlinkAt(thread, CurrentDirectory, path, AtFlags.AT_REMOVEDIR);
@@ -256,7 +288,29 @@ public static unsafe class FileSystem
 
     [Syscall("unlinkat")]
     public static Result UnlinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AtFlags flags)
-        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Unlinkat, p.Directory, p.Pointer, (long)flags));
+    {
+        if ((flags & ~AtFlags.AT_REMOVEDIR) != 0)
+            return Errno.EINVAL;
+        var isDirectory = (flags & AtFlags.AT_REMOVEDIR) != 0;
+        return OnWalk(thread, directory, path, WalkFlags.None, walk =>
+        {
+            if (walk.Target is not { } target)
+                return Errno.ENOENT;
+            if (walk.Name is not { } name)
+                return Errno.EBUSY;
+            if (PathWalker.IsDot(name))
+                return isDirectory ? Errno.EINVAL : Errno.EISDIR;
+            if (PathWalker.IsDotDot(name))
+                return isDirectory ? Errno.ENOTEMPTY : Errno.EISDIR;
+            if (isDirectory && !target.Node.IsDirectory)
+                return Errno.ENOTDIR;
+            if (target.Node.SameAs(target.Mount.Root) || target.Mount != walk.Directory.Mount)
+                return Errno.EBUSY;
+            if (walk.Directory.Mount.ReadOnly)
+                return Errno.EROFS;
+            return walk.Directory.Node.FileSystem.Remove(walk.Directory.Node, name, isDirectory);
+        });
+    }
 
     [Syscall("rename")]
     public static Result Rename(GuestThread thread, CString from, CString to) => RenameAt2(thread, CurrentDirectory, from, CurrentDirectory, to, 0);
@@ -265,18 +319,47 @@ public static unsafe class FileSystem
     public static Result RenameAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to)
         => RenameAt2(thread, fromDirectory, from, toDirectory, to, 0);
 
-    [Syscall("renameat2")]
+    [Syscall("renameat2", Support = Support.Partial, Note = "RENAME_NOREPLACE and RENAME_EXCHANGE; RENAME_WHITEOUT is EINVAL")]
     public static Result RenameAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to, uint flags)
-        => WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
-            target => HostSyscall.Invoke(HostSyscall.Renameat2, source.Directory, source.Pointer, target.Directory, target.Pointer, flags)));
+    {
+        const uint NoReplace = 1, Exchange = 2;
+        if ((flags & ~(NoReplace | Exchange)) != 0 || flags == (NoReplace | Exchange))
+            return Errno.EINVAL;
+        return OnWalk(thread, fromDirectory, from, WalkFlags.None, source => OnWalk(thread, toDirectory, to, WalkFlags.AllowMissing, target =>
+        {
+            if (source.Target is null || (target.Target is null && (flags & Exchange) != 0))
+                return Errno.ENOENT;
+            if (source.Name is not { } fromName || target.Name is not { } toName || PathWalker.IsDot(fromName) || PathWalker.IsDotDot(fromName) || PathWalker.IsDot(toName) || PathWalker.IsDotDot(toName))
+                return Errno.EBUSY;
+            if (source.Directory.Mount != target.Directory.Mount || source.Target.Value.Mount != source.Directory.Mount
+                || (target.Target is { } existing && existing.Mount != target.Directory.Mount))
+                return Errno.EXDEV;
+            if (source.Directory.Mount.ReadOnly)
+                return Errno.EROFS;
+            return source.Directory.Node.FileSystem.Rename(source.Directory.Node, fromName, target.Directory.Node, toName, flags);
+        }));
+    }
 
     [Syscall("link")]
     public static Result Link(GuestThread thread, CString from, CString to) => LinkAt(thread, CurrentDirectory, from, CurrentDirectory, to, 0);
 
     [Syscall("linkat")]
     public static Result LinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to, AtFlags flags)
-        => WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
-            target => HostSyscall.Invoke(HostSyscall.Linkat, source.Directory, source.Pointer, target.Directory, target.Pointer, (long)flags)));
+    {
+        if ((flags & ~(AtFlags.AT_SYMLINK_FOLLOW | AtFlags.AT_EMPTY_PATH)) != 0)
+            return Errno.EINVAL;
+        var follow = (flags & AtFlags.AT_SYMLINK_FOLLOW) != 0 ? WalkFlags.FollowLast : WalkFlags.None;
+        return OnWalk(thread, fromDirectory, from, follow | Empty(flags), source => OnNewName(thread, toDirectory, to, allowSlash: false, (place, name) =>
+        {
+            if (source.Target is not { } existing)
+                return Errno.ENOENT;
+            if (existing.Node.IsDirectory)
+                return Errno.EPERM;
+            if (existing.Mount != place.Mount || existing.Node.FileSystem != place.Node.FileSystem)
+                return Errno.EXDEV;
+            return place.Node.FileSystem.Link(existing.Node, place.Node, name);
+        }));
+    }
 
     [Syscall("symlink")]
     public static Result SymbolicLink(GuestThread thread, CString target, CString path) => SymbolicLinkAt(thread, target, CurrentDirectory, path);
@@ -284,17 +367,11 @@ public static unsafe class FileSystem
     [Syscall("symlinkat")]
     public static Result SymbolicLinkAt(GuestThread thread, CString target, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path)
     {
-        if (thread.Memory.ReadCString(target, out var targetText) is var error and not Errno.None)
+        if (thread.Memory.ReadCStringBytes(target, out var text) is var error and not Errno.None)
             return error;
-        var targetPointer = HostStrings.Pin(targetText, out var handle);
-        try
-        {
-            return WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Symlinkat, targetPointer, p.Directory, p.Pointer));
-        }
-        finally
-        {
-            handle.Free();
-        }
+        if (text.Length == 0)
+            return Errno.ENOENT;
+        return OnNewName(thread, directory, path, allowSlash: false, (place, name) => place.Node.FileSystem.SymbolicLink(text, place.Node, name));
     }
 
     [Syscall("chmod")]
@@ -302,11 +379,12 @@ public static unsafe class FileSystem
 
     [Syscall("fchmodat")]
     public static Result ChangeModeAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
-        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Fchmodat, p.Directory, p.Pointer, mode));
+        => OnTarget(thread, directory, path, WalkFlags.FollowLast, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(target.Node, mode & 0b111_111_111_111));
 
     [Syscall("fchmod")]
     public static Result ChangeModeOf(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Octal)] uint mode)
-        => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fchmod, host, mode));
+        => OnFile(thread, fd, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(target.Node, mode & 0b111_111_111_111),
+            host => HostSyscall.Invoke(HostSyscall.Fchmod, host, mode));
 
     [Syscall("chown")]
     public static Result ChangeOwner(GuestThread thread, CString path, uint user, uint group) => ChangeOwnerAt(thread, CurrentDirectory, path, user, group, 0);
@@ -315,22 +393,22 @@ public static unsafe class FileSystem
     public static Result ChangeOwnerOfLink(GuestThread thread, CString path, uint user, uint group)
         => ChangeOwnerAt(thread, CurrentDirectory, path, user, group, AtFlags.AT_SYMLINK_NOFOLLOW);
 
-    [Syscall("fchownat")]
+    [Syscall("fchownat", Support = Support.Partial, Note = "the host decides who may give files away (EPERM unless root)")]
     public static Result ChangeOwnerAt(GuestThread thread, int directory, CString path, uint user, uint group, AtFlags flags)
     {
-        if ((flags & AtFlags.AT_EMPTY_PATH) != 0)
-        {
-            if (thread.Memory.ReadCString(path, out var text) is var error and not Errno.None)
-                return error;
-            if (text.Length == 0)
-                return ChangeOwnerOf(thread, directory, user, group);
-        }
-        return WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Fchownat, p.Directory, p.Pointer, user, group, (long)flags));
+        if ((flags & ~(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH)) != 0)
+            return Errno.EINVAL;
+        if (OutsideNamespace(thread, directory, path, flags, out var file) is var readError and not Errno.None)
+            return readError;
+        if (file is not null)
+            return ChangeOwnerOf(thread, directory, user, group);
+        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(target.Node, user, group));
     }
 
     [Syscall("fchown")]
     public static Result ChangeOwnerOf(GuestThread thread, int fd, uint user, uint group)
-        => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fchown, host, user, group));
+        => OnFile(thread, fd, target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(target.Node, user, group),
+            host => HostSyscall.Invoke(HostSyscall.Fchown, host, user, group));
 
     [Syscall("ftruncate")]
     public static Result TruncateFile(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long length)
@@ -338,9 +416,8 @@ public static unsafe class FileSystem
 
     [Syscall("truncate")]
     public static Result Truncate(GuestThread thread, CString path, long length)
-        => WithPath(thread, CurrentDirectory, path, p => p.Text.StartsWith('/')
-            ? HostSyscall.Invoke(HostSyscall.Truncate, p.Pointer, length)
-            : TruncateRelative(p, length));
+        => OnTarget(thread, CurrentDirectory, path, WalkFlags.FollowLast, target =>
+            target.Node.IsDirectory ? Errno.EISDIR : length < 0 ? Errno.EINVAL : Writable(target) ?? target.Node.FileSystem.Truncate(target.Node, length));
 
     [Syscall("fsync")]
     public static Result Synchronize(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fsync, host));
@@ -348,132 +425,109 @@ public static unsafe class FileSystem
     [Syscall("fdatasync")]
     public static Result SynchronizeData(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fdatasync, host));
 
-    [Syscall("utimensat")]
+    [Syscall("utimensat", Support = Support.Partial, Note = "not on symbolic links themselves (EOPNOTSUPP)")]
     public static Result SetTimesAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, GuestAddress times, AtFlags flags)
     {
         var buffer = stackalloc Timespec[2];
         if (!times.IsNull && thread.Memory.Read(times, new Span<byte>(buffer, 2 * sizeof(Timespec))) is var fault and not Errno.None)
             return fault;
-        var timesPointer = times.IsNull ? 0 : (long)buffer;
+        var timesPointer = times.IsNull ? null : buffer;
         if (path.IsNull)
-            return WithDescriptor(thread, directory, host => HostSyscall.Invoke(HostSyscall.Utimensat, host, 0, timesPointer, (long)flags));
-        return WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Utimensat, p.Directory, p.Pointer, timesPointer, (long)flags));
+            return OnFile(thread, directory, target => Writable(target) ?? target.Node.FileSystem.SetTimes(target.Node, timesPointer),
+                host => HostSyscall.Invoke(HostSyscall.Utimensat, host, 0, (long)timesPointer, 0));
+        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.SetTimes(target.Node, timesPointer));
     }
 
     [Syscall("statfs")]
     public static Result FileSystemStatus(GuestThread thread, CString path, GuestAddress buffer)
-    {
-        if (ReadPath(thread, path, allowEmpty: false, out var text) is var error and not Errno.None)
-            return error;
-        if (GuestPaths.Route(thread, CurrentDirectory, text) is not null)
-            text = ProcFs.Root; // Trapeze's /proc reports the host proc file system's figures
-        else if (!text.StartsWith('/'))
-            text = $"/proc/self/fd/{thread.Process.WorkingDirectory}/{text}"; // statfs has no *at form
-        var pointer = HostStrings.Pin(text, out var handle);
-        try
-        {
-            return CopyStatfs(thread, buffer, statfs => HostSyscall.Invoke(HostSyscall.Statfs, pointer, statfs));
-        }
-        finally
-        {
-            handle.Free();
-        }
-    }
+        => OnTarget(thread, CurrentDirectory, path, WalkFlags.FollowLast, target => CopyStatfs(thread, buffer, statfs => target.Node.FileSystem.FileSystemStatus(target.Node, statfs)));
 
     [Syscall("fstatfs")]
     public static Result FileSystemStatusOf(GuestThread thread, int fd, GuestAddress buffer)
-    {
-        if (thread.Process.Files.Get(fd) is not { } file)
-            return Errno.EBADF;
-        if (file.HostDescriptor is { } host)
-            return CopyStatfs(thread, buffer, statfs => HostSyscall.Invoke(HostSyscall.Fstatfs, host, statfs));
-        var pointer = HostStrings.Pin(ProcFs.Root, out var handle);
-        try
-        {
-            return CopyStatfs(thread, buffer, statfs => HostSyscall.Invoke(HostSyscall.Statfs, pointer, statfs));
-        }
-        finally
-        {
-            handle.Free();
-        }
-    }
+        => OnFile(thread, fd, target => CopyStatfs(thread, buffer, statfs => target.Node.FileSystem.FileSystemStatus(target.Node, statfs)),
+            host => CopyStatfs(thread, buffer, statfs =>
+            {
+                fixed (byte* pointer = statfs)
+                    return HostSyscall.ErrorOf(HostSyscall.Invoke(HostSyscall.Fstatfs, host, (long)pointer));
+            }));
 
-    private static Result CopyStatfs(GuestThread thread, GuestAddress buffer, Func<long, long> call)
+    private static Result CopyStatfs(GuestThread thread, GuestAddress buffer, Func<byte[], Errno> call)
     {
         const int StatfsSize = 120; // struct statfs on x86-64
         var bytes = new byte[StatfsSize];
-        fixed (byte* pointer = bytes)
-        {
-            var result = call((long)pointer);
-            if (result < 0)
-                return result;
-        }
+        if (call(bytes) is var error and not Errno.None)
+            return error;
         return thread.Memory.Write(buffer, bytes) is var fault and not Errno.None ? fault : 0;
     }
 
-    private static Result TruncateRelative(HostPath path, long length)
+    private static WalkFlags Follow(AtFlags flags) => (flags & AtFlags.AT_SYMLINK_NOFOLLOW) != 0 ? WalkFlags.None : WalkFlags.FollowLast;
+    private static WalkFlags Empty(AtFlags flags) => (flags & AtFlags.AT_EMPTY_PATH) != 0 ? WalkFlags.EmptyPath : WalkFlags.None;
+
+    /// <summary>EROFS for changes on a read-only mount (devices and FIFOs there may still be written).</summary>
+    private static Errno? Writable(Location target) => target.Mount.ReadOnly ? Errno.EROFS : null;
+
+    /// <summary>With AT_EMPTY_PATH and "", the dirfd itself when it is a file outside the namespace (a pipe, an inherited descriptor).</summary>
+    private static Errno OutsideNamespace(GuestThread thread, int directory, CString path, AtFlags flags, out OpenFile? file)
     {
-        var descriptor = HostSyscall.Invoke(HostSyscall.Openat, path.Directory, path.Pointer, (long)(OpenFlags.O_WRONLY | OpenFlags.O_CLOEXEC));
-        if (descriptor < 0)
-            return descriptor;
-        var result = HostSyscall.Invoke(HostSyscall.Ftruncate, descriptor, length);
-        HostSyscall.Invoke(HostSyscall.Close, descriptor);
-        return result;
+        file = null;
+        if ((flags & AtFlags.AT_EMPTY_PATH) == 0)
+            return Errno.None;
+        if (thread.Memory.ReadCStringBytes(path, out var text) is var error and not Errno.None)
+            return error;
+        if (text.Length == 0 && thread.Process.Files.Get(directory) is { } found && PathWalker.LocationOf(thread.Kernel, found, null) is null)
+            file = found;
+        return Errno.None;
     }
 
-    private static Result WithPath(GuestThread thread, int directory, CString path, Func<HostPath, Result> call)
+    private static Result OnWalk(GuestThread thread, int directory, CString path, WalkFlags flags, Func<WalkResult, Result> call)
     {
-        if (HostPath.Resolve(thread, directory, path, out var hostPath) is var error and not Errno.None)
+        if (thread.Memory.ReadCStringBytes(path, out var text) is var error and not Errno.None)
             return error;
-        using (hostPath)
-            return call(hostPath);
+        var walkError = PathWalker.Walk(thread, directory, text, flags, out var walk);
+        using (walk)
+            return walkError != Errno.None ? walkError : call(walk);
+    }
+
+    /// <summary>Runs a call on the object a path names (which must exist).</summary>
+    private static Result OnTarget(GuestThread thread, int directory, CString path, WalkFlags flags, Func<Location, Result> call)
+        => OnWalk(thread, directory, path, flags, walk => walk.Target is { } target ? call(target) : Errno.ENOENT);
+
+    /// <summary>Runs a call that makes a new name: the name must not exist, and its directory must be writable.</summary>
+    private static Result OnNewName(GuestThread thread, int directory, CString path, bool allowSlash, Func<Location, byte[], Result> call)
+        => OnWalk(thread, directory, path, WalkFlags.AllowMissing, walk =>
+        {
+            if (walk.Target is not null)
+                return Errno.EEXIST;
+            if (walk.TrailingSlash && !allowSlash)
+                return Errno.ENOENT;
+            return walk.Directory.Mount.ReadOnly ? Errno.EROFS : call(walk.Directory, walk.Name!);
+        });
+
+    /// <summary>Runs a call on an open file: through the VFS when it was opened there, else on its host descriptor.</summary>
+    private static Result OnFile(GuestThread thread, int fd, Func<Location, Result> call, Func<int, Result> host)
+    {
+        if (thread.Process.Files.Get(fd) is not { } file)
+            return Errno.EBADF;
+        using var owner = new WalkResult();
+        if (PathWalker.LocationOf(thread.Kernel, file, owner) is { } location)
+            return call(location);
+        return file.HostDescriptor is { } descriptor ? host(descriptor) : Errno.EBADF;
     }
 
     private static Result WithDescriptor(GuestThread thread, int fd, Func<int, Result> call)
         => thread.Process.Files.Get(fd) is { HostDescriptor: { } host } ? call(host) : Errno.EBADF;
 
-    /// <summary>
-    /// A working directory inside Trapeze's /proc: getcwd shows the guest path, relative names
-    /// route through /proc (GuestPaths), and the host descriptor is the host's /proc, which only
-    /// ".." out of /proc reaches.
-    /// </summary>
-    private static Result EnterProcDirectory(Process process, string path)
+    private static Result EnterDirectory(GuestThread thread, Location target, bool root)
     {
-        var pointer = HostStrings.Pin(ProcFs.Root, out var handle);
-        var descriptor = HostSyscall.Invoke(HostSyscall.Openat, CurrentDirectory, pointer, (long)(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC));
-        handle.Free();
-        if (descriptor < 0)
-            return descriptor;
-        HostSyscall.Invoke(HostSyscall.Close, process.WorkingDirectory);
-        process.WorkingDirectory = (int)descriptor;
-        process.WorkingDirectoryPath = path.TrimEnd('/');
+        if (!target.Node.IsDirectory)
+            return Errno.ENOTDIR;
+        if (target.Node.FileSystem.Access(target.Node, AccessMode.X_OK, effective: true) is var denied and not Errno.None)
+            return denied;
+        if (root)
+            thread.Process.FileSystem.ChangeRoot(target);
+        else
+            thread.Process.FileSystem.ChangeDirectory(target);
         return 0;
-    }
-
-    private static Result SetWorkingDirectory(Process process, int descriptor)
-    {
-        var buffer = new byte[GuestMemory.PathMax];
-        var link = HostStrings.Pin($"/proc/self/fd/{descriptor}", out var handle);
-        long length;
-        fixed (byte* pointer = buffer)
-            length = HostSyscall.Invoke(HostSyscall.Readlinkat, HostPath.CurrentDirectory, link, (long)pointer, buffer.Length);
-        handle.Free();
-        if (length < 0)
-        {
-            HostSyscall.Invoke(HostSyscall.Close, descriptor);
-            return length;
-        }
-        HostSyscall.Invoke(HostSyscall.Close, process.WorkingDirectory);
-        process.WorkingDirectory = descriptor;
-        process.WorkingDirectoryPath = System.Text.Encoding.UTF8.GetString(buffer, 0, (int)length);
-        return 0;
-    }
-
-    private static Errno ReadPath(GuestThread thread, CString path, bool allowEmpty, out string text)
-    {
-        if (thread.Memory.ReadCString(path, out text) is var error and not Errno.None)
-            return error;
-        return text.Length == 0 && !allowEmpty ? Errno.ENOENT : Errno.None;
     }
 
     private static Result WriteOut(GuestThread thread, GuestAddress address, in LinuxStat status)

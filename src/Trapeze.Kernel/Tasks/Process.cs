@@ -5,29 +5,55 @@ using Trapeze.Kernel.Memory;
 
 namespace Trapeze.Kernel.Tasks;
 
-/// <summary>Working directory and umask: what CLONE_FS shares between processes.</summary>
+/// <summary>Root, working directory and umask: what CLONE_FS shares between processes.</summary>
 public sealed class FileSystemContext
 {
-    /// <summary>The working directory: a host descriptor (for *at calls) and its path (for getcwd).</summary>
-    public int WorkingDirectory { get; set; } = -1;
-    public string WorkingDirectoryPath { get; set; } = "/";
+    /// <summary>The process's "/" (chroot changes it) and working directory, each a place in the mount namespace it holds.</summary>
+    public Vfs.Location Root { get; private set; }
+    public Vfs.Location WorkingDirectory { get; private set; }
+
+    /// <summary>The host descriptor of the working directory when it is a host directory (the tracer shows it), else -1.</summary>
+    public int WorkingDirectoryDescriptor => WorkingDirectory.Node is Vfs.HostNode host ? host.Descriptor : -1;
+
+    /// <summary>The working directory as the process sees it (getcwd, /proc/PID/cwd).</summary>
+    public byte[] WorkingDirectoryBytes => Vfs.PathWalker.Show(WorkingDirectory.Path, Root.Path);
+    public string WorkingDirectoryPath => System.Text.Encoding.UTF8.GetString(WorkingDirectoryBytes);
 
     /// <summary>umask: permission bits cleared from files the guest creates (Trapeze applies it; the host's is 0).</summary>
     public uint FileCreationMask { get; set; }
 
     internal int Users { get; set; } = 1;
 
-    public FileSystemContext Copy() => new()
+    public FileSystemContext(Vfs.Location root, Vfs.Location workingDirectory)
     {
-        WorkingDirectory = WorkingDirectory < 0 ? -1 : (int)Host.HostSyscall.Invoke(Host.HostSyscall.Fcntl, WorkingDirectory, (long)FcntlCommand.F_DUPFD_CLOEXEC, 3),
-        WorkingDirectoryPath = WorkingDirectoryPath,
-        FileCreationMask = FileCreationMask,
-    };
+        Root = root;
+        WorkingDirectory = workingDirectory;
+    }
+
+    /// <summary>chdir: keeps its own copy of <paramref name="location"/>.</summary>
+    public void ChangeDirectory(Vfs.Location location)
+    {
+        var old = WorkingDirectory;
+        WorkingDirectory = location.Clone();
+        old.Node.Dispose();
+    }
+
+    /// <summary>chroot: keeps its own copy of <paramref name="location"/>.</summary>
+    public void ChangeRoot(Vfs.Location location)
+    {
+        var old = Root;
+        Root = location.Clone();
+        old.Node.Dispose();
+    }
+
+    public FileSystemContext Copy() => new(Root.Clone(), WorkingDirectory.Clone()) { FileCreationMask = FileCreationMask };
 
     internal void Release()
     {
-        if (--Users == 0 && WorkingDirectory >= 0)
-            Host.HostSyscall.Invoke(Host.HostSyscall.Close, WorkingDirectory);
+        if (--Users != 0)
+            return;
+        Root.Node.Dispose();
+        WorkingDirectory.Node.Dispose();
     }
 }
 
@@ -159,17 +185,13 @@ public sealed class Process
     public bool Dumpable { get; internal set; } = true;
     public bool NoNewPrivileges { get; internal set; }
 
-    public int WorkingDirectory
-    {
-        get => FileSystem.WorkingDirectory;
-        internal set => FileSystem.WorkingDirectory = value;
-    }
+    /// <summary>The working directory's host descriptor (-1 when it is not a host directory).</summary>
+    public int WorkingDirectory => FileSystem.WorkingDirectoryDescriptor;
 
-    public string WorkingDirectoryPath
-    {
-        get => FileSystem.WorkingDirectoryPath;
-        internal set => FileSystem.WorkingDirectoryPath = value;
-    }
+    public string WorkingDirectoryPath => FileSystem.WorkingDirectoryPath;
+
+    /// <summary>The program file (/proc/PID/exe), held open by the process.</summary>
+    public Vfs.Location? Executable { get; internal set; }
 
     public uint FileCreationMask
     {

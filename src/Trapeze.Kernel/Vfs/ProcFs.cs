@@ -31,10 +31,16 @@ internal sealed class ProcFileNode(string path, uint permissions, Func<byte[]> c
 /// <see cref="HostTarget"/> on the host when set (a program, a directory, a host descriptor's
 /// own /proc/self/fd link), otherwise to <see cref="Target"/> inside /proc.
 /// </summary>
-internal sealed class ProcLinkNode(string path, string target, string? hostTarget) : ProcNode(path)
+internal sealed class ProcLinkNode(string path, string target, string? hostTarget, Func<Location?>? magic = null, byte[]? targetBytes = null) : ProcNode(path)
 {
     public string Target => target;
     public string? HostTarget => hostTarget;
+
+    /// <summary>What readlink shows, as bytes (a guest path need not be UTF-8).</summary>
+    public byte[] TargetBytes => targetBytes ?? System.Text.Encoding.UTF8.GetBytes(target);
+
+    /// <summary>For a magic link (exe, cwd, root, fd/N): where following it jumps, a fresh node the walker releases.</summary>
+    public Func<Location?>? Magic => magic;
 }
 
 /// <summary>A /proc name the host serves (/proc/sys, /proc/uptime...): Trapeze forwards to this host path.</summary>
@@ -187,7 +193,7 @@ internal static class ProcFs
         return entries;
     }
 
-    private static ProcDirectoryNode RootDirectory(GuestThread thread)
+    internal static ProcDirectoryNode RootDirectory(GuestThread thread)
     {
         var kernel = thread.Kernel;
         return new ProcDirectoryNode(Root,
@@ -207,27 +213,27 @@ internal static class ProcFs
                 "meminfo" => new ProcFileNode(Root + "/meminfo", 0b100_100_100, () => ProcText.MemoryInfo()),
                 _ when HostEntries.Contains(name) => Path.Exists(Root + "/" + name) ? new HostPathNode(Root + "/" + name) : null,
                 _ when int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
-                    && kernel.FindProcess(id) is { } process => ProcessDirectory(process, Root + "/" + name, process.MainThread, withTasks: true),
+                    && kernel.FindProcess(id) is { } process => ProcessDirectory(thread, process, Root + "/" + name, process.MainThread, withTasks: true),
                 _ => null,
             });
     }
 
     /// <summary>/proc/PID, and /proc/PID/task/TID (the same but without task).</summary>
-    private static ProcDirectoryNode ProcessDirectory(Process process, string path, GuestThread thread, bool withTasks)
+    private static ProcDirectoryNode ProcessDirectory(GuestThread reader, Process process, string path, GuestThread thread, bool withTasks)
     {
         const uint ReadAll = 0b100_100_100, ReadOwner = 0b100_000_000;
         return new ProcDirectoryNode(path,
             () => withTasks ? ProcessEntries : ProcessEntries.Where(name => name != "task").ToArray(),
             name => name switch
             {
-                "exe" => new ProcLinkNode(path + "/exe", process.ExecutablePath, process.ExecutablePath),
-                "cwd" => new ProcLinkNode(path + "/cwd", process.WorkingDirectoryPath, process.WorkingDirectoryPath),
-                "root" => new ProcLinkNode(path + "/root", "/", "/"),
-                "fd" => FileDirectory(process, path + "/fd"),
+                "exe" when process.Executable is { } exe => MagicLink(reader, path + "/exe", exe.Path, () => exe.Clone()),
+                "cwd" => MagicLink(reader, path + "/cwd", process.FileSystem.WorkingDirectory.Path, () => process.FileSystem.WorkingDirectory.Clone()),
+                "root" => MagicLink(reader, path + "/root", process.FileSystem.Root.Path, () => process.FileSystem.Root.Clone()),
+                "fd" => FileDirectory(reader, process, path + "/fd"),
                 "task" when withTasks => new ProcDirectoryNode(path + "/task",
-                    () => [thread.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-                    tid => tid == thread.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)
-                        ? ProcessDirectory(process, path + "/task/" + tid, thread, withTasks: false) : null),
+                    () => process.Threads.Select(t => t.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList(),
+                    tid => process.Threads.FirstOrDefault(t => t.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) == tid) is { } task
+                        ? ProcessDirectory(reader, process, path + "/task/" + tid, task, withTasks: false) : null),
                 "maps" => new ProcFileNode(path + "/maps", ReadAll, () => ProcText.Maps(process)),
                 "status" => new ProcFileNode(path + "/status", ReadAll, () => ProcText.Status(process, thread)),
                 "stat" => new ProcFileNode(path + "/stat", ReadAll, () => ProcText.Stat(process, thread)),
@@ -236,15 +242,14 @@ internal static class ProcFs
                 "environ" => new ProcFileNode(path + "/environ", ReadOwner, () => ProcText.Strings(process, process.Environment)),
                 "auxv" => new ProcFileNode(path + "/auxv", ReadOwner, () => process.AuxiliaryVector),
                 "comm" => new ProcFileNode(path + "/comm", ReadAll | 0b010_000_000, () => ProcText.Line(process.Command)),
-                // Mount tables: Trapeze has no mounts of its own yet, so the host's (of Trapeze's own process) are the guest's.
-                "mounts" => new HostPathNode("/proc/self/mounts"),
-                "mountinfo" => new HostPathNode("/proc/self/mountinfo"),
+                "mounts" => new ProcFileNode(path + "/mounts", ReadAll, () => ProcVfs.Mounts(process, info: false)),
+                "mountinfo" => new ProcFileNode(path + "/mountinfo", ReadAll, () => ProcVfs.Mounts(process, info: true)),
                 _ => null,
             });
     }
 
-    /// <summary>/proc/PID/fd: one link per guest descriptor, to the file's path.</summary>
-    private static ProcDirectoryNode FileDirectory(Process process, string path)
+    /// <summary>/proc/PID/fd: one magic link per guest descriptor, to the open file itself.</summary>
+    private static ProcDirectoryNode FileDirectory(GuestThread reader, Process process, string path)
         => new(path,
             () => process.Files.All().Select(entry => entry.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList(),
             name =>
@@ -252,19 +257,24 @@ internal static class ProcFs
                 if (!int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var fd)
                     || process.Files.Get(fd) is not { } file)
                     return null;
-                // A host descriptor's own /proc/self/fd link on the host names the file exactly (or pipe:[...])
-                // and reopening through it reopens that very file, as Linux does.
-                if (file.HostDescriptor is { } host)
-                {
-                    var hostLink = $"/proc/self/fd/{host}";
-                    return new ProcLinkNode(path + "/" + name, HostLinks.Read(hostLink) ?? file.Path, hostLink);
-                }
-                return new ProcLinkNode(path + "/" + name, file.Path, null);
+                var kernel = reader.Kernel;
+                if (PathWalker.LocationOf(kernel, file, null) is { } location)
+                    return MagicLink(reader, path + "/" + name, location.Path, () => PathWalker.LocationOf(kernel, file, null) is { } again ? new Location(again.Mount, again.Node.Clone(), again.Path) : null);
+                // Files outside the namespace (pipes, inherited descriptors): the link text names them; following it reaches the open file.
+                var text = file.HostDescriptor is { } host ? HostLinks.Read($"/proc/self/fd/{host}") ?? file.Path : file.Path;
+                return new ProcLinkNode(path + "/" + name, text, null, () => ProcVfs.OpenFileLocation(kernel, file));
             },
             permissions: 0b101_000_000); // dr-x------: only the owner sees what a process has open
 
+    /// <summary>A magic link whose text is the target's path as the reader (with its root) sees it.</summary>
+    private static ProcLinkNode MagicLink(GuestThread reader, string path, byte[] target, Func<Location?> follow)
+    {
+        var shown = PathWalker.Show(target, reader.Process.FileSystem.Root.Path);
+        return new ProcLinkNode(path, System.Text.Encoding.UTF8.GetString(shown), null, follow, shown);
+    }
+
     /// <summary>A stable inode number for a /proc path.</summary>
-    private static ulong InodeOf(string path)
+    internal static ulong InodeOf(string path)
     {
         var hash = 14695981039346656037UL; // FNV-1a
         foreach (var character in path)

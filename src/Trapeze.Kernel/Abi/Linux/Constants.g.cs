@@ -444,3 +444,15 @@ public enum FutexOperation : int
     FUTEX_PRIVATE_FLAG = 128,
     FUTEX_CLOCK_REALTIME = 256,
 }
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum ResolveFlags : ulong
+{
+    RESOLVE_NO_XDEV = 1,
+    RESOLVE_NO_MAGICLINKS = 2,
+    RESOLVE_NO_SYMLINKS = 4,
+    RESOLVE_BENEATH = 8,
+    RESOLVE_IN_ROOT = 16,
+    RESOLVE_CACHED = 32,
+}
