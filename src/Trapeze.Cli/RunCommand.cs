@@ -44,15 +44,11 @@ internal static class RunCommand
         {
             status = kernel.Run(path, argv, environment);
         }
-        catch (ExecutableNotFoundException error)
+        catch (ExecutableException error)
         {
-            Console.Error.WriteLine($"trapeze: {error.Message}");
-            return NotFound;
-        }
-        catch (ExecutableFormatException error)
-        {
-            Console.Error.WriteLine($"trapeze: {error.Message}");
-            return CannotExecute;
+            // A shell's convention: 127 when the program is missing, 126 when it cannot be run.
+            Console.Error.WriteLine($"trapeze: {error.Failure.Message}");
+            return error.Failure.Errno == Errno.ENOENT ? NotFound : CannotExecute;
         }
         if (status.Signal is { } signal)
             Console.Error.WriteLine($"trapeze: {path}: {ExitStatus.Describe(signal)}{(status.Detail is { } detail ? " " + detail : "")}");

@@ -35,9 +35,6 @@ public sealed class KernelOptions
     public ISyscallTracer? Tracer { get; init; }
 }
 
-/// <summary>The program file is missing (the CLI exits 127).</summary>
-public sealed class ExecutableNotFoundException(string message) : Exception(message);
-
 /// <summary>
 /// One Trapeze kernel: its processes and options. Nothing is global, so tests can run many
 /// kernels side by side in one host process.
@@ -72,10 +69,15 @@ public sealed class Kernel(KernelOptions options) : IDisposable
         return status;
     }
 
-    /// <summary>Creates a process running <paramref name="path"/>, stopped at its first instruction.</summary>
+    /// <summary>
+    /// Creates a process running <paramref name="path"/>, stopped at its first instruction; an
+    /// <see cref="ExecutableException"/> (with the errno execve would give) when it cannot start.
+    /// </summary>
     public Process Start(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
-        var image = ReadExecutable(path);
+        if (ProgramStart.Prepare(path, arguments, environment, out var program) is { } failure)
+            throw new ExecutableException(failure);
+        using var prepared = program!;
         // The first guest process stands in for the host process: its parent is Trapeze's parent.
         var parent = (int)HostSyscall.Invoke(HostSyscall.Getppid);
         var process = new Process(this, nextProcessId++, parent, LinuxX64, events => new UnicornX64Cpu(events));
@@ -83,7 +85,8 @@ public sealed class Kernel(KernelOptions options) : IDisposable
         processes.Add(process);
         try
         {
-            ProgramStart.Load(process, image, path, arguments, environment, ReadExecutable);
+            if (prepared.Start(process) is { } startFailure)
+                throw new ExecutableException(startFailure);
             InheritFiles(process, options.InheritedDescriptors ?? InheritableHostDescriptors());
             Tracer?.ProcessStarted(process, path, arguments, environment);
             return process;
@@ -106,26 +109,6 @@ public sealed class Kernel(KernelOptions options) : IDisposable
         foreach (var process in processes)
             process.Dispose();
         processes.Clear();
-    }
-
-    private static ElfImage ReadExecutable(string path)
-    {
-        if (Directory.Exists(path))
-            throw new ExecutableFormatException($"{path}: is a directory");
-        if (!File.Exists(path))
-            throw new ExecutableNotFoundException($"{path}: No such file or directory");
-        byte[] data;
-        try
-        {
-            if ((File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
-                throw new ExecutableFormatException($"{path}: Permission denied (not executable)");
-            data = File.ReadAllBytes(path);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            throw new ExecutableFormatException($"{path}: {exception.Message}");
-        }
-        return ElfImage.Parse(data, path);
     }
 
     /// <summary>

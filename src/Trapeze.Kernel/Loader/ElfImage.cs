@@ -1,22 +1,32 @@
 using System.Buffers.Binary;
 using System.Text;
 using Trapeze.Cpu;
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Memory;
 
 namespace Trapeze.Kernel.Loader;
 
-/// <summary>Why a file cannot be started; the CLI prints the message and exits 126.</summary>
-public sealed class ExecutableFormatException(string message) : Exception(message);
+public readonly record struct ProgramSegment(ulong FileOffset, ulong VirtualAddress, ulong FileSize, ulong MemorySize, MemoryProtection Protection)
+{
+    public ulong End => VirtualAddress + MemorySize;
+}
 
-public readonly record struct ProgramSegment(ulong FileOffset, ulong VirtualAddress, ulong FileSize, ulong MemorySize, MemoryProtection Protection);
-
-/// <summary>The parts of an ELF64 file the loader needs: type, entry, program headers, interpreter.</summary>
-public sealed class ElfImage
+/// <summary>
+/// The parts of an ELF64 file the loader needs: type, entry, program headers, interpreter.
+/// Parsing checks every field against the file and the address space with overflow-safe
+/// arithmetic (fs/binfmt_elf.c's checks), so loading never meets a bad offset or size.
+/// </summary>
+internal sealed class ElfImage
 {
     private const uint ProgramLoad = 1, ProgramInterpreter = 3, ProgramHeader = 6;
     private const ushort TypeExecutable = 2, TypeShared = 3;
     private const ushort MachineX86_64 = 62;
+    private const int HeaderSize = 64, ProgramHeaderEntrySize = 56;
 
-    public required byte[] Data { get; init; }
+    /// <summary>Linux reads at most 64 KiB of program headers (ELF_MIN_ALIGN); more is ENOEXEC.</summary>
+    private const int ProgramHeadersMaximum = 65536;
+
+    public required ExecutableFile File { get; init; }
     public required bool IsPositionIndependent { get; init; }
     public required ulong Entry { get; init; }
     public required ulong ProgramHeaderOffset { get; init; }
@@ -26,35 +36,52 @@ public sealed class ElfImage
     public ulong? ProgramHeaderAddress { get; init; }
     public string? Interpreter { get; init; }
 
-    public static ElfImage Parse(byte[] data, string path)
+    /// <summary>Lowest page and end of the loadable segments (before any bias).</summary>
+    public ulong Start => AddressSpace.PageDown(Segments.Min(s => s.VirtualAddress));
+    public ulong End => Segments.Max(s => s.End);
+
+    /// <summary>True when the first bytes are an ELF magic number (the loader's format test).</summary>
+    public static bool HasMagic(ReadOnlySpan<byte> prefix)
+        => prefix.Length >= 4 && prefix[0] == 0x7f && prefix[1] == (byte)'E' && prefix[2] == (byte)'L' && prefix[3] == (byte)'F';
+
+    public static LoadFailure? Parse(ExecutableFile file, string path, out ElfImage? image)
     {
-        if (data.Length < 4 || data[0] != 0x7f || data[1] != (byte)'E' || data[2] != (byte)'L' || data[3] != (byte)'F')
-            throw new ExecutableFormatException($"{path}: not an executable (no ELF header)");
-        if (data.Length < 64)
-            throw new ExecutableFormatException($"{path}: truncated ELF header ({data.Length} bytes)");
-        if (data[4] != 2)
-            throw new ExecutableFormatException($"{path}: 32-bit ELF; this personality runs x86-64 (ELFCLASS64) programs");
-        if (data[5] != 1)
-            throw new ExecutableFormatException($"{path}: big-endian ELF is not supported");
-        var header = data.AsSpan();
+        image = null;
+        var name = LoadFailure.Printable(path);
+        LoadFailure Bad(string why) => new(Errno.ENOEXEC, $"{name}: {why}");
+        Span<byte> header = stackalloc byte[HeaderSize];
+        var length = file.ReadAt(0, header);
+        if (length < 0)
+            return LoadFailure.From(HostSyscallError(length), path);
+        if (!HasMagic(header[..(int)length]))
+            return Bad("not an executable (no ELF header)");
+        if (length < HeaderSize)
+            return Bad($"truncated ELF header ({length} bytes)");
+        if (header[4] != 2)
+            return Bad("32-bit ELF; this personality runs x86-64 (ELFCLASS64) programs");
+        if (header[5] != 1)
+            return Bad("big-endian ELF is not supported");
         var type = U16(header, 16);
         var machine = U16(header, 18);
         if (machine != MachineX86_64)
-            throw new ExecutableFormatException($"{path}: ELF for machine {machine} ({MachineName(machine)}), not x86-64");
+            return Bad($"ELF for machine {machine} ({MachineName(machine)}), not x86-64");
         if (type is not (TypeExecutable or TypeShared))
-            throw new ExecutableFormatException($"{path}: ELF type {type} is not an executable");
+            return Bad($"ELF type {type} is not an executable");
         var phoff = U64(header, 32);
         var phentsize = U16(header, 54);
         var phnum = U16(header, 56);
-        if (phentsize < 56 || phnum == 0 || phoff + (ulong)phentsize * phnum > (ulong)data.Length)
-            throw new ExecutableFormatException($"{path}: truncated or malformed ELF program headers");
+        if (phentsize != ProgramHeaderEntrySize || phnum == 0 || phnum * ProgramHeaderEntrySize > ProgramHeadersMaximum)
+            return Bad("truncated or malformed ELF program headers");
+        var table = new byte[phnum * ProgramHeaderEntrySize];
+        if (!file.ReadExactly(phoff, table))
+            return Bad("truncated or malformed ELF program headers");
 
         var segments = new List<ProgramSegment>();
         string? interpreter = null;
         ulong? phdrAddress = null;
         for (var index = 0; index < phnum; index++)
         {
-            var entry = header.Slice((int)(phoff + (ulong)(index * phentsize)), 56);
+            var entry = table.AsSpan(index * ProgramHeaderEntrySize, ProgramHeaderEntrySize);
             var kind = U32(entry, 0);
             var flags = U32(entry, 4);
             var offset = U64(entry, 8);
@@ -63,18 +90,29 @@ public sealed class ElfImage
             var memsz = U64(entry, 40);
             if (kind == ProgramLoad)
             {
-                if (offset + filesz > (ulong)data.Length || filesz > memsz)
-                    throw new ExecutableFormatException($"{path}: truncated ELF (segment {index} runs past the end of the file)");
+                if (offset > file.Length || filesz > file.Length - offset)
+                    return Bad($"truncated ELF (segment {index} runs past the end of the file)");
+                if (filesz > memsz)
+                    return new LoadFailure(Errno.EINVAL, $"{name}: segment {index} has more file bytes than memory bytes");
+                if (memsz > AddressSpace.UserTop || vaddr > AddressSpace.UserTop - memsz)
+                    return new LoadFailure(Errno.EINVAL, $"{name}: segment {index} lies outside the user address space");
                 var protection = ((flags & 4) != 0 ? MemoryProtection.Read : 0)
                     | ((flags & 2) != 0 ? MemoryProtection.Write : 0)
                     | ((flags & 1) != 0 ? MemoryProtection.Execute : 0);
                 segments.Add(new ProgramSegment(offset, vaddr, filesz, memsz, protection));
             }
-            else if (kind == ProgramInterpreter)
+            else if (kind == ProgramInterpreter && interpreter is null)
             {
-                if (offset + filesz > (ulong)data.Length || filesz == 0)
-                    throw new ExecutableFormatException($"{path}: malformed PT_INTERP");
-                interpreter = Encoding.UTF8.GetString(data, (int)offset, (int)filesz).TrimEnd('\0');
+                // binfmt_elf: 2 <= p_filesz <= PATH_MAX and a NUL at the end, else ENOEXEC.
+                if (filesz < 2 || filesz > GuestMemory.PathMax || offset > file.Length || filesz > file.Length - offset)
+                    return Bad("malformed PT_INTERP");
+                var bytes = new byte[filesz];
+                if (!file.ReadExactly(offset, bytes) || bytes[^1] != 0)
+                    return Bad("malformed PT_INTERP");
+                var end = Array.IndexOf(bytes, (byte)0);
+                interpreter = Encoding.UTF8.GetString(bytes, 0, end);
+                if (interpreter.Length == 0)
+                    return Bad("malformed PT_INTERP");
             }
             else if (kind == ProgramHeader)
             {
@@ -82,10 +120,10 @@ public sealed class ElfImage
             }
         }
         if (segments.Count == 0)
-            throw new ExecutableFormatException($"{path}: ELF has no loadable segments");
-        return new ElfImage
+            return Bad("ELF has no loadable segments");
+        image = new ElfImage
         {
-            Data = data,
+            File = file,
             IsPositionIndependent = type == TypeShared,
             Entry = U64(header, 24),
             ProgramHeaderOffset = phoff,
@@ -95,7 +133,10 @@ public sealed class ElfImage
             ProgramHeaderAddress = phdrAddress,
             Interpreter = interpreter,
         };
+        return null;
     }
+
+    internal static Errno HostSyscallError(long result) => result < 0 ? (Errno)(-result) : Errno.EIO;
 
     private static string MachineName(ushort machine) => machine switch
     {

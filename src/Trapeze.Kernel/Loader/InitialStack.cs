@@ -17,11 +17,9 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
     public const ulong Size = 8 * 1024 * 1024;
     public const ulong Top = 0x7fff_ffff_f000;
 
-    public static InitialStack Create(GuestMemory memory)
-    {
-        ElfLoader.MapOrFail(memory.Space, Top - Size, Size, MemoryProtection.Read | MemoryProtection.Write, "[stack]");
-        return new InitialStack(memory, Top);
-    }
+    /// <summary>Maps the stack; null when the host has no memory for it.</summary>
+    public static InitialStack? Create(GuestMemory memory)
+        => memory.Space.Map(Top - Size, Size, MemoryProtection.Read | MemoryProtection.Write, "[stack]") is null ? null : new InitialStack(memory, Top);
 
     /// <summary>Where the argument and environment strings lie, for /proc/PID/cmdline and environ.</summary>
     public (ulong Start, ulong End) Arguments { get; private set; }
