@@ -15,6 +15,9 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
     /// <summary>Linux's MAX_RW_COUNT: one read or write moves at most this much.</summary>
     private const ulong MaximumTransfer = 0x7fff_f000;
 
+    /// <summary>A buffer spanning several mappings is filled through a host buffer of at most this size.</summary>
+    private const ulong DirectoryScratch = 64 * 1024;
+
     private readonly List<HostSegment> segments = [];
 
     public override string Path => path;
@@ -67,15 +70,18 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
 
     public override Result ReadDirectory(GuestMemory memory, GuestAddress buffer, ulong count)
     {
+        // Entries are written up to the first page that faults; a shorter buffer only means fewer entries.
+        var usable = memory.AccessibleLength(buffer, Math.Min(count, MaximumTransfer), write: true);
+        if (usable == 0 && count > 0)
+            return Errno.EFAULT;
         segments.Clear();
-        if (memory.GetSegments(buffer, Math.Min(count, MaximumTransfer), write: true, segments) is var error and not Errno.None)
-            return error;
-        if (segments.Count == 1)
-            return HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, segments[0].Pointer, (long)segments[0].Length);
-        var scratch = new byte[count];
+        memory.GetSegments(buffer, usable, write: true, segments);
+        if (segments.Count <= 1)
+            return HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, segments.Count == 0 ? 0 : segments[0].Pointer, (long)usable);
+        var scratch = new byte[Math.Min(usable, DirectoryScratch)];
         fixed (byte* pointer = scratch)
         {
-            var result = HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, (long)pointer, (long)count);
+            var result = HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, (long)pointer, scratch.Length);
             if (result > 0)
                 memory.Write(buffer, scratch.AsSpan(0, (int)result));
             return result;
@@ -102,9 +108,12 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
     {
         if (count == 0)
             return HostSyscall.Invoke(write ? HostSyscall.Write : HostSyscall.Read, descriptor, 0, 0);
+        // Linux moves data up to the first byte that faults and returns that count; EFAULT only when none can move.
+        var usable = memory.AccessibleLength(buffer, Math.Min(count, MaximumTransfer), write: !write);
+        if (usable == 0)
+            return Errno.EFAULT;
         segments.Clear();
-        if (memory.GetSegments(buffer, Math.Min(count, MaximumTransfer), write: !write, segments) is var error and not Errno.None)
-            return error;
+        memory.GetSegments(buffer, usable, write: !write, segments);
         return Vector(segments, write, offset);
     }
 

@@ -180,10 +180,11 @@ public static unsafe class FileSystem
             return pathError;
         using (hostPath)
         {
-            var scratch = new byte[size];
+            // A link's target is at most PATH_MAX bytes: a larger buffer changes nothing but the host allocation.
+            var scratch = new byte[Math.Min(size, GuestMemory.PathMax)];
             fixed (byte* pointer = scratch)
             {
-                var result = HostSyscall.Invoke(HostSyscall.Readlinkat, hostPath.Directory, hostPath.Pointer, (long)pointer, size);
+                var result = HostSyscall.Invoke(HostSyscall.Readlinkat, hostPath.Directory, hostPath.Pointer, (long)pointer, scratch.Length);
                 if (result < 0)
                     return result;
                 return thread.Memory.Write(buffer, scratch.AsSpan(0, (int)result)) is var fault and not Errno.None ? fault : result;

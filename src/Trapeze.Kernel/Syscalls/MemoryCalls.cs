@@ -61,15 +61,20 @@ public static class MemoryCalls
         if (fixedAddress)
         {
             start = address.Value;
-            if ((start & PageMask) != 0 || start + size > AddressSpace.UserTop || start < AddressSpace.MinimumAddress)
-                return (start & PageMask) != 0 ? Errno.EINVAL : Errno.EPERM;
+            if ((start & PageMask) != 0)
+                return Errno.EINVAL;
+            if (size > AddressSpace.UserTop || start > AddressSpace.UserTop - size)
+                return Errno.ENOMEM; // get_unmapped_area: past TASK_SIZE
+            if (start < AddressSpace.MinimumAddress)
+                return Errno.EPERM;
             if ((flags & MapFlags.MAP_FIXED_NOREPLACE) != 0 && !space.IsFree(start, start + size))
                 return Errno.EEXIST;
         }
         else
         {
             var hint = AddressSpace.PageDown(address.Value);
-            if (hint >= AddressSpace.MinimumAddress && hint + size <= AddressSpace.UserTop && space.IsFree(hint, hint + size))
+            // A hint that cannot hold the mapping (beyond user space, or wrapping, as (void*)-1 does) is ignored, as Linux ignores it.
+            if (hint >= AddressSpace.MinimumAddress && size <= AddressSpace.UserTop && hint <= AddressSpace.UserTop - size && space.IsFree(hint, hint + size))
                 start = hint;
             else if (space.FindFree(size) is { } free)
                 start = free;
@@ -178,9 +183,16 @@ public static class MemoryCalls
             return Errno.ENOMEM;
         if (!thread.Process.AddressSpace.IsFullyMapped(address.Value, end))
             return Errno.ENOMEM;
-        var pages = new byte[(end - address.Value) / AddressSpace.PageSize];
-        Array.Fill(pages, (byte)1);
-        return thread.Memory.Write(vector, pages) is var fault and not Errno.None ? fault : 0;
+        // One byte per page, written a page of bytes at a time: the range may span terabytes of mappings.
+        Span<byte> resident = stackalloc byte[(int)AddressSpace.PageSize];
+        resident.Fill(1);
+        var count = (end - address.Value) / AddressSpace.PageSize;
+        for (ulong done = 0; done < count; done += (ulong)resident.Length)
+        {
+            if (thread.Memory.Write(vector + done, resident[..(int)Math.Min((ulong)resident.Length, count - done)]) is var fault and not Errno.None)
+                return fault;
+        }
+        return 0;
     }
 
     private static MemoryProtection ToMemory(ProtectionFlags protection)

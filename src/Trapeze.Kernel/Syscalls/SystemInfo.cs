@@ -37,9 +37,18 @@ public static unsafe class SystemInfo
     {
         if ((flags & ~(GetRandomFlags.GRND_NONBLOCK | GetRandomFlags.GRND_RANDOM | GetRandomFlags.GRND_INSECURE)) != 0)
             return Errno.EINVAL;
-        var length = (int)Math.Min(count, 32 * 1024 * 1024);
-        var bytes = HostRandom.GetBytes(length);
-        return thread.Memory.Write(buffer, bytes) is var fault and not Errno.None ? fault : length;
+        // Linux fills up to the first faulting page (EFAULT only if none), in chunks, so a huge
+        // count never becomes a huge host buffer; one call gives at most 32 MiB, as a short read may.
+        var length = thread.Memory.AccessibleLength(buffer, Math.Min(count, 32 * 1024 * 1024), write: true);
+        if (length == 0)
+            return count == 0 ? 0 : Errno.EFAULT;
+        for (ulong done = 0; done < length;)
+        {
+            var chunk = HostRandom.GetBytes((int)Math.Min(length - done, 64 * 1024));
+            thread.Memory.Write(buffer + done, chunk);
+            done += (ulong)chunk.Length;
+        }
+        return (long)length;
     }
 
     [Syscall("prlimit64", Support = Support.Partial, Note = "the calling process only (pid 0 or its own)")]
