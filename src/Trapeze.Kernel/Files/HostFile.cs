@@ -73,7 +73,7 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
         // Entries are written up to the first page that faults; a shorter buffer only means fewer entries.
         var usable = memory.AccessibleLength(buffer, Math.Min(count, MaximumTransfer), write: true);
         if (usable == 0 && count > 0)
-            return Errno.EFAULT;
+            return HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, HostMemory.FaultPage, (long)Math.Min(count, AddressSpace.PageSize));
         segments.Clear();
         memory.GetSegments(buffer, usable, write: true, segments);
         if (segments.Count <= 1)
@@ -107,11 +107,28 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
     private Result Transfer(GuestMemory memory, GuestAddress buffer, ulong count, bool write, long offset)
     {
         if (count == 0)
-            return HostSyscall.Invoke(write ? HostSyscall.Write : HostSyscall.Read, descriptor, 0, 0);
+        {
+            // The host still checks the descriptor, the offset and seekability, and access_ok: a
+            // buffer past user space is EFAULT even for no bytes.
+            var none = buffer.Value > AddressSpace.UserTop ? HostMemory.KernelAddress : 0;
+            return offset < 0
+                ? HostSyscall.Invoke(write ? HostSyscall.Write : HostSyscall.Read, descriptor, none, 0)
+                : HostSyscall.Invoke(write ? HostSyscall.Pwrite64 : HostSyscall.Pread64, descriptor, none, 0, offset);
+        }
         // Linux moves data up to the first byte that faults and returns that count; EFAULT only when none can move.
         var usable = memory.AccessibleLength(buffer, Math.Min(count, MaximumTransfer), write: !write);
-        if (usable == 0)
-            return Errno.EFAULT;
+        var inUserSpace = buffer.Value <= AddressSpace.UserTop && count <= AddressSpace.UserTop - buffer.Value;
+        if (usable == 0 || !inUserSpace)
+        {
+            // Not one byte can move: the host kernel answers with a host buffer that faults the same
+            // way, so its checks keep Linux's order (EBADF, EINVAL, ESPIPE, EISDIR, 0 at the end of
+            // the file, then EFAULT). A range past user space fails access_ok before any transfer.
+            var pointer = inUserSpace ? HostMemory.FaultPage : HostMemory.KernelAddress;
+            var length = inUserSpace ? (long)Math.Min(count, AddressSpace.PageSize) : (long)Math.Min(count, long.MaxValue);
+            return offset < 0
+                ? HostSyscall.Invoke(write ? HostSyscall.Write : HostSyscall.Read, descriptor, pointer, length)
+                : HostSyscall.Invoke(write ? HostSyscall.Pwrite64 : HostSyscall.Pread64, descriptor, pointer, length, offset);
+        }
         segments.Clear();
         memory.GetSegments(buffer, usable, write: !write, segments);
         return Vector(segments, write, offset);

@@ -23,7 +23,7 @@ public static unsafe class ExtendedAttributes
 
     [Syscall("fgetxattr")]
     public static Result GetOfFile(GuestThread thread, int fd, CString name, GuestAddress value, ulong size)
-        => OnDescriptor(thread, fd, host => GetValue(thread, HostSyscall.Fgetxattr, host, name, value, size));
+        => NameFirst(thread, name, () => OnDescriptor(thread, fd, host => GetValue(thread, HostSyscall.Fgetxattr, host, name, value, size)));
 
     [Syscall("listxattr")]
     public static Result List(GuestThread thread, CString path, GuestAddress list, ulong size)
@@ -39,15 +39,15 @@ public static unsafe class ExtendedAttributes
 
     [Syscall("setxattr")]
     public static Result Set(GuestThread thread, CString path, CString name, GuestAddress value, ulong size, int flags)
-        => OnPath(thread, path, "setxattr", host => SetValue(thread, HostSyscall.Setxattr, host, name, value, size, flags));
+        => !ValidSetFlags(flags) ? Errno.EINVAL : OnPath(thread, path, "setxattr", host => SetValue(thread, HostSyscall.Setxattr, host, name, value, size, flags));
 
     [Syscall("lsetxattr")]
     public static Result SetOfLink(GuestThread thread, CString path, CString name, GuestAddress value, ulong size, int flags)
-        => OnPath(thread, path, "lsetxattr", host => SetValue(thread, HostSyscall.Lsetxattr, host, name, value, size, flags));
+        => !ValidSetFlags(flags) ? Errno.EINVAL : OnPath(thread, path, "lsetxattr", host => SetValue(thread, HostSyscall.Lsetxattr, host, name, value, size, flags));
 
     [Syscall("fsetxattr")]
     public static Result SetOfFile(GuestThread thread, int fd, CString name, GuestAddress value, ulong size, int flags)
-        => OnDescriptor(thread, fd, host => SetValue(thread, HostSyscall.Fsetxattr, host, name, value, size, flags));
+        => !ValidSetFlags(flags) ? Errno.EINVAL : NameFirst(thread, name, () => OnDescriptor(thread, fd, host => SetValue(thread, HostSyscall.Fsetxattr, host, name, value, size, flags)));
 
     [Syscall("removexattr")]
     public static Result Remove(GuestThread thread, CString path, CString name)
@@ -59,7 +59,7 @@ public static unsafe class ExtendedAttributes
 
     [Syscall("fremovexattr")]
     public static Result RemoveOfFile(GuestThread thread, int fd, CString name)
-        => OnDescriptor(thread, fd, host => RemoveName(thread, HostSyscall.Fremovexattr, host, name));
+        => NameFirst(thread, name, () => OnDescriptor(thread, fd, host => RemoveName(thread, HostSyscall.Fremovexattr, host, name)));
 
     /// <summary>
     /// Runs a host call on the guest's path. The path calls have no *at form, so a relative path
@@ -84,6 +84,17 @@ public static unsafe class ExtendedAttributes
         {
             handle.Free();
         }
+    }
+
+    private static bool ValidSetFlags(int flags) => (flags & ~3) == 0; // XATTR_CREATE | XATTR_REPLACE
+
+    /// <summary>Linux (6.x) copies the attribute name in before it looks at the descriptor: a bad name wins over a bad fd.</summary>
+    private static Result NameFirst(GuestThread thread, CString name, Func<Result> call)
+    {
+        if (ReadName(thread, name, out _, out var handle) is var error and not Errno.None)
+            return error;
+        handle.Free();
+        return call();
     }
 
     private static Result OnDescriptor(GuestThread thread, int fd, Func<long, Result> invoke)

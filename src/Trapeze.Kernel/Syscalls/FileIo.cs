@@ -81,8 +81,9 @@ public static class FileIo
         return result;
     }
 
+    // A negative offset is EINVAL before the descriptor is even looked at (fs/read_write.c).
     private static Result Positional(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset, bool write)
-        => thread.Process.Files.Get(fd) switch
+        => offset < 0 ? Errno.EINVAL : thread.Process.Files.Get(fd) switch
         {
             HostFile file => file.PositionalTransfer(thread.Memory, buffer, count, offset, write),
             GeneratedFile file => write ? file.Write(thread.Memory, buffer, count) : file.ReadAt(thread.Memory, buffer, count, offset),
@@ -108,8 +109,6 @@ public static class FileIo
             if (thread.Memory.GetSegments(new GuestAddress(vector.Base), vector.Length, write: !write, segments) is var fault and not Errno.None)
                 return fault;
         }
-        if (segments.Count == 0)
-            return write ? file.Write(thread.Memory, default, 0) : file.Read(thread.Memory, default, 0);
         return write ? file.WriteVector(segments, offset) : file.ReadVector(segments, offset);
     }
 }

@@ -80,8 +80,10 @@ public static unsafe class FileSystem
     [Syscall("newfstatat")]
     public static Result StatAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status, AtFlags flags)
     {
-        var emptyPath = (flags & AtFlags.AT_EMPTY_PATH) != 0;
-        if (ReadPath(thread, path, emptyPath, out var text) is var readError and not Errno.None)
+        // fs/stat.c checks the flags before it copies the path in.
+        if ((flags & ~StatFlags) != 0)
+            return Errno.EINVAL;
+        if (ReadPath(thread, path, (flags & AtFlags.AT_EMPTY_PATH) != 0, out var text) is var readError and not Errno.None)
             return readError;
         if (text.Length == 0 && thread.Process.Files.Get(directory) is { HostDescriptor: null })
             return FileStat(thread, directory, status);
@@ -106,6 +108,10 @@ public static unsafe class FileSystem
     public static Result StatExtended(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(Enum = typeof(StatxFlags))] AtFlags flags, [Argument(Enum = typeof(StatxMask))] uint mask, [Argument(ArgumentKind.Statx, Direction = Direction.Out)] GuestAddress status)
     {
         const int StatxSize = 256;
+        const uint StatxReserved = 0x8000_0000;
+        var sync = AtFlags.AT_STATX_FORCE_SYNC | AtFlags.AT_STATX_DONT_SYNC;
+        if ((flags & ~StatFlags) != 0 || (flags & sync) == sync || (mask & StatxReserved) != 0)
+            return Errno.EINVAL;
         if (ReadPath(thread, path, (flags & AtFlags.AT_EMPTY_PATH) != 0, out var text) is var readError and not Errno.None)
             return readError;
         LinuxStat made = default;
@@ -143,6 +149,9 @@ public static unsafe class FileSystem
     [Syscall("faccessat2")]
     public static Result AccessAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AccessMode mode, AtFlags flags)
     {
+        // fs/open.c checks mode and flags before it reads the path.
+        if (((int)mode & ~7) != 0 || (flags & ~(AtFlags.AT_EACCESS | AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH)) != 0)
+            return Errno.EINVAL;
         if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
             return readError;
         if (GuestPaths.Route(thread, directory, text, (flags & AtFlags.AT_SYMLINK_NOFOLLOW) == 0) is { } procPath)
@@ -257,7 +266,7 @@ public static unsafe class FileSystem
 
     [Syscall("unlinkat")]
     public static Result UnlinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AtFlags flags)
-        => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Unlinkat, p.Directory, p.Pointer, (long)flags));
+        => (flags & ~AtFlags.AT_REMOVEDIR) != 0 ? Errno.EINVAL : WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Unlinkat, p.Directory, p.Pointer, (long)flags));
 
     [Syscall("rename")]
     public static Result Rename(GuestThread thread, CString from, CString to) => RenameAt2(thread, CurrentDirectory, from, CurrentDirectory, to, 0);
@@ -268,7 +277,7 @@ public static unsafe class FileSystem
 
     [Syscall("renameat2")]
     public static Result RenameAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to, uint flags)
-        => WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
+        => !ValidRenameFlags(flags) ? Errno.EINVAL : WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
             target => HostSyscall.Invoke(HostSyscall.Renameat2, source.Directory, source.Pointer, target.Directory, target.Pointer, flags)));
 
     [Syscall("link")]
@@ -276,7 +285,7 @@ public static unsafe class FileSystem
 
     [Syscall("linkat")]
     public static Result LinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to, AtFlags flags)
-        => WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
+        => (flags & ~(AtFlags.AT_SYMLINK_FOLLOW | AtFlags.AT_EMPTY_PATH)) != 0 ? Errno.EINVAL : WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
             target => HostSyscall.Invoke(HostSyscall.Linkat, source.Directory, source.Pointer, target.Directory, target.Pointer, (long)flags)));
 
     [Syscall("symlink")]
@@ -319,10 +328,14 @@ public static unsafe class FileSystem
     [Syscall("fchownat")]
     public static Result ChangeOwnerAt(GuestThread thread, int directory, CString path, uint user, uint group, AtFlags flags)
     {
+        if ((flags & ~(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH)) != 0)
+            return Errno.EINVAL;
         if ((flags & AtFlags.AT_EMPTY_PATH) != 0)
         {
             if (thread.Memory.ReadCString(path, out var text) is var error and not Errno.None)
                 return error;
+            if (text.Length == 0 && directory == CurrentDirectory) // the working directory itself
+                return ChangeOwnerOfWorkingDirectory(thread, user, group, flags);
             if (text.Length == 0)
                 return ChangeOwnerOf(thread, directory, user, group);
         }
@@ -335,11 +348,11 @@ public static unsafe class FileSystem
 
     [Syscall("ftruncate")]
     public static Result TruncateFile(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long length)
-        => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length));
+        => length < 0 ? Errno.EINVAL : WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length));
 
     [Syscall("truncate")]
     public static Result Truncate(GuestThread thread, CString path, long length)
-        => WithPath(thread, CurrentDirectory, path, p => p.Text.StartsWith('/')
+        => length < 0 ? Errno.EINVAL : WithPath(thread, CurrentDirectory, path, p => p.Text.StartsWith('/')
             ? HostSyscall.Invoke(HostSyscall.Truncate, p.Pointer, length)
             : TruncateRelative(p, length));
 
@@ -468,6 +481,25 @@ public static unsafe class FileSystem
         process.WorkingDirectory = descriptor;
         process.WorkingDirectoryPath = System.Text.Encoding.UTF8.GetString(buffer, 0, (int)length);
         return 0;
+    }
+
+    /// <summary>The flags the stat family accepts (fs/stat.c); any other bit is EINVAL before the path is read.</summary>
+    private const AtFlags StatFlags = AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_NO_AUTOMOUNT | AtFlags.AT_EMPTY_PATH
+        | AtFlags.AT_STATX_FORCE_SYNC | AtFlags.AT_STATX_DONT_SYNC;
+
+    /// <summary>renameat2: NOREPLACE, EXCHANGE, WHITEOUT; EXCHANGE excludes the other two (fs/namei.c).</summary>
+    private static bool ValidRenameFlags(uint flags)
+    {
+        const uint NoReplace = 1, Exchange = 2, Whiteout = 4;
+        return (flags & ~(NoReplace | Exchange | Whiteout)) == 0 && ((flags & Exchange) == 0 || (flags & (NoReplace | Whiteout)) == 0);
+    }
+
+    private static Result ChangeOwnerOfWorkingDirectory(GuestThread thread, uint user, uint group, AtFlags flags)
+    {
+        var empty = HostStrings.Pin("", out var handle);
+        var result = HostSyscall.Invoke(HostSyscall.Fchownat, thread.Process.WorkingDirectory, empty, user, group, (long)flags);
+        handle.Free();
+        return result;
     }
 
     private static Errno ReadPath(GuestThread thread, CString path, bool allowEmpty, out string text)

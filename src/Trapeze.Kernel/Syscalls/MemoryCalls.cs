@@ -100,7 +100,8 @@ public static class MemoryCalls
     [Syscall("munmap")]
     public static Result Unmap(GuestThread thread, GuestAddress address, ulong length)
     {
-        if ((address.Value & PageMask) != 0 || length == 0 || address.Value + length > AddressSpace.UserTop)
+        // mm/mmap.c's checks, overflow-safe: a length past the top of user space is EINVAL.
+        if ((address.Value & PageMask) != 0 || address.Value > AddressSpace.UserTop || length > AddressSpace.UserTop - address.Value || length == 0)
             return Errno.EINVAL;
         thread.Process.AddressSpace.Unmap(address.Value, length);
         return 0;
@@ -109,10 +110,23 @@ public static class MemoryCalls
     [Syscall("mprotect")]
     public static Result Protect(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection)
     {
-        if ((address.Value & PageMask) != 0)
+        const int GrowsDown = 0x0100_0000, GrowsUp = 0x0200_0000, Semaphore = 8;
+        var bits = (int)protection;
+        if ((bits & (GrowsDown | GrowsUp)) == (GrowsDown | GrowsUp) || (address.Value & PageMask) != 0)
             return Errno.EINVAL;
         if (length == 0)
             return 0;
+        // The order of mm/mprotect.c: a range that wraps is ENOMEM before bad bits are EINVAL.
+        if (length > ulong.MaxValue - PageMask || address.Value + AddressSpace.PageUp(length) <= address.Value)
+            return Errno.ENOMEM;
+        if ((bits & ~(GrowsDown | GrowsUp) & ~(7 | Semaphore)) != 0)
+            return Errno.EINVAL;
+        var end = address.Value + AddressSpace.PageUp(length);
+        if (!thread.Process.AddressSpace.IsFullyMapped(address.Value, end))
+            return Errno.ENOMEM;
+        // No Trapeze mapping grows down (the stack is a fixed mapping), so PROT_GROWSDOWN/UP cannot apply.
+        if ((bits & (GrowsDown | GrowsUp)) != 0)
+            return Errno.EINVAL;
         return thread.Process.AddressSpace.Protect(address.Value, length, ToMemory(protection)) ? 0 : Errno.ENOMEM;
     }
 
@@ -151,10 +165,14 @@ public static class MemoryCalls
     [Syscall("madvise", Support = Support.Partial, Note = "MADV_DONTNEED zeroes private pages; other advice is accepted and ignored")]
     public static Result Advise(GuestThread thread, GuestAddress address, ulong length, MadviseAdvice advice)
     {
-        if ((address.Value & PageMask) != 0)
+        if (!IsKnownAdvice((int)advice) || (address.Value & PageMask) != 0)
+            return Errno.EINVAL;
+        if (length > ulong.MaxValue - PageMask || address.Value + AddressSpace.PageUp(length) < address.Value)
             return Errno.EINVAL;
         var space = thread.Process.AddressSpace;
         var end = address.Value + AddressSpace.PageUp(length);
+        if (end == address.Value)
+            return 0;
         if (!space.IsFullyMapped(address.Value, end))
             return Errno.ENOMEM;
         if (advice == MadviseAdvice.MADV_DONTNEED)
@@ -178,9 +196,9 @@ public static class MemoryCalls
     {
         if ((address.Value & PageMask) != 0)
             return Errno.EINVAL;
-        var end = address.Value + AddressSpace.PageUp(length);
-        if (end < address.Value || end > AddressSpace.UserTop)
+        if (length > AddressSpace.UserTop || address.Value > AddressSpace.UserTop - AddressSpace.PageUp(length))
             return Errno.ENOMEM;
+        var end = address.Value + AddressSpace.PageUp(length);
         if (!thread.Process.AddressSpace.IsFullyMapped(address.Value, end))
             return Errno.ENOMEM;
         // One byte per page, written a page of bytes at a time: the range may span terabytes of mappings.
@@ -194,6 +212,21 @@ public static class MemoryCalls
         }
         return 0;
     }
+
+    [Syscall("msync", Support = Support.Partial, Note = "checks its arguments; MAP_SHARED file mappings are private copies, so there is nothing to write back")]
+    public static Result Synchronize(GuestThread thread, GuestAddress address, ulong length, [Argument(ArgumentKind.Hex)] int flags)
+    {
+        const int Async = 1, Invalidate = 2, Sync = 4;
+        if ((flags & ~(Async | Invalidate | Sync)) != 0 || (address.Value & PageMask) != 0 || (flags & (Async | Sync)) == (Async | Sync))
+            return Errno.EINVAL;
+        if (length > ulong.MaxValue - PageMask || address.Value + AddressSpace.PageUp(length) < address.Value)
+            return Errno.ENOMEM;
+        var end = address.Value + AddressSpace.PageUp(length);
+        return end == address.Value || thread.Process.AddressSpace.IsFullyMapped(address.Value, end) ? 0 : Errno.ENOMEM;
+    }
+
+    /// <summary>The advice values mm/madvise.c accepts (MADV_NORMAL..MADV_COLLAPSE, HWPOISON, SOFT_OFFLINE, GUARD_*).</summary>
+    private static bool IsKnownAdvice(int advice) => advice is (>= 0 and <= 4) or (>= 8 and <= 25) or (>= 100 and <= 103);
 
     private static MemoryProtection ToMemory(ProtectionFlags protection)
         => (MemoryProtection)((int)protection & 7);
