@@ -42,6 +42,9 @@ internal sealed unsafe class ExecutableFile : IDisposable
         HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&status);
         var failure = (status.Mode & FileTypeMask) switch
         {
+            // The host's /proc/self/exe (or a link to it) is Trapeze: running it would start a
+            // Trapeze inside the guest. The guest's own /proc is not reachable from here yet.
+            _ when IsTrapezeItself(status) => new LoadFailure(Errno.EACCES, $"{LoadFailure.Printable(path)}: Permission denied (it is Trapeze's own executable)"),
             Directory => new LoadFailure(Errno.EACCES, $"{LoadFailure.Printable(path)}: Is a directory"),
             not RegularFile => new LoadFailure(Errno.EACCES, $"{LoadFailure.Printable(path)}: Permission denied (not a regular file)"),
             _ when (status.Mode & AnyExecute) == 0 => new LoadFailure(Errno.EACCES, $"{LoadFailure.Printable(path)}: Permission denied (not executable)"),
@@ -54,6 +57,15 @@ internal sealed unsafe class ExecutableFile : IDisposable
         }
         file = new ExecutableFile(descriptor, (ulong)status.Size);
         return null;
+    }
+
+    private static bool IsTrapezeItself(in LinuxStat status)
+    {
+        LinuxStat self;
+        var pointer = HostStrings.Pin("/proc/self/exe", out var handle);
+        var result = HostSyscall.Invoke(HostSyscall.Newfstatat, HostPath.CurrentDirectory, pointer, (long)&self, 0);
+        handle.Free();
+        return result == 0 && self.Device == status.Device && self.Inode == status.Inode;
     }
 
     /// <summary>Fills <paramref name="destination"/> from <paramref name="offset"/>; the count read (short at the end of the file) or an error.</summary>

@@ -88,6 +88,8 @@ public sealed class PreparedProgram : IDisposable
                 return rewrittenTooLarge;
             var scriptPath = file;
             file = scriptInterpreter;
+            if (IsUnderProc(file))
+                return new LoadFailure(Errno.ENOEXEC, $"{LoadFailure.Printable(scriptPath)}: bad interpreter {LoadFailure.Printable(file)}: under /proc");
             if (ExecutableFile.Open(file, out var probe) is { } missing)
                 return missing with { Message = $"{LoadFailure.Printable(scriptPath)}: bad interpreter: {missing.Message}" };
             probe!.Dispose();
@@ -105,7 +107,7 @@ public sealed class PreparedProgram : IDisposable
         if (image.Interpreter is not { } name)
             return null;
         var prefix = $"{LoadFailure.Printable(path)}: interpreter {LoadFailure.Printable(name)}";
-        if (name == "/proc" || name.StartsWith("/proc/", StringComparison.Ordinal))
+        if (IsUnderProc(name))
             return new LoadFailure(Errno.ELIBBAD, $"{prefix}: not a program interpreter (under /proc)");
         if (ExecutableFile.Open(name, out var file) is { } openFailure)
             return openFailure with { Message = $"{prefix}: {ErrnoMessages.Text[(int)openFailure.Errno]}" };
@@ -122,6 +124,9 @@ public sealed class PreparedProgram : IDisposable
         }
         return null;
     }
+
+    /// <summary>The host's /proc names Trapeze's process, not the guest's: an interpreter there would be the wrong program.</summary>
+    private static bool IsUnderProc(string path) => path == "/proc" || path.StartsWith("/proc/", StringComparison.Ordinal);
 
     /// <summary>execve's limits: each string at most MAX_ARG_STRLEN, all of them at most a quarter of the stack.</summary>
     private static LoadFailure? ArgumentsTooLarge(IReadOnlyList<string> arguments, IReadOnlyList<string> environment)

@@ -153,6 +153,20 @@ public sealed class LoaderTests
         LoaderAssert.CleanRejection(Run(file.Path), code, message);
     }
 
+    // Found by the ELF fuzzer: the host's /proc/self/exe is Trapeze, which then started inside itself.
+    [Fact]
+    public void TrapezeItselfIsNotAProgram()
+        => LoaderAssert.CleanRejection(Run("/proc/self/exe"), 126, "it is Trapeze's own executable");
+
+    [Fact]
+    public void ScriptInterpreterUnderProcIsRefused()
+    {
+        using var file = new TemporaryFile();
+        File.WriteAllText(file.Path, "#!/proc/self/exe\n");
+        File.SetUnixFileMode(file.Path, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        LoaderAssert.CleanRejection(Run(file.Path), 126, "bad interpreter /proc/self/exe: under /proc");
+    }
+
     [Fact]
     public void ScriptNamingItselfIsEloop()
     {
