@@ -13,51 +13,51 @@ public static unsafe class ExtendedAttributes
     private const int NameMaximum = 255; // XATTR_NAME_MAX
     private const ulong ValueMaximum = 65536; // XATTR_SIZE_MAX
 
-    [Syscall("getxattr")]
+    [Syscall("getxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result Get(GuestThread thread, CString path, CString name, GuestAddress value, ulong size)
         => OnPath(thread, path, "getxattr", host => GetValue(thread, HostSyscall.Getxattr, host, name, value, size));
 
-    [Syscall("lgetxattr")]
+    [Syscall("lgetxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result GetOfLink(GuestThread thread, CString path, CString name, GuestAddress value, ulong size)
         => OnPath(thread, path, "lgetxattr", host => GetValue(thread, HostSyscall.Lgetxattr, host, name, value, size));
 
-    [Syscall("fgetxattr")]
+    [Syscall("fgetxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result GetOfFile(GuestThread thread, int fd, CString name, GuestAddress value, ulong size)
         => NameFirst(thread, name, () => OnDescriptor(thread, fd, host => GetValue(thread, HostSyscall.Fgetxattr, host, name, value, size)));
 
-    [Syscall("listxattr")]
+    [Syscall("listxattr", Support = Support.Full)]
     public static Result List(GuestThread thread, CString path, GuestAddress list, ulong size)
         => OnPath(thread, path, "listxattr", host => ListNames(thread, HostSyscall.Listxattr, host, list, size));
 
-    [Syscall("llistxattr")]
+    [Syscall("llistxattr", Support = Support.Full)]
     public static Result ListOfLink(GuestThread thread, CString path, GuestAddress list, ulong size)
         => OnPath(thread, path, "llistxattr", host => ListNames(thread, HostSyscall.Llistxattr, host, list, size));
 
-    [Syscall("flistxattr")]
+    [Syscall("flistxattr", Support = Support.Full)]
     public static Result ListOfFile(GuestThread thread, int fd, GuestAddress list, ulong size)
         => OnDescriptor(thread, fd, host => ListNames(thread, HostSyscall.Flistxattr, host, list, size));
 
-    [Syscall("setxattr")]
+    [Syscall("setxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result Set(GuestThread thread, CString path, CString name, GuestAddress value, ulong size, int flags)
         => !ValidSetFlags(flags) ? Errno.EINVAL : OnPath(thread, path, "setxattr", host => SetValue(thread, HostSyscall.Setxattr, host, name, value, size, flags));
 
-    [Syscall("lsetxattr")]
+    [Syscall("lsetxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result SetOfLink(GuestThread thread, CString path, CString name, GuestAddress value, ulong size, int flags)
         => !ValidSetFlags(flags) ? Errno.EINVAL : OnPath(thread, path, "lsetxattr", host => SetValue(thread, HostSyscall.Lsetxattr, host, name, value, size, flags));
 
-    [Syscall("fsetxattr")]
+    [Syscall("fsetxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result SetOfFile(GuestThread thread, int fd, CString name, GuestAddress value, ulong size, int flags)
         => !ValidSetFlags(flags) ? Errno.EINVAL : NameFirst(thread, name, () => OnDescriptor(thread, fd, host => SetValue(thread, HostSyscall.Fsetxattr, host, name, value, size, flags)));
 
-    [Syscall("removexattr")]
+    [Syscall("removexattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result Remove(GuestThread thread, CString path, CString name)
         => OnPath(thread, path, "removexattr", host => RemoveName(thread, HostSyscall.Removexattr, host, name));
 
-    [Syscall("lremovexattr")]
+    [Syscall("lremovexattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result RemoveOfLink(GuestThread thread, CString path, CString name)
         => OnPath(thread, path, "lremovexattr", host => RemoveName(thread, HostSyscall.Lremovexattr, host, name));
 
-    [Syscall("fremovexattr")]
+    [Syscall("fremovexattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result RemoveOfFile(GuestThread thread, int fd, CString name)
         => NameFirst(thread, name, () => OnDescriptor(thread, fd, host => RemoveName(thread, HostSyscall.Fremovexattr, host, name)));
 

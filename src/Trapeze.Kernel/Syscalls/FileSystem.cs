@@ -21,11 +21,11 @@ public static unsafe class FileSystem
     /// <summary>The mode a new file gets: the requested one less the process's umask.</summary>
     private static uint CreationMode(GuestThread thread, uint mode) => mode & ~thread.Process.FileCreationMask & 0xfff;
 
-    [Syscall("open", Returns = ResultKind.Fd)]
+    [Syscall("open", Support = Support.Partial, Note = "as openat; some invalid flag combinations are reported after the path is read", Returns = ResultKind.Fd)]
     public static Result Open(GuestThread thread, CString path, OpenFlags flags, [Argument(ArgumentKind.Octal, ShownIf = nameof(flags), ShownIfAny = CreatesFile)] uint mode)
         => OpenAt(thread, CurrentDirectory, path, flags, mode);
 
-    [Syscall("creat", Returns = ResultKind.Fd)]
+    [Syscall("creat", Support = Support.Partial, Note = "as openat; some invalid flag combinations are reported after the path is read", Returns = ResultKind.Fd)]
     public static Result Create(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode)
         => OpenAt(thread, CurrentDirectory, path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode);
 
@@ -57,18 +57,18 @@ public static unsafe class FileSystem
         }
     }
 
-    [Syscall("close")]
+    [Syscall("close", Support = Support.Full)]
     public static Result Close(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => thread.Process.Files.Close(fd);
 
-    [Syscall("stat")]
+    [Syscall("stat", Support = Support.Partial, Note = "as newfstatat")]
     public static Result Stat(GuestThread thread, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status)
         => StatAt(thread, CurrentDirectory, path, status, 0);
 
-    [Syscall("lstat")]
+    [Syscall("lstat", Support = Support.Partial, Note = "as newfstatat")]
     public static Result LinkStat(GuestThread thread, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status)
         => StatAt(thread, CurrentDirectory, path, status, AtFlags.AT_SYMLINK_NOFOLLOW);
 
-    [Syscall("fstat")]
+    [Syscall("fstat", Support = Support.Full)]
     public static Result FileStat(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status)
     {
         if (thread.Process.Files.Get(fd) is not { } file)
@@ -77,7 +77,7 @@ public static unsafe class FileSystem
         return result.IsError ? result : WriteOut(thread, status, buffer);
     }
 
-    [Syscall("newfstatat")]
+    [Syscall("newfstatat", Support = Support.Partial, Note = "an empty path with AT_EMPTY_PATH and unknown flags gives EINVAL where Linux ignores the flags")]
     public static Result StatAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status, AtFlags flags)
     {
         // fs/stat.c checks the flags before it copies the path in.
@@ -104,7 +104,7 @@ public static unsafe class FileSystem
         }
     }
 
-    [Syscall("statx")]
+    [Syscall("statx", Support = Support.Partial, Note = "an empty path with AT_EMPTY_PATH and unknown flags gives EINVAL where Linux ignores the flags")]
     public static Result StatExtended(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(Enum = typeof(StatxFlags))] AtFlags flags, [Argument(Enum = typeof(StatxMask))] uint mask, [Argument(ArgumentKind.Statx, Direction = Direction.Out)] GuestAddress status)
     {
         const int StatxSize = 256;
@@ -138,15 +138,15 @@ public static unsafe class FileSystem
         }
     }
 
-    [Syscall("access")]
+    [Syscall("access", Support = Support.Full)]
     public static Result Access(GuestThread thread, CString path, AccessMode mode)
         => AccessAt2(thread, CurrentDirectory, path, mode, 0);
 
-    [Syscall("faccessat")]
+    [Syscall("faccessat", Support = Support.Full)]
     public static Result AccessAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AccessMode mode)
         => AccessAt2(thread, directory, path, mode, 0);
 
-    [Syscall("faccessat2")]
+    [Syscall("faccessat2", Support = Support.Full)]
     public static Result AccessAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AccessMode mode, AtFlags flags)
     {
         // fs/open.c checks mode and flags before it reads the path.
@@ -167,11 +167,11 @@ public static unsafe class FileSystem
             return HostSyscall.Invoke(HostSyscall.Faccessat2, hostPath.Directory, hostPath.Pointer, (long)mode, (long)flags);
     }
 
-    [Syscall("readlink")]
+    [Syscall("readlink", Support = Support.Partial, Note = "as readlinkat")]
     public static Result ReadLink(GuestThread thread, CString path, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, int size)
         => ReadLinkAt(thread, CurrentDirectory, path, buffer, size);
 
-    [Syscall("readlinkat")]
+    [Syscall("readlinkat", Support = Support.Partial, Note = "a bad directory descriptor with a missing path may give ENOENT where Linux gives EBADF")]
     public static Result ReadLinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, int size)
     {
         if (size <= 0)
@@ -201,7 +201,7 @@ public static unsafe class FileSystem
         }
     }
 
-    [Syscall("getcwd")]
+    [Syscall("getcwd", Support = Support.Full)]
     public static Result GetWorkingDirectory(GuestThread thread, [Argument(ArgumentKind.String, Direction = Direction.Out)] GuestAddress buffer, ulong size)
     {
         var bytes = System.Text.Encoding.UTF8.GetBytes(thread.Process.WorkingDirectoryPath + "\0");
@@ -210,7 +210,7 @@ public static unsafe class FileSystem
         return thread.Memory.Write(buffer, bytes) is var fault and not Errno.None ? fault : bytes.Length;
     }
 
-    [Syscall("chdir")]
+    [Syscall("chdir", Support = Support.Full)]
     public static Result ChangeDirectory(GuestThread thread, CString path)
     {
         if (ReadPath(thread, path, allowEmpty: false, out var text) is var readError and not Errno.None)
@@ -234,7 +234,7 @@ public static unsafe class FileSystem
         }
     }
 
-    [Syscall("fchdir")]
+    [Syscall("fchdir", Support = Support.Full)]
     public static Result ChangeDirectoryTo(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd)
     {
         if (thread.Process.Files.Get(fd) is SyntheticDirectory synthetic)
@@ -247,51 +247,51 @@ public static unsafe class FileSystem
         return descriptor < 0 ? descriptor : SetWorkingDirectory(thread.Process, (int)descriptor);
     }
 
-    [Syscall("getdents64")]
+    [Syscall("getdents64", Support = Support.Partial, Note = "a buffer smaller than one entry that also faults gives EFAULT where Linux gives EINVAL")]
     public static Result GetDirectoryEntries(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.DirectoryEntries, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, uint count)
         => thread.Process.Files.Get(fd) is { } file ? file.ReadDirectory(thread.Memory, buffer, count) : Errno.EBADF;
 
-    [Syscall("mkdir")]
+    [Syscall("mkdir", Support = Support.Full)]
     public static Result MakeDirectory(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode) => MakeDirectoryAt(thread, CurrentDirectory, path, mode);
 
-    [Syscall("mkdirat")]
+    [Syscall("mkdirat", Support = Support.Full)]
     public static Result MakeDirectoryAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
         => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Mkdirat, p.Directory, p.Pointer, CreationMode(thread, mode)));
 
-    [Syscall("rmdir")]
+    [Syscall("rmdir", Support = Support.Full)]
     public static Result RemoveDirectory(GuestThread thread, CString path) => UnlinkAt(thread, CurrentDirectory, path, AtFlags.AT_REMOVEDIR);
 
-    [Syscall("unlink")]
+    [Syscall("unlink", Support = Support.Full)]
     public static Result Unlink(GuestThread thread, CString path) => UnlinkAt(thread, CurrentDirectory, path, 0);
 
-    [Syscall("unlinkat")]
+    [Syscall("unlinkat", Support = Support.Full)]
     public static Result UnlinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AtFlags flags)
         => (flags & ~AtFlags.AT_REMOVEDIR) != 0 ? Errno.EINVAL : WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Unlinkat, p.Directory, p.Pointer, (long)flags));
 
-    [Syscall("rename")]
+    [Syscall("rename", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result Rename(GuestThread thread, CString from, CString to) => RenameAt2(thread, CurrentDirectory, from, CurrentDirectory, to, 0);
 
-    [Syscall("renameat")]
+    [Syscall("renameat", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result RenameAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to)
         => RenameAt2(thread, fromDirectory, from, toDirectory, to, 0);
 
-    [Syscall("renameat2")]
+    [Syscall("renameat2", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result RenameAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to, uint flags)
         => !ValidRenameFlags(flags) ? Errno.EINVAL : WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
             target => HostSyscall.Invoke(HostSyscall.Renameat2, source.Directory, source.Pointer, target.Directory, target.Pointer, flags)));
 
-    [Syscall("link")]
+    [Syscall("link", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result Link(GuestThread thread, CString from, CString to) => LinkAt(thread, CurrentDirectory, from, CurrentDirectory, to, 0);
 
-    [Syscall("linkat")]
+    [Syscall("linkat", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result LinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to, AtFlags flags)
         => (flags & ~(AtFlags.AT_SYMLINK_FOLLOW | AtFlags.AT_EMPTY_PATH)) != 0 ? Errno.EINVAL : WithPath(thread, fromDirectory, from, source => WithPath(thread, toDirectory, to,
             target => HostSyscall.Invoke(HostSyscall.Linkat, source.Directory, source.Pointer, target.Directory, target.Pointer, (long)flags)));
 
-    [Syscall("symlink")]
+    [Syscall("symlink", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result SymbolicLink(GuestThread thread, CString target, CString path) => SymbolicLinkAt(thread, target, CurrentDirectory, path);
 
-    [Syscall("symlinkat")]
+    [Syscall("symlinkat", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result SymbolicLinkAt(GuestThread thread, CString target, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path)
     {
         if (thread.Memory.ReadCString(target, out var targetText) is var error and not Errno.None)
@@ -307,25 +307,25 @@ public static unsafe class FileSystem
         }
     }
 
-    [Syscall("chmod")]
+    [Syscall("chmod", Support = Support.Full)]
     public static Result ChangeMode(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode) => ChangeModeAt(thread, CurrentDirectory, path, mode);
 
-    [Syscall("fchmodat")]
+    [Syscall("fchmodat", Support = Support.Full)]
     public static Result ChangeModeAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
         => WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Fchmodat, p.Directory, p.Pointer, mode));
 
-    [Syscall("fchmod")]
+    [Syscall("fchmod", Support = Support.Full)]
     public static Result ChangeModeOf(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Octal)] uint mode)
         => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fchmod, host, mode));
 
-    [Syscall("chown")]
+    [Syscall("chown", Support = Support.Full)]
     public static Result ChangeOwner(GuestThread thread, CString path, uint user, uint group) => ChangeOwnerAt(thread, CurrentDirectory, path, user, group, 0);
 
-    [Syscall("lchown")]
+    [Syscall("lchown", Support = Support.Full)]
     public static Result ChangeOwnerOfLink(GuestThread thread, CString path, uint user, uint group)
         => ChangeOwnerAt(thread, CurrentDirectory, path, user, group, AtFlags.AT_SYMLINK_NOFOLLOW);
 
-    [Syscall("fchownat")]
+    [Syscall("fchownat", Support = Support.Full)]
     public static Result ChangeOwnerAt(GuestThread thread, int directory, CString path, uint user, uint group, AtFlags flags)
     {
         if ((flags & ~(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH)) != 0)
@@ -342,27 +342,27 @@ public static unsafe class FileSystem
         return WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Fchownat, p.Directory, p.Pointer, user, group, (long)flags));
     }
 
-    [Syscall("fchown")]
+    [Syscall("fchown", Support = Support.Full)]
     public static Result ChangeOwnerOf(GuestThread thread, int fd, uint user, uint group)
         => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fchown, host, user, group));
 
-    [Syscall("ftruncate")]
+    [Syscall("ftruncate", Support = Support.Full)]
     public static Result TruncateFile(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long length)
         => length < 0 ? Errno.EINVAL : WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length));
 
-    [Syscall("truncate")]
+    [Syscall("truncate", Support = Support.Full)]
     public static Result Truncate(GuestThread thread, CString path, long length)
         => length < 0 ? Errno.EINVAL : WithPath(thread, CurrentDirectory, path, p => p.Text.StartsWith('/')
             ? HostSyscall.Invoke(HostSyscall.Truncate, p.Pointer, length)
             : TruncateRelative(p, length));
 
-    [Syscall("fsync")]
+    [Syscall("fsync", Support = Support.Full)]
     public static Result Synchronize(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fsync, host));
 
-    [Syscall("fdatasync")]
+    [Syscall("fdatasync", Support = Support.Full)]
     public static Result SynchronizeData(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fdatasync, host));
 
-    [Syscall("utimensat")]
+    [Syscall("utimensat", Support = Support.Partial, Note = "the times are read before the flags are checked, so the errno of a call with several bad arguments may differ")]
     public static Result SetTimesAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, GuestAddress times, AtFlags flags)
     {
         var buffer = stackalloc Timespec[2];
@@ -374,7 +374,7 @@ public static unsafe class FileSystem
         return WithPath(thread, directory, path, p => HostSyscall.Invoke(HostSyscall.Utimensat, p.Directory, p.Pointer, timesPointer, (long)flags));
     }
 
-    [Syscall("statfs")]
+    [Syscall("statfs", Support = Support.Partial, Note = "the host's answer; a bad buffer pointer is not always reported in Linux's order")]
     public static Result FileSystemStatus(GuestThread thread, CString path, GuestAddress buffer)
     {
         if (ReadPath(thread, path, allowEmpty: false, out var text) is var error and not Errno.None)
@@ -394,7 +394,7 @@ public static unsafe class FileSystem
         }
     }
 
-    [Syscall("fstatfs")]
+    [Syscall("fstatfs", Support = Support.Partial, Note = "the host's answer; a bad buffer pointer is not always reported in Linux's order")]
     public static Result FileSystemStatusOf(GuestThread thread, int fd, GuestAddress buffer)
     {
         if (thread.Process.Files.Get(fd) is not { } file)

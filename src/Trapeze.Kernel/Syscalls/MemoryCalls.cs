@@ -11,7 +11,7 @@ public static class MemoryCalls
 {
     private const ulong PageMask = AddressSpace.PageSize - 1;
 
-    [Syscall("brk", Returns = ResultKind.Address)]
+    [Syscall("brk", Support = Support.Full, Returns = ResultKind.Address)]
     public static Result Break(GuestThread thread, [Argument(ArgumentKind.Address)] ulong address)
     {
         var process = thread.Process;
@@ -97,7 +97,7 @@ public static class MemoryCalls
         return start;
     }
 
-    [Syscall("munmap")]
+    [Syscall("munmap", Support = Support.Full)]
     public static Result Unmap(GuestThread thread, GuestAddress address, ulong length)
     {
         // mm/mmap.c's checks, overflow-safe: a length past the top of user space is EINVAL.
@@ -107,7 +107,7 @@ public static class MemoryCalls
         return 0;
     }
 
-    [Syscall("mprotect")]
+    [Syscall("mprotect", Support = Support.Partial, Note = "no mapping grows down, so PROT_GROWSDOWN/UP is EINVAL; some invalid ranges are checked in another order than Linux's")]
     public static Result Protect(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection)
     {
         const int GrowsDown = 0x0100_0000, GrowsUp = 0x0200_0000, Semaphore = 8;
