@@ -85,6 +85,40 @@ public sealed class Kernel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Until disposed, SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH sent to Trapeze become the guest's
+    /// (<see cref="ForwardHostSignal"/>) instead of ending Trapeze.
+    /// </summary>
+    public IDisposable ForwardHostSignals()
+    {
+        var registrations = new List<System.Runtime.InteropServices.PosixSignalRegistration>();
+        foreach (var (host, guest) in new[]
+        {
+            (System.Runtime.InteropServices.PosixSignal.SIGINT, Signal.SIGINT),
+            (System.Runtime.InteropServices.PosixSignal.SIGTERM, Signal.SIGTERM),
+            (System.Runtime.InteropServices.PosixSignal.SIGHUP, Signal.SIGHUP),
+            (System.Runtime.InteropServices.PosixSignal.SIGQUIT, Signal.SIGQUIT),
+            (System.Runtime.InteropServices.PosixSignal.SIGWINCH, Signal.SIGWINCH),
+        })
+        {
+            registrations.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(host, context =>
+            {
+                context.Cancel = true;
+                ThreadPool.UnsafeQueueUserWorkItem(_ => ForwardHostSignal(guest), null);
+            }));
+        }
+        return new Registrations(registrations);
+    }
+
+    private sealed class Registrations(List<System.Runtime.InteropServices.PosixSignalRegistration> all) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var registration in all)
+                registration.Dispose();
+        }
+    }
+
     /// <summary>A process ends: its timers stop.</summary>
     internal void CancelTimers(Process process)
     {

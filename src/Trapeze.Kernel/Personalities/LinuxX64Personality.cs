@@ -121,7 +121,18 @@ public sealed class LinuxX64Personality : IPersonality
                 break;
             case Restart restart:
                 // EINTR for now; on the way back to user space the signal's disposition may restart the call.
-                Finish(thread, cpu, Errno.EINTR, nextInstruction, flags, trace);
+                // The tracer sees the kernel's restart code, as strace does.
+                if (trace is { } interrupted)
+                {
+                    interrupted.Result = -(restart.Rule switch
+                    {
+                        RestartRule.UnlessHandlerWithoutRestartFlag => 512L,
+                        RestartRule.OnlyWithoutHandler => 514L,
+                        _ => 516L,
+                    });
+                    thread.Kernel.Tracer?.Exit(thread, ref interrupted);
+                }
+                Finish(thread, cpu, Errno.EINTR, nextInstruction, flags, null);
                 if (!thread.Killed)
                     thread.InterruptedCall = (restart.Rule, number, nextInstruction - 2);
                 break;

@@ -261,7 +261,7 @@ public static class Signals
             if (((thread.Pending.Set | thread.Process.SharedPending.Set) & ~thread.SignalMask) != 0)
             {
                 thread.SavedMask = saved;
-                return Result.Interrupted(RestartRule.Never);
+                return Result.Interrupted(RestartRule.OnlyWithoutHandler);
             }
         }
         var slept = thread.Block(new Wait());
@@ -269,7 +269,7 @@ public static class Signals
         {
             // The handler's frame saves the old mask, which rt_sigreturn puts back.
             thread.SavedMask = saved;
-            return Result.Interrupted(RestartRule.Never);
+            return Result.Interrupted(RestartRule.OnlyWithoutHandler);
         }
         return slept;
     }
@@ -313,7 +313,7 @@ public static class Signals
             return Errno.EAGAIN;
         if (slept.Control is Restart && ((thread.Pending.Set | thread.Process.SharedPending.Set) & wanted) != 0)
             return TimedWait(thread, set, information, timeout, setSize);
-        return slept.Control is Restart ? Result.Interrupted(RestartRule.OnlyWithoutHandler) : slept;
+        return slept.Control is Restart ? Errno.EINTR : slept;
     }
 
     // ---- timers ----
