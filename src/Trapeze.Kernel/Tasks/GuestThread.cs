@@ -237,6 +237,9 @@ public sealed class GuestThread
             Interrupted = false;
             var memory = Process.MemoryContext;
             memory.Load(this);
+            // With another thread anywhere, this one may be preempted while it runs.
+            if (Kernel.LiveThreads > 1)
+                memory.Cpu.EnablePreciseStops();
             // The way back to user space: rt_sigreturn, EINTR or restart, pending signals, stops.
             SignalDelivery.ReturnToUser(this);
             if (Killed)
