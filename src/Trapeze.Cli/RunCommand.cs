@@ -46,6 +46,7 @@ internal static class RunCommand
     public static int Execute(KernelOptions options, string path, List<string> argv, List<string> environment)
     {
         using var kernel = new Kernel.Kernel(options);
+        using var forwarding = kernel.ForwardHostSignals();
         ExitStatus status;
         try
         {

@@ -73,6 +73,15 @@ public interface ICpu : IDisposable
             WriteRegister(registers[i], values[i]);
     }
 
+    /// <summary>
+    /// The x87, MMX and SSE state in the 512-byte fxsave format (what a signal frame carries);
+    /// the default leaves the area zeroed.
+    /// </summary>
+    void SaveFloatingPoint(Span<byte> fxsave) => fxsave.Clear();
+
+    /// <summary>Loads a 512-byte fxsave area (rt_sigreturn).</summary>
+    void RestoreFloatingPoint(ReadOnlySpan<byte> fxsave) { }
+
     /// <summary>Copies the full register state of the thread now on the CPU into a new context (or into <paramref name="into"/>).</summary>
     ICpuContext SaveContext(ICpuContext? into = null);
 
@@ -83,6 +92,13 @@ public interface ICpu : IDisposable
     void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory);
     void UnmapMemory(ulong guestAddress, ulong length);
     void ProtectMemory(ulong guestAddress, ulong length, MemoryProtection protection);
+
+    /// <summary>
+    /// Makes the program counter of a memory fault exact (a handler that skips the faulting
+    /// instruction needs it). Costs speed on Unicorn, so the kernel asks for it only when a guest
+    /// catches SIGSEGV or SIGBUS.
+    /// </summary>
+    void RequestPreciseFaults() { }
 
     /// <summary>Runs guest code from the instruction pointer until an event.</summary>
     CpuEvent Run();

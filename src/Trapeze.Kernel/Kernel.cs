@@ -70,6 +70,90 @@ public sealed class Kernel : IDisposable
         this.options = options;
         Tracer = options.Tracer;
         Pids = new PidAllocator(options.FirstProcessId ?? Environment.ProcessId);
+        TimerService = new TimerService(this);
+    }
+
+    /// <summary>Runs <paramref name="work"/> holding the run lock, from a host thread that is no guest thread (timers, host signals).</summary>
+    public void RunAsKernel(Action work)
+    {
+        using var baton = new SemaphoreSlim(0);
+        Scheduler.AcquireForKernel(baton);
+        try
+        {
+            work();
+        }
+        finally
+        {
+            Scheduler.ReleaseForKernel(baton);
+        }
+    }
+
+    /// <summary>
+    /// Until disposed, SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH sent to Trapeze become the guest's
+    /// (<see cref="ForwardHostSignal"/>) instead of ending Trapeze.
+    /// </summary>
+    public IDisposable ForwardHostSignals()
+    {
+        var registrations = new List<System.Runtime.InteropServices.PosixSignalRegistration>();
+        foreach (var (host, guest) in new[]
+        {
+            (System.Runtime.InteropServices.PosixSignal.SIGINT, Signal.SIGINT),
+            (System.Runtime.InteropServices.PosixSignal.SIGTERM, Signal.SIGTERM),
+            (System.Runtime.InteropServices.PosixSignal.SIGHUP, Signal.SIGHUP),
+            (System.Runtime.InteropServices.PosixSignal.SIGQUIT, Signal.SIGQUIT),
+            (System.Runtime.InteropServices.PosixSignal.SIGWINCH, Signal.SIGWINCH),
+        })
+        {
+            registrations.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(host, context =>
+            {
+                context.Cancel = true;
+                ThreadPool.UnsafeQueueUserWorkItem(_ => ForwardHostSignal(guest), null);
+            }));
+        }
+        return new Registrations(registrations);
+    }
+
+    private sealed class Registrations(List<System.Runtime.InteropServices.PosixSignalRegistration> all) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var registration in all)
+                registration.Dispose();
+        }
+    }
+
+    /// <summary>A process ends: its timers stop.</summary>
+    internal void CancelTimers(Process process)
+    {
+        process.RealTimer?.Arm(this, 0, 0);
+        foreach (var timer in process.Timers.Values)
+            timer.Arm(this, 0, 0);
+        process.Timers.Clear();
+    }
+
+    /// <summary>
+    /// A host signal sent to Trapeze (Ctrl-C, kill): the guest's own. Terminal signals go to the
+    /// first process's process group, as the terminal sends them to its foreground group; SIGTERM
+    /// to the first process.
+    /// </summary>
+    public void ForwardHostSignal(Signal signal)
+    {
+        RunAsKernel(() =>
+        {
+            if (init is not { State: ProcessState.Running } first)
+                return;
+            var info = SignalInfo.FromUser(signal, SignalInformation.Kernel, 0, 0);
+            if (signal == Signal.SIGTERM)
+            {
+                SignalDelivery.SendToProcess(first, SignalInfo.FromUser(signal, SignalInformation.User, OutsideParentId, Credentials.UserId));
+                return;
+            }
+            foreach (var process in processes.ToArray())
+            {
+                if (process.State == ProcessState.Running && process.ProcessGroupId == first.ProcessGroupId)
+                    SignalDelivery.SendToProcess(process, info);
+            }
+        });
     }
 
     public KernelOptions Options => options;
@@ -84,6 +168,7 @@ public sealed class Kernel : IDisposable
     public LinuxX64Personality LinuxX64 { get; } = new();
 
     public Scheduler Scheduler { get; } = new();
+    public TimerService TimerService { get; }
     public FutexTable Futexes { get; } = new();
     public KernelClock Clock { get; init; } = new();
     public KernelRandom Random { get; init; } = new();
@@ -242,8 +327,9 @@ public sealed class Kernel : IDisposable
         }
         if (process.Parent is { } parent)
         {
-            if (process.ExitSignal > 0 && process.ExitSignal <= 64)
-                parent.PendingSignals |= 1UL << (process.ExitSignal - 1);
+            SignalDelivery.ChildEnded(process, parent);
+            if (process.ExitSignal == (int)Signal.SIGCHLD && SignalDelivery.ParentReapsAutomatically(parent))
+                process.Reap();
             parent.ChildEvents.Notify();
         }
     }
@@ -255,26 +341,35 @@ public sealed class Kernel : IDisposable
     /// <summary>An inode number for a file Trapeze makes up (a pipe): unique in this kernel.</summary>
     public ulong NewInode() => ++lastInode;
 
-    /// <summary>A CPU event that is not a system call: for now every fault ends the process with its signal.</summary>
+    /// <summary>A CPU event that is not a system call: a fault becomes the guest's signal, with Linux's siginfo.</summary>
     internal void OnCpuEvent(GuestThread thread, CpuEvent cpuEvent)
     {
-        var status = cpuEvent.Kind switch
+        var pc = cpuEvent.ProgramCounter;
+        SignalInfo info = cpuEvent.Kind switch
         {
-            CpuEventKind.MemoryFault => ExitStatus.Killed(Signal.SIGSEGV, $"at 0x{cpuEvent.Address:x} ({(cpuEvent.Unmapped ? "unmapped" : "protection")} {(cpuEvent.Write ? "write" : "access")}, pc 0x{cpuEvent.ProgramCounter:x})")
-                with
-            { FaultAddress = cpuEvent.Address, FaultUnmapped = cpuEvent.Unmapped },
-            CpuEventKind.InvalidInstruction => ExitStatus.Killed(Signal.SIGILL, $"at 0x{cpuEvent.ProgramCounter:x}"),
-            CpuEventKind.GeneralProtection => ExitStatus.Killed(Signal.SIGSEGV, $"at 0x{cpuEvent.ProgramCounter:x} (general protection)"),
+            CpuEventKind.MemoryFault => new SignalInfo
+            {
+                Signal = (int)Signal.SIGSEGV,
+                Code = cpuEvent.Unmapped ? 1 : 2, // SEGV_MAPERR, SEGV_ACCERR
+                Address = cpuEvent.Address,
+                TrapNumber = 14,
+                ErrorCode = (cpuEvent.Unmapped ? 0UL : 1) | (cpuEvent.Write ? 2UL : 0) | 4,
+                Detail = $"at 0x{cpuEvent.Address:x} ({(cpuEvent.Unmapped ? "unmapped" : "protection")} {(cpuEvent.Write ? "write" : "access")}, pc 0x{pc:x})",
+            },
+            CpuEventKind.InvalidInstruction => new SignalInfo { Signal = (int)Signal.SIGILL, Code = 2, Address = pc, TrapNumber = 6, Detail = $"at 0x{pc:x}" },
+            CpuEventKind.GeneralProtection => new SignalInfo { Signal = (int)Signal.SIGSEGV, Code = SignalInformation.Kernel, Address = 0, TrapNumber = 13, Detail = $"at 0x{pc:x} (general protection)" },
             _ => cpuEvent.Number switch
             {
                 // x86 exception vectors: #DE 0, #BP 3, #UD 6.
-                0 => ExitStatus.Killed(Signal.SIGFPE, $"at 0x{cpuEvent.ProgramCounter:x} (divide error)"),
-                3 => ExitStatus.Killed(Signal.SIGTRAP, $"at 0x{cpuEvent.ProgramCounter:x} (breakpoint)"),
-                6 => ExitStatus.Killed(Signal.SIGILL, $"at 0x{cpuEvent.ProgramCounter:x} (invalid opcode)"),
-                var number => ExitStatus.Killed(Signal.SIGSEGV, $"at 0x{cpuEvent.ProgramCounter:x} (interrupt {number})"),
+                0 => new SignalInfo { Signal = (int)Signal.SIGFPE, Code = 1, Address = pc, TrapNumber = 0, Detail = $"at 0x{pc:x} (divide error)" },
+                3 => new SignalInfo { Signal = (int)Signal.SIGTRAP, Code = SignalInformation.Kernel, TrapNumber = 3, Detail = $"at 0x{pc:x} (breakpoint)" },
+                6 => new SignalInfo { Signal = (int)Signal.SIGILL, Code = 2, Address = pc, TrapNumber = 6, Detail = $"at 0x{pc:x} (invalid opcode)" },
+                var number => new SignalInfo { Signal = (int)Signal.SIGSEGV, Code = SignalInformation.Kernel, Address = 0, TrapNumber = 13, Detail = $"at 0x{pc:x} (interrupt {number})" },
             },
         };
-        thread.Process.Terminate(status);
+        // The handler's frame saves the faulting instruction (after int3, as the CPU leaves it).
+        thread.Process.Cpu.WriteRegister(X64Register.Rip, pc);
+        SignalDelivery.Force(thread, info);
     }
 
     /// <summary>
@@ -298,6 +393,7 @@ public sealed class Kernel : IDisposable
 
     public void Dispose()
     {
+        TimerService.Dispose();
         Scheduler.Dispose();
     }
 

@@ -140,6 +140,14 @@ public sealed class ArgumentFormatter(TraceOptions options)
         if (result.IsError)
         {
             var errno = (int)result.Error;
+            // The kernel's internal restart codes, which strace shows for a call a signal interrupted.
+            switch (errno)
+            {
+                case 512: return "? ERESTARTSYS (To be restarted if SA_RESTART is set)";
+                case 513: return "? ERESTARTNOINTR (To be restarted)";
+                case 514: return "? ERESTARTNOHAND (To be restarted if no handler)";
+                case 516: return "? ERESTART_RESTARTBLOCK (Interrupted by signal)";
+            }
             var message = errno < ErrnoMessages.Text.Length ? ErrnoMessages.Text[errno] : $"Unknown error {errno}";
             return $"-1 {result.Error} ({message})";
         }

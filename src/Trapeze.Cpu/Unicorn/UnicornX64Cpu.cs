@@ -120,6 +120,73 @@ public sealed unsafe class UnicornX64Cpu : ICpu
             UnicornNative.RegisterReadBatch(engine, ids, slots, registers.Length);
     }
 
+    // Unicorn 2.1's ids (checked on 2.1.1 with fxsave in guest code): FPSW carries TOP in bits
+    // 11..13; FPTAG is the full 2-bit-per-register tag word over physical registers; STn are
+    // relative to TOP, 10 bytes each; XMM0..15 are 16 bytes each.
+    private const int FpswId = 31, FpcwId = 246, FptagId = 247, MxcsrId = 249, St0Id = 114, Xmm0Id = 122;
+
+    public void SaveFloatingPoint(Span<byte> fxsave)
+    {
+        fxsave[..512].Clear();
+        ulong control = 0, status = 0, tags = 0, sse = 0;
+        UnicornNative.RegisterRead(engine, FpcwId, &control);
+        UnicornNative.RegisterRead(engine, FpswId, &status);
+        UnicornNative.RegisterRead(engine, FptagId, &tags);
+        UnicornNative.RegisterRead(engine, MxcsrId, &sse);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(fxsave, (ushort)control);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(fxsave[2..], (ushort)status);
+        byte abridged = 0;
+        for (var i = 0; i < 8; i++)
+        {
+            if (((tags >> (2 * i)) & 3) != 3)
+                abridged |= (byte)(1 << i);
+        }
+        fxsave[4] = abridged;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(fxsave[24..], (uint)sse);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(fxsave[28..], 0xffff); // MXCSR_MASK
+        var buffer = stackalloc byte[16];
+        for (var i = 0; i < 8; i++)
+        {
+            new Span<byte>(buffer, 16).Clear();
+            UnicornNative.RegisterRead(engine, St0Id + i, (ulong*)buffer);
+            new ReadOnlySpan<byte>(buffer, 10).CopyTo(fxsave[(32 + 16 * i)..]);
+        }
+        for (var i = 0; i < 16; i++)
+        {
+            UnicornNative.RegisterRead(engine, Xmm0Id + i, (ulong*)buffer);
+            new ReadOnlySpan<byte>(buffer, 16).CopyTo(fxsave[(160 + 16 * i)..]);
+        }
+    }
+
+    public void RestoreFloatingPoint(ReadOnlySpan<byte> fxsave)
+    {
+        ulong control = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(fxsave);
+        ulong status = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(fxsave[2..]);
+        ulong sse = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(fxsave[24..]) & 0xffff;
+        ulong tags = 0;
+        for (var i = 0; i < 8; i++)
+        {
+            if ((fxsave[4] & (1 << i)) == 0)
+                tags |= 3UL << (2 * i);
+        }
+        UnicornNative.RegisterWrite(engine, FpcwId, &control);
+        UnicornNative.RegisterWrite(engine, FpswId, &status); // sets TOP, which the STn ids are relative to
+        UnicornNative.RegisterWrite(engine, MxcsrId, &sse);
+        var buffer = stackalloc byte[16];
+        for (var i = 0; i < 8; i++)
+        {
+            new Span<byte>(buffer, 16).Clear();
+            fxsave.Slice(32 + 16 * i, 10).CopyTo(new Span<byte>(buffer, 10));
+            UnicornNative.RegisterWrite(engine, St0Id + i, (ulong*)buffer);
+        }
+        UnicornNative.RegisterWrite(engine, FptagId, &tags);
+        for (var i = 0; i < 16; i++)
+        {
+            fxsave.Slice(160 + 16 * i, 16).CopyTo(new Span<byte>(buffer, 16));
+            UnicornNative.RegisterWrite(engine, Xmm0Id + i, (ulong*)buffer);
+        }
+    }
+
     public void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory)
     {
         Check(UnicornNative.MemoryMapPointer(engine, guestAddress, (nuint)length, (uint)protection, hostMemory), $"map 0x{guestAddress:x}+0x{length:x}");
@@ -163,12 +230,41 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     public void RestoreContext(ICpuContext context)
         => Check(UnicornNative.ContextRestore(engine, ((UnicornContext)context).Handle), "restore context");
 
+    private bool preciseFaults;
+
+    // Unicorn 2.1 writes RIP before each instruction only while a memory read or write hook exists;
+    // without one a fault reports the start of its translation block. A hook over an address range
+    // nothing uses gives exact fault addresses (checked: RIP of a faulting load is exact with it, the
+    // block's start without), at a large cost on every memory access.
+    public void RequestPreciseFaults()
+    {
+        if (preciseFaults || preciseFaultsRequested)
+            return;
+        // The next run starts with the hook in place: this one may reach a fault first.
+        preciseFaultsRequested = true;
+        RequestStop();
+    }
+
+    private bool preciseFaultsRequested;
+
+    // Called outside the engine (flushing translations from inside a hook would free the running block).
+    private void EnablePreciseFaults()
+    {
+        if (preciseFaults)
+            return;
+        preciseFaults = true;
+        const int HookMemoryRead = 1 << 10, HookMemoryWrite = 1 << 11;
+        Check(UnicornNative.HookAdd(engine, out _, HookMemoryRead | HookMemoryWrite, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, void>)&OnMemoryAccessHook, GCHandle.ToIntPtr(self), 0xffff_ffff_ffff_0000, 0xffff_ffff_ffff_0001, 0), "hook memory for exact fault addresses");
+        FlushTranslations();
+    }
     public void EnablePreciseStops() => preciseStops = true;
 
     public CpuEvent Run()
     {
         fault = null;
         eventFailure = null;
+        if (preciseFaultsRequested && !preciseFaults)
+            EnablePreciseFaults();
         if (preciseStops && !blockHookInstalled)
         {
             // Hooks only reach code translated after them. A flush before the first run would
@@ -302,6 +398,11 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         var write = type is 20 or 22;
         cpu.fault ??= new CpuEvent(CpuEventKind.MemoryFault, cpu.ReadRegister(X64Register.Rip), address, Write: write, Unmapped: unmapped);
         return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    private static void OnMemoryAccessHook(nint engine, int type, ulong address, int size, long value, nint userData)
+    {
     }
 
     [UnmanagedCallersOnly]

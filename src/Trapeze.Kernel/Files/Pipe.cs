@@ -159,7 +159,13 @@ public sealed class PipeEnd : OpenFile
         // A write that waited for room goes on where it stopped.
         var done = thread.RetryState as int? ?? 0;
         if (Pipe.Readers == 0)
-            return done > 0 ? done : Errno.EPIPE;
+        {
+            if (done > 0)
+                return done;
+            // A write without readers raises SIGPIPE at the writer, which kills it unless caught or ignored.
+            SignalDelivery.SendToThread(thread, SignalInfo.FromUser(Signal.SIGPIPE, SignalInfo.User, thread.Process.Id, thread.Kernel.Credentials.UserId));
+            return thread.Killed ? Result.ThreadGone : Errno.EPIPE;
+        }
         if (count == 0)
             return 0;
         var total = (int)Math.Min(count, 0x7fff_f000);

@@ -91,7 +91,7 @@ public sealed class LinuxX64Personality : IPersonality
         }
         else
         {
-            Complete(thread, cpu, result, nextInstruction, entry[7], trace);
+            Complete(thread, cpu, result, nextInstruction, entry[7], trace, number);
         }
         // The rest happens in the thread's run loop, outside the engine.
         cpu.RequestStop();
@@ -105,23 +105,45 @@ public sealed class LinuxX64Personality : IPersonality
             call.Wait = wait;
             return;
         }
-        Complete(thread, cpu, result, call.NextInstruction, call.Flags, call.Trace);
+        Complete(thread, cpu, result, call.NextInstruction, call.Flags, call.Trace, call.Number);
         // Outside the engine the next run starts from RIP, which must be past the syscall.
         if (result.Control is null or Restart)
             cpu.WriteRegister(X64Register.Rip, call.NextInstruction);
     }
 
     /// <summary>A call ended in something other than a wait: a value, an exec, a vanished thread, or an interruption.</summary>
-    private void Complete(GuestThread thread, ICpu cpu, Result result, ulong nextInstruction, ulong flags, SyscallCall? trace)
+    private void Complete(GuestThread thread, ICpu cpu, Result result, ulong nextInstruction, ulong flags, SyscallCall? trace, ulong number)
     {
         switch (result.Control)
         {
             case null:
                 Finish(thread, cpu, result, nextInstruction, flags, trace);
                 break;
-            case Restart:
-                // Without signal handlers an interruption only comes from the process ending; EINTR is what is left.
-                Finish(thread, cpu, Errno.EINTR, nextInstruction, flags, trace);
+            case Restart restart:
+                // EINTR for now; on the way back to user space the signal's disposition may restart the call.
+                // The tracer sees the kernel's restart code, as strace does.
+                if (trace is { } interrupted)
+                {
+                    interrupted.Result = -(restart.Rule switch
+                    {
+                        RestartRule.UnlessHandlerWithoutRestartFlag => 512L,
+                        RestartRule.OnlyWithoutHandler => 514L,
+                        _ => 516L,
+                    });
+                    thread.Kernel.Tracer?.Exit(thread, ref interrupted);
+                }
+                Finish(thread, cpu, Errno.EINTR, nextInstruction, flags, null);
+                if (!thread.Killed)
+                    thread.InterruptedCall = (restart.Rule, number, nextInstruction - 2);
+                break;
+            case SignalReturnOutcome:
+                if (trace is { } returned)
+                {
+                    returned.Result = result.Raw;
+                    thread.Kernel.Tracer?.Exit(thread, ref returned);
+                }
+                thread.CallFinished();
+                thread.SignalReturnPending = true;
                 break;
             case ExecRequest exec:
                 // The new program replaces every register; to the tracer execve returned 0.

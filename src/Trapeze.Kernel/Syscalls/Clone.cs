@@ -75,6 +75,12 @@ public static class CloneCalls
         }
 
         child.SignalMask = thread.SignalMask;
+        if ((flags & CloneFlags.CLONE_VM) == 0 || (flags & CloneFlags.CLONE_VFORK) != 0)
+        {
+            // The alternate stack is inherited where the child runs on the same stack memory.
+            child.AlternateStackBase = thread.AlternateStackBase;
+            child.AlternateStackSize = thread.AlternateStackSize;
+        }
         var cpu = thread.Process.Cpu;
         if (child.Process.Cpu == cpu)
         {

@@ -41,6 +41,9 @@ public readonly record struct Result
     /// <summary>execve found its program: the run loop replaces the old one; every register is new, nothing is returned.</summary>
     public static Result Exec(ExecRequest request) => new(0, request);
 
+    /// <summary>rt_sigreturn: the run loop restores every register from the signal frame; <paramref name="restoredResult"/> is the RAX it holds (for the tracer).</summary>
+    public static Result SignalReturn(long restoredResult) => new(restoredResult, SignalReturnOutcome.Instance);
+
     /// <summary>The calling thread is gone (exit, exit_group, a fatal signal): nothing to return to.</summary>
     public static Result ThreadGone { get; } = new(0, ControlOutcome.Gone);
 
@@ -73,6 +76,12 @@ public enum RestartRule
     OnlyWithoutHandler,
     /// <summary>EINTR whatever happens (nanosleep writes its remaining time first).</summary>
     Never,
+}
+
+internal sealed class SignalReturnOutcome : ControlOutcome
+{
+    private SignalReturnOutcome() : base("signal return") { }
+    public static SignalReturnOutcome Instance { get; } = new();
 }
 
 internal sealed class Restart(RestartRule rule) : ControlOutcome("interrupted")

@@ -1,19 +1,21 @@
+using System.Buffers.Binary;
+using Trapeze.Cpu;
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Tasks;
 
 namespace Trapeze.Kernel.Syscalls;
 
-/// <summary>Signal dispositions and masks. Delivery to handlers comes later: a signal whose
-/// default action kills kills, everything else is recorded.</summary>
+/// <summary>Signal dispositions, masks, sending and waiting; delivery itself is <see cref="SignalDelivery"/>.</summary>
 public static class Signals
 {
     private const int SignalCount = 64;
     private const int KernelSigactionSize = 32;
     private const int SignalSetSize = 8;
-    private static readonly ulong Unblockable = Bit(Signal.SIGKILL) | Bit(Signal.SIGSTOP);
 
-    [Syscall("rt_sigaction", Support = Support.Partial, Note = "dispositions are recorded; handlers are not yet called")]
+    private static ulong Bit(int signal) => PendingSignals.Bit(signal);
+
+    [Syscall("rt_sigaction", Support = Support.Partial, Note = "handlers with SA_SIGINFO, SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_ONSTACK, SA_NOCLDSTOP, SA_NOCLDWAIT; SA_RESTORER is required, as on Linux x86-64")]
     public static Result Action(GuestThread thread, [Argument(ArgumentKind.Signal)] int signal, [Argument(ArgumentKind.SignalAction)] GuestAddress action, [Argument(ArgumentKind.SignalAction, Direction = Direction.Out)] GuestAddress oldAction, ulong setSize)
     {
         if (signal < 1 || signal > SignalCount || setSize != SignalSetSize)
@@ -21,101 +23,450 @@ public static class Signals
         if (!action.IsNull && signal is (int)Signal.SIGKILL or (int)Signal.SIGSTOP)
             return Errno.EINVAL;
         var slot = thread.Process.SignalActions[signal - 1];
+        var incoming = new byte[KernelSigactionSize];
+        if (!action.IsNull && thread.Memory.Read(action, incoming) is var readFault and not Errno.None)
+            return readFault;
         if (!oldAction.IsNull && thread.Memory.Write(oldAction, slot) is var writeFault and not Errno.None)
             return writeFault;
         if (!action.IsNull)
         {
-            var incoming = new byte[KernelSigactionSize];
-            if (thread.Memory.Read(action, incoming) is var readFault and not Errno.None)
-                return readFault;
+            // The mask never holds SIGKILL or SIGSTOP.
+            var mask = BinaryPrimitives.ReadUInt64LittleEndian(incoming.AsSpan(24)) & ~SignalDefaults.Unblockable;
+            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(24), mask);
             incoming.CopyTo(slot, 0);
+            SignalDelivery.DiscardIgnored(thread.Process, signal);
+            var handler = BinaryPrimitives.ReadUInt64LittleEndian(incoming);
+            if (signal is (int)Signal.SIGSEGV or (int)Signal.SIGBUS && handler > SignalActions.Ignore)
+                thread.Process.Cpu.RequestPreciseFaults();
         }
         return 0;
     }
 
-    [Syscall("rt_sigprocmask")]
+    [Syscall("rt_sigprocmask", Support = Support.Full)]
     public static Result ProcessMask(GuestThread thread, SignalMaskHow how, [Argument(ArgumentKind.SignalSet)] GuestAddress set, [Argument(ArgumentKind.SignalSet, Direction = Direction.Out)] GuestAddress oldSet, ulong setSize)
     {
         if (setSize != SignalSetSize)
             return Errno.EINVAL;
         var current = thread.SignalMask;
+        ulong requested = 0;
         if (!set.IsNull)
         {
-            if (thread.Memory.Read(set, out ulong requested) is var fault and not Errno.None)
+            if (thread.Memory.Read(set, out requested) is var fault and not Errno.None)
                 return fault;
-            requested &= ~Unblockable;
-            switch (how)
-            {
-                case SignalMaskHow.SIG_BLOCK: thread.SignalMask = current | requested; break;
-                case SignalMaskHow.SIG_UNBLOCK: thread.SignalMask = current & ~requested; break;
-                case SignalMaskHow.SIG_SETMASK: thread.SignalMask = requested; break;
-                default: return Errno.EINVAL;
-            }
+            if (how is not (SignalMaskHow.SIG_BLOCK or SignalMaskHow.SIG_UNBLOCK or SignalMaskHow.SIG_SETMASK))
+                return Errno.EINVAL;
         }
         if (!oldSet.IsNull && thread.Memory.Write(oldSet, current) is var writeFault and not Errno.None)
             return writeFault;
+        if (!set.IsNull)
+        {
+            requested &= ~SignalDefaults.Unblockable;
+            thread.SignalMask = how switch
+            {
+                SignalMaskHow.SIG_BLOCK => current | requested,
+                SignalMaskHow.SIG_UNBLOCK => current & ~requested,
+                _ => requested,
+            };
+            SignalDelivery.PendingChanged(thread);
+        }
         return 0;
     }
 
-    [Syscall("sigaltstack", Support = Support.Partial, Note = "recorded; used once handlers are delivered")]
+    [Syscall("rt_sigpending", Support = Support.Full)]
+    public static Result Pending(GuestThread thread, [Argument(ArgumentKind.SignalSet, Direction = Direction.Out)] GuestAddress set, ulong setSize)
+    {
+        if (setSize > SignalSetSize)
+            return Errno.EINVAL;
+        var pending = (thread.Pending.Set | thread.Process.SharedPending.Set) & thread.SignalMask;
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, pending);
+        return thread.Memory.Write(set, bytes[..(int)setSize]) is var fault and not Errno.None ? fault : 0;
+    }
+
+    [Syscall("sigaltstack", Support = Support.Partial, Note = "SS_AUTODISARM is accepted and not acted on")]
     public static Result AlternateStack(GuestThread thread, GuestAddress stack, GuestAddress oldStack)
     {
-        const int StackSize = 24;
-        const int Disabled = 2; // SS_DISABLE
+        const int OnStack = 1, Disable = 2, AutoDisarm = 1 << 31;
+        const ulong MinimumSize = 2048;
+        var sp = thread.Process.Cpu.ReadRegister(X64Register.Rsp);
+        var onAlternate = SignalDelivery.OnAlternateStack(thread, sp);
+        byte[]? incoming = null;
+        if (!stack.IsNull)
+        {
+            incoming = new byte[24];
+            if (thread.Memory.Read(stack, incoming) is var fault and not Errno.None)
+                return fault;
+        }
         if (!oldStack.IsNull)
         {
-            var previous = thread.AlternateStack ?? new byte[StackSize];
-            if (thread.AlternateStack is null)
-                BitConverter.TryWriteBytes(previous.AsSpan(8), Disabled);
+            var previous = new byte[24];
+            BinaryPrimitives.WriteUInt64LittleEndian(previous, thread.AlternateStackBase);
+            var flags = thread.AlternateStackSize == 0 ? Disable : onAlternate ? OnStack : 0;
+            if (thread.AlternateStackAutoDisarm)
+                flags |= AutoDisarm;
+            BinaryPrimitives.WriteInt32LittleEndian(previous.AsSpan(8), flags);
+            BinaryPrimitives.WriteUInt64LittleEndian(previous.AsSpan(16), thread.AlternateStackSize);
             if (thread.Memory.Write(oldStack, previous) is var fault and not Errno.None)
                 return fault;
         }
-        if (!stack.IsNull)
+        if (incoming is not null)
         {
-            var incoming = new byte[StackSize];
-            if (thread.Memory.Read(stack, incoming) is var fault and not Errno.None)
-                return fault;
-            thread.AlternateStack = incoming;
+            if (onAlternate)
+                return Errno.EPERM;
+            var flags = BinaryPrimitives.ReadInt32LittleEndian(incoming.AsSpan(8));
+            var mode = flags & ~AutoDisarm;
+            if (mode is not (0 or Disable or OnStack))
+                return Errno.EINVAL;
+            if (mode == Disable)
+            {
+                thread.AlternateStackBase = 0;
+                thread.AlternateStackSize = 0;
+                return 0;
+            }
+            var size = BinaryPrimitives.ReadUInt64LittleEndian(incoming.AsSpan(16));
+            if (size < MinimumSize)
+                return Errno.ENOMEM;
+            thread.AlternateStackBase = BinaryPrimitives.ReadUInt64LittleEndian(incoming);
+            thread.AlternateStackSize = size;
+            thread.AlternateStackAutoDisarm = (flags & AutoDisarm) != 0;
         }
         return 0;
     }
 
-    [Syscall("kill", Support = Support.Partial, Note = "to the calling process only; signals with a handler or ignored are dropped")]
+    [Syscall("rt_sigreturn", Support = Support.Full)]
+    public static Result SignalReturn(GuestThread thread)
+        => Result.SignalReturn(SignalDelivery.SavedResult(thread, thread.Process.Cpu.ReadRegister(X64Register.Rsp)));
+
+    [Syscall("kill", Support = Support.Partial, Note = "pid, 0, -1 and -pgid within this kernel; every sender may signal every guest process")]
     public static Result Kill(GuestThread thread, int pid, [Argument(ArgumentKind.Signal)] int signal)
     {
-        if (pid != thread.Process.Id && pid != 0 && pid != -1)
+        if (signal < 0 || signal > SignalCount)
+            return Errno.EINVAL;
+        var kernel = thread.Kernel;
+        var sender = thread.Process;
+        List<Process> targets;
+        if (pid > 0)
+            targets = kernel.FindProcess(pid) is { } one ? [one] : [];
+        else if (pid == -1)
+            targets = kernel.Processes.Where(p => p.State == ProcessState.Running && p != sender && p != kernel.Init).ToList();
+        else
+        {
+            var group = pid == 0 ? sender.ProcessGroupId : -pid;
+            targets = kernel.Processes.Where(p => p.State == ProcessState.Running && p.ProcessGroupId == group).ToList();
+        }
+        if (targets.Count == 0)
             return Errno.ESRCH;
-        return Raise(thread, signal);
+        if (signal == 0)
+            return 0;
+        // The caller goes last, so that a fatal signal to its own group reaches the others first.
+        foreach (var target in targets.OrderBy(p => p == sender))
+            SignalDelivery.SendToProcess(target, SignalInfo.FromUser((Signal)signal, SignalInfo.User, sender.Id, kernel.Credentials.UserId));
+        return thread.Killed ? Result.ThreadGone : 0;
     }
 
-    [Syscall("tgkill", Support = Support.Partial, Note = "to threads of the calling process only")]
+    [Syscall("tgkill", Support = Support.Full)]
     public static Result ThreadGroupKill(GuestThread thread, int group, int tid, [Argument(ArgumentKind.Signal)] int signal)
-        => group != thread.Process.Id || tid != thread.Id ? Errno.ESRCH : Raise(thread, signal);
+    {
+        if (group <= 0 || tid <= 0)
+            return Errno.EINVAL;
+        var target = thread.Kernel.FindThread(tid);
+        return target is null || target.Process.Id != group ? Errno.ESRCH : SendToThread(thread, target, signal, SignalInfo.ThreadKill);
+    }
 
-    [Syscall("tkill", Support = Support.Partial, Note = "to the calling thread only")]
+    [Syscall("tkill", Support = Support.Full)]
     public static Result ThreadKill(GuestThread thread, int tid, [Argument(ArgumentKind.Signal)] int signal)
-        => tid != thread.Id ? Errno.ESRCH : Raise(thread, signal);
+    {
+        if (tid <= 0)
+            return Errno.EINVAL;
+        return thread.Kernel.FindThread(tid) is { } target ? SendToThread(thread, target, signal, SignalInfo.ThreadKill) : Errno.ESRCH;
+    }
 
-    /// <summary>Acts on a signal sent to the caller: its default action when it has no handler and is not ignored.</summary>
-    private static Result Raise(GuestThread thread, int signal)
+    private static Result SendToThread(GuestThread thread, GuestThread target, int signal, int code)
     {
         if (signal < 0 || signal > SignalCount)
             return Errno.EINVAL;
         if (signal == 0)
             return 0;
-        var handler = BitConverter.ToUInt64(thread.Process.SignalActions[signal - 1]);
-        const ulong Default = 0, Ignore = 1;
-        var blocked = (thread.SignalMask & Bit((Signal)signal)) != 0;
-        if (signal == (int)Signal.SIGKILL || (handler == Default && !blocked && KillsByDefault((Signal)signal)))
-            thread.Process.Terminate(ExitStatus.Killed((Signal)signal));
-        else if (handler != Ignore && handler != Default)
-            thread.Kernel.ReportUnsupported($"signal delivery ({(Signal)signal})", "handlers are not called yet");
+        SignalDelivery.SendToThread(target, SignalInfo.FromUser((Signal)signal, code, thread.Process.Id, thread.Kernel.Credentials.UserId));
+        return thread.Killed ? Result.ThreadGone : 0;
+    }
+
+    [Syscall("rt_sigqueueinfo", Support = Support.Full)]
+    public static Result QueueInformation(GuestThread thread, int pid, [Argument(ArgumentKind.Signal)] int signal, GuestAddress information)
+    {
+        if (ReadQueuedInformation(thread, signal, information, out var info) is var error and not Errno.None)
+            return error;
+        if (thread.Kernel.FindProcess(pid) is not { } target)
+            return Errno.ESRCH;
+        if (signal != 0)
+            SignalDelivery.SendToProcess(target, info!);
+        return thread.Killed ? Result.ThreadGone : 0;
+    }
+
+    [Syscall("rt_tgsigqueueinfo", Support = Support.Full)]
+    public static Result ThreadQueueInformation(GuestThread thread, int group, int tid, [Argument(ArgumentKind.Signal)] int signal, GuestAddress information)
+    {
+        if (ReadQueuedInformation(thread, signal, information, out var info) is var error and not Errno.None)
+            return error;
+        if (thread.Kernel.FindThread(tid) is not { } target || target.Process.Id != group)
+            return Errno.ESRCH;
+        if (signal != 0)
+            SignalDelivery.SendToThread(target, info!);
+        return thread.Killed ? Result.ThreadGone : 0;
+    }
+
+    private static Errno ReadQueuedInformation(GuestThread thread, int signal, GuestAddress information, out SignalInfo? info)
+    {
+        info = null;
+        if (signal < 0 || signal > SignalCount)
+            return Errno.EINVAL;
+        var raw = new byte[SignalInfo.Size];
+        if (thread.Memory.Read(information, raw) is var fault and not Errno.None)
+            return fault;
+        var code = BinaryPrimitives.ReadInt32LittleEndian(raw.AsSpan(8));
+        // Only the kernel may claim SI_USER or a kernel code for another process's signal.
+        if ((code >= 0 || code == SignalInfo.ThreadKill) && thread.Kernel.Credentials.UserId != 0)
+            return Errno.EPERM;
+        info = new SignalInfo
+        {
+            Signal = signal,
+            Code = code,
+            Pid = BinaryPrimitives.ReadInt32LittleEndian(raw.AsSpan(16)),
+            Uid = BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(20)),
+            Value = BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(24)),
+            Raw = raw,
+        };
+        return Errno.None;
+    }
+
+    [Syscall("pause", Support = Support.Full)]
+    public static Result Pause(GuestThread thread)
+    {
+        var slept = thread.Block(new Wait());
+        return slept.Control is Restart ? Result.Interrupted(RestartRule.OnlyWithoutHandler) : slept;
+    }
+
+    [Syscall("rt_sigsuspend", Support = Support.Full)]
+    public static Result Suspend(GuestThread thread, [Argument(ArgumentKind.SignalSet)] GuestAddress set, ulong setSize)
+    {
+        if (setSize != SignalSetSize)
+            return Errno.EINVAL;
+        if (thread.RetryState is not ulong saved)
+        {
+            if (thread.Memory.Read(set, out ulong mask) is var fault and not Errno.None)
+                return fault;
+            saved = thread.SignalMask;
+            thread.RetryState = saved;
+            thread.SignalMask = mask & ~SignalDefaults.Unblockable;
+            if (((thread.Pending.Set | thread.Process.SharedPending.Set) & ~thread.SignalMask) != 0)
+            {
+                thread.SavedMask = saved;
+                return Result.Interrupted(RestartRule.OnlyWithoutHandler);
+            }
+        }
+        var slept = thread.Block(new Wait());
+        if (slept.Control is Restart)
+        {
+            // The handler's frame saves the old mask, which rt_sigreturn puts back.
+            thread.SavedMask = saved;
+            return Result.Interrupted(RestartRule.OnlyWithoutHandler);
+        }
+        return slept;
+    }
+
+    [Syscall("rt_sigtimedwait", Support = Support.Full)]
+    public static Result TimedWait(GuestThread thread, [Argument(ArgumentKind.SignalSet)] GuestAddress set, GuestAddress information, [Argument(ArgumentKind.Timespec)] GuestAddress timeout, ulong setSize)
+    {
+        if (setSize != SignalSetSize)
+            return Errno.EINVAL;
+        if (thread.Memory.Read(set, out ulong wanted) is var fault and not Errno.None)
+            return fault;
+        wanted &= ~SignalDefaults.Unblockable;
+        long deadline = Wait.NoDeadline;
+        if (!timeout.IsNull)
+        {
+            if (thread.Memory.Read(timeout, out Timespec limit) is var timeoutFault and not Errno.None)
+                return timeoutFault;
+            if (limit.Seconds < 0 || limit.Nanoseconds is < 0 or >= 1_000_000_000)
+                return Errno.EINVAL;
+            deadline = thread.DeadlineAfter(limit.Seconds * 1_000_000_000 + limit.Nanoseconds);
+        }
+        foreach (var queue in (ReadOnlySpan<PendingSignals>)[thread.Pending, thread.Process.SharedPending])
+        {
+            var ready = queue.Set & wanted;
+            if (ready == 0)
+                continue;
+            var signal = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
+            var info = queue.Take(signal)!;
+            if (!information.IsNull && thread.Memory.Write(information, info.ToBytes()) is var writeFault and not Errno.None)
+                return writeFault;
+            return signal;
+        }
+        if (deadline != Wait.NoDeadline && deadline <= thread.Kernel.Clock.Monotonic)
+            return Errno.EAGAIN;
+        // The awaited signals wake this thread while it waits, as if unblocked.
+        var mask = thread.SignalMask;
+        thread.SignalMask &= ~wanted;
+        var slept = thread.Block(new Wait(deadline: deadline));
+        thread.SignalMask = mask;
+        if (slept.Error == Errno.ETIMEDOUT)
+            return Errno.EAGAIN;
+        if (slept.Control is Restart && ((thread.Pending.Set | thread.Process.SharedPending.Set) & wanted) != 0)
+            return TimedWait(thread, set, information, timeout, setSize);
+        return slept.Control is Restart ? Errno.EINTR : slept;
+    }
+
+    // ---- timers ----
+
+    [Syscall("alarm", Support = Support.Full)]
+    public static Result Alarm(GuestThread thread, uint seconds)
+    {
+        var timer = RealTimer(thread.Process);
+        var left = timer.Remaining(thread.Kernel);
+        timer.Arm(thread.Kernel, seconds * 1_000_000_000L, 0);
+        return left <= 0 ? 0 : Math.Max(1, (left + 500_000_000) / 1_000_000_000);
+    }
+
+    [Syscall("setitimer", Support = Support.Partial, Note = "ITIMER_REAL; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL")]
+    public static Result SetIntervalTimer(GuestThread thread, int which, GuestAddress value, GuestAddress oldValue)
+    {
+        if (which != 0)
+            return Errno.EINVAL;
+        var timer = RealTimer(thread.Process);
+        Span<long> fields = stackalloc long[4];
+        if (!value.IsNull && thread.Memory.Read(value, System.Runtime.InteropServices.MemoryMarshal.AsBytes(fields)) is var fault and not Errno.None)
+            return fault;
+        if (!oldValue.IsNull && WriteIntervalTimer(thread, oldValue, timer) is var writeFault and not Errno.None)
+            return writeFault;
+        if (!value.IsNull)
+        {
+            if (fields[1] is < 0 or >= 1_000_000 || fields[3] is < 0 or >= 1_000_000 || fields[0] < 0 || fields[2] < 0)
+                return Errno.EINVAL;
+            timer.Arm(thread.Kernel, fields[2] * 1_000_000_000 + fields[3] * 1000, fields[0] * 1_000_000_000 + fields[1] * 1000);
+        }
         return 0;
     }
 
-    private static bool KillsByDefault(Signal signal)
-        => signal is not (Signal.SIGCHLD or Signal.SIGCONT or Signal.SIGURG or Signal.SIGWINCH
-            or Signal.SIGSTOP or Signal.SIGTSTP or Signal.SIGTTIN or Signal.SIGTTOU);
+    [Syscall("getitimer", Support = Support.Partial, Note = "ITIMER_REAL; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL")]
+    public static Result GetIntervalTimer(GuestThread thread, int which, GuestAddress value)
+        => which != 0 ? Errno.EINVAL : WriteIntervalTimer(thread, value, RealTimer(thread.Process)) is var fault and not Errno.None ? fault : 0;
 
-    private static ulong Bit(Signal signal) => 1UL << ((int)signal - 1);
+    private static Errno WriteIntervalTimer(GuestThread thread, GuestAddress address, PosixTimer timer)
+    {
+        var left = timer.Remaining(thread.Kernel);
+        // A timer about to fire reads as 1µs left, never 0 (which means disarmed).
+        var leftMicroseconds = left <= 0 ? 0 : Math.Max(1, (left + 999) / 1000);
+        ReadOnlySpan<long> fields = [timer.Interval / 1_000_000_000, timer.Interval % 1_000_000_000 / 1000, leftMicroseconds / 1_000_000, leftMicroseconds % 1_000_000];
+        return thread.Memory.Write(address, System.Runtime.InteropServices.MemoryMarshal.AsBytes(fields));
+    }
+
+    private static PosixTimer RealTimer(Process process)
+        => process.RealTimer ??= new PosixTimer(process, -1, ClockId.CLOCK_MONOTONIC) { Signal = (int)Signal.SIGALRM, Code = SignalInfo.KernelCode };
+
+    [Syscall("timer_create", Support = Support.Partial, Note = "CLOCK_REALTIME, CLOCK_MONOTONIC (and BOOTTIME) with SIGEV_SIGNAL, SIGEV_THREAD_ID and SIGEV_NONE")]
+    public static Result TimerCreate(GuestThread thread, ClockId clock, GuestAddress eventAddress, GuestAddress timerId)
+    {
+        const int SignalNotify = 0, NoNotify = 1, ThreadIdNotify = 4;
+        if (clock is not (ClockId.CLOCK_REALTIME or ClockId.CLOCK_MONOTONIC or ClockId.CLOCK_BOOTTIME))
+            return Errno.EINVAL;
+        var process = thread.Process;
+        var id = 0;
+        while (process.Timers.ContainsKey(id))
+            id++;
+        var timer = new PosixTimer(process, id, clock) { Signal = (int)Signal.SIGALRM, Code = SignalInfo.TimerCode, Value = (ulong)id };
+        if (!eventAddress.IsNull)
+        {
+            var sigevent = new byte[64];
+            if (thread.Memory.Read(eventAddress, sigevent) is var fault and not Errno.None)
+                return fault;
+            var notify = BinaryPrimitives.ReadInt32LittleEndian(sigevent.AsSpan(12));
+            var signal = BinaryPrimitives.ReadInt32LittleEndian(sigevent.AsSpan(8));
+            timer.Value = BinaryPrimitives.ReadUInt64LittleEndian(sigevent);
+            switch (notify)
+            {
+                case NoNotify:
+                    timer.Signal = 0;
+                    break;
+                case SignalNotify:
+                case ThreadIdNotify:
+                    if (signal < 1 || signal > SignalCount)
+                        return Errno.EINVAL;
+                    timer.Signal = signal;
+                    if (notify == ThreadIdNotify)
+                    {
+                        var tid = BinaryPrimitives.ReadInt32LittleEndian(sigevent.AsSpan(16));
+                        if (thread.Kernel.FindThread(tid) is not { } target || target.Process != process)
+                            return Errno.EINVAL;
+                        timer.Thread = target;
+                    }
+                    break;
+                default:
+                    return Errno.EINVAL;
+            }
+        }
+        if (thread.Memory.Write(timerId, id) is var idFault and not Errno.None)
+            return idFault;
+        process.Timers[id] = timer;
+        return 0;
+    }
+
+    [Syscall("timer_settime", Support = Support.Partial, Note = "as timer_create")]
+    public static Result TimerSet(GuestThread thread, int id, int flags, GuestAddress value, GuestAddress oldValue)
+    {
+        const int Absolute = 1;
+        if (!thread.Process.Timers.TryGetValue(id, out var timer))
+            return Errno.EINVAL;
+        if (thread.Memory.Read(value, out TimerSpec spec) is var fault and not Errno.None)
+            return fault;
+        if (!Valid(spec.Interval) || !Valid(spec.Value))
+            return Errno.EINVAL;
+        if (!oldValue.IsNull && thread.Memory.Write(oldValue, Describe(thread, timer)) is var writeFault and not Errno.None)
+            return writeFault;
+        var initial = Nanoseconds(spec.Value);
+        if (initial != 0 && (flags & Absolute) != 0)
+            initial = Math.Max(1, thread.Kernel.Clock.ToMonotonic(timer.Clock, initial) - thread.Kernel.Clock.Monotonic);
+        timer.Arm(thread.Kernel, initial, Nanoseconds(spec.Interval));
+        return 0;
+    }
+
+    [Syscall("timer_gettime", Support = Support.Partial, Note = "as timer_create")]
+    public static Result TimerGet(GuestThread thread, int id, GuestAddress value)
+    {
+        if (!thread.Process.Timers.TryGetValue(id, out var timer))
+            return Errno.EINVAL;
+        return thread.Memory.Write(value, Describe(thread, timer)) is var fault and not Errno.None ? fault : 0;
+    }
+
+    [Syscall("timer_getoverrun", Support = Support.Partial, Note = "as timer_create")]
+    public static Result TimerGetOverrun(GuestThread thread, int id)
+        => thread.Process.Timers.TryGetValue(id, out var timer) ? timer.LastOverrun : Errno.EINVAL;
+
+    [Syscall("timer_delete", Support = Support.Partial, Note = "as timer_create")]
+    public static Result TimerDelete(GuestThread thread, int id)
+    {
+        if (!thread.Process.Timers.Remove(id, out var timer))
+            return Errno.EINVAL;
+        timer.Arm(thread.Kernel, 0, 0);
+        return 0;
+    }
+
+    private struct TimerSpec
+    {
+        public Timespec Interval;
+        public Timespec Value;
+    }
+
+    private static bool Valid(Timespec time) => time.Seconds >= 0 && time.Nanoseconds is >= 0 and < 1_000_000_000;
+
+    private static long Nanoseconds(Timespec time) => time.Seconds >= long.MaxValue / 1_000_000_000 ? long.MaxValue / 2 : time.Seconds * 1_000_000_000 + time.Nanoseconds;
+
+    private static TimerSpec Describe(GuestThread thread, PosixTimer timer)
+    {
+        var left = Math.Max(0, timer.Remaining(thread.Kernel));
+        return new TimerSpec
+        {
+            Interval = new Timespec { Seconds = timer.Interval / 1_000_000_000, Nanoseconds = timer.Interval % 1_000_000_000 },
+            Value = new Timespec { Seconds = left / 1_000_000_000, Nanoseconds = left % 1_000_000_000 },
+        };
+    }
 }

@@ -77,7 +77,7 @@ public static class Time
             if (thread.Memory.Write(remaining, ToTimespec(left)) is var remainingFault and not Errno.None)
                 return remainingFault;
         }
-        return slept.Control is Restart ? Result.Interrupted(RestartRule.OnlyWithoutHandler) : slept;
+        return slept.Control is Restart ? Result.Interrupted(RestartRule.Never) : slept;
     }
 
 

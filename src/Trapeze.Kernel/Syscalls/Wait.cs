@@ -10,7 +10,7 @@ public static class WaitCalls
 {
     private const int ChildExited = 1, ChildKilled = 2, ChildDumped = 3; // CLD_*
 
-    [Syscall("wait4", Support = Support.Partial, Note = "exited and killed children; stopped and continued ones come with signals; rusage is zero")]
+    [Syscall("wait4", Support = Support.Partial, Note = "rusage is zero")]
     public static Result Wait4(GuestThread thread, int pid, [Argument(ArgumentKind.IntPointer, Direction = Direction.Out)] GuestAddress status, [Argument(Enum = typeof(WaitOptions))] uint options, GuestAddress usage)
     {
         const uint Known = (uint)(WaitOptions.WNOHANG | WaitOptions.WUNTRACED | WaitOptions.WCONTINUED | WaitOptions.__WNOTHREAD | WaitOptions.__WALL | WaitOptions.__WCLONE);
@@ -21,7 +21,25 @@ public static class WaitCalls
         if (candidates.Count == 0)
             return Errno.ECHILD;
         if (candidates.Find(child => child.State == ProcessState.Zombie) is not { } zombie)
+        {
+            // Stopped (WUNTRACED) and continued (WCONTINUED) children report once each.
+            if ((options & (uint)WaitOptions.WUNTRACED) != 0 && candidates.Find(child => child.StopToReport is not null && child.State == ProcessState.Running) is { } stopped)
+            {
+                var stopStatus = (stopped.StopToReport!.Value << 8) | 0x7f;
+                if (!status.IsNull && thread.Memory.Write(status, stopStatus) is var stopFault and not Errno.None)
+                    return stopFault;
+                stopped.StopToReport = null;
+                return stopped.Id;
+            }
+            if ((options & (uint)WaitOptions.WCONTINUED) != 0 && candidates.Find(child => child.ContinueToReport && child.State == ProcessState.Running) is { } continued)
+            {
+                if (!status.IsNull && thread.Memory.Write(status, 0xffff) is var continueFault and not Errno.None)
+                    return continueFault;
+                continued.ContinueToReport = false;
+                return continued.Id;
+            }
             return (options & (uint)WaitOptions.WNOHANG) != 0 ? 0 : thread.Block(new Wait(process.ChildEvents));
+        }
         if (!status.IsNull && thread.Memory.Write(status, zombie.Exit!.WaitStatus) is var fault and not Errno.None)
             return fault;
         if (!usage.IsNull && thread.Memory.Write(usage, new byte[144]) is var usageFault and not Errno.None)
@@ -30,7 +48,7 @@ public static class WaitCalls
         return zombie.Id;
     }
 
-    [Syscall("waitid", Support = Support.Partial, Note = "WEXITED (with WNOWAIT and WNOHANG); WSTOPPED and WCONTINUED come with signals; rusage is zero")]
+    [Syscall("waitid", Support = Support.Partial, Note = "rusage is zero")]
     public static Result WaitId(GuestThread thread, IdType type, int id, GuestAddress information, [Argument(Enum = typeof(WaitOptions))] uint options, GuestAddress usage)
     {
         const uint Known = (uint)(WaitOptions.WNOHANG | WaitOptions.WSTOPPED | WaitOptions.WEXITED | WaitOptions.WCONTINUED | WaitOptions.WNOWAIT
@@ -56,6 +74,23 @@ public static class WaitCalls
         var zombie = (options & (uint)WaitOptions.WEXITED) != 0 ? candidates.Find(child => child.State == ProcessState.Zombie) : null;
         if (zombie is null)
         {
+            var noWait = (options & (uint)WaitOptions.WNOWAIT) != 0;
+            if ((options & (uint)WaitOptions.WSTOPPED) != 0 && candidates.Find(child => child.StopToReport is not null && child.State == ProcessState.Running) is { } stopped)
+            {
+                if (!information.IsNull && thread.Memory.Write(information, SignalDelivery.ChildInformation(stopped, 5, stopped.StopToReport!.Value).ToBytes()) is var stopFault and not Errno.None)
+                    return stopFault;
+                if (!noWait)
+                    stopped.StopToReport = null;
+                return 0;
+            }
+            if ((options & (uint)WaitOptions.WCONTINUED) != 0 && candidates.Find(child => child.ContinueToReport && child.State == ProcessState.Running) is { } continued)
+            {
+                if (!information.IsNull && thread.Memory.Write(information, SignalDelivery.ChildInformation(continued, 6, (int)Signal.SIGCONT).ToBytes()) is var continueFault and not Errno.None)
+                    return continueFault;
+                if (!noWait)
+                    continued.ContinueToReport = false;
+                return 0;
+            }
             if ((options & (uint)WaitOptions.WNOHANG) == 0)
                 return thread.Block(new Wait(process.ChildEvents));
             // Linux zeroes si_pid (and si_signo) when nothing is waitable yet.

@@ -13,6 +13,9 @@ public sealed record ExitStatus(int Code, Signal? Signal = null, string? Detail 
     public ulong? FaultAddress { get; init; }
     public bool FaultUnmapped { get; init; }
 
+    /// <summary>The siginfo of the signal that killed the process (strace's last "--- SIG... ---" line).</summary>
+    public SignalInfo? Information { get; init; }
+
     /// <summary>A core dump was produced (WCOREDUMP); Trapeze writes none, so only the signals code sets it.</summary>
     public bool CoreDumped { get; init; }
 

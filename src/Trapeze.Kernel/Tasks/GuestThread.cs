@@ -63,8 +63,22 @@ public sealed class GuestThread
     /// <summary>Blocked signals, bit (n-1) for signal n.</summary>
     public ulong SignalMask { get; set; }
 
-    /// <summary>sigaltstack: the raw stack_t, or null when none is set.</summary>
-    public byte[]? AlternateStack { get; set; }
+    /// <summary>Signals sent to this thread (tkill, tgkill, faults).</summary>
+    public PendingSignals Pending { get; } = new();
+
+    /// <summary>sigaltstack: the alternate stack's base and size (0 when none is set).</summary>
+    public ulong AlternateStackBase { get; set; }
+    public ulong AlternateStackSize { get; set; }
+    public bool AlternateStackAutoDisarm { get; set; }
+
+    /// <summary>sigsuspend's and ppoll's mask in force: the mask a handler's frame saves (restored by rt_sigreturn) instead of the current one.</summary>
+    public ulong? SavedMask { get; set; }
+
+    /// <summary>A call a signal interrupted: delivery decides between EINTR (already in RAX) and running it again.</summary>
+    internal (RestartRule Rule, ulong Number, ulong SyscallAddress)? InterruptedCall { get; set; }
+
+    /// <summary>rt_sigreturn was called: the run loop restores the registers from the frame.</summary>
+    internal bool SignalReturnPending { get; set; }
 
     /// <summary>The registers while the thread is off the CPU (null before it first ran: it starts from the CPU's state).</summary>
     internal ICpuContext? Context { get; set; }
@@ -226,6 +240,12 @@ public sealed class GuestThread
             // With another thread anywhere, this one may be preempted while it runs.
             if (Kernel.LiveThreads > 1)
                 memory.Cpu.EnablePreciseStops();
+            // The way back to user space: rt_sigreturn, EINTR or restart, pending signals, stops.
+            SignalDelivery.ReturnToUser(this);
+            if (Killed)
+                break;
+            if (Blocked is not null || PendingExec is not null)
+                continue;
             var cpuEvent = memory.Cpu.Run();
             var asked = PreemptRequested || Blocked is not null || PendingExec is not null || Killed || Interrupted;
             if (PreemptRequested)
@@ -251,6 +271,13 @@ public sealed class GuestThread
         return programCounter > 0 && Memory.Space.Find(programCounter - 1) is { } mapping
             && (mapping.Protection & MemoryProtection.Execute) != 0
             && Memory.Read(new GuestAddress(programCounter - 1), previous) == Errno.None && previous[0] == Halt;
+    }
+
+    /// <summary>Sleeps outside any call (a stopped process) until <paramref name="wait"/> is over or a signal comes.</summary>
+    internal void SleepOutsideCall(Wait wait)
+    {
+        Sleep(wait);
+        WakeReason = WakeReason.None;
     }
 
     /// <summary>Lets go of the run lock until the wait is over, then takes it back.</summary>

@@ -57,26 +57,6 @@ public sealed class FileSystemContext
     }
 }
 
-/// <summary>Signal dispositions: what CLONE_SIGHAND shares.</summary>
-public sealed class SignalActions
-{
-    public const int Count = 64;
-
-    /// <summary>The raw struct sigaction per signal, as rt_sigaction stored it.</summary>
-    public byte[][] Actions { get; } = Enumerable.Range(0, Count).Select(_ => new byte[32]).ToArray();
-
-    /// <summary>Processes sharing these dispositions (CLONE_SIGHAND without CLONE_THREAD).</summary>
-    internal int Users { get; set; } = 1;
-
-    public SignalActions Copy()
-    {
-        var copy = new SignalActions();
-        for (var i = 0; i < Count; i++)
-            Actions[i].CopyTo(copy.Actions[i], 0);
-        return copy;
-    }
-}
-
 /// <summary>A process's user and group ids: real, effective and saved, as setresuid(2) describes them.</summary>
 public sealed class ProcessCredentials
 {
@@ -164,8 +144,24 @@ public sealed class Process
     /// <summary>The signal the parent gets when this process ends (SIGCHLD, or clone's exit signal).</summary>
     public int ExitSignal { get; init; } = (int)Signal.SIGCHLD;
 
-    /// <summary>Signals sent to the process, bit (n-1) for signal n; delivery is the signals code's job.</summary>
-    public ulong PendingSignals { get; set; }
+    /// <summary>Signals sent to the process as a whole (any thread that does not block one takes it).</summary>
+    public PendingSignals SharedPending { get; } = new();
+
+    /// <summary>A stop signal stopped the process; SIGCONT or SIGKILL ends that.</summary>
+    public bool Stopped { get; internal set; }
+
+    /// <summary>Woken when a stopped process continues.</summary>
+    public WaitQueue Continued { get; } = new();
+
+    /// <summary>A stop (its signal) or a continue the parent has not collected with wait4 WUNTRACED / WCONTINUED yet.</summary>
+    public int? StopToReport { get; internal set; }
+    public bool ContinueToReport { get; internal set; }
+
+    /// <summary>alarm and setitimer(ITIMER_REAL): one timer per process.</summary>
+    internal PosixTimer? RealTimer { get; set; }
+
+    /// <summary>timer_create's timers, by id.</summary>
+    internal Dictionary<int, PosixTimer> Timers { get; } = [];
 
     /// <summary>The program's path as the guest named it, for /proc/self/exe.</summary>
     public string ExecutablePath { get; internal set; } = "";
@@ -246,6 +242,9 @@ public sealed class Process
     public void Terminate(ExitStatus status)
     {
         Exit ??= status;
+        Stopped = false;
+        Continued.Notify();
+        Kernel.CancelTimers(this);
         foreach (var thread in threads)
             thread.Kill();
     }

@@ -12,14 +12,14 @@ public sealed class Scheduler : IDisposable
     public static readonly TimeSpan TimeSlice = TimeSpan.FromMilliseconds(10);
 
     private readonly Lock gate = new();
-    private readonly Queue<GuestThread> ready = new();
-    private GuestThread? running;
+    private readonly Queue<(GuestThread? Thread, SemaphoreSlim Baton)> ready = new();
+    private object? running;
     private long runningSince;
     private Thread? timer;
     private volatile bool disposed;
 
     /// <summary>The thread holding the run lock.</summary>
-    public GuestThread? Running => running;
+    public GuestThread? Running => running as GuestThread;
 
     /// <summary>Blocks the calling host thread until <paramref name="thread"/> holds the run lock.</summary>
     public void Acquire(GuestThread thread)
@@ -32,22 +32,47 @@ public sealed class Scheduler : IDisposable
                 runningSince = Environment.TickCount64;
                 return;
             }
-            ready.Enqueue(thread);
+            ready.Enqueue((thread, thread.Baton));
             StartTimer();
         }
         thread.Baton.Wait();
     }
 
-    /// <summary>Gives the run lock to the next waiting thread, if any.</summary>
-    public void Release(GuestThread thread)
+    /// <summary>
+    /// Takes the run lock for kernel work done by a host thread that is no guest thread (timers, host
+    /// signals); the running guest thread is asked to stop at once.
+    /// </summary>
+    public void AcquireForKernel(SemaphoreSlim baton)
     {
         lock (gate)
         {
-            if (running != thread)
+            if (running is null)
+            {
+                running = baton;
+                runningSince = Environment.TickCount64;
+                return;
+            }
+            ready.Enqueue((null, baton));
+            StartTimer();
+            (running as GuestThread)?.Preempt();
+        }
+        baton.Wait();
+    }
+
+    public void ReleaseForKernel(SemaphoreSlim baton) => ReleaseOwner(baton);
+
+    /// <summary>Gives the run lock to the next waiting thread, if any.</summary>
+    public void Release(GuestThread thread) => ReleaseOwner(thread);
+
+    private void ReleaseOwner(object owner)
+    {
+        lock (gate)
+        {
+            if (running != owner)
                 return;
             if (ready.TryDequeue(out var next))
             {
-                running = next;
+                running = (object?)next.Thread ?? next.Baton;
                 runningSince = Environment.TickCount64;
                 next.Baton.Release();
             }
@@ -85,7 +110,7 @@ public sealed class Scheduler : IDisposable
             Thread.Sleep(TimeSlice);
             lock (gate)
             {
-                if (running is { } thread && ready.Count > 0 && Environment.TickCount64 - runningSince >= (long)TimeSlice.TotalMilliseconds)
+                if (running is GuestThread thread && ready.Count > 0 && Environment.TickCount64 - runningSince >= (long)TimeSlice.TotalMilliseconds)
                     thread.Preempt();
             }
         }

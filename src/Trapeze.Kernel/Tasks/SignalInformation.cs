@@ -25,6 +25,7 @@ public sealed record SignalInformation(Signal Signal, int Code)
     /// <summary>What the kernel reports for a fault that ends in <paramref name="status"/>.</summary>
     public static SignalInformation ForExit(ExitStatus status) => status switch
     {
+        { Information: { } information } => information.ToTrace(),
         { Signal: { } signal, FaultAddress: { } address } => new(signal, status.FaultUnmapped ? 1 : 2) { Address = address },
         { Signal: { } signal } => new(signal, Kernel),
         _ => throw new ArgumentException("the process was not killed by a signal", nameof(status)),
