@@ -79,6 +79,19 @@ public sealed class Kernel : IDisposable
     /// </summary>
     public ISyscallTracer? Tracer { get; set; }
     public LinuxX64Personality LinuxX64 { get; } = new();
+    public LinuxI386Personality LinuxI386 => linuxI386 ??= new();
+    public LinuxArmPersonality LinuxArm => linuxArm ??= new();
+
+    private LinuxI386Personality? linuxI386;
+    private LinuxArmPersonality? linuxArm;
+
+    /// <summary>The Linux personality for programs of <paramref name="architecture"/> (from the ELF header).</summary>
+    public IPersonality PersonalityFor(CpuArchitecture architecture) => architecture switch
+    {
+        CpuArchitecture.I386 => LinuxI386,
+        CpuArchitecture.Arm => LinuxArm,
+        _ => LinuxX64,
+    };
 
     public Scheduler Scheduler { get; } = new();
     public FutexTable Futexes { get; } = new();
@@ -128,9 +141,10 @@ public sealed class Kernel : IDisposable
     public Process Start(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
         var image = ReadExecutable(path);
-        var memory = new MemoryContext(Platform);
+        var personality = PersonalityFor(image.Architecture);
+        var memory = new MemoryContext(Platform, personality.Architecture);
         var fileSystem = new FileSystemContext { FileCreationMask = options.FileCreationMask };
-        var process = new Process(this, Pids.Allocate(), null, LinuxX64, memory, new FileTable(), fileSystem, new SignalActions());
+        var process = new Process(this, Pids.Allocate(), null, personality, memory, new FileTable(), fileSystem, new SignalActions());
         process.ProcessGroupId = (int)HostSyscall.Invoke(HostSyscall.Getpgid, 0);
         process.SessionId = (int)HostSyscall.Invoke(HostSyscall.Getsid, 0);
         process.AddThread(process.Id);

@@ -38,7 +38,7 @@ public sealed class BlockedSyscall
 /// </summary>
 public sealed class GuestThread
 {
-    private readonly List<(X64Register Register, ulong Value)> startRegisters = [];
+    private readonly List<Action<ICpu>> startRegisters = [];
     private readonly int wakeDescriptor;
 
     internal GuestThread(Process process, int id)
@@ -116,12 +116,15 @@ public sealed class GuestThread
     }
 
     /// <summary>Registers a new thread starts with, applied when it first gets the CPU (after the parent's context).</summary>
-    internal void SetStartRegister(X64Register register, ulong value) => startRegisters.Add((register, value));
+    internal void SetStartRegister(X64Register register, ulong value) => startRegisters.Add(cpu => cpu.WriteRegister(register, value));
+
+    /// <summary>Any other part of a new thread's CPU state (ARM registers, an x86 segment), set when it first runs.</summary>
+    internal void SetStartState(Action<ICpu> apply) => startRegisters.Add(apply);
 
     internal void ApplyStartRegisters()
     {
-        foreach (var (register, value) in startRegisters)
-            Process.Cpu.WriteRegister(register, value);
+        foreach (var apply in startRegisters)
+            apply(Process.Cpu);
         startRegisters.Clear();
     }
 

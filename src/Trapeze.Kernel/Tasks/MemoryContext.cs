@@ -10,9 +10,9 @@ namespace Trapeze.Kernel.Tasks;
 public sealed class MemoryContext : ICpuEvents, IDisposable
 {
 
-    public MemoryContext(IPlatform platform)
+    public MemoryContext(IPlatform platform, CpuArchitecture architecture = CpuArchitecture.X86_64)
     {
-        Cpu = platform.CreateCpu(this);
+        Cpu = platform.CreateCpu(this, architecture);
         Space = new AddressSpace(Cpu);
         Memory = new GuestMemory(Space);
     }
@@ -58,7 +58,7 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
     /// <summary>A copy for a forked child: private pages copied, shared ones shared; null when the host has no memory.</summary>
     public MemoryContext? Fork(IPlatform platform)
     {
-        var child = new MemoryContext(platform);
+        var child = new MemoryContext(platform, Cpu.Architecture);
         if (Space.CopyInto(child.Space))
             return child;
         child.Dispose();
@@ -82,6 +82,12 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
     {
         var thread = Loaded!;
         thread.Process.Personality.OnSyscall(thread, cpu, nextInstruction);
+    }
+
+    bool ICpuEvents.OnInterrupt(ICpu cpu, int number)
+    {
+        var thread = Loaded!;
+        return thread.Process.Personality.OnInterrupt(thread, cpu, number);
     }
 
     public void Dispose()
