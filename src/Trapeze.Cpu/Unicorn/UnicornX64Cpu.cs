@@ -96,6 +96,19 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         register[1] = GlobalDescriptorTableAddress;
         register[2] = 4095;
         Check(UnicornNative.RegisterWrite(engine, GlobalDescriptorTableRegister, register), "write gdtr");
+        // Flat 4 GiB 32-bit segments where Linux keeps them: __USER32_CS (entry 4, 0x23) and
+        // __USER_DS (entry 5, 0x2b); entry 2 is a DPL 0 data segment for SS, because Unicorn runs
+        // guest code at CPL 0 and SS must match it. Loading them matters: any segment load makes
+        // the CPU recompute the stack size from SS's descriptor, and Unicorn's reset SS has B = 0
+        // (a 16-bit stack: the first call after glibc loaded %gs pushed to SP, not ESP).
+        ((ulong*)table)[2] = 0x00cf_9300_0000_ffff;
+        ((ulong*)table)[4] = 0x00cf_fb00_0000_ffff;
+        ((ulong*)table)[5] = 0x00cf_f300_0000_ffff;
+        foreach (var (segment, selector) in (ReadOnlySpan<(int, ulong)>)[(49, 0x10), (17, 0x2b), (28, 0x2b)])
+        {
+            var value = selector;
+            Check(UnicornNative.RegisterWrite(engine, segment, &value), $"load segment {segment}");
+        }
         return table;
     }
 

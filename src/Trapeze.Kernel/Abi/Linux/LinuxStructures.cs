@@ -55,6 +55,30 @@ public sealed class LinuxStructures
         return memory.Write(address, bytes);
     }
 
+    /// <summary>
+    /// struct rlimit of getrlimit/setrlimit: two unsigned longs. On 32-bit a limit past 32 bits reads as
+    /// RLIM_INFINITY, and RLIM_INFINITY (~0UL) means the 64-bit infinity, as the kernel's compat code does.
+    /// </summary>
+    public Errno WriteLimit(GuestMemory memory, GuestAddress address, in ResourceLimit limit)
+    {
+        if (Model.WordSize == 8)
+            return memory.Write(address, limit);
+        Span<uint> words = [limit.Current > uint.MaxValue ? uint.MaxValue : (uint)limit.Current, limit.Maximum > uint.MaxValue ? uint.MaxValue : (uint)limit.Maximum];
+        return memory.Write(address, System.Runtime.InteropServices.MemoryMarshal.AsBytes(words));
+    }
+
+    public Errno ReadLimit(GuestMemory memory, GuestAddress address, out ResourceLimit limit)
+    {
+        if (Model.WordSize == 8)
+            return memory.Read(address, out limit);
+        limit = default;
+        Span<uint> words = stackalloc uint[2];
+        if (memory.Read(address, System.Runtime.InteropServices.MemoryMarshal.AsBytes(words)) is var fault and not Errno.None)
+            return fault;
+        limit = new ResourceLimit { Current = words[0] == uint.MaxValue ? ulong.MaxValue : words[0], Maximum = words[1] == uint.MaxValue ? ulong.MaxValue : words[1] };
+        return Errno.None;
+    }
+
     /// <summary>Entry <paramref name="index"/> of an iovec array.</summary>
     public Errno ReadIoVector(GuestMemory memory, GuestAddress vectors, int index, out IoVector vector)
     {
