@@ -12,11 +12,14 @@ public sealed unsafe class UnicornArmCpu : ICpu
     // c13_c0_3 (TPIDRURO), fpscr, d8-d15.
     private static readonly int[] RegisterIds = [66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 12, 10, 11, 3, 113, 6, 22, 23, 24, 25, 26, 27, 28, 29];
 
-    private const int Fpexc = 4, CoprocessorAccess = 111; // UC_ARM_REG_FPEXC, UC_ARM_REG_C1_C0_2 (CPACR)
+    private const int Fpexc = 4, CoprocessorRegister = 139; // UC_ARM_REG_FPEXC, UC_ARM_REG_CP_REG
     private const uint ThumbBit = 1 << 5;
 
     // QEMU's ARM exception numbers, as Unicorn hands them to the interrupt hook.
     private const uint UndefinedInstruction = 1, SupervisorCall = 2, PrefetchAbort = 3, DataAbort = 4, Breakpoint = 7;
+
+    /// <summary>uc_emu_start's end address: never an instruction's (the last byte of the address space).</summary>
+    private const ulong NoEnd = ulong.MaxValue;
 
     private readonly nint engine;
     private readonly ICpuEvents events;
@@ -47,9 +50,15 @@ public sealed unsafe class UnicornArmCpu : ICpu
     /// </summary>
     private void StartInUserMode()
     {
-        ulong value = 0xf << 20;
-        Check(UnicornNative.RegisterWrite(engine, CoprocessorAccess, &value), "write cpacr");
-        value = 1 << 30;
+        // uc_arm_cp_reg {cp, is64, sec, crn, crm, opc1, opc2; u64 val}: CPACR is p15, c1, c0, 2.
+        // (Unicorn 2.1 refuses the older UC_ARM_REG_C1_C0_2 name.)
+        var access = stackalloc uint[10];
+        access[0] = 15;
+        access[3] = 1;
+        access[6] = 2;
+        *(ulong*)(access + 8) = 0xf << 20; // cp10 and cp11: full access
+        Check(UnicornNative.RegisterWrite(engine, CoprocessorRegister, (ulong*)access), "write cpacr");
+        ulong value = 1 << 30;
         Check(UnicornNative.RegisterWrite(engine, Fpexc, &value), "write fpexc");
         value = 0x10;
         Check(UnicornNative.RegisterWrite(engine, RegisterIds[(int)ArmRegister.Cpsr], &value), "write cpsr");
@@ -125,7 +134,8 @@ public sealed unsafe class UnicornArmCpu : ICpu
         var start = ReadRegister(ArmRegister.Pc) | ((ReadRegister(ArmRegister.Cpsr) & ThumbBit) != 0 ? 1UL : 0);
         lock (stopGate)
             running = true;
-        var result = UnicornNative.EmulationStart(engine, start, 0, 0, 0);
+        // Unicorn stops quietly when the PC reaches `until`: an address no code can be at, so a jump to 0 faults.
+        var result = UnicornNative.EmulationStart(engine, start, NoEnd, 0, 0);
         lock (stopGate)
             running = false;
         if (eventFailure is { } failure)

@@ -34,6 +34,9 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     /// </summary>
     public const ulong GlobalDescriptorTableAddress = 0xffff_f000;
 
+    /// <summary>uc_emu_start's end address: never an instruction's (the last byte of the address space).</summary>
+    private const ulong NoEnd = ulong.MaxValue;
+
     private readonly int[] registerIds;
     private readonly byte* globalDescriptors;
 
@@ -254,7 +257,8 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         var start = ReadRegister(X64Register.Rip);
         lock (stopGate)
             running = true;
-        var result = UnicornNative.EmulationStart(engine, start, 0, 0, 0);
+        // Unicorn stops quietly when the PC reaches `until`: an address no code can be at, so a jump to 0 faults.
+        var result = UnicornNative.EmulationStart(engine, start, NoEnd, 0, 0);
         lock (stopGate)
             running = false;
         if (eventFailure is { } failure)
