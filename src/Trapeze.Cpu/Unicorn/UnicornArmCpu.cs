@@ -75,18 +75,10 @@ public sealed unsafe class UnicornArmCpu : ICpu
         return register >= ArmRegister.D8 ? value : (uint)value;
     }
 
+    // Unicorn takes bit 0 of a PC write as the state to run in (Thumb when set), as bx does; a CPSR
+    // write cannot change the T bit.
     public void WriteRegister(ArmRegister register, ulong value)
-    {
-        if (register == ArmRegister.Pc)
-        {
-            // A branch target's bit 0 chooses Thumb state, as bx does; Unicorn takes it from there.
-            var cpsr = ReadRegister(ArmRegister.Cpsr);
-            cpsr = (value & 1) != 0 ? cpsr | ThumbBit : cpsr & ~(ulong)ThumbBit;
-            UnicornNative.RegisterWrite(engine, RegisterIds[(int)ArmRegister.Cpsr], &cpsr);
-            value &= ~1UL;
-        }
-        UnicornNative.RegisterWrite(engine, RegisterIds[(int)register], &value);
-    }
+        => UnicornNative.RegisterWrite(engine, RegisterIds[(int)register], &value);
 
     public void ReadRegisters(ReadOnlySpan<ArmRegister> registers, Span<ulong> values)
     {
