@@ -42,17 +42,24 @@ public abstract class Linux32Personality : LinuxPersonality
 
     private readonly bool[] sixteenBit;
 
+    /// <summary>The calls that keep 32-bit time_t on 32-bit ABIs (the kernel's *_time32 entry points).</summary>
+    private static readonly HashSet<string> OldTimeCalls = ["clock_gettime", "clock_settime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "settimeofday", "futex", "time"];
+
+    private readonly bool[] oldTime;
+
     private protected Linux32Personality((string Name, int Number)[] numbers, IReadOnlyDictionary<string, string> aliases, bool alignPairs)
         : base(numbers, aliases)
     {
         plans = new (Source, byte)[]?[byNumber.Length];
         sixteenBit = new bool[byNumber.Length];
+        oldTime = new bool[byNumber.Length];
         foreach (var (name, number, definition) in Table)
         {
             if (definition is null || number >= byNumber.Length)
                 continue;
             plans[number] = Plan(name, definition, alignPairs);
             sixteenBit[number] = SixteenBitIds.Contains(name);
+            oldTime[number] = OldTimeCalls.Contains(name);
         }
     }
 
@@ -89,6 +96,7 @@ public abstract class Linux32Personality : LinuxPersonality
     private protected void Serve32(GuestThread thread, Trapeze.Cpu.ICpu cpu, ulong number, ReadOnlySpan<ulong> registers, ulong nextInstruction)
     {
         var definition = Find(number);
+        thread.OldTimeLayout = number < (ulong)oldTime.Length && oldTime[number];
         SyscallArguments arguments = default;
         var plan = number < (ulong)plans.Length ? plans[number] : null;
         if (plan is null)

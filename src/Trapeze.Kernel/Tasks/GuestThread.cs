@@ -92,6 +92,12 @@ public sealed class GuestThread
     /// <summary>An execve that found its program, to be put in place by the run loop.</summary>
     internal ExecRequest? PendingExec { get; set; }
 
+    /// <summary>
+    /// The call being dispatched is a 32-bit ABI's old time32 form (clock_gettime, nanosleep... rather
+    /// than their *_time64 twins): its timespec and timeval have 32-bit fields. Set by the personality.
+    /// </summary>
+    public bool OldTimeLayout { get; internal set; }
+
     /// <summary>Where the call being dispatched returns to (a new thread or child starts there).</summary>
     public ulong NextInstruction { get; internal set; }
 

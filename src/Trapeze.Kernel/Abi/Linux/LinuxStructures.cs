@@ -79,6 +79,30 @@ public sealed class LinuxStructures
         return Errno.None;
     }
 
+    /// <summary>
+    /// A timespec (or, with the same shape, a timeval): x86-64's 64-bit one, which the *_time64 calls
+    /// take too, unless <paramref name="thread"/> is in an old time32 call: then two 32-bit longs.
+    /// </summary>
+    public static Errno ReadTime(Tasks.GuestThread thread, GuestAddress address, out Timespec time)
+    {
+        if (!thread.OldTimeLayout)
+            return thread.Memory.Read(address, out time);
+        time = default;
+        if (thread.Memory.Read(address, out ulong words) is var fault and not Errno.None)
+            return fault;
+        time = new Timespec { Seconds = (int)(uint)words, Nanoseconds = (int)(uint)(words >> 32) };
+        return Errno.None;
+    }
+
+    public static Errno WriteTime(Tasks.GuestThread thread, GuestAddress address, in Timespec time)
+        => thread.OldTimeLayout
+            ? thread.Memory.Write(address, (ulong)(uint)time.Seconds | ((ulong)(uint)time.Nanoseconds << 32))
+            : thread.Memory.Write(address, time);
+
+    /// <summary>A C long (time_t of time(2)): the word of the data model.</summary>
+    public Errno WriteLong(GuestMemory memory, GuestAddress address, long value)
+        => Model.WordSize == 4 ? memory.Write(address, (int)value) : memory.Write(address, value);
+
     /// <summary>Entry <paramref name="index"/> of an iovec array.</summary>
     public Errno ReadIoVector(GuestMemory memory, GuestAddress vectors, int index, out IoVector vector)
     {
