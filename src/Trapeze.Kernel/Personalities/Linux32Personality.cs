@@ -123,7 +123,13 @@ public abstract class Linux32Personality : LinuxPersonality
             }
             arguments = new SyscallArguments { Arg0 = values[0], Arg1 = values[1], Arg2 = values[2], Arg3 = values[3], Arg4 = values[4], Arg5 = values[5] };
         }
+        TranslateArguments(number, ref arguments);
         Serve(thread, cpu, number, definition, arguments, nextInstruction, number < (ulong)sixteenBit.Length && sixteenBit[number] ? 1UL : 0);
+    }
+
+    /// <summary>Flag values that differ from the kernel's own (x86's) vocabulary, turned into it before the handler runs.</summary>
+    private protected virtual void TranslateArguments(ulong number, ref SyscallArguments arguments)
+    {
     }
 
     /// <summary>The result as a 32-bit register holds it (the flags word marks the uid16 calls).</summary>

@@ -16,6 +16,56 @@ public sealed class LinuxArmPersonality : Linux32Personality
     public LinuxArmPersonality()
         : base(LinuxArmSyscallNumbers.All, LinuxI386Personality.CommonAliases, alignPairs: true)
     {
+        foreach (var (name, number, _) in Table)
+        {
+            var at = name switch { "open" => 1, "openat" => 2, _ => -1 };
+            if (at >= 0)
+                openFlagsAt[(ulong)number] = at;
+            if (name is "fcntl" or "fcntl64")
+                fcntls.Add((ulong)number);
+        }
+    }
+
+    private readonly Dictionary<ulong, int> openFlagsAt = [];
+    private readonly HashSet<ulong> fcntls = [];
+
+    // asm/fcntl.h: ARM numbers four open flags differently from x86 (and asm-generic).
+    private static readonly (ulong Arm, ulong Kernel)[] OpenFlagDifferences =
+    [
+        (0x4000, 0x10000), // O_DIRECTORY
+        (0x8000, 0x20000), // O_NOFOLLOW
+        (0x10000, 0x4000), // O_DIRECT
+        (0x20000, 0x8000), // O_LARGEFILE
+    ];
+
+    /// <summary>ARM's open flags in the kernel's (x86's) numbering, or back.</summary>
+    public static ulong TranslateOpenFlags(ulong flags, bool toKernel)
+    {
+        var result = flags;
+        foreach (var (arm, kernel) in OpenFlagDifferences)
+            result &= ~(toKernel ? arm : kernel);
+        foreach (var (arm, kernel) in OpenFlagDifferences)
+        {
+            if ((flags & (toKernel ? arm : kernel)) != 0)
+                result |= toKernel ? kernel : arm;
+        }
+        return result;
+    }
+
+    private protected override void TranslateArguments(ulong number, ref SyscallArguments arguments)
+    {
+        const ulong SetStatusFlags = 4; // F_SETFL
+        if (openFlagsAt.TryGetValue(number, out var at))
+        {
+            if (at == 1)
+                arguments.Arg1 = TranslateOpenFlags(arguments.Arg1, toKernel: true);
+            else
+                arguments.Arg2 = TranslateOpenFlags(arguments.Arg2, toKernel: true);
+        }
+        else if (fcntls.Contains(number) && arguments.Arg1 == SetStatusFlags)
+        {
+            arguments.Arg2 = TranslateOpenFlags(arguments.Arg2, toKernel: true);
+        }
     }
 
     public override string Name => "linux-arm";
@@ -43,7 +93,13 @@ public sealed class LinuxArmPersonality : Linux32Personality
     }
 
     private protected override void WriteResult(ICpu cpu, long value, ulong nextInstruction, ulong flags)
-        => cpu.WriteRegister(ArmRegister.R0, Narrow(value, flags));
+    {
+        // F_GETFL answers in the kernel's numbering: the guest gets ARM's. (Its R1 still holds the command.)
+        const ulong GetStatusFlags = 3; // F_GETFL
+        if (value > 0 && fcntls.Contains(cpu.ReadRegister(ArmRegister.R7)) && cpu.ReadRegister(ArmRegister.R1) == GetStatusFlags)
+            value = (long)TranslateOpenFlags((ulong)value, toKernel: false);
+        cpu.WriteRegister(ArmRegister.R0, Narrow(value, flags));
+    }
 
     // Writing the PC chooses the state from bit 0: keep the caller's (Thumb code calls svc too).
     private protected override void ContinueAt(ICpu cpu, ulong nextInstruction)

@@ -112,14 +112,9 @@ public sealed class LinuxI386Personality : Linux32Personality
             // A forked child's CPU gets the caller's registers, its TLS descriptors and %gs.
             foreach (var register in Registers)
                 child.SetStartRegister(register, cpu.ReadRegister(register));
-            var descriptors = ThreadArea.Entries.Select(index => (index, cpu.ReadGlobalDescriptor(index))).ToArray();
             var gs = cpu.ReadSegment(X86Segment.Gs);
-            child.SetStartState(target =>
-            {
-                foreach (var (index, descriptor) in descriptors)
-                    target.WriteGlobalDescriptor(index, descriptor);
-                target.WriteSegment(X86Segment.Gs, gs);
-            });
+            child.TlsDescriptors = ThreadArea.Entries.Select(index => cpu.ReadGlobalDescriptor(index)).ToArray();
+            child.SetStartState(target => target.WriteSegment(X86Segment.Gs, gs));
         }
         child.SetStartRegister(X64Register.Rax, 0);
         child.SetStartRegister(X64Register.Rip, resumeAt);
@@ -130,7 +125,7 @@ public sealed class LinuxI386Personality : Linux32Personality
             // CLONE_SETTLS on i386 passes a struct user_desc, as set_thread_area takes it.
             var result = ThreadArea.Read(parent.Memory, new Memory.GuestAddress(descriptor), out var area);
             if (result == Errno.None)
-                child.SetStartState(target => ThreadArea.Install(target, area));
+                child.SetStartState(target => ThreadArea.Install(child, target, area));
         }
     }
 

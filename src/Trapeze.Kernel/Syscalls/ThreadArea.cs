@@ -49,7 +49,7 @@ public static class ThreadArea
         }
         if (!Entries.Contains((int)area.Entry))
             return Errno.EINVAL;
-        Install(cpu, area);
+        Install(thread, cpu, area);
         return 0;
     }
 
@@ -68,6 +68,13 @@ public static class ThreadArea
         return thread.Memory.Write(descriptor, System.Runtime.InteropServices.MemoryMarshal.AsBytes(words)) is var writeFault and not Errno.None ? writeFault : 0;
     }
 
+    /// <summary>Puts a thread's TLS entries into the GDT (the segment caches come back with its saved context).</summary>
+    internal static void LoadAll(ICpu cpu, ulong[] descriptors)
+    {
+        for (var index = 0; index < descriptors.Length; index++)
+            cpu.WriteGlobalDescriptor(Entries[index], descriptors[index]);
+    }
+
     public static Errno Read(GuestMemory memory, GuestAddress address, out UserDescriptor descriptor)
     {
         descriptor = default;
@@ -78,10 +85,17 @@ public static class ThreadArea
         return Errno.None;
     }
 
-    /// <summary>Writes the entry and, when %gs selects it, reloads %gs so the new base takes effect (as Linux does).</summary>
-    public static void Install(ICpu cpu, UserDescriptor area)
+    /// <summary>
+    /// Writes the entry, remembered as <paramref name="thread"/>'s own (threads share the CPU and its GDT,
+    /// each brings its entries back when it runs), and, when %gs selects it, reloads %gs so the new base
+    /// takes effect (as Linux does).
+    /// </summary>
+    public static void Install(GuestThread thread, ICpu cpu, UserDescriptor area)
     {
-        cpu.WriteGlobalDescriptor((int)area.Entry, area.IsEmpty ? 0 : Encode(area));
+        var descriptor = area.IsEmpty ? 0 : Encode(area);
+        thread.TlsDescriptors ??= new ulong[Entries.Length];
+        thread.TlsDescriptors[area.Entry - Entries[0]] = descriptor;
+        cpu.WriteGlobalDescriptor((int)area.Entry, descriptor);
         var selector = cpu.ReadSegment(X86Segment.Gs);
         if (selector >> 3 == area.Entry && !area.IsEmpty)
             cpu.WriteSegment(X86Segment.Gs, selector);

@@ -98,6 +98,9 @@ public sealed class GuestThread
     /// </summary>
     public bool OldTimeLayout { get; internal set; }
 
+    /// <summary>i386: this thread's TLS descriptors (GDT entries 12-14), put into the GDT whenever it gets the CPU, as Linux's load_TLS does.</summary>
+    internal ulong[]? TlsDescriptors { get; set; }
+
     /// <summary>Where the call being dispatched returns to (a new thread or child starts there).</summary>
     public ulong NextInstruction { get; internal set; }
 

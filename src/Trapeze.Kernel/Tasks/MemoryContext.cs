@@ -44,6 +44,8 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
             previous.Context = Cpu.SaveContext(previous.Context);
         if (thread.Context is { } context)
             Cpu.RestoreContext(context);
+        if (thread.TlsDescriptors is { } descriptors)
+            Syscalls.ThreadArea.LoadAll(Cpu, descriptors);
         Loaded = thread;
         thread.ApplyStartRegisters();
     }

@@ -55,3 +55,17 @@ for src in c/*.c; do
   "${arm_cc[@]}" -O2 -static -pthread -o "$out/$base.arm-static" "$src" -lm
 done
 rm -f "$out"/*.o
+
+# Debian's own busybox-static for i386 and armhf, unpacked, never installed (the packages' file
+# lists need the foreign architectures in dpkg; apt-get download fetches only the .deb).
+for arch in i386 armhf; do
+  [ -x "$out/busybox-$arch/bin/busybox" ] && continue
+  if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+    dpkg --add-architecture "$arch"
+    apt-get update -qq
+  fi
+  work=$(mktemp -d)
+  (cd "$work" && apt-get download -qq "busybox-static:$arch")
+  dpkg-deb -x "$work"/busybox-static_*.deb "$out/busybox-$arch"
+  rm -rf "$work"
+done
