@@ -117,10 +117,19 @@ public interface ICpu : IDisposable
     CpuEvent Run();
 
     /// <summary>
-    /// Asks a running CPU to stop after the current instruction. Safe from inside an event and from
-    /// any other host thread (the preemption timer); a request while the CPU is not running is dropped.
+    /// Asks a running CPU to stop. Safe from inside an event and from any other host thread (the
+    /// preemption timer); a request while the CPU is not running is dropped. From inside an event the
+    /// stop is always at an instruction boundary; from another thread only after
+    /// <see cref="EnablePreciseStops"/>.
     /// </summary>
     void RequestStop();
+
+    /// <summary>
+    /// From the next run on, stops asked from other host threads land between instructions, never
+    /// inside one. It costs the engine a check per block of guest code, so the kernel asks for it
+    /// only once something may need to stop a running thread (a second thread, a timer).
+    /// </summary>
+    void EnablePreciseStops();
 
     /// <summary>Drops translated code, e.g. after guest code pages change or a new program is loaded.</summary>
     void FlushTranslations();

@@ -194,12 +194,20 @@ public sealed class Kernel : IDisposable
     /// <summary>Starts a new guest thread's host thread; it waits for the run lock like any other.</summary>
     internal void StartThread(GuestThread thread)
     {
+        LiveThreads++;
+        // The creator's CPU goes back to its run loop, which makes its stops precise from now on.
+        Scheduler.Running?.Process.Cpu.RequestStop();
         hostThreads.AddCount();
         Tracer?.ThreadStarted(thread);
         thread.Start();
     }
 
     internal void HostThreadEnded() => hostThreads.Signal();
+
+    /// <summary>Guest threads alive in every process: with more than one, threads can be preempted.</summary>
+    public int LiveThreads { get; private set; } = 1;
+
+    internal void ThreadEnded() => LiveThreads--;
 
     /// <summary>Orphans go to the first process (unless it is the one ending).</summary>
     internal void ReparentChildren(Process process)

@@ -20,17 +20,11 @@ public sealed class ForeignArchTests
         foreach (var file in Directory.GetFiles(Build).Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(file);
-            if (File.Exists(file) && !name.EndsWith(".so.1", StringComparison.Ordinal) && !QemuIsWrong.ContainsKey(name) && !KnownBroken.Contains(name))
+            if (File.Exists(file) && !name.EndsWith(".so.1", StringComparison.Ordinal) && !QemuIsWrong.ContainsKey(name))
                 data.Add(name);
         }
         return data;
     }
-
-    /// <summary>
-    /// Known Trapeze bugs, left out until fixed: the static i386 thread test dies with SIGSEGV in about
-    /// one run of four after its threads exit (the dynamic i386 and the ARM builds of it pass).
-    /// </summary>
-    private static readonly HashSet<string> KnownBroken = ["threads.i386-static"];
 
     /// <summary>Programs qemu-user runs wrongly, with what Linux prints and exits with.</summary>
     private static readonly Dictionary<string, (string Stdout, int ExitCode)> QemuIsWrong = new()

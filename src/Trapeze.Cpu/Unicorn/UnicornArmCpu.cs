@@ -27,8 +27,12 @@ public sealed unsafe class UnicornArmCpu : ICpu
     private CpuEvent? fault;
     private Exception? eventFailure;
     private bool disposed;
+    // Stops from other threads go through a flag a block hook reads, as UnicornX64Cpu's do (Unicorn
+    // 2.1 restarts an instruction after an asynchronous uc_emu_stop, running ldrex/strex loops oddly).
     private readonly Lock stopGate = new();
+    private readonly byte* stopFlag = (byte*)NativeMemory.AllocZeroed(1);
     private bool running;
+    private bool preciseStops, blockHookInstalled, hasRun;
 
     public UnicornArmCpu(ICpuEvents events)
     {
@@ -118,10 +122,20 @@ public sealed unsafe class UnicornArmCpu : ICpu
     public void RestoreContext(ICpuContext context)
         => Check(UnicornNative.ContextRestore(engine, ((UnicornContext)context).Handle), "restore context");
 
+    public void EnablePreciseStops() => preciseStops = true;
+
     public CpuEvent Run()
     {
         fault = null;
         eventFailure = null;
+        if (preciseStops && !blockHookInstalled)
+        {
+            Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookBlock, StopCheck.Code, (nint)stopFlag, 1, 0, 0), "hook blocks");
+            if (hasRun)
+                FlushTranslations();
+            blockHookInstalled = true;
+        }
+        hasRun = true;
         // uc_emu_start takes the state from the address: bit 0 set runs Thumb code.
         var start = ReadRegister(ArmRegister.Pc) | ((ReadRegister(ArmRegister.Cpsr) & ThumbBit) != 0 ? 1UL : 0);
         lock (stopGate)
@@ -150,7 +164,11 @@ public sealed unsafe class UnicornArmCpu : ICpu
     {
         lock (stopGate)
         {
-            if (!disposed && running)
+            if (disposed || !running)
+                return;
+            if (blockHookInstalled)
+                Volatile.Write(ref *stopFlag, 1);
+            else
                 UnicornNative.EmulationStop(engine);
         }
     }
@@ -167,6 +185,7 @@ public sealed unsafe class UnicornArmCpu : ICpu
             disposed = true;
         }
         UnicornNative.Close(engine);
+        NativeMemory.Free(stopFlag);
         self.Free();
     }
 

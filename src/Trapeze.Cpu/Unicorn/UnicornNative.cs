@@ -15,6 +15,7 @@ internal static unsafe partial class UnicornNative
 
     public const int HookInterrupt = 1;
     public const int HookInstruction = 2;
+    public const int HookBlock = 1 << 3;
     public const int HookMemoryInvalid = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9);
     public const int HookInstructionInvalid = 1 << 14;
     public const int X86InstructionSyscall = 699;
@@ -85,6 +86,12 @@ internal static unsafe partial class UnicornNative
 
     [LibraryImport(Library, EntryPoint = "uc_context_free")]
     public static partial int ContextFree(nint context);
+
+    [LibraryImport("libc", EntryPoint = "mmap")]
+    public static partial nint HostMap(nint address, nuint length, int protection, int flags, int descriptor, long offset);
+
+    [LibraryImport("libc", EntryPoint = "mprotect")]
+    public static partial int HostProtect(nint address, nuint length, int protection);
 
     public static string Describe(int code) => Marshal.PtrToStringUTF8(StrError(code)) ?? $"unicorn error {code}";
 }

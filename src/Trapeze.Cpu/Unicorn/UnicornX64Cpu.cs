@@ -34,9 +34,6 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     /// </summary>
     public const ulong GlobalDescriptorTableAddress = 0xffff_f000;
 
-    /// <summary>uc_emu_start's end address: never an instruction's (the last byte of the address space).</summary>
-    private const ulong NoEnd = ulong.MaxValue;
-
     private readonly int[] registerIds;
     private readonly byte* globalDescriptors;
 
@@ -55,9 +52,15 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     private readonly HashSet<ulong> executableRegions = [];
     private bool disposed;
 
-    // The preemption timer stops the CPU from another host thread: it must not race with Dispose.
+    // A stop is a flag the engine reads at the start of every translation block (see
+    // StopCheck): Unicorn 2.1 also checks uc_emu_stop's exit request after every memory access
+    // and then restarts the instruction, so a stop from another thread could run the rest of a
+    // read-modify-write twice (lock xadd counted twice). The preemption timer must not race with
+    // Dispose either.
     private readonly Lock stopGate = new();
+    private readonly byte* stopFlag = (byte*)NativeMemory.AllocZeroed(1);
     private bool running;
+    private bool preciseStops, blockHookInstalled, hasRun;
 
     public UnicornX64Cpu(ICpuEvents events, CpuArchitecture architecture = CpuArchitecture.X86_64)
     {
@@ -250,15 +253,30 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     public void RestoreContext(ICpuContext context)
         => Check(UnicornNative.ContextRestore(engine, ((UnicornContext)context).Handle), "restore context");
 
+    public void EnablePreciseStops() => preciseStops = true;
+
     public CpuEvent Run()
     {
         fault = null;
         eventFailure = null;
+        if (preciseStops && !blockHookInstalled)
+        {
+            // Hooks only reach code translated after them. A flush before the first run would
+            // reset the whole (uninitialised) translation buffer: seconds, for nothing.
+            Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookBlock, StopCheck.Code, (nint)stopFlag, 1, 0, 0), "hook blocks");
+            if (hasRun)
+                FlushTranslations();
+            blockHookInstalled = true;
+        }
+        hasRun = true;
         var start = ReadRegister(X64Register.Rip);
         lock (stopGate)
+        {
             running = true;
-        // Unicorn stops quietly when the PC reaches `until`: an address no code can be at, so a jump to 0 faults.
-        var result = UnicornNative.EmulationStart(engine, start, NoEnd, 0, 0);
+            *stopFlag = 0;
+        }
+        // "until" is an address no guest can execute: 0 would make a jump to address 0 end the run quietly.
+        var result = UnicornNative.EmulationStart(engine, start, ulong.MaxValue, 0, 0);
         lock (stopGate)
             running = false;
         if (eventFailure is { } failure)
@@ -282,7 +300,11 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     {
         lock (stopGate)
         {
-            if (!disposed && running)
+            if (disposed || !running)
+                return;
+            if (blockHookInstalled)
+                Volatile.Write(ref *stopFlag, 1);
+            else
                 UnicornNative.EmulationStop(engine);
         }
     }
@@ -301,6 +323,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         UnicornNative.Close(engine);
         if (globalDescriptors != null)
             NativeMemory.AlignedFree(globalDescriptors);
+        NativeMemory.Free(stopFlag);
         self.Free();
     }
 
@@ -390,7 +413,40 @@ public sealed unsafe class UnicornX64Cpu : ICpu
 
 public sealed class CpuException(string message) : Exception(message);
 
-/// <summary>A uc_context: the whole CPU state, restorable into any x86-64 engine.</summary>
+/// <summary>
+/// The block hook, in machine code: a managed callback on every translation block would cost more
+/// than the guest's code. It tests the stop flag (user data) and only when it is set calls
+/// <see cref="Stop"/>, which stops the engine before the block runs: a precise point.
+/// </summary>
+internal static unsafe class StopCheck
+{
+    public static nint Code { get; } = Build();
+
+    private static nint Build()
+    {
+        const int ReadWrite = 3, ReadExecute = 5, PrivateAnonymous = 0x22;
+        // void hook(uc_engine *uc, uint64_t address, uint32_t size, void *flag):
+        //   cmp byte [rcx], 0 ; jne stop ; ret ; stop: jmp [rip+0] ; .quad Stop
+        byte[] code = [0x80, 0x39, 0x00, 0x75, 0x01, 0xc3, 0xff, 0x25, 0x00, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+        BitConverter.TryWriteBytes(code.AsSpan(12), (ulong)(delegate* unmanaged<nint, ulong, uint, byte*, void>)&Stop);
+        var page = UnicornNative.HostMap(0, 4096, ReadWrite, PrivateAnonymous, -1, 0);
+        if (page == -1)
+            throw new CpuException("no memory for the block hook");
+        code.CopyTo(new Span<byte>((void*)page, code.Length));
+        if (UnicornNative.HostProtect(page, 4096, ReadExecute) != 0)
+            throw new CpuException("cannot make the block hook executable");
+        return page;
+    }
+
+    [UnmanagedCallersOnly]
+    private static void Stop(nint engine, ulong address, uint size, byte* flag)
+    {
+        *flag = 0;
+        UnicornNative.EmulationStop(engine);
+    }
+}
+
+/// <summary>A uc_context: the whole CPU state of one engine (it holds the engine's own pointers: only that engine may restore it).</summary>
 internal sealed class UnicornContext : ICpuContext
 {
     public UnicornContext(nint engine)

@@ -81,7 +81,9 @@ public static class MemoryCalls
         }
 
         var name = file is null ? "" : (file.HostDescriptor is { } host ? Host.HostLinks.PathOf(host) : null) ?? file.Path;
-        if (space.Map(start, size, ToMemory(protection), name, (ulong)offset) is not { } mapping)
+        // Shared anonymous memory stays one copy across fork; shared file mappings are still copies (see Note).
+        var shared = file is null && type is (MapFlags.MAP_SHARED or MapFlags.MAP_SHARED_VALIDATE);
+        if (space.Map(start, size, ToMemory(protection), name, (ulong)offset, shared) is not { } mapping)
             return Errno.ENOMEM;
         if (file is HostFile hostFile)
         {

@@ -235,6 +235,9 @@ public sealed class GuestThread
             Interrupted = false;
             var memory = Process.MemoryContext;
             memory.Load(this);
+            // With another thread anywhere, this one may be preempted while it runs.
+            if (Kernel.LiveThreads > 1)
+                memory.Cpu.EnablePreciseStops();
             var cpuEvent = memory.Cpu.Run();
             var asked = PreemptRequested || Blocked is not null || PendingExec is not null || Killed || Interrupted;
             if (PreemptRequested)

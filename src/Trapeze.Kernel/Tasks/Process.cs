@@ -260,6 +260,7 @@ public sealed class Process
     internal void ThreadExited(GuestThread thread)
     {
         MemoryContext.Unload(thread);
+        Kernel.ThreadEnded();
         if (!threads.Remove(thread))
             return; // an exec had already let it go
         if (!thread.ClearChildTid.IsNull && Memory.Write(thread.ClearChildTid, 0) == Errno.None)

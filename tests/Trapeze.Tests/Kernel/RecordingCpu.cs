@@ -37,6 +37,7 @@ internal sealed class RecordingCpu : ICpu
     public ICpuContext SaveContext(ICpuContext? into = null) => throw new NotSupportedException();
     public void RestoreContext(ICpuContext context) => throw new NotSupportedException();
     public void RequestStop() { }
+    public void EnablePreciseStops() { }
     public void FlushTranslations() { }
     public void Dispose() { }
 }
