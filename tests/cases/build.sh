@@ -68,7 +68,7 @@ build_one() {
   return 0
 }
 
-for src in $(find . -path ./build -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
+for src in $(find . -path ./build -prune -o -path ./foreign -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
   build_one "$src"
 done
 find "$out" -name '*.o' -delete
