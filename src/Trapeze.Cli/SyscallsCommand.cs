@@ -6,33 +6,45 @@ using Trapeze.Kernel.Syscalls;
 
 namespace Trapeze.Cli;
 
-/// <summary>`trapeze syscalls [--json]`: the support table of the Linux x86-64 personality.</summary>
+/// <summary>`trapeze syscalls [--arch x86_64|i386|arm] [--json]`: the support table of a Linux personality.</summary>
 internal static class SyscallsCommand
 {
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a markdown table" };
-        var command = new Command("syscalls", "Print which syscalls Trapeze supports") { json };
+        var arch = new Option<string>("--arch") { Description = "The personality: x86_64 (default), i386 or arm", DefaultValueFactory = _ => "x86_64" };
+        arch.AcceptOnlyFromAmong("x86_64", "i386", "arm");
+        var command = new Command("syscalls", "Print which syscalls Trapeze supports") { json, arch };
         command.SetAction(result =>
         {
-            Console.Out.Write(result.GetValue(json) ? Json() : Markdown());
+            var personality = Personality(result.GetValue(arch)!);
+            Console.Out.Write(result.GetValue(json) ? Json(personality) : Markdown(personality));
             return 0;
         });
         return command;
     }
 
-    private static IEnumerable<(string Name, int Number, Support Support, string Note)> Rows()
-        => new LinuxX64Personality().Table
+    private static (string Title, LinuxPersonality Personality) Personality(string arch) => arch switch
+    {
+        "i386" => ("Linux i386", new LinuxI386Personality()),
+        "arm" => ("Linux ARM EABI", new LinuxArmPersonality()),
+        _ => ("Linux x86-64", new LinuxX64Personality()),
+    };
+
+    private static IEnumerable<(string Name, int Number, Support Support, string Note)> Rows(LinuxPersonality personality)
+        => personality.Table
             .OrderBy(row => row.Number)
             .Select(row => (row.Name, row.Number,
                 row.Definition?.Support ?? Support.Unsupported,
                 row.Definition?.Note ?? "not implemented: ENOSYS"));
 
-    public static string Markdown()
+    public static string Markdown() => Markdown(Personality("x86_64"));
+
+    private static string Markdown((string Title, LinuxPersonality Personality) chosen)
     {
         var text = new StringBuilder();
-        var rows = Rows().ToList();
-        text.AppendLine("# Linux x86-64 syscalls in Trapeze");
+        var rows = Rows(chosen.Personality).ToList();
+        text.AppendLine($"# {chosen.Title} syscalls in Trapeze");
         text.AppendLine();
         foreach (var support in Enum.GetValues<Support>())
             text.AppendLine($"- {support}: {rows.Count(r => r.Support == support)}");
@@ -44,13 +56,13 @@ internal static class SyscallsCommand
         return text.ToString();
     }
 
-    private static string Json()
+    private static string Json((string Title, LinuxPersonality Personality) chosen)
     {
         var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
             writer.WriteStartArray();
-            foreach (var (name, number, support, note) in Rows())
+            foreach (var (name, number, support, note) in Rows(chosen.Personality))
             {
                 writer.WriteStartObject();
                 writer.WriteNumber("number", number);

@@ -38,7 +38,10 @@ public interface ICpuEvents
     /// </summary>
     void OnSyscall(ICpu cpu, ulong nextInstruction);
 
-    /// <summary>A software interrupt or exception; true when handled (execution goes on), false to end the run with an <see cref="CpuEventKind.Interrupt"/> event.</summary>
+    /// <summary>
+    /// A software interrupt or exception (x86 <c>int N</c>: the program counter is already past it); true
+    /// when handled (execution goes on), false to end the run with an <see cref="CpuEventKind.Interrupt"/> event.
+    /// </summary>
     bool OnInterrupt(ICpu cpu, int number) => false;
 }
 
@@ -56,8 +59,34 @@ public interface ICpuContext : IDisposable
 /// </summary>
 public interface ICpu : IDisposable
 {
+    /// <summary>The instruction set this CPU runs, which decides its register file.</summary>
+    CpuArchitecture Architecture => CpuArchitecture.X86_64;
+
     ulong ReadRegister(X64Register register);
     void WriteRegister(X64Register register, ulong value);
+
+    /// <summary>ARM registers (only an <see cref="CpuArchitecture.Arm"/> CPU has them).</summary>
+    ulong ReadRegister(ArmRegister register) => throw new NotSupportedException($"{Architecture} has no ARM registers");
+    void WriteRegister(ArmRegister register, ulong value) => throw new NotSupportedException($"{Architecture} has no ARM registers");
+
+    /// <summary>Reads several ARM registers at once (the syscall path: R0-R7 in one engine call).</summary>
+    void ReadRegisters(ReadOnlySpan<ArmRegister> registers, Span<ulong> values)
+    {
+        for (var i = 0; i < registers.Length; i++)
+            values[i] = ReadRegister(registers[i]);
+    }
+
+    /// <summary>x86: a segment selector; loading one in 32-bit code reads its descriptor from the GDT.</summary>
+    ushort ReadSegment(X86Segment segment) => throw new NotSupportedException($"{Architecture} has no segments");
+    void WriteSegment(X86Segment segment, ushort selector) => throw new NotSupportedException($"{Architecture} has no segments");
+
+    /// <summary>
+    /// x86 (32-bit): writes an 8-byte descriptor into entry <paramref name="index"/> of the global
+    /// descriptor table the CPU keeps outside guest memory (set_thread_area's TLS entries).
+    /// </summary>
+    void WriteGlobalDescriptor(int index, ulong descriptor) => throw new NotSupportedException($"{Architecture} has no GDT");
+
+    ulong ReadGlobalDescriptor(int index) => throw new NotSupportedException($"{Architecture} has no GDT");
 
     /// <summary>Reads several registers at once: one call into the engine on the syscall hot path.</summary>
     void ReadRegisters(ReadOnlySpan<X64Register> registers, Span<ulong> values)
@@ -127,6 +156,6 @@ public interface IPlatform
 {
     string Name { get; }
 
-    /// <summary>A new x86-64 CPU with no memory mapped, its registers at their reset values.</summary>
-    ICpu CreateCpu(ICpuEvents events);
+    /// <summary>A new CPU with no memory mapped, its registers at their reset values (x86-64 unless asked otherwise).</summary>
+    ICpu CreateCpu(ICpuEvents events, CpuArchitecture architecture = CpuArchitecture.X86_64);
 }

@@ -166,6 +166,19 @@ public sealed class Kernel : IDisposable
     /// </summary>
     public ISyscallTracer? Tracer { get; set; }
     public LinuxX64Personality LinuxX64 { get; } = new();
+    public LinuxI386Personality LinuxI386 => linuxI386 ??= new();
+    public LinuxArmPersonality LinuxArm => linuxArm ??= new();
+
+    private LinuxI386Personality? linuxI386;
+    private LinuxArmPersonality? linuxArm;
+
+    /// <summary>The Linux personality for programs of <paramref name="architecture"/> (from the ELF header).</summary>
+    public IPersonality PersonalityFor(CpuArchitecture architecture) => architecture switch
+    {
+        CpuArchitecture.I386 => LinuxI386,
+        CpuArchitecture.Arm => LinuxArm,
+        _ => LinuxX64,
+    };
 
     public Scheduler Scheduler { get; } = new();
     public TimerService TimerService { get; }
@@ -230,8 +243,9 @@ public sealed class Kernel : IDisposable
                 throw new ExecutableNotFoundException(findError.EndsWith("No such file or directory", StringComparison.Ordinal) ? findError : $"{path}: No such file or directory");
             throw new ExecutableFormatException(findError);
         }
-        var memory = new MemoryContext(Platform);
-        var process = new Process(this, Pids.Allocate(), null, LinuxX64, memory, new FileTable(), fileSystem, new SignalActions());
+        var personality = PersonalityFor(program!.Image.Architecture);
+        var memory = new MemoryContext(Platform, personality.Architecture);
+        var process = new Process(this, Pids.Allocate(), null, personality, memory, new FileTable(), fileSystem, new SignalActions());
         process.Credentials = ProcessCredentials.From(Credentials);
         process.ProcessGroupId = (int)HostSyscall.Invoke(HostSyscall.Getpgid, 0);
         process.SessionId = (int)HostSyscall.Invoke(HostSyscall.Getsid, 0);

@@ -118,10 +118,13 @@ public sealed class Tracer : ISyscallTracer, IDisposable
             return;
         var quoted = string.Join(", ", arguments.Select(Limited));
         // The kernel put envp right after argv on the initial stack: argc, argv..., NULL, envp...
-        var stack = process.Cpu.ReadRegister(Trapeze.Cpu.X64Register.Rsp);
+        var stack = process.Cpu.Architecture == Trapeze.Cpu.CpuArchitecture.Arm
+            ? process.Cpu.ReadRegister(Trapeze.Cpu.ArmRegister.Sp)
+            : process.Cpu.ReadRegister(Trapeze.Cpu.X64Register.Rsp);
+        var word = (ulong)process.Personality.Structures.Model.WordSize;
         var environmentText = options.Verbose
             ? "[" + string.Join(", ", environment.Select(Limited)) + "]"
-            : $"0x{stack + 8 * ((ulong)arguments.Count + 2):x} /* {environment.Count} vars */";
+            : $"0x{stack + word * ((ulong)arguments.Count + 2):x} /* {environment.Count} vars */";
         var call = new TraceEvent
         {
             ProcessId = process.Id,

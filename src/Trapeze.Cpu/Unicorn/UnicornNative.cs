@@ -10,6 +10,8 @@ internal static unsafe partial class UnicornNative
     public const int ArchX86 = 4;
     public const int Mode64 = 8;
     public const int Mode32 = 4;
+    public const int ArchArm = 1;
+    public const int ModeArm = 0;
 
     public const int HookInterrupt = 1;
     public const int HookInstruction = 2;

@@ -3,17 +3,39 @@ using System.Runtime.InteropServices;
 
 namespace Trapeze.Cpu.Unicorn;
 
-/// <summary>An x86-64 CPU on Unicorn 2. One instance serves one guest address space.</summary>
+/// <summary>An x86 CPU on Unicorn 2, in long mode or 32-bit protected mode. One instance serves one guest address space.</summary>
 public sealed unsafe class UnicornX64Cpu : ICpu
 {
     // Unicorn's x86 register ids (unicorn/x86.h), indexed by X64Register.
-    private static readonly int[] RegisterIds =
+    private static readonly int[] LongModeIds =
     [
         35, 37, 38, 40, 43, 39, 36, 44, // rax rbx rcx rdx rsi rdi rbp rsp
         106, 107, 108, 109, 110, 111, 112, 113, // r8..r15
         41, 25, 250, 251, // rip eflags fs_base gs_base
         249, 246, // mxcsr fpcw
     ];
+
+    // In 32-bit mode Unicorn answers only the 32-bit names: EAX for Rax and so on; 0 (no register) for
+    // R8-R15 and the segment bases, which 32-bit code sets through the GDT.
+    private static readonly int[] ProtectedModeIds =
+    [
+        19, 21, 22, 24, 29, 23, 20, 30, // eax ebx ecx edx esi edi ebp esp
+        0, 0, 0, 0, 0, 0, 0, 0,
+        26, 25, 0, 0, // eip eflags
+        249, 246, // mxcsr fpcw
+    ];
+
+    // UC_X86_REG_ES CS SS DS FS GS, indexed by X86Segment.
+    private static readonly int[] SegmentIds = [28, 11, 49, 17, 32, 33];
+
+    /// <summary>
+    /// Where a 32-bit CPU keeps its GDT: the last page of the 4 GiB space, above every address a
+    /// 32-bit Linux process can map (TASK_SIZE is 0xffffe000 for compat tasks).
+    /// </summary>
+    public const ulong GlobalDescriptorTableAddress = 0xffff_f000;
+
+    private readonly int[] registerIds;
+    private readonly byte* globalDescriptors;
 
     /// <summary>
     /// Westmere: the model whose instruction set (SSSE3, SSE4.2, POPCNT, AES, PCLMULQDQ) matches
@@ -40,10 +62,15 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     private bool running;
     private bool preciseStops, blockHookInstalled, hasRun;
 
-    public UnicornX64Cpu(ICpuEvents events)
+    public UnicornX64Cpu(ICpuEvents events, CpuArchitecture architecture = CpuArchitecture.X86_64)
     {
+        if (architecture is not (CpuArchitecture.X86_64 or CpuArchitecture.I386))
+            throw new ArgumentException($"an x86 CPU cannot run {architecture}", nameof(architecture));
         this.events = events;
-        Check(UnicornNative.Open(UnicornNative.ArchX86, UnicornNative.Mode64, out engine), "uc_open");
+        Architecture = architecture;
+        var longMode = architecture == CpuArchitecture.X86_64;
+        registerIds = longMode ? LongModeIds : ProtectedModeIds;
+        Check(UnicornNative.Open(UnicornNative.ArchX86, longMode ? UnicornNative.Mode64 : UnicornNative.Mode32, out engine), "uc_open");
         Check(UnicornNative.Control(engine, UnicornNative.ControlCpuModel | UnicornNative.ControlWriteOneArgument, CpuModelWestmere), "select CPU model");
         self = GCHandle.Alloc(this);
         var userData = GCHandle.ToIntPtr(self);
@@ -53,6 +80,69 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookMemoryInvalid, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnMemoryFaultHook, userData, 1, 0, 0), "hook memory");
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstructionInvalid, (nint)(delegate* unmanaged<nint, nint, byte>)&OnInvalidInstructionHook, userData, 1, 0, 0), "hook invalid instruction");
         EnableSseState();
+        if (!longMode)
+            globalDescriptors = CreateGlobalDescriptorTable();
+    }
+
+    public CpuArchitecture Architecture { get; }
+
+    /// <summary>
+    /// A zeroed GDT page in host memory mapped at <see cref="GlobalDescriptorTableAddress"/>, and GDTR
+    /// pointing at it: loading a selector into %gs reads its descriptor there, as the hardware does.
+    /// </summary>
+    private byte* CreateGlobalDescriptorTable()
+    {
+        const int GlobalDescriptorTableRegister = 243; // UC_X86_REG_GDTR
+        var table = (byte*)NativeMemory.AlignedAlloc(4096, 4096);
+        NativeMemory.Clear(table, 4096);
+        Check(UnicornNative.MemoryMapPointer(engine, GlobalDescriptorTableAddress, 4096, (uint)(MemoryProtection.Read | MemoryProtection.Write), (nint)table), "map the GDT");
+        // uc_x86_mmr: selector (u16), base (u64 at 8), limit (u32 at 16), flags (u32 at 20).
+        var register = stackalloc ulong[3];
+        register[0] = 0;
+        register[1] = GlobalDescriptorTableAddress;
+        register[2] = 4095;
+        Check(UnicornNative.RegisterWrite(engine, GlobalDescriptorTableRegister, register), "write gdtr");
+        // Flat 4 GiB 32-bit segments where Linux keeps them: __USER32_CS (entry 4, 0x23) and
+        // __USER_DS (entry 5, 0x2b); entry 2 is a DPL 0 data segment for SS, because Unicorn runs
+        // guest code at CPL 0 and SS must match it. Loading them matters: any segment load makes
+        // the CPU recompute the stack size from SS's descriptor, and Unicorn's reset SS has B = 0
+        // (a 16-bit stack: the first call after glibc loaded %gs pushed to SP, not ESP).
+        ((ulong*)table)[2] = 0x00cf_9300_0000_ffff;
+        ((ulong*)table)[4] = 0x00cf_fb00_0000_ffff;
+        ((ulong*)table)[5] = 0x00cf_f300_0000_ffff;
+        foreach (var (segment, selector) in (ReadOnlySpan<(int, ulong)>)[(49, 0x10), (17, 0x2b), (28, 0x2b)])
+        {
+            var value = selector;
+            Check(UnicornNative.RegisterWrite(engine, segment, &value), $"load segment {segment}");
+        }
+        return table;
+    }
+
+    public void WriteGlobalDescriptor(int index, ulong descriptor)
+    {
+        if (globalDescriptors == null || index <= 0 || index >= 512)
+            throw new ArgumentOutOfRangeException(nameof(index), "no such GDT entry");
+        ((ulong*)globalDescriptors)[index] = descriptor;
+    }
+
+    public ulong ReadGlobalDescriptor(int index)
+    {
+        if (globalDescriptors == null || index <= 0 || index >= 512)
+            throw new ArgumentOutOfRangeException(nameof(index), "no such GDT entry");
+        return ((ulong*)globalDescriptors)[index];
+    }
+
+    public ushort ReadSegment(X86Segment segment)
+    {
+        ulong value = 0;
+        UnicornNative.RegisterRead(engine, SegmentIds[(int)segment], &value);
+        return (ushort)value;
+    }
+
+    public void WriteSegment(X86Segment segment, ushort selector)
+    {
+        ulong value = selector;
+        Check(UnicornNative.RegisterWrite(engine, SegmentIds[(int)segment], &value), $"load {segment} with 0x{selector:x}");
     }
 
     /// <summary>
@@ -81,13 +171,13 @@ public sealed unsafe class UnicornX64Cpu : ICpu
 
     public ulong ReadRegister(X64Register register)
     {
-        ulong value;
-        UnicornNative.RegisterRead(engine, RegisterIds[(int)register], &value);
+        ulong value = 0;
+        UnicornNative.RegisterRead(engine, registerIds[(int)register], &value);
         return value;
     }
 
     public void WriteRegister(X64Register register, ulong value)
-        => UnicornNative.RegisterWrite(engine, RegisterIds[(int)register], &value);
+        => UnicornNative.RegisterWrite(engine, registerIds[(int)register], &value);
 
     public void ReadRegisters(ReadOnlySpan<X64Register> registers, Span<ulong> values)
     {
@@ -111,7 +201,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         var slots = stackalloc void*[most];
         for (var i = 0; i < registers.Length; i++)
         {
-            ids[i] = RegisterIds[(int)registers[i]];
+            ids[i] = registerIds[(int)registers[i]];
             slots[i] = values + i;
         }
         if (write)
@@ -327,6 +417,8 @@ public sealed unsafe class UnicornX64Cpu : ICpu
             disposed = true;
         }
         UnicornNative.Close(engine);
+        if (globalDescriptors != null)
+            NativeMemory.AlignedFree(globalDescriptors);
         NativeMemory.Free(stopFlag);
         self.Free();
     }
@@ -480,5 +572,9 @@ public sealed class UnicornPlatform : IPlatform
 {
     public string Name => "unicorn";
 
-    public ICpu CreateCpu(ICpuEvents events) => new UnicornX64Cpu(events);
+    public ICpu CreateCpu(ICpuEvents events, CpuArchitecture architecture = CpuArchitecture.X86_64) => architecture switch
+    {
+        CpuArchitecture.Arm => new UnicornArmCpu(events),
+        _ => new UnicornX64Cpu(events, architecture),
+    };
 }

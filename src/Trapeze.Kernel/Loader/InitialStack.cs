@@ -9,7 +9,7 @@ namespace Trapeze.Kernel.Loader;
 /// Builds the stack a Linux program starts with: argc, argv, envp and the auxiliary vector,
 /// with the strings, AT_PLATFORM and AT_RANDOM bytes above them, as fs/binfmt_elf.c lays it out.
 /// </summary>
-public sealed class InitialStack(GuestMemory memory, ulong top)
+public sealed class InitialStack(GuestMemory memory, ulong top, int wordSize = 8)
 {
     private readonly List<(AuxiliaryVectorType Type, ulong Value)> auxiliary = [];
     private ulong cursor = top;
@@ -17,10 +17,11 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
     public const ulong Size = 8 * 1024 * 1024;
     public const ulong Top = 0x7fff_ffff_f000;
 
-    public static InitialStack Create(GuestMemory memory)
+    /// <summary>Maps the stack below <paramref name="top"/>; its words are <paramref name="wordSize"/> bytes (4 for 32-bit programs).</summary>
+    public static InitialStack Create(GuestMemory memory, ulong top = Top, int wordSize = 8)
     {
-        ElfLoader.MapOrFail(memory.Space, Top - Size, Size, MemoryProtection.Read | MemoryProtection.Write, "[stack]");
-        return new InitialStack(memory, Top);
+        ElfLoader.MapOrFail(memory.Space, top - Size, Size, MemoryProtection.Read | MemoryProtection.Write, "[stack]");
+        return new InitialStack(memory, top, wordSize);
     }
 
     /// <summary>Where the argument and environment strings lie, for /proc/PID/cmdline and environ.</summary>
@@ -55,7 +56,7 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
     }
 
     /// <summary>Writes the vectors and returns the initial stack pointer (pointing at argc).</summary>
-    public ulong Finish(IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string executableName, byte[] random)
+    public ulong Finish(IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string executableName, byte[] random, string platformName = "x86_64")
     {
         var executable = PushString(executableName);
         // Pushed in reverse so that each block reads forwards in memory, as Linux lays them out.
@@ -65,7 +66,7 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
         var argumentsEnd = cursor;
         var argumentPointers = PushStrings(arguments);
         Arguments = (cursor, argumentsEnd);
-        var platform = PushString("x86_64");
+        var platform = PushString(platformName);
         var randomBytes = PushBytes(random);
         AddAuxiliary(AuxiliaryVectorType.AT_PLATFORM, platform);
         AddAuxiliary(AuxiliaryVectorType.AT_RANDOM, randomBytes);
@@ -83,14 +84,22 @@ public sealed class InitialStack(GuestMemory memory, ulong top)
             words.Add((ulong)type);
             words.Add(value);
         }
-        AuxiliaryVector = new byte[(words.Count - auxiliaryStart) * 8];
+        AuxiliaryVector = new byte[(words.Count - auxiliaryStart) * wordSize];
         for (var index = auxiliaryStart; index < words.Count; index++)
-            BitConverter.TryWriteBytes(AuxiliaryVector.AsSpan((index - auxiliaryStart) * 8), words[index]);
-        cursor = (cursor - (ulong)words.Count * 8) & ~15UL;
-        var bytes = new byte[words.Count * 8];
+            WriteWord(AuxiliaryVector.AsSpan((index - auxiliaryStart) * wordSize), words[index]);
+        cursor = (cursor - (ulong)(words.Count * wordSize)) & ~15UL;
+        var bytes = new byte[words.Count * wordSize];
         for (var index = 0; index < words.Count; index++)
-            BitConverter.TryWriteBytes(bytes.AsSpan(index * 8), words[index]);
+            WriteWord(bytes.AsSpan(index * wordSize), words[index]);
         memory.Poke(cursor, bytes);
         return cursor;
+    }
+
+    private void WriteWord(Span<byte> destination, ulong value)
+    {
+        if (wordSize == 4)
+            BitConverter.TryWriteBytes(destination, (uint)value);
+        else
+            BitConverter.TryWriteBytes(destination, value);
     }
 }

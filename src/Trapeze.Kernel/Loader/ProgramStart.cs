@@ -13,7 +13,10 @@ internal static class ProgramStart
     {
         var (image, path, arguments) = (toRun.Image, toRun.Path, toRun.Arguments);
         var memory = process.Memory;
-        var bias = image.IsPositionIndependent ? ElfLoader.ProgramBase : 0;
+        var personality = process.Personality;
+        var layout = personality.Layout;
+        process.AddressSpace.MmapBase = layout.MmapBase;
+        var bias = image.IsPositionIndependent ? layout.ProgramBase : 0;
         // Linux names a program by the file it opened: /proc/PID/exe and maps show the canonical path.
         var realPath = toRun.ShownPath;
         var program = ElfLoader.Load(image, memory, bias, realPath);
@@ -27,13 +30,22 @@ internal static class ProgramStart
                 throw new ExecutableNotFoundException($"{path}: interpreter {message}");
             interpreterFile!.Location.Node.Dispose();
             var interpreter = ElfImage.Parse(interpreterFile.Data, interpreterPath);
+            if (interpreter.Architecture != image.Architecture)
+                throw new ExecutableFormatException($"{interpreterPath}: the interpreter is for {interpreter.Architecture}, the program for {image.Architecture}");
             var span = interpreter.Segments.Max(s => s.VirtualAddress + s.MemorySize) - AddressSpace.PageDown(interpreter.Segments.Min(s => s.VirtualAddress));
             interpreterBase = interpreter.IsPositionIndependent ? process.AddressSpace.FindFree(span) ?? throw new ExecutableFormatException($"{path}: no room for the interpreter") : 0;
             entry = ElfLoader.Load(interpreter, memory, interpreterBase, interpreterFile.ShownPath).Entry;
         }
 
         // Linux places the vDSO below the interpreter, top-down like any other mapping.
-        var vdso = Vdso.Map(memory);
+        var (vdso, vsyscall) = personality.Architecture switch
+        {
+            CpuArchitecture.X86_64 => (Vdso.Map(memory), 0UL),
+            CpuArchitecture.I386 => Vdso32.Map(memory),
+            _ => (0UL, 0UL),
+        };
+        if (personality.Architecture == CpuArchitecture.Arm)
+            KuserHelpers.Map(memory);
 
         process.ExecutablePath = realPath;
         process.Executable?.Node.Dispose();
@@ -42,9 +54,12 @@ internal static class ProgramStart
         process.Command = command.Length > 15 ? command[..15] : command;
         process.BreakStart = process.Break = AddressSpace.PageUp(program.End);
 
-        var stack = InitialStack.Create(memory);
-        stack.AddAuxiliary(AuxiliaryVectorType.AT_SYSINFO_EHDR, vdso);
-        stack.AddAuxiliary(AuxiliaryVectorType.AT_HWCAP, X64CpuModel.Leaf1Edx);
+        var stack = InitialStack.Create(memory, layout.StackTop, personality.Structures.Model.WordSize);
+        if (vsyscall != 0)
+            stack.AddAuxiliary((AuxiliaryVectorType)32, vsyscall); // AT_SYSINFO (asm/auxvec.h, i386 only)
+        if (vdso != 0)
+            stack.AddAuxiliary(AuxiliaryVectorType.AT_SYSINFO_EHDR, vdso);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_HWCAP, personality.HardwareCapabilities);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_PAGESZ, AddressSpace.PageSize);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_CLKTCK, 100);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_PHDR, program.ProgramHeaders);
@@ -58,22 +73,11 @@ internal static class ProgramStart
         stack.AddAuxiliary(AuxiliaryVectorType.AT_GID, (ulong)HostIdentity.GroupId);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_EGID, (ulong)HostIdentity.EffectiveGroupId);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_SECURE, 0);
-        var stackPointer = stack.Finish(arguments, environment, path, HostRandom.GetBytes(16));
+        var stackPointer = stack.Finish(arguments, environment, path, HostRandom.GetBytes(16), personality.Platform);
         process.Arguments = stack.Arguments;
         process.Environment = stack.Environment;
         process.AuxiliaryVector = stack.AuxiliaryVector;
 
-        var cpu = process.Cpu;
-        foreach (var register in Enum.GetValues<X64Register>())
-        {
-            if (register is not (X64Register.Rflags or X64Register.Rip or X64Register.Mxcsr or X64Register.X87Control))
-                cpu.WriteRegister(register, 0);
-        }
-        // The floating-point state Linux starts a program with: exceptions masked, round to nearest.
-        cpu.WriteRegister(X64Register.Mxcsr, 0x1f80);
-        cpu.WriteRegister(X64Register.X87Control, 0x37f);
-        cpu.WriteRegister(X64Register.Rsp, stackPointer);
-        cpu.WriteRegister(X64Register.Rip, entry);
-        cpu.WriteRegister(X64Register.Rflags, 0x202);
+        personality.StartProgram(process.Cpu, entry, stackPointer);
     }
 }

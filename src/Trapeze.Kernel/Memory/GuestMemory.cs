@@ -119,14 +119,23 @@ public sealed unsafe class GuestMemory(AddressSpace space)
         return Errno.None;
     }
 
-    /// <summary>Reads a NULL-terminated array of string pointers (argv, envp).</summary>
-    public Errno ReadStringArray(GuestAddress array, out List<string> values, int maximumCount = 0x20000)
+    /// <summary>Reads a NULL-terminated array of string pointers (argv, envp) of <paramref name="pointerSize"/> bytes each.</summary>
+    public Errno ReadStringArray(GuestAddress array, out List<string> values, int maximumCount = 0x20000, int pointerSize = 8)
     {
         values = [];
         for (var index = 0; index < maximumCount; index++)
         {
-            if (Read(array + (ulong)(index * 8), out ulong pointer) is not Errno.None)
+            ulong pointer;
+            if (pointerSize == 4)
+            {
+                if (Read(array + (ulong)(index * 4), out uint word) is not Errno.None)
+                    return Errno.EFAULT;
+                pointer = word;
+            }
+            else if (Read(array + (ulong)(index * 8), out pointer) is not Errno.None)
+            {
                 return Errno.EFAULT;
+            }
             if (pointer == 0)
                 return Errno.None;
             if (ReadCString(new CString(pointer), out var text, 128 * 1024) is var error and not Errno.None)

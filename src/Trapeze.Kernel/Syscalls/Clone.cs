@@ -81,24 +81,8 @@ public static class CloneCalls
             child.AlternateStackBase = thread.AlternateStackBase;
             child.AlternateStackSize = thread.AlternateStackSize;
         }
-        var cpu = thread.Process.Cpu;
-        if (child.Process.Cpu == cpu)
-        {
-            child.Context = cpu.SaveContext();
-        }
-        else
-        {
-            // A forked child starts on its own CPU with a copy of the caller's registers.
-            foreach (var register in Enum.GetValues<X64Register>())
-                child.SetStartRegister(register, cpu.ReadRegister(register));
-        }
-        child.SetStartRegister(X64Register.Rcx, thread.NextInstruction);
-        child.SetStartRegister(X64Register.Rax, 0);
-        child.SetStartRegister(X64Register.Rip, thread.NextInstruction);
-        if (request.Stack != 0)
-            child.SetStartRegister(X64Register.Rsp, request.Stack);
-        if ((flags & CloneFlags.CLONE_SETTLS) != 0)
-            child.SetStartRegister(X64Register.FsBase, request.Tls);
+        // The registers are the personality's business: which one returns 0, which holds the TLS.
+        thread.Process.Personality.StartChild(thread, child, thread.NextInstruction, request.Stack, (flags & CloneFlags.CLONE_SETTLS) != 0 ? request.Tls : null);
 
         if ((flags & CloneFlags.CLONE_PARENT_SETTID) != 0)
             thread.Memory.Write(request.ParentTid, child.Id);

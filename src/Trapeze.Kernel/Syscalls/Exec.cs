@@ -72,8 +72,11 @@ public static class ExecCalls
         var process = thread.Process;
         var kernel = thread.Kernel;
         var memory = process.MemoryContext;
-        var shared = memory.Users > 1;
-        var target = shared ? new MemoryContext(kernel.Platform) : memory;
+        // A program for another CPU (an i386 program exec'd by an x86-64 one) gets a CPU of its kind.
+        var personality = kernel.PersonalityFor(request.Program.Image.Architecture);
+        var shared = memory.Users > 1 || personality.Architecture != memory.Cpu.Architecture;
+        var target = shared ? new MemoryContext(kernel.Platform, personality.Architecture) : memory;
+        process.Personality = personality;
         process.BeginExec(thread, target);
         if (shared)
         {
@@ -104,7 +107,7 @@ public static class ExecCalls
     private static Errno ReadStrings(GuestThread thread, GuestAddress array, out List<string> values)
     {
         values = [];
-        return array.IsNull ? Errno.None : thread.Memory.ReadStringArray(array, out values);
+        return array.IsNull ? Errno.None : thread.Memory.ReadStringArray(array, out values, pointerSize: thread.Process.Personality.Structures.Model.WordSize);
     }
 
     /// <summary>Handlers do not survive exec (their code is gone); ignored signals stay ignored.</summary>

@@ -99,7 +99,7 @@ public static class FileIo
         var segments = new List<HostSegment>(count);
         for (var index = 0; index < count; index++)
         {
-            if (thread.Memory.Read(vectors + (ulong)(index * 16), out IoVector vector) is var error and not Errno.None)
+            if (thread.Process.Personality.Structures.ReadIoVector(thread.Memory, vectors, index, out var vector) is var error and not Errno.None)
                 return error;
             if ((long)vector.Length < 0)
                 return Errno.EINVAL;

@@ -530,6 +530,7 @@ public static unsafe class FileSystem
         return 0;
     }
 
+    // In the guest's layout: struct stat on x86-64, struct stat64 for the 32-bit personalities' *64 calls.
     private static Result WriteOut(GuestThread thread, GuestAddress address, in LinuxStat status)
-        => thread.Memory.Write(address, status) is var fault and not Errno.None ? fault : 0;
+        => thread.Process.Personality.Structures.WriteStat(thread.Memory, address, status) is var fault and not Errno.None ? fault : 0;
 }

@@ -73,7 +73,7 @@ public static class FutexCalls
         var deadline = Syscalls.Wait.NoDeadline;
         if (!timeout.IsNull)
         {
-            if (thread.Memory.Read(timeout, out Timespec limit) is var timeoutFault and not Errno.None)
+            if (LinuxStructures.ReadTime(thread, timeout, out var limit) is var timeoutFault and not Errno.None)
                 return timeoutFault;
             if (limit.Seconds < 0 || limit.Nanoseconds is < 0 or >= 1_000_000_000)
                 return Errno.EINVAL;
@@ -161,7 +161,7 @@ public static class FutexCalls
         var deadline = Syscalls.Wait.NoDeadline;
         if (!timeout.IsNull)
         {
-            if (thread.Memory.Read(timeout, out Timespec limit) is var timeoutFault and not Errno.None)
+            if (LinuxStructures.ReadTime(thread, timeout, out var limit) is var timeoutFault and not Errno.None)
                 return timeoutFault;
             deadline = thread.Kernel.Clock.ToMonotonic(ClockId.CLOCK_REALTIME, limit.Seconds * 1_000_000_000 + limit.Nanoseconds);
         }

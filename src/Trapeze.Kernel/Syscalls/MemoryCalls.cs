@@ -11,6 +11,9 @@ public static class MemoryCalls
 {
     private const ulong PageMask = AddressSpace.PageSize - 1;
 
+    /// <summary>The top of user space for the caller's personality (TASK_SIZE).</summary>
+    private static ulong UserTop(GuestThread thread) => thread.Process.Personality.Layout.UserTop;
+
     [Syscall("brk", Returns = ResultKind.Address)]
     public static Result Break(GuestThread thread, [Argument(ArgumentKind.Address)] ulong address)
     {
@@ -61,7 +64,7 @@ public static class MemoryCalls
         if (fixedAddress)
         {
             start = address.Value;
-            if ((start & PageMask) != 0 || start + size > AddressSpace.UserTop || start < AddressSpace.MinimumAddress)
+            if ((start & PageMask) != 0 || start + size > UserTop(thread) || start < AddressSpace.MinimumAddress)
                 return (start & PageMask) != 0 ? Errno.EINVAL : Errno.EPERM;
             if ((flags & MapFlags.MAP_FIXED_NOREPLACE) != 0 && !space.IsFree(start, start + size))
                 return Errno.EEXIST;
@@ -69,7 +72,7 @@ public static class MemoryCalls
         else
         {
             var hint = AddressSpace.PageDown(address.Value);
-            if (hint >= AddressSpace.MinimumAddress && hint + size <= AddressSpace.UserTop && space.IsFree(hint, hint + size))
+            if (hint >= AddressSpace.MinimumAddress && hint + size <= UserTop(thread) && space.IsFree(hint, hint + size))
                 start = hint;
             else if (space.FindFree(size) is { } free)
                 start = free;
@@ -97,7 +100,7 @@ public static class MemoryCalls
     [Syscall("munmap")]
     public static Result Unmap(GuestThread thread, GuestAddress address, ulong length)
     {
-        if ((address.Value & PageMask) != 0 || length == 0 || address.Value + length > AddressSpace.UserTop)
+        if ((address.Value & PageMask) != 0 || length == 0 || address.Value + length > UserTop(thread))
             return Errno.EINVAL;
         thread.Process.AddressSpace.Unmap(address.Value, length);
         return 0;
@@ -176,7 +179,7 @@ public static class MemoryCalls
         if ((address.Value & PageMask) != 0)
             return Errno.EINVAL;
         var end = address.Value + AddressSpace.PageUp(length);
-        if (end < address.Value || end > AddressSpace.UserTop)
+        if (end < address.Value || end > UserTop(thread))
             return Errno.ENOMEM;
         if (!thread.Process.AddressSpace.IsFullyMapped(address.Value, end))
             return Errno.ENOMEM;

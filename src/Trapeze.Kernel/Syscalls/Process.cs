@@ -43,8 +43,9 @@ public static class ProcessCalls
     [Syscall("set_robust_list", Support = Support.Full)]
     public static Result SetRobustList(GuestThread thread, GuestAddress head, ulong length)
     {
-        const ulong RobustListHeadSize = 24;
-        if (length != RobustListHeadSize)
+        // struct robust_list_head: three words.
+        var robustListHeadSize = 3 * (ulong)thread.Process.Personality.Structures.Model.WordSize;
+        if (length != robustListHeadSize)
             return Errno.EINVAL;
         thread.RobustList = head;
         return 0;

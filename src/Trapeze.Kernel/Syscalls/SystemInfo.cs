@@ -32,6 +32,10 @@ public static unsafe class SystemInfo
 
     [Syscall("prlimit64", Support = Support.Partial, Note = "the calling process only (pid 0 or its own)")]
     public static Result ResourceLimit(GuestThread thread, int pid, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit)] GuestAddress newLimit, [Argument(ArgumentKind.ResourceLimit, Direction = Direction.Out)] GuestAddress oldLimit)
+        => Limits(thread, pid, resource, newLimit, oldLimit, null);
+
+    /// <summary>prlimit64 always takes struct rlimit64; getrlimit and setrlimit the personality's struct rlimit (<paramref name="structures"/>).</summary>
+    private static Result Limits(GuestThread thread, int pid, RlimitResource resource, GuestAddress newLimit, GuestAddress oldLimit, Abi.Linux.LinuxStructures? structures)
     {
         if (pid != 0 && pid != thread.Process.Id)
             return Errno.ESRCH;
@@ -41,7 +45,8 @@ public static unsafe class SystemInfo
         var current = limits.TryGetValue(resource, out var known) ? known : new Abi.Linux.ResourceLimit { Current = ulong.MaxValue, Maximum = ulong.MaxValue };
         if (!newLimit.IsNull)
         {
-            if (thread.Memory.Read(newLimit, out Abi.Linux.ResourceLimit requested) is var fault and not Errno.None)
+            Abi.Linux.ResourceLimit requested;
+            if ((structures is null ? thread.Memory.Read(newLimit, out requested) : structures.ReadLimit(thread.Memory, newLimit, out requested)) is var fault and not Errno.None)
                 return fault;
             if (requested.Current > requested.Maximum)
                 return Errno.EINVAL;
@@ -51,18 +56,18 @@ public static unsafe class SystemInfo
             if (resource == RlimitResource.RLIMIT_NOFILE)
                 thread.Process.Files.Limit = (int)Math.Min(requested.Current, 1024 * 1024);
         }
-        if (!oldLimit.IsNull && thread.Memory.Write(oldLimit, current) is var writeFault and not Errno.None)
+        if (!oldLimit.IsNull && (structures is null ? thread.Memory.Write(oldLimit, current) : structures.WriteLimit(thread.Memory, oldLimit, current)) is var writeFault and not Errno.None)
             return writeFault;
         return 0;
     }
 
     [Syscall("getrlimit")]
     public static Result GetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit, Direction = Direction.Out)] GuestAddress limit)
-        => ResourceLimit(thread, 0, resource, default, limit);
+        => Limits(thread, 0, resource, default, limit, thread.Process.Personality.Structures);
 
     [Syscall("setrlimit")]
     public static Result SetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit)] GuestAddress limit)
-        => ResourceLimit(thread, 0, resource, limit, default);
+        => Limits(thread, 0, resource, limit, default, thread.Process.Personality.Structures);
 
     [Syscall("sched_getaffinity")]
     public static Result GetAffinity(GuestThread thread, int pid, uint size, [Argument(ArgumentKind.CpuSet, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress mask)

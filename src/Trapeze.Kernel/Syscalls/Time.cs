@@ -15,7 +15,7 @@ public static class Time
     {
         if (thread.Kernel.Clock.Now(clock) is not { } now)
             return Errno.EINVAL;
-        return thread.Memory.Write(time, ToTimespec(now)) is var fault and not Errno.None ? fault : 0;
+        return LinuxStructures.WriteTime(thread, time, ToTimespec(now)) is var fault and not Errno.None ? fault : 0;
     }
 
     [Syscall("clock_getres")]
@@ -27,14 +27,15 @@ public static class Time
         var value = new Timespec { Seconds = 0, Nanoseconds = coarse ? 4_000_000 : 1 };
         if (resolution.IsNull)
             return 0;
-        return thread.Memory.Write(resolution, value) is var fault and not Errno.None ? fault : 0;
+        return LinuxStructures.WriteTime(thread, resolution, value) is var fault and not Errno.None ? fault : 0;
     }
 
     [Syscall("gettimeofday")]
     public static Result GetTimeOfDay(GuestThread thread, [Argument(ArgumentKind.Timeval, Direction = Direction.Out)] GuestAddress time, GuestAddress zone)
     {
         var now = thread.Kernel.Clock.Now(ClockId.CLOCK_REALTIME)!.Value;
-        if (!time.IsNull && thread.Memory.Write(time, new Timeval { Seconds = now / NanosecondsPerSecond, Microseconds = now % NanosecondsPerSecond / 1000 }) is var fault and not Errno.None)
+        // A timeval has a timespec's shape: microseconds where nanoseconds would be.
+        if (!time.IsNull && LinuxStructures.WriteTime(thread, time, new Timespec { Seconds = now / NanosecondsPerSecond, Nanoseconds = now % NanosecondsPerSecond / 1000 }) is var fault and not Errno.None)
             return fault;
         if (!zone.IsNull && thread.Memory.Write(zone, 0UL) is var zoneFault and not Errno.None)
             return zoneFault;
@@ -45,7 +46,7 @@ public static class Time
     public static Result GetTime(GuestThread thread, GuestAddress location)
     {
         var seconds = thread.Kernel.Clock.Now(ClockId.CLOCK_REALTIME)!.Value / NanosecondsPerSecond;
-        if (!location.IsNull && thread.Memory.Write(location, seconds) is var fault and not Errno.None)
+        if (!location.IsNull && thread.Process.Personality.Structures.WriteLong(thread.Memory, location, seconds) is var fault and not Errno.None)
             return fault;
         return seconds;
     }
@@ -58,7 +59,7 @@ public static class Time
     public static Result SleepOnClock(GuestThread thread, ClockId clock, int flags, [Argument(ArgumentKind.Timespec)] GuestAddress request, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress remaining)
     {
         const int Absolute = 1; // TIMER_ABSTIME
-        if (thread.Memory.Read(request, out Timespec duration) is var fault and not Errno.None)
+        if (LinuxStructures.ReadTime(thread, request, out var duration) is var fault and not Errno.None)
             return fault;
         if (duration.Seconds < 0 || duration.Nanoseconds is < 0 or >= NanosecondsPerSecond)
             return Errno.EINVAL;
@@ -74,7 +75,7 @@ public static class Time
         {
             // Interrupted: a relative sleep tells how much was left.
             var left = Math.Max(0, deadline - clocks.Monotonic);
-            if (thread.Memory.Write(remaining, ToTimespec(left)) is var remainingFault and not Errno.None)
+            if (LinuxStructures.WriteTime(thread, remaining, ToTimespec(left)) is var remainingFault and not Errno.None)
                 return remainingFault;
         }
         return slept.Control is Restart ? Result.Interrupted(RestartRule.Never) : slept;

@@ -38,7 +38,7 @@ public sealed class BlockedSyscall
 /// </summary>
 public sealed class GuestThread
 {
-    private readonly List<(X64Register Register, ulong Value)> startRegisters = [];
+    private readonly List<Action<ICpu>> startRegisters = [];
     private readonly int wakeDescriptor;
 
     internal GuestThread(Process process, int id)
@@ -106,6 +106,15 @@ public sealed class GuestThread
     /// <summary>An execve that found its program, to be put in place by the run loop.</summary>
     internal ExecRequest? PendingExec { get; set; }
 
+    /// <summary>
+    /// The call being dispatched is a 32-bit ABI's old time32 form (clock_gettime, nanosleep... rather
+    /// than their *_time64 twins): its timespec and timeval have 32-bit fields. Set by the personality.
+    /// </summary>
+    public bool OldTimeLayout { get; internal set; }
+
+    /// <summary>i386: this thread's TLS descriptors (GDT entries 12-14), put into the GDT whenever it gets the CPU, as Linux's load_TLS does.</summary>
+    internal ulong[]? TlsDescriptors { get; set; }
+
     /// <summary>Where the call being dispatched returns to (a new thread or child starts there).</summary>
     public ulong NextInstruction { get; internal set; }
 
@@ -130,12 +139,15 @@ public sealed class GuestThread
     }
 
     /// <summary>Registers a new thread starts with, applied when it first gets the CPU (after the parent's context).</summary>
-    internal void SetStartRegister(X64Register register, ulong value) => startRegisters.Add((register, value));
+    internal void SetStartRegister(X64Register register, ulong value) => startRegisters.Add(cpu => cpu.WriteRegister(register, value));
+
+    /// <summary>Any other part of a new thread's CPU state (ARM registers, an x86 segment), set when it first runs.</summary>
+    internal void SetStartState(Action<ICpu> apply) => startRegisters.Add(apply);
 
     internal void ApplyStartRegisters()
     {
-        foreach (var (register, value) in startRegisters)
-            Process.Cpu.WriteRegister(register, value);
+        foreach (var apply in startRegisters)
+            apply(Process.Cpu);
         startRegisters.Clear();
     }
 

@@ -10,9 +10,9 @@ namespace Trapeze.Kernel.Tasks;
 public sealed class MemoryContext : ICpuEvents, IDisposable
 {
 
-    public MemoryContext(IPlatform platform)
+    public MemoryContext(IPlatform platform, CpuArchitecture architecture = CpuArchitecture.X86_64)
     {
-        Cpu = platform.CreateCpu(this);
+        Cpu = platform.CreateCpu(this, architecture);
         Space = new AddressSpace(Cpu);
         Memory = new GuestMemory(Space);
     }
@@ -44,6 +44,8 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
             previous.Context = Cpu.SaveContext(previous.Context);
         if (thread.Context is { } context)
             Cpu.RestoreContext(context);
+        if (thread.TlsDescriptors is { } descriptors)
+            Syscalls.ThreadArea.LoadAll(Cpu, descriptors);
         Loaded = thread;
         thread.ApplyStartRegisters();
     }
@@ -58,7 +60,7 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
     /// <summary>A copy for a forked child: private pages copied, shared ones shared; null when the host has no memory.</summary>
     public MemoryContext? Fork(IPlatform platform)
     {
-        var child = new MemoryContext(platform);
+        var child = new MemoryContext(platform, Cpu.Architecture);
         if (Space.CopyInto(child.Space))
             return child;
         child.Dispose();
@@ -82,6 +84,12 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
     {
         var thread = Loaded!;
         thread.Process.Personality.OnSyscall(thread, cpu, nextInstruction);
+    }
+
+    bool ICpuEvents.OnInterrupt(ICpu cpu, int number)
+    {
+        var thread = Loaded!;
+        return thread.Process.Personality.OnInterrupt(thread, cpu, number);
     }
 
     public void Dispose()

@@ -125,7 +125,7 @@ public sealed class Process
     public ProcessCredentials Credentials { get; set; } = new();
     public int SessionId { get; set; }
 
-    public IPersonality Personality { get; }
+    public IPersonality Personality { get; internal set; }
     public MemoryContext MemoryContext { get; private set; }
     public ICpu Cpu => MemoryContext.Cpu;
     public AddressSpace AddressSpace => MemoryContext.Space;

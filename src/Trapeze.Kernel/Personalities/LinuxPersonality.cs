@@ -1,0 +1,238 @@
+using Trapeze.Cpu;
+using Trapeze.Kernel.Abi;
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Syscalls;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel.Personalities;
+
+/// <summary>
+/// What every Linux personality shares: the number table bound to the declared handlers (by name, with
+/// the personality's aliases such as fstat64 -> fstat), dispatch with the tracer, and how a call ends.
+/// A subclass says where number and arguments arrive and how the result leaves.
+/// </summary>
+public abstract class LinuxPersonality : IPersonality
+{
+    private protected readonly SyscallDefinition?[] byNumber;
+    private readonly string[] names;
+
+    /// <param name="numbers">The kernel's table for this ABI (generated).</param>
+    /// <param name="aliases">Table names served by a handler declared under another name, e.g. the *64 and *32 variants of 32-bit ABIs.</param>
+    private protected LinuxPersonality((string Name, int Number)[] numbers, IReadOnlyDictionary<string, string>? aliases = null)
+    {
+        var declared = SyscallCatalog.Definitions.ToDictionary(d => d.Name);
+        // Private calls (ARM's 0x0f0000 range) sit far above the table: they live in a side map.
+        var size = numbers.Where(e => e.Number < 0x10000).Max(e => e.Number) + 1;
+        byNumber = new SyscallDefinition?[size];
+        names = new string[size];
+        var table = new List<(string, int, SyscallDefinition?)>();
+        foreach (var (name, number) in numbers)
+        {
+            var handlerName = aliases?.GetValueOrDefault(name) ?? name;
+            var definition = declared.GetValueOrDefault(handlerName);
+            if (definition is not null && handlerName != name)
+                definition = definition with { Name = name };
+            if (number < size)
+            {
+                byNumber[number] = definition;
+                names[number] = name;
+            }
+            else
+            {
+                privateCalls[(ulong)number] = (name, definition);
+            }
+            table.Add((name, number, definition));
+        }
+        Table = table;
+    }
+
+    private readonly Dictionary<ulong, (string Name, SyscallDefinition? Definition)> privateCalls = [];
+
+    public abstract string Name { get; }
+    public abstract CpuArchitecture Architecture { get; }
+    public abstract LinuxStructures Structures { get; }
+    public abstract AddressLayout Layout { get; }
+    public abstract string Platform { get; }
+    public abstract ulong HardwareCapabilities { get; }
+
+    public IReadOnlyList<(string Name, int Number, SyscallDefinition? Definition)> Table { get; }
+
+    public string NameOf(ulong number)
+    {
+        if (number < (ulong)names.Length && names[number] is { } name)
+            return name;
+        return privateCalls.TryGetValue(number, out var call) ? call.Name : $"syscall_{number}";
+    }
+
+    private protected SyscallDefinition? Find(ulong number)
+        => number < (ulong)byNumber.Length ? byNumber[number] : privateCalls.GetValueOrDefault(number).Definition;
+
+    public abstract void OnSyscall(GuestThread thread, ICpu cpu, ulong nextInstruction);
+
+    public virtual bool OnInterrupt(GuestThread thread, ICpu cpu, int number) => false;
+
+    public abstract void StartProgram(ICpu cpu, ulong entry, ulong stackPointer);
+
+    public abstract void StartChild(GuestThread parent, GuestThread child, ulong resumeAt, ulong stack, ulong? tls);
+
+    /// <summary>Writes the syscall's result (or -errno) where the ABI returns it, and whatever else the ABI's return leaves.</summary>
+    private protected abstract void WriteResult(ICpu cpu, long value, ulong nextInstruction, ulong flags);
+
+    /// <summary>The syscall instruction's length: a restarted call runs it again (x86 syscall and int 0x80: 2 bytes).</summary>
+    private protected virtual ulong SyscallInstructionLength => 2;
+
+    /// <summary>After a call finished outside the engine, the next run starts past the syscall instruction.</summary>
+    private protected abstract void ContinueAt(ICpu cpu, ulong nextInstruction);
+
+    /// <summary>The common path of a call whose arguments are decoded: tracer, handler, result or block.</summary>
+    private protected void Serve(GuestThread thread, ICpu cpu, ulong number, SyscallDefinition? definition, SyscallArguments arguments, ulong nextInstruction, ulong flags)
+    {
+        thread.NextInstruction = nextInstruction;
+        var tracer = thread.Kernel.Tracer;
+        SyscallCall? trace = null;
+        Result result;
+        if (tracer is null)
+        {
+            result = Dispatch(thread, number, definition, arguments);
+        }
+        else
+        {
+            var call = new SyscallCall { Name = NameOf(number), Number = (int)number, Definition = definition, Arguments = arguments };
+            tracer.Enter(thread, ref call);
+            if (!call.Blocked)
+                call.Result = Dispatch(thread, number, definition, call.Arguments);
+            arguments = call.Arguments;
+            result = call.Result;
+            trace = call;
+        }
+        if (result.IsFinished)
+        {
+            Finish(thread, cpu, result, nextInstruction, flags, trace);
+            return;
+        }
+        if (result.Control is Wait wait)
+        {
+            thread.Blocked = new BlockedSyscall
+            {
+                Number = number,
+                Definition = definition,
+                Arguments = arguments,
+                NextInstruction = nextInstruction,
+                Flags = flags,
+                Wait = wait,
+                Trace = trace,
+            };
+        }
+        else
+        {
+            Complete(thread, cpu, result, nextInstruction, flags, trace, number);
+        }
+        // The rest happens in the thread's run loop, outside the engine.
+        cpu.RequestStop();
+    }
+
+    public void Resume(GuestThread thread, ICpu cpu, BlockedSyscall call)
+    {
+        var result = Dispatch(thread, call.Number, call.Definition, call.Arguments);
+        if (result.Control is Wait wait)
+        {
+            call.Wait = wait;
+            return;
+        }
+        Complete(thread, cpu, result, call.NextInstruction, call.Flags, call.Trace, call.Number);
+        // Outside the engine the next run starts from the program counter, which must be past the syscall.
+        if (result.Control is null or Restart)
+            ContinueAt(cpu, call.NextInstruction);
+    }
+
+    /// <summary>A call ended in something other than a wait: a value, an exec, a vanished thread, or an interruption.</summary>
+    private protected void Complete(GuestThread thread, ICpu cpu, Result result, ulong nextInstruction, ulong flags, SyscallCall? trace, ulong number)
+    {
+        switch (result.Control)
+        {
+            case null:
+                Finish(thread, cpu, result, nextInstruction, flags, trace);
+                break;
+            case Restart restart:
+                // EINTR for now; on the way back to user space the signal's disposition may restart the call.
+                // The tracer sees the kernel's restart code, as strace does.
+                if (trace is { } interrupted)
+                {
+                    interrupted.Result = -(restart.Rule switch
+                    {
+                        RestartRule.UnlessHandlerWithoutRestartFlag => 512L,
+                        RestartRule.OnlyWithoutHandler => 514L,
+                        _ => 516L,
+                    });
+                    thread.Kernel.Tracer?.Exit(thread, ref interrupted);
+                }
+                Finish(thread, cpu, Errno.EINTR, nextInstruction, flags, null);
+                if (!thread.Killed)
+                    thread.InterruptedCall = (restart.Rule, number, nextInstruction - SyscallInstructionLength);
+                break;
+            case SignalReturnOutcome:
+                if (trace is { } returned)
+                {
+                    returned.Result = result.Raw;
+                    thread.Kernel.Tracer?.Exit(thread, ref returned);
+                }
+                thread.CallFinished();
+                thread.SignalReturnPending = true;
+                break;
+            case ExecRequest exec:
+                // The new program replaces every register; to the tracer execve returned 0.
+                if (trace is { } call)
+                {
+                    call.Result = 0;
+                    thread.Kernel.Tracer?.Exit(thread, ref call);
+                }
+                thread.CallFinished();
+                thread.PendingExec = exec;
+                break;
+            default:
+                // A thread that is gone has nothing to return to; strace still ends its line ("= ?").
+                if (trace is { } ended)
+                {
+                    ended.Result = 0;
+                    thread.Kernel.Tracer?.Exit(thread, ref ended);
+                }
+                thread.CallFinished();
+                break;
+        }
+    }
+
+    private protected void Finish(GuestThread thread, ICpu cpu, Result result, ulong nextInstruction, ulong flags, SyscallCall? trace)
+    {
+        if (trace is { } call)
+        {
+            call.Result = result;
+            thread.Kernel.Tracer?.Exit(thread, ref call);
+            result = call.Result;
+        }
+        thread.CallFinished();
+        if (thread.Killed)
+            return;
+        WriteResult(cpu, result.Raw, nextInstruction, flags);
+    }
+
+    /// <summary>Runs the handler. Anything it throws is a Trapeze bug: one line for the user, SIGSYS for the guest.</summary>
+    private protected Result Dispatch(GuestThread thread, ulong number, SyscallDefinition? definition, in SyscallArguments arguments)
+    {
+        if (definition is null)
+        {
+            thread.Kernel.ReportUnsupported(NameOf(number), "");
+            return Errno.ENOSYS;
+        }
+        if (definition.Support == Support.Unsupported)
+            thread.Kernel.ReportUnsupported(definition.Name, definition.Note);
+        try
+        {
+            return definition.Invoke(thread, arguments);
+        }
+        catch (Exception exception)
+        {
+            thread.Kernel.ReportInternalError(thread, definition.Name, exception);
+            return Result.ThreadGone;
+        }
+    }
+}

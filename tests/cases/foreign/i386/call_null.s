@@ -1,0 +1,5 @@
+.text
+.global _start
+_start:
+	xor %eax,%eax
+	call *%eax
