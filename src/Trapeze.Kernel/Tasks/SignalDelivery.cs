@@ -242,6 +242,10 @@ public static class SignalDelivery
                         return;
                 }
             }
+            // Only the x86-64 frame exists yet: a 32-bit guest's handler is not run (as before signals
+            // were delivered at all), rather than given a frame its code cannot read.
+            if (process.Personality.Architecture != CpuArchitecture.X86_64)
+                continue;
             var flags = actions.Flags(signal);
             ApplyRestart(thread, cpu, handlerRuns: true, flags);
             if (!SetupFrame(thread, cpu, info, handler, flags))
