@@ -42,24 +42,14 @@ public static class CredentialCalls
     public static Result SetUserIds(GuestThread thread, uint real, uint effective, uint saved)
     {
         var ids = thread.Process.Credentials;
-        if (!Allowed(ids, ids.RealUser, ids.EffectiveUser, ids.SavedUser, real, effective, saved))
-            return Errno.EPERM;
-        ids.RealUser = real == Unchanged ? ids.RealUser : real;
-        ids.EffectiveUser = effective == Unchanged ? ids.EffectiveUser : effective;
-        ids.SavedUser = saved == Unchanged ? ids.SavedUser : saved;
-        return 0;
+        return SetThree(ids, ref ids.RealUser, ref ids.EffectiveUser, ref ids.SavedUser, real, effective, saved);
     }
 
     [Syscall("setresgid", Support = Support.Full)]
     public static Result SetGroupIds(GuestThread thread, uint real, uint effective, uint saved)
     {
         var ids = thread.Process.Credentials;
-        if (!Allowed(ids, ids.RealGroup, ids.EffectiveGroup, ids.SavedGroup, real, effective, saved))
-            return Errno.EPERM;
-        ids.RealGroup = real == Unchanged ? ids.RealGroup : real;
-        ids.EffectiveGroup = effective == Unchanged ? ids.EffectiveGroup : effective;
-        ids.SavedGroup = saved == Unchanged ? ids.SavedGroup : saved;
-        return 0;
+        return SetThree(ids, ref ids.RealGroup, ref ids.EffectiveGroup, ref ids.SavedGroup, real, effective, saved);
     }
 
     [Syscall("setreuid", Support = Support.Full)]
@@ -142,9 +132,21 @@ public static class CredentialCalls
         return 0;
     }
 
-    /// <summary>Unprivileged, each new id must be one of the three current ones; root may set any.</summary>
-    private static bool Allowed(ProcessCredentials ids, uint real, uint effective, uint saved, params uint[] wanted)
-        => ids.EffectiveUser == 0 || wanted.All(id => id == Unchanged || id == real || id == effective || id == saved);
+    /// <summary>
+    /// setresuid's rule for one triple of ids (users or groups): unprivileged, each new id must be one
+    /// of the three current ones; root may set any; -1 leaves an id as it is.
+    /// </summary>
+    private static Result SetThree(ProcessCredentials ids, ref uint real, ref uint effective, ref uint saved, uint newReal, uint newEffective, uint newSaved)
+    {
+        var (r, e, s) = (real, effective, saved);
+        bool Current(uint id) => id == Unchanged || id == r || id == e || id == s;
+        if (ids.EffectiveUser != 0 && !(Current(newReal) && Current(newEffective) && Current(newSaved)))
+            return Errno.EPERM;
+        real = newReal == Unchanged ? real : newReal;
+        effective = newEffective == Unchanged ? effective : newEffective;
+        saved = newSaved == Unchanged ? saved : newSaved;
+        return 0;
+    }
 
     private static Result WriteThree(GuestThread thread, GuestAddress first, uint a, GuestAddress second, uint b, GuestAddress third, uint c)
     {
