@@ -42,7 +42,8 @@ public readonly record struct Result
     public static Result Exec(ExecRequest request) => new(0, request);
 
     /// <summary>rt_sigreturn: the run loop restores every register from the signal frame; <paramref name="restoredResult"/> is the RAX it holds (for the tracer).</summary>
-    public static Result SignalReturn(long restoredResult) => new(restoredResult, SignalReturnOutcome.Instance);
+    public static Result SignalReturn(long restoredResult, SignalFrameKind kind = SignalFrameKind.RealTime)
+        => new(restoredResult, kind == SignalFrameKind.RealTime ? SignalReturnOutcome.RealTime : SignalReturnOutcome.Legacy);
 
     /// <summary>The calling thread is gone (exit, exit_group, a fatal signal): nothing to return to.</summary>
     public static Result ThreadGone { get; } = new(0, ControlOutcome.Gone);
@@ -80,8 +81,10 @@ public enum RestartRule
 
 internal sealed class SignalReturnOutcome : ControlOutcome
 {
-    private SignalReturnOutcome() : base("signal return") { }
-    public static SignalReturnOutcome Instance { get; } = new();
+    private SignalReturnOutcome(SignalFrameKind kind) : base("signal return") => Kind = kind;
+    public SignalFrameKind Kind { get; }
+    public static SignalReturnOutcome RealTime { get; } = new(SignalFrameKind.RealTime);
+    public static SignalReturnOutcome Legacy { get; } = new(SignalFrameKind.Legacy);
 }
 
 internal sealed class Restart(RestartRule rule) : ControlOutcome("interrupted")

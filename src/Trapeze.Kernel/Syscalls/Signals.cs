@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Trapeze.Cpu;
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Tasks;
@@ -88,7 +87,7 @@ public static class Signals
     {
         const int OnStack = 1, Disable = 2, AutoDisarm = 1 << 31;
         const ulong MinimumSize = 2048;
-        var sp = thread.Process.Cpu.ReadRegister(X64Register.Rsp);
+        var sp = thread.Process.Personality.SignalFrames?.StackPointer(thread.Process.Cpu) ?? 0;
         var onAlternate = SignalDelivery.OnAlternateStack(thread, sp);
         byte[]? incoming = null;
         if (!stack.IsNull)
@@ -101,7 +100,7 @@ public static class Signals
         {
             var previous = new byte[24];
             BinaryPrimitives.WriteUInt64LittleEndian(previous, thread.AlternateStackBase);
-            var flags = thread.AlternateStackSize == 0 ? Disable : onAlternate ? OnStack : 0;
+            var flags = SignalDelivery.AlternateStackFlags(thread, onAlternate);
             if (thread.AlternateStackAutoDisarm)
                 flags |= AutoDisarm;
             BinaryPrimitives.WriteInt32LittleEndian(previous.AsSpan(8), flags);
@@ -135,7 +134,7 @@ public static class Signals
 
     [Syscall("rt_sigreturn", Support = Support.Full)]
     public static Result SignalReturn(GuestThread thread)
-        => Result.SignalReturn(SignalDelivery.SavedResult(thread, thread.Process.Cpu.ReadRegister(X64Register.Rsp)));
+        => Result.SignalReturn(SignalDelivery.SavedResult(thread, SignalFrameKind.RealTime));
 
     [Syscall("kill", Support = Support.Partial, Note = "pid, 0, -1 and -pgid within this kernel; every sender may signal every guest process")]
     public static Result Kill(GuestThread thread, int pid, [Argument(ArgumentKind.Signal)] int signal)
