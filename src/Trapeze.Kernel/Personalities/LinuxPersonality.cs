@@ -163,7 +163,8 @@ public abstract class LinuxPersonality : IPersonality
                     {
                         RestartRule.UnlessHandlerWithoutRestartFlag => 512L,
                         RestartRule.OnlyWithoutHandler => 514L,
-                        _ => 516L,
+                        RestartRule.RestartBlock => 516L,
+                        _ => (long)Errno.EINTR,
                     });
                     thread.Kernel.Tracer?.Exit(thread, ref interrupted);
                 }

@@ -75,7 +75,12 @@ public enum RestartRule
     UnlessHandlerWithoutRestartFlag,
     /// <summary>ERESTARTNOHAND: restarted only when no handler ran (poll, select, pause).</summary>
     OnlyWithoutHandler,
-    /// <summary>EINTR whatever happens (nanosleep writes its remaining time first).</summary>
+    /// <summary>
+    /// ERESTART_RESTARTBLOCK: EINTR when a handler runs, else the thread runs restart_syscall, which
+    /// continues the call from <see cref="GuestThread.RestartBlock"/> (nanosleep towards its first deadline).
+    /// </summary>
+    RestartBlock,
+    /// <summary>EINTR whatever happens (sigtimedwait, epoll_wait).</summary>
     Never,
 }
 

@@ -77,6 +77,9 @@ public sealed class GuestThread
     /// <summary>A call a signal interrupted: delivery decides between EINTR (already in RAX) and running it again.</summary>
     internal InterruptedCall? InterruptedCall { get; set; }
 
+    /// <summary>What restart_syscall continues: set by a call that returned <see cref="RestartRule.RestartBlock"/>.</summary>
+    internal RestartBlock? RestartBlock { get; set; }
+
     /// <summary>sigreturn or rt_sigreturn was called: the run loop restores the registers from that frame.</summary>
     internal SignalFrameKind? SignalReturnPending { get; set; }
 

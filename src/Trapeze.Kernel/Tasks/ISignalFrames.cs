@@ -27,6 +27,9 @@ public readonly record struct SignalHandlerEntry(SignalInfo Info, ulong Handler,
 /// <param name="FirstArgument">The first argument's register as the call found it (ARM returns the result over it: a restart puts it back).</param>
 public readonly record struct InterruptedCall(RestartRule Rule, ulong Number, ulong SyscallAddress, ulong FirstArgument);
 
+/// <summary>Linux's restart_block: how restart_syscall continues an interrupted call (<paramref name="Call"/> names it for the tracer).</summary>
+public sealed record RestartBlock(string Call, Func<GuestThread, Result> Resume);
+
 /// <summary>
 /// The per-ABI half of signal delivery: the frame a handler gets on the guest stack, what sigreturn
 /// restores from it, and how an interrupted call is put back on its syscall instruction.

@@ -156,7 +156,7 @@ public static class SignalDelivery
 
     /// <summary>SIGCHLD's siginfo for a child that exited, was killed, stopped or continued.</summary>
     internal static SignalInfo ChildInformation(Process child, int code, int status)
-        => new() { Signal = (int)Signal.SIGCHLD, Code = code, Pid = child.Id, Uid = child.Kernel.Credentials.UserId, Status = status };
+        => new() { Signal = (int)Signal.SIGCHLD, Code = code, Pid = child.Id, Uid = child.Credentials.RealUser, Status = status };
 
     /// <summary>A child became a zombie: the exit signal goes to its parent (SIGCHLD with CLD_EXITED / KILLED / DUMPED).</summary>
     internal static void ChildEnded(Process child, Process parent)
@@ -167,7 +167,7 @@ public static class SignalDelivery
         if (child.ExitSignal == (int)Signal.SIGCHLD)
             SendToProcess(parent, ChildInformation(child, code, status));
         else if (child.ExitSignal is > 0 and <= 64)
-            SendToProcess(parent, new SignalInfo { Signal = child.ExitSignal, Code = code, Pid = child.Id, Uid = child.Kernel.Credentials.UserId, Status = status });
+            SendToProcess(parent, new SignalInfo { Signal = child.ExitSignal, Code = code, Pid = child.Id, Uid = child.Credentials.RealUser, Status = status });
     }
 
     /// <summary>A parent that ignores SIGCHLD (or set SA_NOCLDWAIT) leaves no zombies.</summary>
@@ -280,8 +280,17 @@ public static class SignalDelivery
         var restart = handlerRuns
             ? call.Rule == RestartRule.UnlessHandlerWithoutRestartFlag && (flags & SignalActions.Restart) != 0
             : call.Rule != RestartRule.Never;
-        if (restart && thread.Process.Personality.SignalFrames is { } frames)
-            frames.Restart(cpu, call, call.Number);
+        if (!restart || handlerRuns)
+            thread.RestartBlock = null;
+        if (!restart || thread.Process.Personality.SignalFrames is not { } frames)
+            return;
+        var number = call.Number;
+        if (call.Rule == RestartRule.RestartBlock)
+        {
+            var table = thread.Process.Personality.Table;
+            number = (ulong)table.FirstOrDefault(entry => entry.Name == "restart_syscall", (Name: "", Number: -1, Definition: null)).Number;
+        }
+        frames.Restart(cpu, call, number);
     }
 
     /// <summary>Enters the handler through the ABI's frame, then applies sa_mask, SA_NODEFER and SA_RESETHAND.</summary>
