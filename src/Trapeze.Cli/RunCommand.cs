@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Trapeze.Kernel;
+using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Loader;
 using Trapeze.Kernel.Tasks;
 
@@ -62,7 +63,8 @@ internal static class RunCommand
             Console.Error.WriteLine($"trapeze: {error.Message}");
             return CannotExecute;
         }
-        if (status.Signal is { } signal)
+        // As shells do, a death by SIGINT (the user's Ctrl-C) or SIGPIPE (a reader that went away) goes unreported.
+        if (status.Signal is { } signal && signal is not (Signal.SIGINT or Signal.SIGPIPE))
             Console.Error.WriteLine($"trapeze: {path}: {ExitStatus.Describe(signal)}{(status.Detail is { } detail ? " " + detail : "")}");
         return status.Code;
     }

@@ -98,6 +98,12 @@ public sealed class HostProgramTests
             "cd $SCRATCH && git init -q -b main r && cd r && echo hi > f && git add f && git -c user.name=T -c user.email=t@example.org commit -q -m first && git log --format='%H %s'"],
         ["xargs-parallel", "/bin/bash", "-c", "printf '%s\\n' 1 2 3 4 | xargs -P2 -n1 echo | sort"],
         ["find-exec", "/usr/bin/find", "$DATA", "-name", "*.txt", "-exec", "wc", "-l", "{}", ";"],
+        // Signals between a shell and its jobs: kill of a background job, timeout's SIGTERM (124), stop and continue.
+        ["bash-kill-job", "/bin/bash", "-c", "sleep 5 & kill %1; wait; echo $?"],
+        ["bash-kill-job-status", "/bin/bash", "-c", "sleep 5 & kill %1; wait %1; echo $?"],
+        ["timeout-sleep", "/bin/bash", "-c", "timeout 1 sleep 10; echo $?"],
+        ["timeout-signal-kill", "/bin/bash", "-c", "exec 2>/dev/null; timeout -s KILL 0.5 sleep 10; echo $?"],
+        ["bash-stop-continue-job", "/bin/bash", "-c", "sleep 5 & kill -STOP %1; sleep 0.2; kill -CONT %1; kill %1; wait %1; echo $?"],
     ];
 
     /// <summary>Runs with $SCRATCH a fresh directory; the outputs show it as $SCRATCH.</summary>
