@@ -93,16 +93,18 @@ internal static class GuestEnvironment
 internal static class FileSystemOptions
 {
     /// <summary>The options that take a value (the command line splits Trapeze's words from the guest's by them).</summary>
-    public static readonly string[] WithValue = ["--root", "--bind", "--cwd"];
+    public static readonly string[] WithValue = ["--root", "--bind", "--tmpfs", "--cwd"];
 
     public static Func<ParseResult, Trapeze.Kernel.Vfs.FileSystemLayout> AddTo(Command command)
     {
         var root = new Option<string?>("--root") { Description = "Host directory that is the guest's / (default /)" };
         var bind = new Option<string[]>("--bind") { Description = "HOST:GUEST[:ro]: show a host directory at a guest path (repeatable)" };
+        var tmpfs = new Option<string[]>("--tmpfs") { Description = "GUEST[:size=N,mode=M,ro]: an empty in-memory file system at a guest path (repeatable)" };
         var readOnly = new Option<bool>("--ro") { Description = "The whole root file system read-only" };
         var cwd = new Option<string?>("--cwd") { Description = "The guest's working directory (a guest path)" };
         command.Options.Add(root);
         command.Options.Add(bind);
+        command.Options.Add(tmpfs);
         command.Options.Add(readOnly);
         command.Options.Add(cwd);
         return result =>
@@ -115,12 +117,24 @@ internal static class FileSystemOptions
                     throw new ArgumentException($"--bind {text}: expected HOST:GUEST[:ro]");
                 binds.Add(new(Path.GetFullPath(parts[0]), parts[1], parts.Length == 3));
             }
+            var memory = new List<Trapeze.Kernel.Vfs.TmpFsMount>();
+            foreach (var text in result.GetValue(tmpfs) ?? [])
+            {
+                var colon = text.IndexOf(':');
+                var guest = colon < 0 ? text : text[..colon];
+                if (!guest.StartsWith('/'))
+                    throw new ArgumentException($"--tmpfs {text}: expected an absolute GUEST[:OPTIONS]");
+                memory.Add(Trapeze.Kernel.Vfs.TmpFsMount.Parse(guest, colon < 0 ? "" : text[(colon + 1)..], out var error));
+                if (error is not null)
+                    throw new ArgumentException(error);
+            }
             var rootPath = result.GetValue(root);
             return new Trapeze.Kernel.Vfs.FileSystemLayout
             {
                 Root = rootPath is null ? "/" : Path.GetFullPath(rootPath),
                 ReadOnly = result.GetValue(readOnly),
                 Binds = binds,
+                TmpFs = memory,
                 WorkingDirectory = result.GetValue(cwd),
             };
         };
