@@ -431,11 +431,24 @@ public static unsafe class FileSystem
         var buffer = stackalloc Timespec[2];
         if (!times.IsNull && thread.Memory.Read(times, new Span<byte>(buffer, 2 * sizeof(Timespec))) is var fault and not Errno.None)
             return fault;
-        var timesPointer = times.IsNull ? null : buffer;
+        return SetTimes(thread, directory, path, times.IsNull ? null : buffer, flags);
+    }
+
+    /// <summary>utimensat with the times read already (utimes, futimesat and utime convert theirs).</summary>
+    internal static Result SetTimes(GuestThread thread, int directory, CString path, Timespec* times, AtFlags flags)
+    {
+        const long UtimeNow = (1L << 30) - 1, UtimeOmit = (1L << 30) - 2, Second = 1_000_000_000;
+        if ((flags & ~(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH)) != 0)
+            return Errno.EINVAL;
+        for (var index = 0; times is not null && index < 2; index++)
+        {
+            if (times[index].Nanoseconds is not (>= 0 and < Second or UtimeNow or UtimeOmit))
+                return Errno.EINVAL;
+        }
         if (path.IsNull)
-            return OnFile(thread, directory, target => Writable(target) ?? target.Node.FileSystem.SetTimes(thread, target.Node, timesPointer),
-                host => HostSyscall.Invoke(HostSyscall.Utimensat, host, 0, (long)timesPointer, 0));
-        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.SetTimes(thread, target.Node, timesPointer));
+            return OnFile(thread, directory, target => Writable(target) ?? target.Node.FileSystem.SetTimes(thread, target.Node, times),
+                host => HostSyscall.Invoke(HostSyscall.Utimensat, host, 0, (long)times, 0));
+        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.SetTimes(thread, target.Node, times));
     }
 
     [Syscall("statfs")]
@@ -514,7 +527,7 @@ public static unsafe class FileSystem
         return file.HostDescriptor is { } descriptor ? host(descriptor) : Errno.EBADF;
     }
 
-    private static Result WithDescriptor(GuestThread thread, int fd, Func<int, Result> call)
+    internal static Result WithDescriptor(GuestThread thread, int fd, Func<int, Result> call)
         => thread.Process.Files.Get(fd) is { HostDescriptor: { } host } ? call(host) : Errno.EBADF;
 
     private static Result EnterDirectory(GuestThread thread, Location target, bool root)

@@ -360,6 +360,9 @@ public sealed unsafe class TmpFs : FileSystem
         // Only root gives a file away; its owner may move it to a group the owner is in.
         if (who is { EffectiveUser: not 0 } && (changesUser || (changesGroup && (who.EffectiveUser != tmp.UserId || !InGroup(who, group)))))
             return Errno.EPERM;
+        // As Linux's chown_common: a change of owner drops set-user-ID, and set-group-ID when group execute is set.
+        if (!tmp.IsDirectory && !tmp.IsSymbolicLink && (user != uint.MaxValue || group != uint.MaxValue))
+            tmp.SetMode(tmp.Mode & ~((tmp.Mode & 0b1_000) != 0 ? 0xc00u : 0x800u));
         if (user != uint.MaxValue)
             tmp.UserId = user;
         if (group != uint.MaxValue)
