@@ -215,7 +215,7 @@ public static class Signals
         return thread.Killed ? Result.ThreadGone : 0;
     }
 
-    private static Errno ReadQueuedInformation(GuestThread thread, int signal, GuestAddress information, out SignalInfo? info)
+    internal static Errno ReadQueuedInformation(GuestThread thread, int signal, GuestAddress information, out SignalInfo? info)
     {
         info = null;
         if (signal < 0 || signal > SignalCount)
