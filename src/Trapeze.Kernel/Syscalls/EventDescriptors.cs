@@ -120,10 +120,11 @@ public static class EventDescriptors
     public static Result SignalFd(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.SignalSet)] GuestAddress mask, ulong maskSize)
         => SignalFd4(thread, fd, mask, maskSize, 0);
 
-    [Syscall("pidfd_send_signal", Support = Support.Full)]
+    [Syscall("pidfd_send_signal", Support = Support.Partial, Note = "PIDFD_SIGNAL_THREAD signals the main thread: a pidfd names a process here, never a thread")]
     public static Result PidFdSendSignal(GuestThread thread, [Argument(ArgumentKind.Fd)] int pidfd, [Argument(ArgumentKind.Signal)] int signal, GuestAddress information, uint flags)
     {
-        if (flags != 0 || signal < 0 || signal > 64)
+        const uint Thread = 1, ThreadGroup = 2, ProcessGroup = 4; // PIDFD_SIGNAL_*
+        if ((flags & ~(Thread | ThreadGroup | ProcessGroup)) != 0 || System.Numerics.BitOperations.PopCount(flags) > 1 || signal < 0 || signal > 64)
             return Errno.EINVAL;
         if (thread.Process.Files.Get(pidfd) is not { } file)
             return Errno.EBADF;
@@ -136,7 +137,16 @@ public static class EventDescriptors
             info = SignalInfo.FromUser((Signal)signal, SignalInfo.User, thread.Process.Id, thread.Kernel.Credentials.UserId);
         else if (Signals.ReadQueuedInformation(thread, signal, information, out info) is var error and not Errno.None)
             return error;
-        if (signal != 0)
+        if (signal == 0)
+            return 0;
+        if (flags == Thread && process.Target.MainThread is { } main)
+            SignalDelivery.SendToThread(main, info!);
+        else if (flags == ProcessGroup)
+        {
+            foreach (var member in thread.Kernel.Processes.Where(p => p.State == ProcessState.Running && p.ProcessGroupId == process.Target.ProcessGroupId).ToList())
+                SignalDelivery.SendToProcess(member, info!);
+        }
+        else
             SignalDelivery.SendToProcess(process.Target, info!);
         return thread.Killed ? Result.ThreadGone : 0;
     }
