@@ -119,6 +119,16 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         return mapping;
     }
 
+    /// <summary>Maps <paramref name="memory"/> (shared memory, shmat) at [start, start+length), replacing whatever was there.</summary>
+    public Mapping MapObject(ulong start, ulong length, MemoryProtection protection, MemoryObject memory, string name)
+    {
+        length = PageUp(length);
+        Unmap(start, length);
+        var mapping = new Mapping(start, start + length, protection, memory.AddReference(), 0, name);
+        Insert(mapping);
+        return mapping;
+    }
+
     /// <summary>
     /// Fills <paramref name="child"/> (empty) with this space's mappings as fork leaves them: shared
     /// memory stays one object, private memory is copied.
