@@ -101,8 +101,10 @@ static void semaphores(void)
         usleep(1000);
     printf("one waiter for an increase\n");
     struct sembuf give = {0, 1, 0};
-    SHOW("give", semop(id, &give, 1));
+    // Results print after the child's lines, which the wake-up lets run at once.
+    long given = semop(id, &give, 1);
     wait_child(child);
+    printf("give: %ld\n", given);
     SHOW("getval 1 after child", semctl(id, 1, GETVAL));
     SHOW("getpid is child", semctl(id, 1, GETPID) == child);
 
@@ -144,8 +146,9 @@ static void semaphores(void)
     }
     while (semctl(id, 0, GETNCNT) != 1)
         usleep(1000);
-    SHOW("rmid", semctl(id, 0, IPC_RMID));
+    long removed = semctl(id, 0, IPC_RMID);
     wait_child(child);
+    printf("rmid: %ld\n", removed);
     SHOW("getval removed", semctl(id, 0, GETVAL));
 }
 
