@@ -67,6 +67,9 @@ public abstract class OpenFile
     public virtual Result Control(IoctlRequest request, GuestMemory memory, GuestAddress argument) => Errno.ENOTTY;
     public virtual Result ReadDirectory(GuestMemory memory, GuestAddress buffer, ulong count) => Errno.ENOTDIR;
 
+    /// <summary>For mmap of a file Trapeze implements whose pages are shared kernel memory (io_uring's rings): the memory at <paramref name="offset"/>, or null.</summary>
+    public virtual Memory.MemoryObject? SharedMemory(long offset) => null;
+
     /// <summary>The host descriptor behind this file, if there is one (for *at calls and mmap).</summary>
     public virtual int? HostDescriptor => null;
 

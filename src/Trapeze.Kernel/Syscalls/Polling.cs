@@ -210,6 +210,28 @@ public static unsafe class Polling
         return ready;
     }
 
+    /// <summary>One file's events now (of <paramref name="events"/>, and those reported unasked); <paramref name="wait"/> learns what announces a change.</summary>
+    internal static short ReadyNow(GuestThread thread, OpenFile file, short events, Wait wait)
+    {
+        const short Always = Error | HangUp | Invalid;
+        var ready = file.Readiness(thread, out var changes);
+        var answer = ready is { } now ? (short)(now & (events | Always)) : (short)0;
+        if (changes is not null)
+            wait.Queues.Add(changes);
+        if (file.HostDescriptor is { } descriptor)
+        {
+            var host = new PollDescriptor { Fd = descriptor, Events = events };
+            if (HostSyscall.Invoke(HostSyscall.Poll, (long)&host, 1, 0) > 0)
+                answer |= host.ReturnedEvents;
+            wait.OnHost(descriptor, events);
+        }
+        else if (ready is null)
+        {
+            answer = (short)(events & AlwaysReady);
+        }
+        return answer;
+    }
+
     private static Result Wait(GuestThread thread, GuestAddress descriptors, uint count, long deadline)
     {
         if (count > (uint)thread.Process.Files.Limit)
