@@ -218,6 +218,8 @@ public static class SocketMessages
             }
         }
         var control = WriteControl(thread, layouts, message, capacity, (flags & MessageFlags.MSG_CMSG_CLOEXEC) != 0);
+        // Linux starts msg_flags from the call's MSG_CMSG_CLOEXEC.
+        message.ReturnedFlags |= flags & MessageFlags.MSG_CMSG_CLOEXEC;
         if (control.Count > 0 && thread.Memory.Write(new GuestAddress(fields.Control), control.ToArray()) is var controlFault and not Errno.None)
             return controlFault;
         return layouts.WriteResults(thread.Memory, header, nameLength, (ulong)control.Count, (int)message.ReturnedFlags) is var resultFault and not Errno.None
