@@ -3,7 +3,7 @@ using Trapeze.Kernel.Tasks;
 
 namespace Trapeze.Kernel.Vfs;
 
-/// <summary>A --bind: a host directory shown at a guest path, perhaps read-only.</summary>
+/// <summary>A --bind: a host directory (or a file, on a file) shown at a guest path, perhaps read-only.</summary>
 public sealed record BindMount(string HostPath, string GuestPath, bool ReadOnly);
 
 /// <summary>What the guest's file system is made of (the CLI's --root, --bind, --ro, --cwd).</summary>
@@ -41,7 +41,7 @@ public sealed class KernelFileSystems
         foreach (var bind in layout.Binds)
         {
             if (HostFs.Create(bind.HostPath, out var bindFs) is var bindError and not Errno.None
-                || Mountable(bind.GuestPath, out var at) is var pointError and not Errno.None)
+                || Mountable(bind.GuestPath, out var at, fileOnFile: !bindFs!.Root.IsDirectory) is var pointError and not Errno.None)
             {
                 message = $"--bind {bind.HostPath}:{bind.GuestPath}: cannot mount there";
                 return Errno.ENOENT;
@@ -119,15 +119,16 @@ public sealed class KernelFileSystems
         return Errno.None;
     }
 
-    private Errno Mountable(string guestPath, out Location at)
+    /// <summary>A mount point: a directory, or (<paramref name="fileOnFile"/>, a bind of a file such as an engine's /etc/hosts) a file that is no directory.</summary>
+    private Errno Mountable(string guestPath, out Location at, bool fileOnFile = false)
     {
         at = default;
         var root = Table.RootLocation;
         using var walk = new WalkResult();
         if (PathWalker.Walk(null, root, root, Encoding.UTF8.GetBytes(guestPath), WalkFlags.FollowLast, walk) is var error and not Errno.None)
             return error;
-        if (walk.Target is not { Node.IsDirectory: true } target)
-            return Errno.ENOTDIR;
+        if (walk.Target is not { } target || target.Node.IsDirectory == fileOnFile)
+            return fileOnFile ? Errno.EISDIR : Errno.ENOTDIR;
         at = target.Clone();
         return Errno.None;
     }
