@@ -79,14 +79,16 @@ internal sealed class Container(string id, string directory)
 
     public void Save(SavedContainer saved) => WriteAtomically(StatePath, JsonSerializer.Serialize(saved, OciJson.Default.SavedContainer));
 
-    /// <summary>creating, created, running or stopped.</summary>
+    /// <summary>creating, created, running or stopped (runtime.md), or paused (runc's, after `pause`).</summary>
     public string Status(SavedContainer? saved)
     {
         if (saved is null)
             return "creating";
         if (!IsSupervisor(saved.Pid, saved.PidStartTime))
             return "stopped";
-        return File.Exists(FifoPath) ? "created" : "running";
+        if (File.Exists(FifoPath))
+            return "created";
+        return ProcessStatFields(saved.Pid) is ["T" or "t", ..] ? "paused" : "running";
     }
 
     public ContainerState State()
@@ -97,7 +99,7 @@ internal sealed class Container(string id, string directory)
         {
             Id = Id,
             Status = status,
-            Pid = status is "created" or "running" ? saved!.Pid : 0,
+            Pid = status is "created" or "running" or "paused" ? saved!.Pid : 0,
             Bundle = saved?.Bundle ?? "",
             Annotations = saved?.Annotations ?? [],
         };
@@ -111,6 +113,15 @@ internal sealed class Container(string id, string directory)
     /// <summary>Field 22 of /proc/PID/stat (start time in clock ticks); null for no such process or a zombie.</summary>
     public static ulong? ProcessStartTime(int pid)
     {
+        var fields = ProcessStatFields(pid);
+        if (fields is null || fields.Length < 20 || fields[0] is "Z" or "X")
+            return null;
+        return ulong.TryParse(fields[19], out var start) ? start : null;
+    }
+
+    /// <summary>/proc/PID/stat from field 3 (the state) on; null for no such process.</summary>
+    private static string[]? ProcessStatFields(int pid)
+    {
         string text;
         try
         {
@@ -121,10 +132,7 @@ internal sealed class Container(string id, string directory)
             return null;
         }
         // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
-        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-        if (fields.Length < 20 || fields[0] is "Z" or "X")
-            return null;
-        return ulong.TryParse(fields[19], out var start) ? start : null;
+        return text[(text.LastIndexOf(')') + 2)..].Split(' ');
     }
 
     public static void WriteAtomically(string path, string text)

@@ -98,7 +98,7 @@ internal static class Lifecycle
         var signal = ParseSignal(arguments.Positional.Count > 1 ? arguments.Positional[1] : "SIGTERM");
         var saved = container.Saved;
         var status = container.Status(saved);
-        if (status is not ("created" or "running"))
+        if (status is not ("created" or "running" or "paused"))
             throw new OciException($"cannot kill container \"{container.Id}\": it is {status}");
         if (arguments.Has("all", "a"))
         {
@@ -107,6 +107,19 @@ internal static class Lifecycle
         }
         if (Native.Kill(saved!.Pid, signal) is { } error)
             throw new OciException($"kill {container.Id}: {error}");
+        return 0;
+    }
+
+    /// <summary>pause and resume: the whole container, its Trapeze kernel included, stops (SIGSTOP) and continues.</summary>
+    public static int Pause(ContainerStore store, CommandArguments arguments, bool pause)
+    {
+        var container = store.Find(arguments.Id(pause ? "pause" : "resume"));
+        var saved = container.Saved;
+        var status = container.Status(saved);
+        if (status != (pause ? "running" : "paused"))
+            throw new OciException($"cannot {(pause ? "pause" : "resume")} container \"{container.Id}\": it is {status}");
+        if (Native.Kill(saved!.Pid, (int)(pause ? Signal.SIGSTOP : Signal.SIGCONT)) is { } error)
+            throw new OciException($"{(pause ? "pause" : "resume")} {container.Id}: {error}");
         return 0;
     }
 
@@ -125,7 +138,7 @@ internal static class Lifecycle
         }
         var saved = container.Saved;
         var status = container.Status(saved);
-        if (status is "created" or "running")
+        if (status is "created" or "running" or "paused")
         {
             if (!force)
                 throw new OciException($"cannot delete container \"{id}\" that is not stopped: {status}");
@@ -202,7 +215,7 @@ internal static class Lifecycle
         var container = store.Find(arguments.Id("ps"));
         var saved = container.Saved;
         var pids = new List<int>();
-        if (saved is not null && container.Status(saved) is "created" or "running")
+        if (saved is not null && container.Status(saved) is "created" or "running" or "paused")
             pids.Add(saved.Pid);
         pids.AddRange(saved?.Execs.Where(Native.Alive) ?? []);
         if (arguments.Value("format", "f") == "json")

@@ -19,7 +19,8 @@ public static class OciRuntime
           create [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] [--preserve-fds N] ID
           start ID            state ID            kill ID [SIGNAL]       delete [--force] ID
           run [--bundle DIR] [--detach] ID       exec [options] ID [COMMAND ARGS...]
-          ps [--format table|json] ID            list [--format table|json]   features
+          pause ID            resume ID           ps [--format table|json] ID
+          list [--format table|json]              features
         """;
 
     public static int Main(IReadOnlyList<string> args)
@@ -66,6 +67,8 @@ public static class OciRuntime
                 "state" => Lifecycle.State(store, CommandArguments.Parse(rest, [])),
                 "kill" => Lifecycle.Kill(store, CommandArguments.Parse(rest, [])),
                 "delete" => Lifecycle.Delete(store, log, CommandArguments.Parse(rest, [])),
+                "pause" => Lifecycle.Pause(store, CommandArguments.Parse(rest, []), pause: true),
+                "resume" => Lifecycle.Pause(store, CommandArguments.Parse(rest, []), pause: false),
                 "run" => Lifecycle.Run(store, log, CommandArguments.Parse(rest, Lifecycle.CreateFlags)),
                 "exec" => Lifecycle.Exec(store, log, CommandArguments.Parse(rest, Lifecycle.ExecFlags, commandAfter: 1)),
                 "ps" => Lifecycle.Ps(store, CommandArguments.Parse(rest, ["format", "f"])),
