@@ -54,7 +54,10 @@ internal static class Lifecycle
         catch
         {
             if (supervisor is not null)
+            {
                 Native.Kill(supervisor.Id, (int)Signal.SIGKILL);
+                supervisor.WaitForExit(5000);
+            }
             Directory.Delete(container.Directory, recursive: true);
             throw;
         }
@@ -321,8 +324,11 @@ internal static class Lifecycle
             var reply = ReadReply(read, child.Id, null, ReadyTimeout);
             if (reply != "ok")
             {
+                var message = reply.StartsWith("error ", StringComparison.Ordinal) ? reply[6..] : $"the container's supervisor ended before it was ready{ExitOf(child)}";
+                // Gone before create returns: its descriptors on the engine's mounts must not keep them busy.
                 Native.Kill(child.Id, (int)Signal.SIGKILL);
-                throw new OciException(reply.StartsWith("error ", StringComparison.Ordinal) ? reply[6..] : $"the container's supervisor ended before it was ready{ExitOf(child)}");
+                child.WaitForExit(5000);
+                throw new OciException(message);
             }
         }
         finally
@@ -332,7 +338,7 @@ internal static class Lifecycle
         return child;
     }
 
-    private static string ExitOf(Process child) => child.WaitForExit(1000) ? $" (exit status {child.ExitCode})" : "";
+    private static string ExitOf(Process child) => child.WaitForExit(1000) ? $" (exit status {child.ExitCode}; see --log)" : "";
 
     /// <summary>Reads the supervisor's one-line reply until end of file, giving up if it dies or the time runs out.</summary>
     private static string ReadReply(int descriptor, int pid, ulong? startTime, TimeSpan timeout)

@@ -46,8 +46,9 @@ internal static class Supervisor
             kernel = NewKernel(plan, log, Descriptors(arguments.Value("preserve-fds")));
             first = StartProgram(kernel, plan);
         }
-        catch (OciException error)
+        catch (Exception error) when (error is OciException or IOException or UnauthorizedAccessException or JsonException or ArgumentException)
         {
+            // create reports it, with its exit code; the container's own stderr stays the program's.
             Reply(sync, "error " + error.Message);
             return 1;
         }

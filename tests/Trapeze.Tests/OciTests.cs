@@ -88,6 +88,21 @@ public sealed class OciTests : IDisposable
     }
 
     [Fact]
+    public void ExecRunsInTheContainersFileSystem()
+    {
+        var bundle = Bundle("b", ["sleep", "60"]);
+        Assert.Equal(0, Create(bundle, "e1").ExitCode);
+        Assert.NotEqual(0, Oci("exec", "e1", "/bin/true").ExitCode); // created, not running
+        Assert.Equal(0, Oci("start", "e1").ExitCode);
+        var exec = Oci("exec", "--env", "WHO=exec", "e1", "/bin/sh", "-c", "echo $WHO; ls /dev/null; hostname; exit 4");
+        Assert.Equal("exec\n/dev/null\noci-test\n", exec.Stdout);
+        Assert.Equal(4, exec.ExitCode);
+        var pids = JsonNode.Parse(Oci("ps", "--format", "json", "e1").Stdout)!.AsArray();
+        Assert.Equal(State("e1")["pid"]!.GetValue<int>(), pids[0]!.GetValue<int>());
+        Assert.Equal(0, Oci("delete", "--force", "e1").ExitCode);
+    }
+
+    [Fact]
     public void WhatTrapezeCannotProvideIsRefusedAtCreate()
     {
         var bundle = Bundle("b", ["true"], config => config["mounts"]!.AsArray().Add(new JsonObject
