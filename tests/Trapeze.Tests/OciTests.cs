@@ -32,7 +32,11 @@ public sealed class OciTests : IDisposable
     [Fact]
     public void CreateStartStateDeleteFollowTheRuntimeSpec()
     {
-        var bundle = Bundle("b", ["sh", "-c", "echo hi; ls /; hostname; exit 3"]);
+        var greeting = Path.Combine(directory, "greeting");
+        File.WriteAllText(greeting, "hello from the host\n");
+        // A file bound on a file, as engines bind /etc/hosts; read-only, so the write fails.
+        var bundle = Bundle("b", ["sh", "-c", "echo hi; ls /; hostname; cat /etc/greeting; echo no >> /etc/greeting || exit 3"], config => config["mounts"]!.AsArray()
+            .Add(new JsonObject { ["destination"] = "/etc/greeting", ["type"] = "bind", ["source"] = greeting, ["options"] = new JsonArray("rbind", "ro") }));
         var pidFile = Path.Combine(directory, "pid");
         var create = Create(bundle, "c1", "--pid-file", pidFile);
         Assert.True(create.ExitCode == 0, create.Stderr);
@@ -52,7 +56,8 @@ public sealed class OciTests : IDisposable
         Assert.Equal(0, Oci("start", "c1").ExitCode);
         var stopped = WaitForStatus("c1", "stopped");
         Assert.Equal(0, stopped["pid"]!.GetValue<int>());
-        Assert.Equal("hi\nbin\ndev\nproc\nsys\noci-test\n", File.ReadAllText(Path.Combine(directory, "c1.out")));
+        Assert.Equal("hi\nbin\ndev\netc\nproc\nsys\noci-test\nhello from the host\n", File.ReadAllText(Path.Combine(directory, "c1.out")));
+        Assert.Equal("hello from the host\n", File.ReadAllText(greeting));
         Assert.Equal(3, JsonNode.Parse(File.ReadAllText(Path.Combine(stateRoot, "c1", "exit.json")))!["code"]!.GetValue<int>());
 
         Assert.NotEqual(0, Oci("start", "c1").ExitCode);
@@ -74,7 +79,7 @@ public sealed class OciTests : IDisposable
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("not stopped", refused.Stderr);
 
-        Assert.Equal(0, Oci("kill", "k1", "TERM").ExitCode);
+        Assert.Equal(0, Oci("kill", "k1", "15").ExitCode);
         WaitForStatus("k1", "stopped");
         Assert.Equal(15, JsonNode.Parse(File.ReadAllText(Path.Combine(stateRoot, "k1", "exit.json")))!["signal"]!.GetValue<int>());
         Assert.Equal(0, Oci("delete", "k1").ExitCode);
@@ -153,8 +158,17 @@ public sealed class OciTests : IDisposable
     }
 
     [Fact]
-    public void FeaturesAndListAreJson()
+    public void FeaturesListAndLogAreJson()
     {
+        // Global flags as containerd and podman pass them; errors also go to --log as runc's JSON lines.
+        var log = Path.Combine(directory, "log.json");
+        var missing = Runner.Run(Runner.Trapeze, ["oci", "--root", stateRoot, "--log", log, "--log-format", "json", "--systemd-cgroup", "--cgroup-manager", "cgroupfs", "state", "nosuch"]);
+        Assert.Equal(1, missing.ExitCode);
+        var line = JsonNode.Parse(File.ReadAllLines(log).Last())!;
+        Assert.Equal("error", line["level"]!.GetValue<string>());
+        Assert.Contains("does not exist", line["msg"]!.GetValue<string>());
+        Assert.True(DateTime.TryParse(line["time"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture, out _));
+
         var features = JsonNode.Parse(Oci("features").Stdout)!;
         Assert.Equal("1.0.0", features["ociVersionMin"]!.GetValue<string>());
         Assert.Contains("startContainer", features["hooks"]!.AsArray().Select(hook => hook!.GetValue<string>()));
