@@ -50,6 +50,9 @@ public sealed class KernelOptions
 
     /// <summary>--net: host sockets for AF_INET/AF_INET6, or loopback only inside Trapeze.</summary>
     public Net.NetworkMode Network { get; init; } = Net.NetworkMode.Host;
+
+    /// <summary>The node name uname gives the guest (an OCI container's hostname); by default the host's.</summary>
+    public string? HostName { get; init; }
 }
 
 /// <summary>The program file is missing (the CLI exits 127).</summary>
@@ -160,6 +163,16 @@ public sealed class Kernel : IDisposable
         });
     }
 
+    /// <summary>A signal for the first process alone, as `kill` from outside a container sends it to the container's init.</summary>
+    public void SignalFirstProcess(Signal signal)
+    {
+        RunAsKernel(() =>
+        {
+            if (init is { State: ProcessState.Running } first)
+                SignalDelivery.SendToProcess(first, SignalInfo.FromUser(signal, SignalInformation.User, OutsideParentId, Credentials.UserId));
+        });
+    }
+
     public KernelOptions Options => options;
     public TextWriter Diagnostics => options.Diagnostics;
     public IPlatform Platform => options.Platform;
@@ -225,8 +238,11 @@ public sealed class Kernel : IDisposable
 
     /// <summary>Runs a program and every process it starts; returns how the first one ended.</summary>
     public ExitStatus Run(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+        => Run(Start(path, arguments, environment));
+
+    /// <summary>Runs the first process <see cref="Start"/> made (an OCI container is started apart from being created).</summary>
+    public ExitStatus Run(Process process)
     {
-        var process = Start(path, arguments, environment);
         // The first thread runs on this host thread: no thread start on the way to the guest.
         process.MainThread.Main();
         firstProcessEnded.Wait();
