@@ -21,7 +21,9 @@ internal static class RunCommand
         var reportUnsupported = new Option<bool>("--report-unsupported") { Description = "Name each unsupported syscall once on stderr" };
         var maxProcesses = new Option<int>("--max-processes") { Description = "Guest processes alive at once at most; fork beyond it fails with EAGAIN", DefaultValueFactory = _ => 1024, HelpName = "N" };
         var debugInternal = new Option<bool>("--debug-internal") { Description = "Print the full report of an internal error" };
-        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal };
+        var personality = new Option<string?>("--personality") { Description = "Run every program as this system's: linux, freebsd, darwin or sunos4 (default: what the file says)" };
+        personality.AcceptOnlyFromAmong("linux", "freebsd", "darwin", "sunos4");
+        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal, personality };
         var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
@@ -33,6 +35,7 @@ internal static class RunCommand
                 MaximumProcesses = Math.Max(1, result.GetValue(maxProcesses)),
                 DebugInternal = result.GetValue(debugInternal),
                 Layout = layout(result),
+                Personality = result.GetValue(personality) is { } name ? Trapeze.Kernel.Loader.ProgramOsDetector.FromName(name) : null,
             };
             var environment = GuestEnvironment.Build(result.GetValue(set) ?? [], result.GetValue(unset) ?? []);
             var path = result.GetValue(program)!;
