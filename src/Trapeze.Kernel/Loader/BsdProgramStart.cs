@@ -63,7 +63,9 @@ internal static class BsdProgramStart
                 CallMain(process, personality, start.Entry, pointer, arguments.Count, environmentPointers.Length);
                 return;
             }
+            // XNU sets the thread state LC_UNIXTHREAD gives; a zero stack pointer means the one it built.
             personality.StartProgram(process.Cpu, entry, start.StackPointer != 0 ? start.StackPointer : pointer);
+            process.Cpu.WriteRegister(X64Register.Rax, start.Accumulator);
             return;
         }
 

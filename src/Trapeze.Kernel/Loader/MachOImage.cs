@@ -4,8 +4,8 @@ using Trapeze.Cpu;
 
 namespace Trapeze.Kernel.Loader;
 
-/// <summary>How a Mach-O program starts: LC_UNIXTHREAD's registers, or LC_MAIN's entry called as dyld calls main.</summary>
-public sealed record MachOStart(bool CallsMain, ulong Entry, ulong StackPointer);
+/// <summary>How a Mach-O program starts: LC_UNIXTHREAD's registers (PC, SP and RAX/EAX), or LC_MAIN's entry called as dyld calls main.</summary>
+public sealed record MachOStart(bool CallsMain, ulong Entry, ulong StackPointer, ulong Accumulator = 0);
 
 /// <summary>
 /// A Mach-O executable (MH_EXECUTE, x86-64 or i386) as segments the ELF loader maps: LC_SEGMENT(_64)
@@ -151,9 +151,9 @@ public static class MachOImage
         var flavor = U32(command, 8);
         var state = command[16..];
         if (wide && flavor == ThreadState64 && state.Length >= 21 * 8)
-            return new MachOStart(false, U64(state, 16 * 8), U64(state, 7 * 8)); // rip, rsp
+            return new MachOStart(false, U64(state, 16 * 8), U64(state, 7 * 8), U64(state, 0)); // rip, rsp, rax
         if (!wide && flavor == ThreadState32 && state.Length >= 16 * 4)
-            return new MachOStart(false, U32(state, 10 * 4), U32(state, 7 * 4)); // eip, esp
+            return new MachOStart(false, U32(state, 10 * 4), U32(state, 7 * 4), U32(state, 0)); // eip, esp, eax
         throw new ExecutableFormatException($"{path}: LC_UNIXTHREAD with thread state flavor {flavor} is not an x86 thread state");
     }
 
