@@ -92,6 +92,9 @@ public sealed class BsdAbi
     /// <summary>The system's name as the CLI spells it (--personality, syscalls --os).</summary>
     public string Os { get; }
 
+    /// <summary>kern.ostype, kern.osrelease and kern.osreldate (0: the system has no such name) as sysctl reports them.</summary>
+    public required (string Type, string Release, int ReleaseDate) Version { get; init; }
+
     public (string Name, int Number)[] Numbers { get; }
 
     /// <summary>Table names served by a Linux handler of another name (FreeBSD's exit is exit_group).</summary>
@@ -118,9 +121,13 @@ public sealed class BsdAbi
             ["exit"] = "exit_group",
             ["pread"] = "pread64",
             ["pwrite"] = "pwrite64",
-            ["thr_exit"] = "exit",
+            ["thr_kill"] = "tkill",
         },
-        new HashSet<string>(CommonCalls) { "exit" });
+        new HashSet<string>(CommonCalls) { "thr_new", "thr_self", "thr_exit", "tkill", "_umtx_op", "__sysctl", "cpuset_getaffinity" })
+    {
+        // FreeBSD 14.0-RELEASE: __FreeBSD_version 1400097 (sys/sys/param.h).
+        Version = ("FreeBSD", "14.0-RELEASE", 1400097),
+    };
 
     public static BsdAbi Darwin { get; } = new("darwin", DarwinConstants.All, DarwinSyscallNumbers.All,
         new Dictionary<string, string>
@@ -137,8 +144,13 @@ public sealed class BsdAbi
             ["wait4_nocancel"] = "wait4",
             ["fcntl_nocancel"] = "fcntl",
             ["openat_nocancel"] = "openat",
+            ["sysctl"] = "__sysctl",
         },
-        new HashSet<string>(CommonCalls));
+        new HashSet<string>(CommonCalls) { "__sysctl" })
+    {
+        // macOS 14's kernel, Darwin 23.
+        Version = ("Darwin", "23.0.0", 0),
+    };
 
     /// <summary>The system's errno for a Linux one (handlers speak Linux's).</summary>
     public long ErrnoFromLinux(long linux) => linux is > 0 and < 4096 ? errnoToOs[linux] : errnoToOs[(int)Errno.EINVAL];
@@ -159,7 +171,7 @@ public sealed class BsdAbi
             "openat" => [(0, BsdArgument.DirectoryFd), (2, BsdArgument.OpenFlags)],
             "pipe2" => [(1, BsdArgument.OpenFlags)],
             "mmap" => [(3, BsdArgument.MapFlags)],
-            "kill" => [(1, BsdArgument.Signal)],
+            "kill" or "tkill" => [(1, BsdArgument.Signal)],
             "clock_gettime" or "clock_getres" => [(0, BsdArgument.Clock)],
             "wait4" => [(2, BsdArgument.WaitOptions)],
             "fcntl" => [(1, BsdArgument.FcntlCommand)],

@@ -77,6 +77,17 @@ public abstract class BsdPersonality : LinuxPersonality
     }
 
     private protected override void ContinueAt(ICpu cpu, ulong nextInstruction) => cpu.WriteRegister(X64Register.Rip, nextInstruction);
+
+    /// <summary>
+    /// A thr_new thread's first registers: start(argument) on the given stack, as FreeBSD's
+    /// cpu_set_upcall leaves them (amd64: a 16-byte aligned stack less a return-address slot, the argument in RDI).
+    /// </summary>
+    public virtual void StartThread(GuestThread child, ulong start, ulong argument, ulong stackTop)
+    {
+        child.SetStartRegister(X64Register.Rip, start);
+        child.SetStartRegister(X64Register.Rdi, argument);
+        child.SetStartRegister(X64Register.Rsp, (stackTop & ~15UL) - 8);
+    }
 }
 
 /// <summary>

@@ -63,6 +63,8 @@ static inline long call_(long n, long a, long b, long c) { struct result r = sc(
 #define call(n, a, b, c) call_(n, (long)(a), (long)(b), (long)(c))
 static inline long call4_(long n, long a, long b, long c, long d) { struct result r = sc6(n, a, b, c, d, 0, 0); return r.failed ? -r.value : r.value; }
 #define call4(n, a, b, c, d) call4_(n, (long)(a), (long)(b), (long)(c), (long)(d))
+static inline long call6_(long n, long a, long b, long c, long d, long e, long f) { struct result r = sc6(n, a, b, c, d, e, f); return r.failed ? -r.value : r.value; }
+#define call6(n, a, b, c, d, e, f) call6_(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
 static inline unsigned long length(const char *s) { unsigned long n = 0; while (s[n]) n++; return n; }
 static inline void put(const char *s) { sc(SYS_write, 1, s, length(s)); }
