@@ -165,7 +165,31 @@ public sealed class BsdAbi
         var handler = Aliases.GetValueOrDefault(name) ?? name;
         if (!Calls.Contains(handler))
             return null;
-        var rules = handler switch
+        var rules = RulesFor(name);
+        var original = definition.Invoke;
+        var twoResults = handler is "fork" or "vfork" or "pipe_pair";
+        Result Invoke(GuestThread thread, in SyscallArguments arguments)
+        {
+            thread.SecondResult = 0;
+            var result = original(thread, arguments);
+            if (!result.IsFinished || result.IsError)
+                return result;
+            if (twoResults)
+                writeSecondResult(thread, thread.SecondResult);
+            return handler switch
+            {
+                "wait4" => TranslateStatus(thread, new GuestAddress(arguments.Arg1), result),
+                "fcntl" when arguments.Arg1 == (ulong)FcntlCommand.F_GETFL => (long)Flags((ulong)result.Raw, openFlags, toLinux: false),
+                _ => result,
+            };
+        }
+        var note = rules.Length == 0 ? definition.Note : JoinNote(definition.Note, $"{Os}'s values translated to Linux's by name");
+        return definition with { Invoke = Invoke, Note = note };
+    }
+
+    /// <summary>Which arguments of a table entry are spelled in the system's own values.</summary>
+    internal (int Index, BsdArgument Kind)[] RulesFor(string name)
+        => (Aliases.GetValueOrDefault(name) ?? name) switch
         {
             "open" => [(1, BsdArgument.OpenFlags)],
             "openat" => [(0, BsdArgument.DirectoryFd), (2, BsdArgument.OpenFlags)],
@@ -182,33 +206,21 @@ public sealed class BsdAbi
             "symlinkat" => [(1, BsdArgument.DirectoryFd)],
             "renameat" => [(0, BsdArgument.DirectoryFd), (2, BsdArgument.DirectoryFd)],
             "linkat" => [(0, BsdArgument.DirectoryFd), (2, BsdArgument.DirectoryFd), (4, BsdArgument.AtFlags)],
-            _ => Array.Empty<(int, BsdArgument)>(),
+            _ => [],
         };
-        var original = definition.Invoke;
-        var twoResults = handler is "fork" or "vfork" or "pipe_pair";
-        Result Invoke(GuestThread thread, in SyscallArguments arguments)
+
+    /// <summary>
+    /// The arguments in Linux's vocabulary, before the tracer and the handler see them (so a trace names
+    /// the flags). A value the system does not define becomes one Linux rejects too (EINVAL).
+    /// </summary>
+    internal void Translate((int Index, BsdArgument Kind)[] rules, ref SyscallArguments arguments)
+    {
+        const ulong Undefined = 0x7fff_ffff;
+        foreach (var (index, kind) in rules)
         {
-            var translated = arguments;
-            foreach (var (index, kind) in rules)
-            {
-                if (!Translate(kind, ref Slot(ref translated, index), ref translated))
-                    return Errno.EINVAL;
-            }
-            thread.SecondResult = 0;
-            var result = original(thread, translated);
-            if (!result.IsFinished || result.IsError)
-                return result;
-            if (twoResults)
-                writeSecondResult(thread, thread.SecondResult);
-            return handler switch
-            {
-                "wait4" => TranslateStatus(thread, new GuestAddress(translated.Arg1), result),
-                "fcntl" when translated.Arg1 == (ulong)FcntlCommand.F_GETFL => (long)Flags((ulong)result.Raw, openFlags, toLinux: false),
-                _ => result,
-            };
+            if (!Translate(kind, ref Slot(ref arguments, index), ref arguments))
+                Slot(ref arguments, index) = Undefined;
         }
-        var note = rules.Length == 0 ? definition.Note : JoinNote(definition.Note, $"{Os}'s values translated to Linux's by name");
-        return definition with { Invoke = Invoke, Note = note };
     }
 
     private static string JoinNote(string note, string extra) => note.Length == 0 ? extra : $"{note}; {extra}";

@@ -96,6 +96,7 @@ public sealed class BsdI386Personality : BsdPersonality
             from++;
         }
         var arguments = new SyscallArguments { Arg0 = values[0], Arg1 = values[1], Arg2 = values[2], Arg3 = values[3], Arg4 = values[4], Arg5 = values[5] };
+        TranslateArguments(number, ref arguments);
         Serve(thread, cpu, number, Find(number), arguments, nextInstruction, cpu.ReadRegister(X64Register.Rflags));
     }
 

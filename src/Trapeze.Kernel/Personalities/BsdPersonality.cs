@@ -19,6 +19,21 @@ public abstract class BsdPersonality : LinuxPersonality
         : base([.. abi.Numbers, .. extra], abi.Aliases, (name, definition) => Bind(abi, name, definition))
     {
         Abi = abi;
+        rules = new (int, BsdArgument)[]?[byNumber.Length];
+        foreach (var (name, number, definition) in Table)
+        {
+            if (definition is not null && number < byNumber.Length && abi.RulesFor(name) is { Length: > 0 } found)
+                rules[number] = found;
+        }
+    }
+
+    private readonly (int Index, BsdArgument Kind)[]?[] rules;
+
+    /// <summary>The system's flag, signal and clock values in Linux's, for the tracer and the handler alike.</summary>
+    private protected void TranslateArguments(ulong number, ref SyscallArguments arguments)
+    {
+        if (number < (ulong)rules.Length && rules[number] is { } found)
+            Abi.Translate(found, ref arguments);
     }
 
     public BsdAbi Abi { get; }
@@ -126,6 +141,7 @@ public sealed class BsdX64Personality : BsdPersonality
             number = kind == ClassUnix ? number & 0xff_ffff : kind == ClassMach ? 0x100_0000UL : 0x300_0000UL;
         }
         var arguments = new SyscallArguments { Arg0 = entry[1], Arg1 = entry[2], Arg2 = entry[3], Arg3 = entry[4], Arg4 = entry[5], Arg5 = entry[6] };
+        TranslateArguments(number, ref arguments);
         Serve(thread, cpu, number, Find(number), arguments, nextInstruction, entry[7]);
     }
 
