@@ -56,7 +56,7 @@ public sealed class Pipe
         data[..first].CopyTo(buffer.AsSpan(end));
         data[first..].CopyTo(buffer);
         Length += data.Length;
-        Changes.Notify();
+        Changes.Notify(WaitQueue.InputEvents);
     }
 
     public void Take(Span<byte> destination, bool peek = false)
@@ -68,7 +68,7 @@ public sealed class Pipe
             return;
         start = (start + destination.Length) % buffer.Length;
         Length -= destination.Length;
-        Changes.Notify();
+        Changes.Notify(WaitQueue.OutputEvents);
     }
 }
 

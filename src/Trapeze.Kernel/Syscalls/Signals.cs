@@ -244,7 +244,7 @@ public static class Signals
         return thread.Killed ? Result.ThreadGone : 0;
     }
 
-    private static Errno ReadQueuedInformation(GuestThread thread, int signal, GuestAddress information, bool toSelf, out SignalInfo? info)
+    internal static Errno ReadQueuedInformation(GuestThread thread, int signal, GuestAddress information, bool toSelf, out SignalInfo? info)
     {
         info = null;
         if (signal < 0 || signal > SignalCount)

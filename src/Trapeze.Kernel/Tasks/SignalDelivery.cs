@@ -60,6 +60,7 @@ public static class SignalDelivery
         var queue = target?.Pending ?? process.SharedPending;
         if (!queue.Add(info))
             return;
+        process.SignalsQueued.Notify(WaitQueue.InputEvents);
         var chosen = target ?? Choose(process, signal);
         if (chosen is null || (chosen.SignalMask & Bit(signal)) != 0)
             return;
@@ -242,6 +243,12 @@ public static class SignalDelivery
             }
         }
         ApplyRestart(thread, cpu, handlerRuns: false, 0);
+        // No handler ran: the mask sigsuspend, ppoll or epoll_pwait put in place goes back now.
+        if (thread.SavedMask is { } saved)
+        {
+            thread.SignalMask = saved;
+            thread.SavedMask = null;
+        }
     }
 
     /// <summary>The status of a process a signal's default action kills, with what a fault touched for the user's message.</summary>
