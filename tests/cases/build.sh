@@ -92,6 +92,14 @@ for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign -o -pa
   build_one "$src"
 done
 
+# go/NAME/: a static Go program (CGO_ENABLED=0), rebuilt only when a source is newer -> build/NAME.
+for dir in go/*/; do
+  name=$(basename "$dir")
+  if [ -n "$(find "$dir" -newer "$out/$name" 2>/dev/null)" ] || [ ! -e "$out/$name" ]; then
+    (cd "$dir" && CGO_ENABLED=0 go build -trimpath -o "../../$out/$name" .)
+  fi
+done
+
 # limits/*.c: guests that must not run natively (a fork bomb), glibc static, into build/limits/.
 mkdir -p "$out/limits"
 for src in limits/*.c; do

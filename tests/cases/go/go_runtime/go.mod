@@ -1,0 +1,3 @@
+module go_runtime
+
+go 1.19
