@@ -50,6 +50,9 @@ public sealed class KernelOptions
 
     /// <summary>The node name uname gives the guest (an OCI container's hostname); by default the host's.</summary>
     public string? HostName { get; init; }
+
+    /// <summary>--net: host sockets for AF_INET/AF_INET6, or loopback only inside Trapeze.</summary>
+    public Net.NetworkMode Network { get; init; } = Net.NetworkMode.Host;
 }
 
 /// <summary>The program file is missing (the CLI exits 127).</summary>
@@ -74,6 +77,7 @@ public sealed class Kernel : IDisposable
         Tracer = options.Tracer;
         Pids = new PidAllocator(options.FirstProcessId ?? Environment.ProcessId);
         TimerService = new TimerService(this);
+        Network = new Net.LocalNetwork { Mode = options.Network };
     }
 
     /// <summary>Runs <paramref name="work"/> holding the run lock, from a host thread that is no guest thread (timers, host signals).</summary>
@@ -196,10 +200,14 @@ public sealed class Kernel : IDisposable
     public Scheduler Scheduler { get; } = new();
     public TimerService TimerService { get; }
     public FutexTable Futexes { get; } = new();
+    public SystemVIpc SystemV { get; } = new();
     public KernelClock Clock { get; init; } = new();
     public KernelRandom Random { get; init; } = new();
     public KernelCredentials Credentials { get; init; } = new();
     public PidAllocator Pids { get; }
+
+    /// <summary>Local sockets' names (AF_UNIX paths and abstract names, --net none's loopback ports).</summary>
+    public Net.LocalNetwork Network { get; }
 
     /// <summary>The mount namespace every process of this kernel shares.</summary>
     public Vfs.KernelFileSystems FileSystems { get; } = new();
@@ -345,6 +353,7 @@ public sealed class Kernel : IDisposable
     internal void ProcessEnded(Process process)
     {
         Pids.Free(process.Id);
+        SystemV.ProcessEnded(process);
         if (process == init)
         {
             foreach (var other in processes)
