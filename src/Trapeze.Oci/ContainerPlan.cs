@@ -67,8 +67,8 @@ internal sealed class ContainerPlan
     }
 
     /// <summary>
-    /// The plan for <paramref name="bundle"/>; <paramref name="scratch"/> is where stand-ins for
-    /// tmpfs mounts live. With <paramref name="prepare"/>, mount points missing from the root file
+    /// The plan for <paramref name="bundle"/>; <paramref name="scratch"/> is where the empty
+    /// directories that stand in for sysfs, mqueue and cgroup live. With <paramref name="prepare"/>, mount points missing from the root file
     /// system are made (as runc makes them) and stand-in directories filled.
     /// </summary>
     public static ContainerPlan Build(string bundle, string scratch, ProcessConfig? processOverride, bool prepare)

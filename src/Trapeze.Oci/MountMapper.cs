@@ -18,7 +18,7 @@ internal sealed class MountMapper(string rootfs, string scratch, bool prepare, L
     private const uint DefaultScratchMode = 0b111_101_101; // 0755, tmpfs's default
 
     /// <summary>Devices Trapeze's /dev has (DevFs), for linux.devices.</summary>
-    private static readonly string[] Devices = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/console"];
+    private static readonly string[] DeviceNodes = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/console"];
 
     /// <summary>Mounts so far, in order: guest path -> host path (null for Trapeze's own: /proc, /dev, a tmpfs).</summary>
     private readonly List<(string Guest, string? Host)> mapped = [("/", rootfs)];
@@ -77,8 +77,8 @@ internal sealed class MountMapper(string rootfs, string scratch, bool prepare, L
     {
         foreach (var device in devices)
         {
-            if (!Devices || !MountMapper.Devices.Contains(device.Path))
-                throw new OciException($"linux.devices: {device.Path} is not provided by Trapeze's /dev ({string.Join(", ", MountMapper.Devices)})");
+            if (!Devices || !DeviceNodes.Contains(device.Path))
+                throw new OciException($"linux.devices: {device.Path} is not provided by Trapeze's /dev ({string.Join(", ", DeviceNodes)})");
         }
     }
 
