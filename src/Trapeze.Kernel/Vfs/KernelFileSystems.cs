@@ -112,7 +112,8 @@ public sealed class KernelFileSystems
         {
             if (bind is not null)
             {
-                if (HostFs.Create(bind.HostPath, out var bindFs) is not Errno.None || Mountable(guestPath, create: true, out var at, fileOnFile: !bindFs!.Root.IsDirectory) is not Errno.None)
+                if (HostFs.Create(bind.HostPath, out var bindFs) is not Errno.None
+                    || Mountable(guestPath, create: true, out var at, fileOnFile: !bindFs!.Root.IsDirectory) is not Errno.None)
                 {
                     message = $"--bind {bind.HostPath}:{bind.GuestPath}: cannot mount there";
                     return Errno.ENOENT;
@@ -201,9 +202,9 @@ public sealed class KernelFileSystems
     }
 
     /// <summary>
-    /// The directory a mount covers. A missing one is made when its parent is Trapeze's own
+    /// The directory a mount covers, or (<paramref name="fileOnFile"/>: a bind of a file, such as an
+    /// engine's /etc/hosts) the file. A missing directory is made when its parent is Trapeze's own
     /// (a tmpfs), as container runtimes make /dev/shm in a fresh /dev; the host's tree is not changed.
-    /// A bind of a file (an engine's /etc/hosts) is mounted on a file that is no directory (<paramref name="fileOnFile"/>).
     /// </summary>
     private Errno Mountable(string guestPath, bool create, out Location at, bool fileOnFile = false)
     {
@@ -214,8 +215,8 @@ public sealed class KernelFileSystems
         if (PathWalker.Walk(null, root, root, path, WalkFlags.FollowLast | WalkFlags.AllowMissing, walk) is var error and not Errno.None)
             return error;
         if (walk.Target is null && create && walk.Directory.Node is TmpNode parent && walk.Name is { } name
-            && !fileOnFile && parent.FileSystem.MakeDirectory(null, parent, name, 0b111_101_101) == Errno.None)
-            return Mountable(guestPath, create: false, out at);
+            && parent.FileSystem.MakeDirectory(null, parent, name, 0b111_101_101) == Errno.None)
+            return Mountable(guestPath, create: false, out at, fileOnFile);
         if (walk.Target is not { } target)
             return Errno.ENOENT;
         if (target.Node.IsDirectory == fileOnFile)
