@@ -26,6 +26,9 @@ internal sealed class ContainerPlan
     public int MaximumProcesses { get; init; } = DefaultMaximumProcesses;
     public Dictionary<RlimitResource, ResourceLimit> Limits { get; init; } = [];
 
+    /// <summary>A new network namespace is Trapeze's loopback-only network (--net none); without one, the host's.</summary>
+    public Trapeze.Kernel.Net.NetworkMode Network { get; init; }
+
     /// <summary>Notes for the log: mounts Trapeze stands in for with something simpler.</summary>
     public List<string> Notes { get; init; } = [];
 
@@ -64,8 +67,8 @@ internal sealed class ContainerPlan
     }
 
     /// <summary>
-    /// The plan for <paramref name="bundle"/>; <paramref name="scratch"/> is where stand-ins for
-    /// tmpfs mounts live. With <paramref name="prepare"/>, mount points missing from the root file
+    /// The plan for <paramref name="bundle"/>; <paramref name="scratch"/> is where the empty
+    /// directories that stand in for sysfs, mqueue and cgroup live. With <paramref name="prepare"/>, mount points missing from the root file
     /// system are made (as runc makes them) and stand-in directories filled.
     /// </summary>
     public static ContainerPlan Build(string bundle, string scratch, ProcessConfig? processOverride, bool prepare)
@@ -87,10 +90,10 @@ internal sealed class ContainerPlan
 
         var notes = new List<string>();
         var mounts = new MountMapper(rootfs, scratch, prepare, notes);
+        mounts.DefaultDevices(config.Mounts ?? []);
         foreach (var mount in config.Mounts ?? [])
             mounts.Add(mount);
-        if (prepare)
-            mounts.MakeDevices(config.Linux?.Devices ?? []);
+        mounts.CheckDevices(config.Linux?.Devices ?? []);
 
         var (limits, maximumProcesses) = MapLimits(process.Rlimits ?? []);
         return new ContainerPlan
@@ -104,12 +107,15 @@ internal sealed class ContainerPlan
                 Root = rootfs,
                 ReadOnly = root.ReadOnly,
                 Binds = mounts.Binds,
+                TmpFs = mounts.TmpFs,
+                Devices = mounts.Devices,
                 WorkingDirectory = process.Cwd ?? "/",
             },
             Environment = process.Env ?? [],
             Umask = process.User?.Umask ?? 0b000_010_010,
             Limits = limits,
             MaximumProcesses = maximumProcesses,
+            Network = config.Linux?.Namespaces?.Any(space => space.Type == "network") == true ? Trapeze.Kernel.Net.NetworkMode.None : Trapeze.Kernel.Net.NetworkMode.Host,
             Notes = notes,
         };
     }

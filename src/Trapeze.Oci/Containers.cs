@@ -6,7 +6,7 @@ namespace Trapeze.Oci;
 /// <summary>
 /// The runtime's own state directory (--root): one directory per container holding state.json,
 /// exec.fifo (present until `start`), exit.json (written by the supervisor as it ends) and the
-/// scratch directories that stand in for tmpfs mounts.
+/// empty directories that stand in for sysfs, mqueue and cgroup mounts.
 /// </summary>
 internal sealed partial class ContainerStore(string root)
 {

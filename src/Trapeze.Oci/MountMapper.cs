@@ -3,22 +3,32 @@ using Trapeze.Kernel.Vfs;
 namespace Trapeze.Oci;
 
 /// <summary>
-/// config.json's mounts onto Trapeze's VFS: bind mounts are binds; a tmpfs is a fresh directory
-/// of the runtime's state (removed by `delete`); proc is Trapeze's own /proc; sysfs, devpts,
-/// mqueue and cgroup, which Trapeze does not provide, are empty read-only directories; any other
-/// type is refused. Missing mount points are made in the root file system as runc makes them,
-/// resolving symbolic links inside it so that nothing outside is touched.
+/// config.json's mounts onto Trapeze's VFS: bind mounts are binds (of a directory, or of a file
+/// on a file); a tmpfs is Trapeze's tmpfs, except at /dev, where it is Trapeze's /dev (null, zero,
+/// full, random, urandom, tty, console, shm/, pts/); proc is Trapeze's own /proc; sysfs, mqueue
+/// and cgroup, which Trapeze does not provide, are empty read-only directories of the runtime's
+/// state (host directories, so mount points nested in them can be made), devpts at /dev/pts is
+/// /dev's own pts/; any other type is refused. Mount points missing from the root file system are
+/// made there as runc makes them, resolving symbolic links inside it so nothing outside is
+/// touched; inside Trapeze's own file systems Trapeze makes them.
 /// </summary>
 internal sealed class MountMapper(string rootfs, string scratch, bool prepare, List<string> notes)
 {
     private const int MaximumLinks = 40;
     private const uint DefaultScratchMode = 0b111_101_101; // 0755, tmpfs's default
 
-    /// <summary>Mounts so far, in order: guest path -> host path (null for Trapeze's /proc).</summary>
+    /// <summary>Devices Trapeze's /dev has (DevFs), for linux.devices.</summary>
+    private static readonly string[] DeviceNodes = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/console"];
+
+    /// <summary>Mounts so far, in order: guest path -> host path (null for Trapeze's own: /proc, /dev, a tmpfs).</summary>
     private readonly List<(string Guest, string? Host)> mapped = [("/", rootfs)];
     private int scratchCount;
 
     public List<BindMount> Binds { get; } = [];
+    public List<TmpFsMount> TmpFs { get; } = [];
+
+    /// <summary>Whether /dev is Trapeze's (a tmpfs at /dev, or no mount there at all, as runtimes supply /dev themselves).</summary>
+    public bool Devices { get; private set; } = true;
 
     public void Add(MountConfig mount)
     {
@@ -37,12 +47,21 @@ internal sealed class MountMapper(string rootfs, string scratch, bool prepare, L
             case "proc":
                 if (destination != "/proc")
                     throw new OciException($"proc mount at {destination}: Trapeze's procfs is at /proc only");
-                MountPoint(destination, file: false);
-                mapped.Add((destination, null));
+                Trapezes(destination);
+                break;
+            case "tmpfs" when destination == "/dev":
+                Trapezes(destination);
+                notes.Add("tmpfs at /dev: Trapeze's /dev (null, zero, full, random, urandom, tty, console, shm, pts)");
                 break;
             case "tmpfs":
-                Scratch(destination, readOnly, ScratchMode(options));
-                notes.Add($"tmpfs at {destination}: a directory of the runtime's state (size= is not enforced)");
+                var tmpfs = TmpFsMount.Parse(destination, string.Join(',', options), out var error);
+                if (error is not null)
+                    throw new OciException($"tmpfs mount at {destination}: {error}");
+                Trapezes(destination);
+                TmpFs.Add(tmpfs);
+                break;
+            case "devpts" when destination == "/dev/pts" && Devices:
+                notes.Add("devpts at /dev/pts: Trapeze's /dev/pts (no pseudo-terminals are made inside)");
                 break;
             case "sysfs" or "devpts" or "mqueue" or "cgroup" or "cgroup2":
                 Scratch(destination, readOnly: true, DefaultScratchMode);
@@ -53,43 +72,13 @@ internal sealed class MountMapper(string rootfs, string scratch, bool prepare, L
         }
     }
 
-    /// <summary>
-    /// A /dev that is a stand-in directory gets the default devices (runtime-config-linux.md) and
-    /// linux.devices as host device nodes, and runc's /dev/fd and stdio links. A node that cannot
-    /// be made (no CAP_MKNOD) is left out, with a note.
-    /// </summary>
-    public void MakeDevices(List<DeviceConfig> devices)
+    /// <summary>linux.devices: what Trapeze's /dev has is there already; other devices are refused.</summary>
+    public void CheckDevices(List<DeviceConfig> devices)
     {
-        if (Resolve("/dev") is not { } dev || !dev.StartsWith(scratch, StringComparison.Ordinal))
-            return;
-        var all = new List<DeviceConfig>
+        foreach (var device in devices)
         {
-            new() { Type = "c", Path = "/dev/null", Major = 1, Minor = 3 },
-            new() { Type = "c", Path = "/dev/zero", Major = 1, Minor = 5 },
-            new() { Type = "c", Path = "/dev/full", Major = 1, Minor = 7 },
-            new() { Type = "c", Path = "/dev/random", Major = 1, Minor = 8 },
-            new() { Type = "c", Path = "/dev/urandom", Major = 1, Minor = 9 },
-            new() { Type = "c", Path = "/dev/tty", Major = 5, Minor = 0 },
-        };
-        all.AddRange(devices);
-        foreach (var device in all)
-        {
-            if (device.Type is not ("c" or "b" or "u"))
-                continue;
-            var host = Resolve(Path.GetDirectoryName(device.Path) ?? "/", create: true);
-            if (host is null)
-                continue;
-            var path = Path.Combine(host, Path.GetFileName(device.Path));
-            if (File.Exists(path))
-                continue;
-            if (Native.MakeNode(path, device.Type == "b", device.FileMode ?? 0b110_110_110, device.Major, device.Minor) is { } error)
-                notes.Add($"device {device.Path}: {error}");
-        }
-        foreach (var (name, target) in new[] { ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2") })
-        {
-            var link = Path.Combine(dev, name);
-            if (!File.Exists(link) && !Directory.Exists(link) && new FileInfo(link).LinkTarget is null)
-                File.CreateSymbolicLink(link, target);
+            if (!Devices || !DeviceNodes.Contains(device.Path))
+                throw new OciException($"linux.devices: {device.Path} is not provided by Trapeze's /dev ({string.Join(", ", DeviceNodes)})");
         }
     }
 
@@ -103,6 +92,15 @@ internal sealed class MountMapper(string rootfs, string scratch, bool prepare, L
         MountPoint(destination, file: !isDirectory);
         mapped.Add((destination, source));
         Binds.Add(new BindMount(source, destination, readOnly));
+        if (destination == "/dev")
+            Devices = false;
+    }
+
+    /// <summary>A mount Trapeze provides itself: its mount point must be there, and nothing under it is on the host.</summary>
+    private void Trapezes(string destination)
+    {
+        MountPoint(destination, file: false);
+        mapped.Add((destination, null));
     }
 
     private void Scratch(string destination, bool readOnly, uint mode)
@@ -118,28 +116,22 @@ internal sealed class MountMapper(string rootfs, string scratch, bool prepare, L
         Binds.Add(new BindMount(directory, destination, readOnly));
     }
 
-    private static uint ScratchMode(List<string> options)
+    /// <summary>Runtimes supply /dev: without a mount there, Trapeze's /dev is the container's.</summary>
+    public void DefaultDevices(List<MountConfig> mounts)
     {
-        foreach (var option in options)
-        {
-            if (option.StartsWith("mode=", StringComparison.Ordinal))
-            {
-                try
-                {
-                    return Convert.ToUInt32(option[5..], 8) & 0xfff;
-                }
-                catch (FormatException)
-                {
-                    throw new OciException($"tmpfs option {option}: not an octal mode");
-                }
-            }
-        }
-        return DefaultScratchMode;
+        if (!mounts.Any(mount => Normalize(mount.Destination) == "/dev"))
+            Trapezes("/dev");
     }
 
     private void MountPoint(string destination, bool file)
     {
-        if (prepare && Resolve(destination, create: true, file) is null)
+        if (!prepare || mapped.Any(entry => entry.Guest == destination))
+            return;
+        var covering = mapped.Where(entry => Covers(entry.Guest, destination)).MaxBy(entry => entry.Guest.Length);
+        // Inside Trapeze's own file systems (/dev, a tmpfs) Trapeze makes the mount point.
+        if (covering.Host is null)
+            return;
+        if (Resolve(destination, create: true, file) is null)
             throw new OciException($"cannot make the mount point {destination}");
     }
 
@@ -201,7 +193,7 @@ internal sealed class MountMapper(string rootfs, string scratch, bool prepare, L
                 best = entry;
         }
         if (best.Host is null)
-            throw new OciException($"{guest}: inside Trapeze's /proc, where nothing can be mounted");
+            throw new OciException($"cannot make the mount point {guest}: a symbolic link leads into Trapeze's own /proc, /dev or a tmpfs");
         return guest.Length == best.Guest.Length ? best.Host : Path.Combine(best.Host, guest[(best.Guest.Length == 1 ? 1 : best.Guest.Length + 1)..]);
     }
 

@@ -20,9 +20,6 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int MakeFifoCall(string path, uint mode);
 
-    [LibraryImport("libc", EntryPoint = "mknod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int MakeNodeCall(string path, uint mode, ulong device);
-
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenCall(string path, int flags, uint mode);
 
@@ -117,14 +114,6 @@ internal static unsafe partial class Native
     {
         if (MakeFifoCall(path, 0b110_000_000) != 0)
             throw new OciException($"mkfifo {path}: {LastError()}");
-    }
-
-    /// <summary>mknod(2) of a device node; the error text, or null.</summary>
-    public static string? MakeNode(string path, bool block, uint permissions, long major, long minor)
-    {
-        const uint CharacterDevice = 0x2000, BlockDevice = 0x6000;
-        var device = (ulong)((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xffL) << 12) | ((major & ~0xfffL) << 32));
-        return MakeNodeCall(path, (block ? BlockDevice : CharacterDevice) | (permissions & 0xfff), device) == 0 ? null : LastError();
     }
 
     public static int Open(string path, int flags)

@@ -137,6 +137,7 @@ internal static class Supervisor
             MaximumProcesses = plan.MaximumProcesses,
             Layout = plan.Layout,
             HostName = plan.Config.Hostname,
+            Network = plan.Network,
             InheritedDescriptors = descriptors,
         })
         { Credentials = new ContainerCredentials(user.Uid, user.Gid, [.. user.AdditionalGids ?? []]) };

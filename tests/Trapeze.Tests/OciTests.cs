@@ -288,6 +288,24 @@ public sealed class OciPodmanTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void PodmanExecsIntoADetachedContainerAndStopsItWithSigterm()
+    {
+        if (!Prepare())
+            return;
+        var run = Podman("run", "-d", "--network", "none", "localhost/trapeze-busybox:test", "/bin/sh", "-c", "trap 'echo got-term; exit 0' TERM; echo started; while true; do sleep 1; done");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var id = run.Stdout.Trim();
+        var exec = Podman("exec", id, "/bin/sh", "-c", "echo in-exec; exit 5");
+        Assert.Equal("in-exec\n", exec.Stdout);
+        Assert.Equal(5, exec.ExitCode);
+        // The program's SIGTERM trap ends it, well before podman's SIGKILL after 60 s.
+        var stop = Podman("stop", "-t", "60", id);
+        Assert.True(stop.ExitCode == 0, stop.Stderr);
+        Assert.Equal("0", Podman("inspect", "--format", "{{.State.ExitCode}}", id).Stdout.Trim());
+        Assert.Equal("started\ngot-term\n", Podman("logs", id).Stdout);
+    }
+
+    [Fact]
     public void PodmanTerminalGetsThePtyOverTheConsoleSocket()
     {
         if (!Prepare())
