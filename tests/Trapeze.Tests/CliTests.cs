@@ -159,7 +159,7 @@ public sealed class CliTests
         Assert.Contains("| 0 | read | Full |", result.Stdout);
         Assert.Contains("| 334 | rseq | Unsupported |", result.Stdout);
         Assert.Matches(@"\| 57 \| fork \| Full \|", result.Stdout);
-        Assert.Matches(@"\| 29 \| shmget \| Unsupported \| not implemented: ENOSYS \|", result.Stdout);
+        Assert.Matches(@"\| 101 \| ptrace \| Unsupported \| not implemented: ENOSYS \|", result.Stdout);
     }
 
     [Fact]
