@@ -6,7 +6,7 @@ namespace Trapeze.Cli;
 internal static class CommandLine
 {
     /// <summary>Options of `run` and `trace` that take a value; the program name is the first other word.</summary>
-    private static readonly HashSet<string> OptionsWithValue = ["-E", "-U", "--argv0", "--max-processes", .. FileSystemOptions.WithValue, .. TraceCommand.OptionsWithValue];
+    private static readonly HashSet<string> OptionsWithValue = ["-E", "-U", "--argv0", "--max-processes", "--net", .. FileSystemOptions.WithValue, .. TraceCommand.OptionsWithValue];
 
     private static readonly HashSet<string> CommandsTakingProgram = ["run", "trace"];
 

@@ -47,6 +47,9 @@ public sealed class KernelOptions
 
     /// <summary>The guest's file system: root directory, binds, read-only, working directory.</summary>
     public Vfs.FileSystemLayout Layout { get; init; } = new();
+
+    /// <summary>--net: host sockets for AF_INET/AF_INET6, or loopback only inside Trapeze.</summary>
+    public Net.NetworkMode Network { get; init; } = Net.NetworkMode.Host;
 }
 
 /// <summary>The program file is missing (the CLI exits 127).</summary>
@@ -71,6 +74,7 @@ public sealed class Kernel : IDisposable
         Tracer = options.Tracer;
         Pids = new PidAllocator(options.FirstProcessId ?? Environment.ProcessId);
         TimerService = new TimerService(this);
+        Network = new Net.LocalNetwork { Mode = options.Network };
     }
 
     /// <summary>Runs <paramref name="work"/> holding the run lock, from a host thread that is no guest thread (timers, host signals).</summary>
@@ -188,6 +192,9 @@ public sealed class Kernel : IDisposable
     public KernelRandom Random { get; init; } = new();
     public KernelCredentials Credentials { get; init; } = new();
     public PidAllocator Pids { get; }
+
+    /// <summary>Local sockets' names (AF_UNIX paths and abstract names, --net none's loopback ports).</summary>
+    public Net.LocalNetwork Network { get; }
 
     /// <summary>The mount namespace every process of this kernel shares.</summary>
     public Vfs.KernelFileSystems FileSystems { get; } = new();

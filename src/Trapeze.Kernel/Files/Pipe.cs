@@ -163,7 +163,7 @@ public sealed class PipeEnd : OpenFile
             if (done > 0)
                 return done;
             // A write without readers raises SIGPIPE at the writer, which kills it unless caught or ignored.
-            SignalDelivery.SendToThread(thread, SignalInfo.FromUser(Signal.SIGPIPE, SignalInfo.User, thread.Process.Id, thread.Kernel.Credentials.UserId));
+            SignalDelivery.SendToThread(thread, SignalInfo.FromUser(Signal.SIGPIPE, SignalInfo.User, thread.Process.Id, thread.Process.Credentials.RealUser));
             return thread.Killed ? Result.ThreadGone : Errno.EPIPE;
         }
         if (count == 0)

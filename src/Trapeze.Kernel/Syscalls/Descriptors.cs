@@ -105,12 +105,12 @@ public static class Descriptors
             case FcntlCommand.F_SETFD:
                 files.SetCloseOnExec(fd, (argument & 1) != 0);
                 return 0;
-            case FcntlCommand.F_GETFL when file is PipeEnd:
-                return (int)file.StatusFlags; // pipe2's files were never opened by path: no O_LARGEFILE
-            case FcntlCommand.F_GETFL when file.HostDescriptor is null:
+            case FcntlCommand.F_GETFL when file is PipeEnd or Net.Socket:
+                return (int)file.StatusFlags; // pipe2's and socket's files were never opened by path: no O_LARGEFILE
+            case FcntlCommand.F_GETFL when !file.StatusFlagsOnHost:
                 // Linux reports O_LARGEFILE for every file on 64-bit.
                 return (int)(file.StatusFlags | OpenFlags.O_LARGEFILE);
-            case FcntlCommand.F_SETFL when file.HostDescriptor is null:
+            case FcntlCommand.F_SETFL when !file.StatusFlagsOnHost:
                 const OpenFlags Settable = OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.FASYNC | OpenFlags.O_DIRECT | OpenFlags.O_NOATIME;
                 file.StatusFlags = (file.StatusFlags & ~Settable) | ((OpenFlags)(int)argument & Settable);
                 return 0;
@@ -123,6 +123,7 @@ public static class Descriptors
             case FcntlCommand.F_GETPIPE_SZ:
             case FcntlCommand.F_SETPIPE_SZ:
             case FcntlCommand.F_GET_SEALS:
+            case FcntlCommand.F_ADD_SEALS:
                 return file.HostDescriptor is { } host ? HostSyscall.Invoke(HostSyscall.Fcntl, host, (long)command, (long)argument) : Errno.EINVAL;
             case FcntlCommand.F_GETLK:
             case FcntlCommand.F_SETLK:

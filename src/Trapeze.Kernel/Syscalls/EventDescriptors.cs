@@ -135,7 +135,7 @@ public static class EventDescriptors
         SignalInfo? info;
         if (information.IsNull)
             info = SignalInfo.FromUser((Signal)signal, SignalInfo.User, thread.Process.Id, thread.Kernel.Credentials.UserId);
-        else if (Signals.ReadQueuedInformation(thread, signal, information, out info) is var error and not Errno.None)
+        else if (Signals.ReadQueuedInformation(thread, signal, information, process.Target == thread.Process, out info) is var error and not Errno.None)
             return error;
         if (signal == 0)
             return 0;
