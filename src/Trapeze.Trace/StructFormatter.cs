@@ -29,6 +29,11 @@ public sealed class StructFormatter(TraceOptions options)
             ArgumentKind.IntPointer => Read<int>(memory, address, out var number) ? $"[{number}]" : null,
             ArgumentKind.DirectoryEntries => DirectoryEntries(memory, address, size),
             ArgumentKind.Statx => Statx(memory, address, enums),
+            ArgumentKind.PollDescriptors => PollFormatter.PollDescriptors(memory, address, size, enums),
+            ArgumentKind.FdSet => PollFormatter.FdSet(memory, address, size),
+            ArgumentKind.EpollEvent => PollFormatter.EpollEvent(memory, address, enums),
+            ArgumentKind.EpollEvents => PollFormatter.EpollEvents(memory, address, size, enums),
+            ArgumentKind.IntervalTimerSpec => PollFormatter.IntervalTimer(memory, address),
             _ => null,
         };
         return text ?? ArgumentFormatter.Address(address);

@@ -142,6 +142,9 @@ public sealed class IoUringRequest(byte[] entry)
     public uint OperationFlags => BinaryPrimitives.ReadUInt32LittleEndian(Entry.AsSpan(28));
     public ulong UserData => BinaryPrimitives.ReadUInt64LittleEndian(Entry.AsSpan(32));
 
+    /// <summary>A connect that answered EINPROGRESS: asked again once the socket is writable.</summary>
+    public bool Connecting { get; set; }
+
     /// <summary>A timeout's monotonic deadline.</summary>
     public long Deadline { get; set; } = Syscalls.Wait.NoDeadline;
 

@@ -18,8 +18,8 @@ public static class Epoll
         => size <= 0 ? Errno.EINVAL : NewInstance(thread, closeOnExec: false);
 
     [Syscall("epoll_create1", Returns = ResultKind.Fd, Support = Support.Full)]
-    public static Result Create1(GuestThread thread, [Argument(ArgumentKind.FlagsOnly)] OpenFlags flags)
-        => (flags & ~OpenFlags.O_CLOEXEC) != 0 ? Errno.EINVAL : NewInstance(thread, (flags & OpenFlags.O_CLOEXEC) != 0);
+    public static Result Create1(GuestThread thread, EpollCreateFlags flags)
+        => (flags & ~EpollCreateFlags.EPOLL_CLOEXEC) != 0 ? Errno.EINVAL : NewInstance(thread, (flags & EpollCreateFlags.EPOLL_CLOEXEC) != 0);
 
     private static Result NewInstance(GuestThread thread, bool closeOnExec)
     {

@@ -223,7 +223,14 @@ public static class IoUring
             case IoUringOperation.IORING_OP_ACCEPT:
                 return Call(thread, request, wait, Polling.Readable, "accept4", fd, address, request.Offset, flags);
             case IoUringOperation.IORING_OP_CONNECT:
-                return Call(thread, request, wait, Polling.Writable, "connect", fd, address, request.Offset);
+                // A connection in progress is asked again once writable: EISCONN then means it succeeded.
+                var connected = Call(thread, request, wait, Polling.Writable, "connect", fd, address, request.Offset);
+                if (connected is -(int)Errno.EINPROGRESS or -(int)Errno.EALREADY && (thread.Process.Files.Get(request.Fd)?.StatusFlags & OpenFlags.O_NONBLOCK) == 0)
+                {
+                    request.Connecting = true;
+                    return null;
+                }
+                return connected == -(int)Errno.EISCONN && request.Connecting ? 0 : connected;
             case IoUringOperation.IORING_OP_SEND:
                 return Call(thread, request, wait, Polling.Writable, "sendto", fd, address, length, flags, 0, 0);
             case IoUringOperation.IORING_OP_RECV:

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +148,57 @@ int main(int argc, char **argv)
     sqe->user_data = 14;
     io_uring_submit(&ring);
     show("unknown opcode");
+
+    // TCP over loopback: accept and connect in one submission, then send and recv.
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t length = sizeof address;
+    bind(listener, (struct sockaddr *)&address, sizeof address);
+    listen(listener, 4);
+    getsockname(listener, (struct sockaddr *)&address, &length);
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_accept(sqe, listener, NULL, NULL, 0);
+    sqe->user_data = 20;
+    sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_connect(sqe, client, (struct sockaddr *)&address, sizeof address);
+    sqe->user_data = 21;
+    io_uring_submit(&ring);
+    int server = -1, connect_result = 1;
+    for (int i = 0; i < 2; i++)
+    {
+        io_uring_wait_cqe(&ring, &cqe);
+        if (cqe->user_data == 20)
+            server = cqe->res;
+        else
+            connect_result = cqe->res;
+        io_uring_cqe_seen(&ring, cqe);
+    }
+    printf("accept: %s connect: %d\n", server >= 0 ? "a descriptor" : strerror(-server), connect_result);
+    char received[16] = {0};
+    sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_recv(sqe, server, received, sizeof received - 1, 0);
+    sqe->user_data = 22;
+    io_uring_submit(&ring);
+    printf("nothing received yet: %d\n", io_uring_wait_cqe_timeout(&ring, &cqe, &brief));
+    sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_send(sqe, client, "over tcp", 8, 0);
+    sqe->user_data = 23;
+    io_uring_submit(&ring);
+    int sent = 0, got = 0;
+    for (int i = 0; i < 2; i++)
+    {
+        io_uring_wait_cqe(&ring, &cqe);
+        if (cqe->user_data == 23)
+            sent = cqe->res;
+        else
+            got = cqe->res;
+        io_uring_cqe_seen(&ring, cqe);
+    }
+    printf("send %d recv %d: %s\n", sent, got, received);
+    close(client);
+    close(server);
+    close(listener);
 
     sqe = io_uring_get_sqe(&ring);
     io_uring_prep_close(sqe, fd);

@@ -507,6 +507,13 @@ public enum EpollOperation : int
 
 /// <summary>From this machine's kernel headers.</summary>
 [System.Flags]
+public enum EpollCreateFlags : int
+{
+    EPOLL_CLOEXEC = 524288,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
 public enum EventFdFlags : int
 {
     EFD_SEMAPHORE = 1,
