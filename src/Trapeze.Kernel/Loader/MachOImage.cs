@@ -62,28 +62,28 @@ public static class MachOImage
             switch (kind)
             {
                 case Segment64 or Segment32 when size >= (kind == Segment64 ? 72 : 56):
-                {
-                    var is64 = kind == Segment64;
-                    var name = Encoding.ASCII.GetString(command.Slice(8, 16)).TrimEnd('\0');
-                    ulong address = is64 ? U64(command, 24) : U32(command, 24);
-                    ulong memorySize = is64 ? U64(command, 32) : U32(command, 28);
-                    ulong fileOffset = is64 ? U64(command, 40) : U32(command, 32);
-                    ulong fileSize = is64 ? U64(command, 48) : U32(command, 36);
-                    var protection = (int)U32(command, is64 ? 60 : 44);
-                    if (name == "__TEXT")
-                        textAddress = address;
-                    // __PAGEZERO (no access, no file bytes) stays unmapped: null pointers fault, as on macOS.
-                    if (protection == 0 || memorySize == 0)
+                    {
+                        var is64 = kind == Segment64;
+                        var name = Encoding.ASCII.GetString(command.Slice(8, 16)).TrimEnd('\0');
+                        ulong address = is64 ? U64(command, 24) : U32(command, 24);
+                        ulong memorySize = is64 ? U64(command, 32) : U32(command, 28);
+                        ulong fileOffset = is64 ? U64(command, 40) : U32(command, 32);
+                        ulong fileSize = is64 ? U64(command, 48) : U32(command, 36);
+                        var protection = (int)U32(command, is64 ? 60 : 44);
+                        if (name == "__TEXT")
+                            textAddress = address;
+                        // __PAGEZERO (no access, no file bytes) stays unmapped: null pointers fault, as on macOS.
+                        if (protection == 0 || memorySize == 0)
+                            break;
+                        if (fileOffset + fileSize > (ulong)data.Length || fileSize > memorySize)
+                            throw new ExecutableFormatException($"{path}: truncated Mach-O (segment {name} runs past the end of the file)");
+                        var flags = ((protection & 1) != 0 ? MemoryProtection.Read : 0)
+                            | ((protection & 2) != 0 ? MemoryProtection.Write : 0)
+                            | ((protection & 4) != 0 ? MemoryProtection.Execute : 0);
+                        segments.Add(new ProgramSegment(fileOffset, address, fileSize, memorySize, flags));
+                        end = Math.Max(end, address + memorySize);
                         break;
-                    if (fileOffset + fileSize > (ulong)data.Length || fileSize > memorySize)
-                        throw new ExecutableFormatException($"{path}: truncated Mach-O (segment {name} runs past the end of the file)");
-                    var flags = ((protection & 1) != 0 ? MemoryProtection.Read : 0)
-                        | ((protection & 2) != 0 ? MemoryProtection.Write : 0)
-                        | ((protection & 4) != 0 ? MemoryProtection.Execute : 0);
-                    segments.Add(new ProgramSegment(fileOffset, address, fileSize, memorySize, flags));
-                    end = Math.Max(end, address + memorySize);
-                    break;
-                }
+                    }
                 case UnixThread when size >= 16:
                     start = ThreadStart(command, wide, path);
                     break;
