@@ -8,6 +8,7 @@
 #   *.c              gcc -static, gcc (PIE, dynamic), musl-gcc -static, musl-gcc (PIE, ld-musl)
 #                                                            -> NAME.glibc-static, NAME.glibc-dynamic, NAME.musl-static, NAME.musl-dynamic
 #   limits/*.c       gcc -static -> limits/NAME (never run natively: fork bombs and the like)
+#   servers/*.asm    nasm + ld -> servers/NAME (servers that wait for clients: the network tests drive them)
 # A case's NAME.args (one line) holds its arguments; $TMP there is a scratch directory per run.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -69,7 +70,7 @@ build_one() {
   return 0
 }
 
-for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign \) -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
+for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign -o -path ./servers \) -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
   build_one "$src"
 done
 
@@ -78,5 +79,11 @@ mkdir -p "$out/limits"
 for src in limits/*.c; do
   target="$out/limits/$(basename "${src%.c}")"
   if newer "$src" "$target"; then gcc -O2 -static -o "$target" "$src"; fi
+done
+# servers/*.asm: programs that wait for clients (never run by DifferentialTests), into build/servers/.
+mkdir -p "$out/servers"
+for src in servers/*.asm; do
+  target="$out/servers/$(basename "${src%.asm}")"
+  if newer "$src" "$target"; then nasm -f elf64 "$src" -o "$target.o" && ld "$target.o" -o "$target"; fi
 done
 find "$out" -name '*.o' -delete
