@@ -43,6 +43,16 @@ public enum ArgumentKind
     Statx,
     /// <summary>fcntl's third argument, whose meaning depends on the command parameter.</summary>
     FcntlArgument,
+    /// <summary>An array of struct pollfd; its count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
+    PollDescriptors,
+    /// <summary>An fd_set bitmap of select; its descriptor count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
+    FdSet,
+    /// <summary>One struct epoll_event (epoll_ctl).</summary>
+    EpollEvent,
+    /// <summary>struct epoll_event records filled by epoll_wait; their count is the result.</summary>
+    EpollEvents,
+    /// <summary>struct itimerspec (timerfd_settime, timerfd_gettime).</summary>
+    IntervalTimerSpec,
     /// <summary>A struct sockaddr; its length is <see cref="ArgumentAttribute.SizeFrom"/>: a value, or (Direction.Out) a socklen_t pointer.</summary>
     SocketAddress,
     /// <summary>A socklen_t the kernel reads and rewrites, printed [in] or [in => out].</summary>
