@@ -100,7 +100,7 @@ public sealed class LocalNetwork
                 return Errno.EROFS;
             var directory = walk.Directory.Node;
             var mode = FileTypes.Socket | (0x1ff & ~thread.Process.FileCreationMask);
-            if (directory.FileSystem.MakeNode(directory, name, mode, 0) is var made and not Errno.None)
+            if (directory.FileSystem.MakeNode(thread, directory, name, mode, 0) is var made and not Errno.None)
                 return made;
             if (directory.FileSystem.Lookup(thread, directory, name, out var node) is var lookup and not Errno.None)
                 return lookup;
@@ -137,7 +137,7 @@ public sealed class LocalNetwork
         {
             if (walk.Target is not { } found)
                 return Errno.ENOENT;
-            if (found.Node.FileSystem.Access(found.Node, AccessMode.W_OK, effective: true) is var denied and not Errno.None)
+            if (found.Node.FileSystem.Access(thread, found.Node, AccessMode.W_OK, effective: true) is var denied and not Errno.None)
                 return denied;
             if (found.Node.FileSystem.Status(found.Node, out var status) is var statusError and not Errno.None)
                 return statusError;
