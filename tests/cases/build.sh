@@ -9,6 +9,7 @@
 #                                                            -> NAME.glibc-static, NAME.glibc-dynamic, NAME.musl-static, NAME.musl-dynamic
 #   limits/*.c       gcc -static -> limits/NAME (never run natively: fork bombs and the like)
 #   servers/*.asm    nasm + ld -> servers/NAME (servers that wait for clients: the network tests drive them)
+#   go/NAME/         CGO_ENABLED=0 go build -> go/NAME (static; Go's cache in build/go/cache)
 # A case's NAME.args (one line) holds its arguments; $TMP there is a scratch directory per run.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -104,5 +105,13 @@ mkdir -p "$out/servers"
 for src in servers/*.asm; do
   target="$out/servers/$(basename "${src%.asm}")"
   if newer "$src" "$target"; then nasm -f elf64 "$src" -o "$target.o" && ld "$target.o" -o "$target"; fi
+done
+# go/NAME/: static Go programs (CGO_ENABLED=0), with the Go build cache under build/go/cache.
+mkdir -p "$out/go"
+for dir in go/*/; do
+  name=$(basename "$dir")
+  if [ -n "$(find "$dir" -newer "$out/go/$name" 2>/dev/null)" ] || [ ! -e "$out/go/$name" ]; then
+    (cd "$dir" && CGO_ENABLED=0 GOCACHE="$OLDPWD/$out/go/cache" GOFLAGS=-mod=mod go build -o "$OLDPWD/$out/go/$name" .)
+  fi
 done
 find "$out" -name '*.o' -delete

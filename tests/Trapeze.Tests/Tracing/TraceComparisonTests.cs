@@ -16,7 +16,7 @@ public sealed class TraceComparisonTests
     /// </summary>
     public static TheoryData<string> Cases()
     {
-        string[] readProc = ["proc.", "proc_paths.", "cpuinfo.", "processes.", "threads.", "fork_exec", "signals.", "signal_processes.", "net_tcp.", "net_unix."];
+        string[] readProc = ["proc.", "proc_paths.", "cpuinfo.", "processes.", "threads.", "fork_exec", "signals.", "signal_processes.", "net_tcp.", "net_unix.", "net_epoll_echo."];
         var data = new TheoryData<string>();
         foreach (var name in ((IEnumerable<object[]>)DifferentialTests.Cases()).Select(row => (string)row[0]))
         {
