@@ -24,7 +24,9 @@ internal static class RunCommand
         var debugInternal = new Option<bool>("--debug-internal") { Description = "Print the full report of an internal error" };
         var network = new Option<string>("--net") { Description = "host: inet sockets are host sockets; none: loopback and AF_UNIX only, inside Trapeze", DefaultValueFactory = _ => "host", HelpName = "host|none" };
         network.AcceptOnlyFromAmong("host", "none");
-        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal, network };
+        var personality = new Option<string?>("--personality") { Description = "Run every program as this system's: linux, freebsd, darwin or sunos4 (default: what the file says)" };
+        personality.AcceptOnlyFromAmong("linux", "freebsd", "darwin", "sunos4");
+        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal, network, personality };
         var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
@@ -42,6 +44,7 @@ internal static class RunCommand
                 DebugInternal = result.GetValue(debugInternal),
                 Layout = fileSystem,
                 Network = result.GetValue(network) == "none" ? Trapeze.Kernel.Net.NetworkMode.None : Trapeze.Kernel.Net.NetworkMode.Host,
+                Personality = result.GetValue(personality) is { } name ? Trapeze.Kernel.Loader.ProgramOsDetector.FromName(name) : null,
             };
             var environment = GuestEnvironment.Build(result.GetValue(set) ?? [], result.GetValue(unset) ?? []);
             var path = result.GetValue(program)!;

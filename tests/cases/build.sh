@@ -90,7 +90,7 @@ build_one() {
   return 0
 }
 
-for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign -o -path ./servers \) -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
+for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign -o -path ./other-os -o -path ./servers -o -path ./go \) -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
   build_one "$src"
 done
 

@@ -15,6 +15,22 @@ public static class Descriptors
     [Syscall("pipe2", Support = Support.Partial, Note = "pipes inside Trapeze; O_DIRECT (packet mode) is accepted but writes are not packets")]
     public static Result Pipe2(GuestThread thread, GuestAddress descriptors, OpenFlags flags)
     {
+        var created = CreatePipe(thread, flags);
+        if (created.IsError)
+            return created;
+        var (readEnd, writeEnd) = ((int)created.Raw, (int)thread.SecondResult);
+        if (thread.Memory.Write(descriptors, readEnd) is not Errno.None || thread.Memory.Write(descriptors + 4UL, writeEnd) is not Errno.None)
+        {
+            thread.Process.Files.Close(readEnd);
+            thread.Process.Files.Close(writeEnd);
+            return Errno.EFAULT;
+        }
+        return 0;
+    }
+
+    /// <summary>A new pipe's read end (the result) and write end (<see cref="GuestThread.SecondResult"/>).</summary>
+    internal static Result CreatePipe(GuestThread thread, OpenFlags flags)
+    {
         if ((flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT)) != 0)
             return Errno.EINVAL;
         var pipe = new Pipe { Inode = thread.Kernel.NewInode() };
@@ -37,14 +53,8 @@ public static class Descriptors
             writer.Release();
             return writeEnd;
         }
-        int[] numbers = [(int)readEnd.Raw, (int)writeEnd.Raw];
-        if (thread.Memory.Write(descriptors, numbers[0]) is not Errno.None || thread.Memory.Write(descriptors + 4UL, numbers[1]) is not Errno.None)
-        {
-            files.Close(numbers[0]);
-            files.Close(numbers[1]);
-            return Errno.EFAULT;
-        }
-        return 0;
+        thread.SecondResult = (ulong)writeEnd.Raw;
+        return readEnd;
     }
 
     [Syscall("dup", Returns = ResultKind.Fd)]
