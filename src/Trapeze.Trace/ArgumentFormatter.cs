@@ -1,6 +1,7 @@
 using Trapeze.Kernel;
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Net;
 using Trapeze.Kernel.Syscalls;
 using Trapeze.Kernel.Tasks;
 
@@ -17,6 +18,9 @@ public sealed class ArgumentFormatter(TraceOptions options)
 
     private readonly EnumFormatter enums = new();
     private readonly StructFormatter structs = new(options);
+    private SocketFormatter? sockets;
+
+    private SocketFormatter Sockets => sockets ??= new SocketFormatter(options, enums, structs);
 
     public TraceOptions Options => options;
 
@@ -42,7 +46,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
     {
         ArgumentKind.Fd or ArgumentKind.DirectoryFd => !options.DecodeDescriptors,
         ArgumentKind.Octal or ArgumentKind.Hex or ArgumentKind.Address or ArgumentKind.FlagsOnly
-            or ArgumentKind.Signal or ArgumentKind.FcntlArgument => true,
+            or ArgumentKind.Signal or ArgumentKind.FcntlArgument or ArgumentKind.SocketType or ArgumentKind.SocketProtocol or ArgumentKind.SocketOption => true,
         ArgumentKind.Default => parameter.Enum is not null || parameter.Type != typeof(CString),
         _ => false,
     };
@@ -95,6 +99,8 @@ public sealed class ArgumentFormatter(TraceOptions options)
         var raw = call.Arguments[index];
         if (!Shown(call, parameter))
             return null;
+        if (parameter.Kind == ArgumentKind.SocketLength)
+            return SocketFormatter.Length(MemoryOf(thread), raw, EntryValue(call, index), result is { IsError: false });
         if (parameter.Direction == Direction.Out && result is { IsError: true })
             return Address(raw);
         var size = SizeOf(call, parameter, result);
@@ -112,6 +118,18 @@ public sealed class ArgumentFormatter(TraceOptions options)
             case ArgumentKind.IoVectors: return structs.IoVectors(MemoryOf(thread), raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);
             case ArgumentKind.StringArray: return structs.StringArray(MemoryOf(thread), raw);
             case ArgumentKind.FcntlArgument: return FcntlFormatter.Argument(Command(call), raw, enums);
+            case ArgumentKind.ReceivedBuffer: return Buffer(MemoryOf(thread), raw, Math.Min(size, (long)call.Arguments[index + 1]), parameter.Hex);
+            case ArgumentKind.DescriptorPair:
+                return MemoryOf(thread).Read(new GuestAddress(raw), out long pair) == Errno.None ? $"[{(int)pair}, {(int)(pair >> 32)}]" : Address(raw);
+            case ArgumentKind.SocketType: return Sockets.Type(raw);
+            case ArgumentKind.SocketProtocol: return Sockets.Protocol((AddressFamily)(int)call.Arguments[0], raw);
+            case ArgumentKind.SocketOption: return Sockets.Option((SocketLevel)(int)call.Arguments[index - 1], raw);
+            case ArgumentKind.SocketAddress: return Sockets.Address(MemoryOf(thread), raw, SocketSize(thread, call, parameter, size));
+            case ArgumentKind.SocketOptionValue:
+                return Sockets.OptionValue(MemoryOf(thread), (SocketLevel)(int)call.Arguments[index - 2], (int)call.Arguments[index - 1], raw, SocketSize(thread, call, parameter, size));
+            case ArgumentKind.MessageHeader:
+                return Sockets.Message(MemoryOf(thread), Layouts(thread), raw, parameter.Direction == Direction.Out ? result?.Raw : null, EntryValue(call, index));
+            case ArgumentKind.MultipleMessageHeaders: return Sockets.Messages(MemoryOf(thread), Layouts(thread), raw, size);
             case ArgumentKind.Default: break;
             default: return structs.Format(parameter.Kind, MemoryOf(thread), raw, size, enums);
         }
@@ -160,6 +178,43 @@ public sealed class ArgumentFormatter(TraceOptions options)
             ResultKind.Fcntl => FcntlFormatter.Result(Command(call), result.Raw, enums),
             _ => result.Raw.ToString(),
         };
+    }
+
+    /// <summary>A value an in-out argument had at entry, kept by the tracer (<see cref="EntryValues"/>).</summary>
+    private static long? EntryValue(in SyscallCall call, int index)
+        => call.State is EntryValues { Values: var values } && index < values.Length ? values[index] : null;
+
+    private static MessageLayouts Layouts(GuestThread? thread) => MessageLayouts.For(ThreadOf(thread).Process.Personality.Structures.Model);
+
+    /// <summary>A sockaddr's or option's length: a value, or (written by the kernel) what the socklen_t says now, no more than it said at entry.</summary>
+    private static long SocketSize(GuestThread? thread, in SyscallCall call, SyscallParameter parameter, long size)
+    {
+        if (parameter.Direction == Direction.In || parameter.SizeFrom < 0)
+            return size;
+        if (MemoryOf(thread).Read(new GuestAddress(call.Arguments[parameter.SizeFrom]), out int now) != Errno.None)
+            return -1;
+        return EntryValue(call, parameter.SizeFrom) is { } before ? Math.Min(before, now) : now;
+    }
+
+    /// <summary>What the tracer keeps at entry for the call's in-out arguments (null when it has none).</summary>
+    internal static EntryValues? EntryValuesOf(GuestThread thread, in SyscallCall call, object owner)
+    {
+        if (call.Definition is not { } definition)
+            return null;
+        long?[]? values = null;
+        for (var index = 0; index < definition.Parameters.Length; index++)
+        {
+            var parameter = definition.Parameters[index];
+            var address = new GuestAddress(call.Arguments[index]);
+            if (address.IsNull)
+                continue;
+            if (parameter.Kind == ArgumentKind.SocketLength && thread.Memory.Read(address, out int length) == Errno.None)
+                (values ??= new long?[definition.Parameters.Length])[index] = length;
+            else if (parameter.Kind == ArgumentKind.MessageHeader && parameter.Direction == Direction.Out
+                && thread.Memory.Read(address + (ulong)Layouts(thread).NameLengthOffset, out int nameLength) == Errno.None)
+                (values ??= new long?[definition.Parameters.Length])[index] = nameLength;
+        }
+        return values is null ? null : new EntryValues(owner, values);
     }
 
     /// <summary>The value of the call's FcntlCommand parameter, which decides what fcntl's argument and result mean.</summary>

@@ -26,7 +26,7 @@ public static class SyscallClasses
     private static readonly string[] Network =
     [
         "socket", "socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname", "getpeername",
-        "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "setsockopt", "getsockopt",
+        "send", "recv", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "setsockopt", "getsockopt",
     ];
 
     private static readonly string[] Signal =

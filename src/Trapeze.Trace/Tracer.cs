@@ -25,6 +25,9 @@ internal sealed class CallPlan
 
     /// <summary>The same for the exit arguments and the result.</summary>
     public bool ExitFromRegisters { get; init; }
+
+    /// <summary>Some argument is read and rewritten by the kernel (a socklen_t): its entry value is kept for the exit text.</summary>
+    public bool KeepsEntryValues { get; init; }
 }
 
 /// <summary>A thread's call between its entry and exit records, on the formatting side.</summary>
@@ -171,13 +174,13 @@ public sealed class Tracer : ISyscallTracer, IDisposable
         if (text is not null)
             record.Text = text;
         Publish();
-        // Marks the call as traced for Exit, without allocating.
-        call.State = this;
+        // Marks the call as traced for Exit, without allocating unless in-out arguments need their entry values.
+        call.State = plan.KeepsEntryValues ? ArgumentFormatter.EntryValuesOf(thread, call, this) ?? (object)this : this;
     }
 
     public void Exit(GuestThread thread, ref SyscallCall call)
     {
-        if (call.State != this)
+        if (!ReferenceEquals(call.State, this) && !(call.State is EntryValues entry && ReferenceEquals(entry.Owner, this)))
             return;
         var noReturn = thread.Process.Exit is not null;
         ExitText? text = null;
@@ -277,6 +280,7 @@ public sealed class Tracer : ISyscallTracer, IDisposable
             ParameterCount = parameterCount,
             EntryFromRegisters = parameters.Take(entryCount).All(formatter.FromRegisters),
             ExitFromRegisters = parameters.Skip(entryCount).All(formatter.FromRegisters) && formatter.ResultFromRegisters(definition),
+            KeepsEntryValues = parameters.Any(p => p.Kind == ArgumentKind.SocketLength || (p.Kind == ArgumentKind.MessageHeader && p.Direction == Direction.Out)),
         };
     }
 

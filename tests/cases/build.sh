@@ -8,6 +8,8 @@
 #   *.c              gcc -static, gcc (PIE, dynamic), musl-gcc -static, musl-gcc (PIE, ld-musl)
 #                                                            -> NAME.glibc-static, NAME.glibc-dynamic, NAME.musl-static, NAME.musl-dynamic
 #   limits/*.c       gcc -static -> limits/NAME (never run natively: fork bombs and the like)
+#   servers/*.asm    nasm + ld -> servers/NAME (servers that wait for clients: the network tests drive them)
+#   go/NAME/         CGO_ENABLED=0 go build -> go/NAME (static; Go's cache in build/go/cache)
 # A case's NAME.args (one line) holds its arguments; $TMP there is a scratch directory per run.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -88,7 +90,7 @@ build_one() {
   return 0
 }
 
-for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign -o -path ./other-os \) -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
+for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign -o -path ./other-os -o -path ./servers -o -path ./go \) -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
   build_one "$src"
 done
 
@@ -105,5 +107,19 @@ mkdir -p "$out/limits"
 for src in limits/*.c; do
   target="$out/limits/$(basename "${src%.c}")"
   if newer "$src" "$target"; then gcc -O2 -static -o "$target" "$src"; fi
+done
+# servers/*.asm: programs that wait for clients (never run by DifferentialTests), into build/servers/.
+mkdir -p "$out/servers"
+for src in servers/*.asm; do
+  target="$out/servers/$(basename "${src%.asm}")"
+  if newer "$src" "$target"; then nasm -f elf64 "$src" -o "$target.o" && ld "$target.o" -o "$target"; fi
+done
+# go/NAME/: static Go programs (CGO_ENABLED=0), with the Go build cache under build/go/cache.
+mkdir -p "$out/go"
+for dir in go/*/; do
+  name=$(basename "$dir")
+  if [ -n "$(find "$dir" -newer "$out/go/$name" 2>/dev/null)" ] || [ ! -e "$out/go/$name" ]; then
+    (cd "$dir" && CGO_ENABLED=0 GOCACHE="$OLDPWD/$out/go/cache" GOFLAGS=-mod=mod go build -o "$OLDPWD/$out/go/$name" .)
+  fi
 done
 find "$out" -name '*.o' -delete

@@ -97,7 +97,7 @@ public sealed partial class LocalSocket
             message.Rights = null;
         incoming.Enqueue(packet);
         queuedBytes += count;
-        Touch();
+        Changes.Notify(WaitQueue.InputEvents);
     }
 
     public override Result Receive(GuestThread thread, SocketMessage message, MessageFlags flags)
@@ -160,7 +160,7 @@ public sealed partial class LocalSocket
             if (packet.Left == 0)
                 incoming.Dequeue();
         }
-        Touch();
+        peer?.Changes.Notify(WaitQueue.OutputEvents);
     }
 
     private Result ReceiveRecord(SocketMessage message, MessageFlags flags, bool peek)
@@ -176,8 +176,7 @@ public sealed partial class LocalSocket
         {
             queuedBytes -= packet.Left;
             ReleaseRights(packet);
-            Touch();
-            packet.Sender?.Changes.Notify();
+            packet.Sender?.Changes.Notify(WaitQueue.OutputEvents);
         }
         return (flags & MessageFlags.MSG_TRUNC) != 0 ? packet.Left : copied;
     }

@@ -44,6 +44,10 @@ public sealed class MessageLayouts
     /// <summary>sizeof(struct mmsghdr): a msghdr and the count of bytes moved.</summary>
     public int MultipleSize => multiple.Size;
 
+    public int MultipleLengthOffset => multiple.OffsetOf("msg_len");
+
+    public int NameLengthOffset => header.OffsetOf("msg_namelen");
+
     /// <summary>sizeof(struct cmsghdr): cmsg_len is a size_t, then level and type.</summary>
     public int ControlHeaderSize => Model.WordSize + 8;
 

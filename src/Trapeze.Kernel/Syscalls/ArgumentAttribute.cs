@@ -67,6 +67,10 @@ public enum ArgumentKind
     SocketOptionValue,
     /// <summary>A struct msghdr (sendmsg at entry, recvmsg at exit with the result's length).</summary>
     MessageHeader,
+    /// <summary>Bytes received into a buffer whose size is the next parameter: the result's length, no more than the buffer (recv with MSG_TRUNC returns more).</summary>
+    ReceivedBuffer,
+    /// <summary>Two descriptors the kernel writes (socketpair's sv[2]): [3, 4].</summary>
+    DescriptorPair,
     /// <summary>An array of struct mmsghdr; its count is <see cref="ArgumentAttribute.SizeFrom"/> (or the result).</summary>
     MultipleMessageHeaders,
 }

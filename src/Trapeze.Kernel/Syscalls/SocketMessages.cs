@@ -24,7 +24,7 @@ public static class SocketMessages
         => SendTo(thread, fd, buffer, length, flags, default, 0);
 
     [Syscall("recv", Support = Support.Partial, Note = "see recvfrom")]
-    public static Result Receive(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong length, MessageFlags flags)
+    public static Result Receive(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.ReceivedBuffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong length, MessageFlags flags)
         => ReceiveFrom(thread, fd, buffer, length, flags, default, default);
 
     [Syscall("sendto", Support = Support.Partial, Note = "MSG_OOB, MSG_MORE and MSG_EOR are passed to host sockets and ignored by local ones")]
@@ -46,7 +46,7 @@ public static class SocketMessages
     }
 
     [Syscall("recvfrom", Support = Support.Partial, Note = "MSG_OOB and MSG_ERRQUEUE only on host sockets")]
-    public static Result ReceiveFrom(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong length, MessageFlags flags,
+    public static Result ReceiveFrom(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.ReceivedBuffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong length, MessageFlags flags,
         [Argument(ArgumentKind.SocketAddress, Direction = Direction.Out, SizeFrom = nameof(addressLength))] GuestAddress address, [Argument(ArgumentKind.SocketLength, Direction = Direction.Out)] GuestAddress addressLength)
     {
         if (Sockets.SocketOf(thread, fd, out var socket) is { IsError: true } error)
@@ -73,7 +73,7 @@ public static class SocketMessages
         => Sockets.SocketOf(thread, fd, out var socket) is { IsError: true } error ? error : ReceiveOne(thread, socket!, header, flags);
 
     [Syscall("sendmmsg", Support = Support.Partial, Note = "messages after the first never wait: a full socket ends the batch")]
-    public static Result SendMultiple(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.MultipleMessageHeaders, SizeFrom = nameof(count))] GuestAddress vector, uint count, MessageFlags flags)
+    public static Result SendMultiple(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.MultipleMessageHeaders, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress vector, uint count, MessageFlags flags)
         => Multiple(thread, fd, vector, count, flags, send: true);
 
     [Syscall("recvmmsg", Support = Support.Partial, Note = "messages after the first never wait (as with MSG_WAITFORONE); the timeout is not applied")]
@@ -271,8 +271,10 @@ public static class SocketMessages
                 var data = new byte[numbers.Count * 4];
                 for (var i = 0; i < numbers.Count; i++)
                     BitConverter.TryWriteBytes(data.AsSpan(i * 4), numbers[i]);
-                // The last message is not padded past the buffer (Linux's put_cmsg copies cmsg_len bytes).
-                layouts.AppendControl(control, (int)SocketLevel.SOL_SOCKET, (int)ControlMessageType.SCM_RIGHTS, data, pad: false);
+                // msg_controllen counts CMSG_SPACE, as much of it as the buffer has.
+                layouts.AppendControl(control, (int)SocketLevel.SOL_SOCKET, (int)ControlMessageType.SCM_RIGHTS, data, pad: true);
+                if (control.Count > capacity)
+                    control.RemoveRange(capacity, control.Count - capacity);
             }
         }
         return control;

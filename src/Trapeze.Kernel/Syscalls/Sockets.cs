@@ -25,7 +25,7 @@ public static class Sockets
     }
 
     [Syscall("socketpair", Support = Support.Partial, Note = "AF_UNIX stream, datagram and seqpacket; other families EOPNOTSUPP as Linux")]
-    public static Result CreatePair(GuestThread thread, AddressFamily family, [Argument(ArgumentKind.SocketType)] int type, [Argument(ArgumentKind.SocketProtocol)] int protocol, GuestAddress descriptors)
+    public static Result CreatePair(GuestThread thread, AddressFamily family, [Argument(ArgumentKind.SocketType)] int type, [Argument(ArgumentKind.SocketProtocol)] int protocol, [Argument(ArgumentKind.DescriptorPair, Direction = Direction.Out)] GuestAddress descriptors)
     {
         if (family != AddressFamily.AF_UNIX)
             return family is AddressFamily.AF_INET or AddressFamily.AF_INET6 ? Errno.EOPNOTSUPP : Errno.EAFNOSUPPORT;

@@ -18,6 +18,7 @@ public static partial class TraceNormaliser
             line = Address().Replace(line, "ADDR");
             line = PidResult().Replace(line, "$1 = PID");
             line = Padding().Replace(line, ") = ");
+            line = Port().Replace(line, "htons(PORT)");
             lines.Add(line.Replace(scratch, "$TMP"));
         }
         return lines;
@@ -34,6 +35,10 @@ public static partial class TraceNormaliser
 
     [GeneratedRegex(@"\)\s+= ")]
     private static partial Regex Padding();
+
+    /// <summary>A port the kernel chose (bind to port 0); port 0 itself stays.</summary>
+    [GeneratedRegex(@"htons\([1-9]\d*\)")]
+    private static partial Regex Port();
 }
 
 /// <summary>One rule of the known-differences block in docs/TRACING.md.</summary>

@@ -708,8 +708,8 @@ public enum SocketType : int
 [System.Flags]
 public enum SocketTypeFlags : int
 {
-    SOCK_NONBLOCK = 2048,
     SOCK_CLOEXEC = 524288,
+    SOCK_NONBLOCK = 2048,
 }
 
 /// <summary>From this machine's kernel headers.</summary>

@@ -1,0 +1,3 @@
+module trapeze.test/httpdemo
+
+go 1.19
