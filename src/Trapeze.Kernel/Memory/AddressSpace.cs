@@ -124,10 +124,16 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
 
     /// <summary>Maps all of <paramref name="memory"/> (which this space now owns) at <paramref name="start"/>, replacing whatever was there.</summary>
     public Mapping Map(ulong start, MemoryObject memory, MemoryProtection protection, string name, ulong fileOffset)
+        => Place(start, memory.Length, protection, memory, name, fileOffset);
+
+    /// <summary>Maps <paramref name="memory"/> (shared memory, shmat) at [start, start+length), replacing whatever was there.</summary>
+    public Mapping MapObject(ulong start, ulong length, MemoryProtection protection, MemoryObject memory, string name)
+        => Place(start, PageUp(length), protection, memory.AddReference(), name, 0);
+
+    private Mapping Place(ulong start, ulong length, MemoryProtection protection, MemoryObject owned, string name, ulong fileOffset)
     {
-        var length = memory.Length;
         Unmap(start, length);
-        var mapping = new Mapping(start, start + length, protection, memory, 0, name) { FileOffset = fileOffset };
+        var mapping = new Mapping(start, start + length, protection, owned, 0, name) { FileOffset = fileOffset };
         Insert(mapping);
         return mapping;
     }

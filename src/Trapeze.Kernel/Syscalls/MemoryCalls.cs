@@ -53,6 +53,8 @@ public static class MemoryCalls
         if ((flags & MapFlags.MAP_ANONYMOUS) == 0)
         {
             file = thread.Process.Files.Get(fd);
+            if (file?.SharedMemory(offset) is { } kernelMemory)
+                return MapKernelMemory(thread, address, length, protection, flags, kernelMemory, file.Path);
             if (file is not HostFile)
                 return file is null ? Errno.EBADF : Errno.ENODEV;
             if ((file.StatusFlags & OpenFlags.O_PATH) != 0)
@@ -139,6 +141,24 @@ public static class MemoryCalls
             cursor = pieceEnd;
         }
         return mapped ? 0 : Errno.ENOMEM;
+    }
+
+    /// <summary>A file's shared kernel memory (io_uring's rings) mapped as it is: every mapping sees the same pages.</summary>
+    private static Result MapKernelMemory(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection, MapFlags flags, MemoryObject memory, string name)
+    {
+        var space = thread.Process.AddressSpace;
+        var size = AddressSpace.PageUp(length);
+        if ((flags & MapFlags.MAP_SHARED) == 0 || size > memory.Length)
+            return Errno.EINVAL;
+        ulong start;
+        if ((flags & MapFlags.MAP_FIXED) != 0)
+            start = address.Value;
+        else if (space.FindFree(size) is { } free)
+            start = free;
+        else
+            return Errno.ENOMEM;
+        space.MapObject(start, size, ToMemory(protection), memory, name);
+        return start;
     }
 
     [Syscall("munmap")]

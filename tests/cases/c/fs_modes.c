@@ -11,6 +11,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHECK(what, expr) printf("%-44s %s\n", what, (expr) ? "ok" : "FAILED")
