@@ -267,8 +267,8 @@ public sealed class ArgumentFormatter(TraceOptions options)
         if (address == 0)
             return "NULL";
         // Paths are not cut at -s (strace prints them whole, up to PATH_MAX).
-        return memory.ReadCString(new CString(address), out var text, GuestMemory.PathMax) == Errno.None
-            ? StringQuoter.Quote(System.Text.Encoding.Latin1.GetBytes(text), options.HexStrings, truncated: false)
+        return memory.ReadCStringBytes(new CString(address), out var bytes, GuestMemory.PathMax) == Errno.None
+            ? StringQuoter.Quote(bytes, options.HexStrings, truncated: false)
             : Address(address);
     }
 

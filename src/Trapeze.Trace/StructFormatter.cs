@@ -221,6 +221,6 @@ public sealed class StructFormatter(TraceOptions options)
             return "NULL";
         if (memory.ReadStringArray(new GuestAddress(address), out var values) != Errno.None)
             return ArgumentFormatter.Address(address);
-        return "[" + string.Join(", ", values.Select(v => StringQuoter.Quote(Encoding.UTF8.GetBytes(v), options.HexStrings, false))) + "]";
+        return "[" + string.Join(", ", values.Select(v => StringQuoter.Quote(GuestText.Encode(v), options.HexStrings, false))) + "]";
     }
 }

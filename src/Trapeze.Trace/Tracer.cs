@@ -138,7 +138,7 @@ public sealed class Tracer : ISyscallTracer, IDisposable
             StartTicks = Stopwatch.GetTimestamp(),
             ResultText = "0",
         };
-        call.Arguments.AddRange([StringQuoter.Quote(System.Text.Encoding.UTF8.GetBytes(path), options.HexStrings, false), "[" + quoted + "]", environmentText]);
+        call.Arguments.AddRange([StringQuoter.Quote(Kernel.Memory.GuestText.Encode(path), options.HexStrings, false), "[" + quoted + "]", environmentText]);
         call.EntryCount = call.Arguments.Count;
         Record(RecordKind.Program, process.Id, process.MainThread.Id, call);
     }

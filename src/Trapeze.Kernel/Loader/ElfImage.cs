@@ -89,7 +89,7 @@ public sealed class ElfImage
             {
                 if (offset + filesz > (ulong)data.Length || filesz == 0)
                     throw new ExecutableFormatException($"{path}: malformed PT_INTERP");
-                interpreter = Encoding.UTF8.GetString(data, (int)offset, (int)filesz).TrimEnd('\0');
+                interpreter = Memory.GuestText.Decode(data.AsSpan((int)offset, (int)filesz)).TrimEnd('\0');
             }
             else if (kind == ProgramHeader)
             {

@@ -35,7 +35,7 @@ public sealed class InitialStack(GuestMemory memory, ulong top, int wordSize = 8
 
     public ulong PushString(string text)
     {
-        var bytes = Encoding.UTF8.GetBytes(text + "\0");
+        var bytes = Memory.GuestText.Encode(text + "\0");
         return PushBytes(bytes);
     }
 

@@ -77,7 +77,7 @@ public static class ProgramFile
             return null;
         var line = head[2..length];
         var end = line.IndexOf((byte)'\n');
-        return Encoding.UTF8.GetString(end >= 0 ? line[..end] : line);
+        return Memory.GuestText.Decode(end >= 0 ? line[..end] : line);
     }
 
     private static bool ParseInterpreter(string line, out string interpreter, out string? argument)

@@ -88,7 +88,7 @@ public sealed unsafe class GuestMemory(AddressSpace space)
     public Errno ReadCString(CString pointer, out string value, int maximum = PathMax)
     {
         var error = ReadCStringBytes(pointer, out var bytes, maximum);
-        value = error == Errno.None ? Encoding.UTF8.GetString(bytes) : "";
+        value = error == Errno.None ? GuestText.Decode(bytes) : "";
         return error;
     }
 

@@ -101,7 +101,7 @@ public static class ExecCalls
 
     /// <summary>The guest path of an open file, as the process sees it.</summary>
     private static string Shown(GuestThread thread, Files.OpenFile file)
-        => file.GuestPath is { } bytes ? System.Text.Encoding.UTF8.GetString(Vfs.PathWalker.Show(bytes, thread.Process.FileSystem.Root.Path)) : file.Path;
+        => file.GuestPath is { } bytes ? GuestText.Decode(Vfs.PathWalker.Show(bytes, thread.Process.FileSystem.Root.Path)) : file.Path;
 
     /// <summary>argv or envp; a NULL array is empty, as Linux takes it.</summary>
     private static Errno ReadStrings(GuestThread thread, GuestAddress array, out List<string> values)

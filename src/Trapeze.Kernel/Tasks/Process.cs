@@ -17,7 +17,7 @@ public sealed class FileSystemContext
 
     /// <summary>The working directory as the process sees it (getcwd, /proc/PID/cwd).</summary>
     public byte[] WorkingDirectoryBytes => Vfs.PathWalker.Show(WorkingDirectory.Path, Root.Path);
-    public string WorkingDirectoryPath => System.Text.Encoding.UTF8.GetString(WorkingDirectoryBytes);
+    public string WorkingDirectoryPath => Memory.GuestText.Decode(WorkingDirectoryBytes);
 
     /// <summary>umask: permission bits cleared from files the guest creates (Trapeze applies it; the host's is 0).</summary>
     public uint FileCreationMask { get; set; }

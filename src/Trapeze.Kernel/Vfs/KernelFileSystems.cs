@@ -160,7 +160,7 @@ public sealed class KernelFileSystems
         const uint AnyExecute = 0b001_001_001;
         program = null;
         message = "";
-        var bytes = Encoding.UTF8.GetBytes(path);
+        var bytes = Memory.GuestText.Encode(path);
         using var walk = new WalkResult();
         var error = bytes.Length == 0 ? Errno.ENOENT
             : PathWalker.Walk(reader, context.Root, context.WorkingDirectory, bytes, WalkFlags.FollowLast, walk);
@@ -197,7 +197,7 @@ public sealed class KernelFileSystems
             message = $"{path}: {exception.Message}";
             return Errno.EACCES;
         }
-        program = new ProgramData(data, location.Clone(), Encoding.UTF8.GetString(PathWalker.Show(location.Path, context.Root.Path)));
+        program = new ProgramData(data, location.Clone(), Memory.GuestText.Decode(PathWalker.Show(location.Path, context.Root.Path)));
         return Errno.None;
     }
 

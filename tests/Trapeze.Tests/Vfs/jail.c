@@ -68,6 +68,20 @@ int main(int argc, char **argv) {
     report("proc self root reads /", strcmp(text, "/") == 0);
     report("proc self cwd", sealed("/proc/self/cwd/../../secret"));
     report("proc 1 root", sealed("/proc/1/root/secret"));
+    if (argc > 2) { // a host process outside the root (the test runner): /proc must not show it
+        char outside[256];
+        snprintf(outside, sizeof outside, "/proc/%s/cwd", argv[2]);
+        struct stat probe;
+        report("proc PID cwd of a host process", stat(outside, &probe) != 0);
+        snprintf(outside, sizeof outside, "/proc/%s/root%s", argv[2], secret);
+        report("proc PID root of a host process", sealed(outside));
+    }
+    report("dev dotdot", sealed("/dev/../../secret") && sealed("/dev/shm/../../../secret"));
+    symlink("/../../secret", "/dev/shm/out");
+    report("symlink out of a tmpfs", sealed("/dev/shm/out"));
+    report("rename out of a tmpfs EXDEV", ({ int f = open("/dev/shm/x", O_CREAT | O_WRONLY, 0600); close(f); rename("/dev/shm/x", "/tmp/x") == -1 && errno == EXDEV; }));
+    report("hard link out of a tmpfs EXDEV", link("/dev/shm/x", "/tmp/x") == -1 && errno == EXDEV);
+    report("dev fd escape", sealed("/dev/fd/../../secret"));
     report("hard link to host path", link(secret, "/tmp/hard") != 0);
     report("hard link through dotdot", link("/../secret", "/tmp/hard2") != 0);
     int fd = open("/tmp/mine", O_CREAT | O_WRONLY | O_TRUNC, 0644); write(fd, "mine\n", 5); close(fd);
