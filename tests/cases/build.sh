@@ -8,6 +8,7 @@
 #   *.c              gcc -static, gcc (PIE, dynamic), musl-gcc -static, musl-gcc (PIE, ld-musl)
 #                                                            -> NAME.glibc-static, NAME.glibc-dynamic, NAME.musl-static, NAME.musl-dynamic
 #   limits/*.c       gcc -static -> limits/NAME (never run natively: fork bombs and the like)
+#   go/NAME/         CGO_ENABLED=0 go build                   -> go/NAME (and NAME when go/NAME/differential exists)
 #   servers/*.asm    nasm + ld -> servers/NAME (servers that wait for clients: the network tests drive them)
 #   go/NAME/         CGO_ENABLED=0 go build -> go/NAME (static; Go's cache in build/go/cache)
 # A case's NAME.args (one line) holds its arguments; $TMP there is a scratch directory per run.
@@ -94,14 +95,6 @@ for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign -o -pa
   build_one "$src"
 done
 
-# go/NAME/: a static Go program (CGO_ENABLED=0), rebuilt only when a source is newer -> build/NAME.
-for dir in go/*/; do
-  name=$(basename "$dir")
-  if [ -n "$(find "$dir" -newer "$out/$name" 2>/dev/null)" ] || [ ! -e "$out/$name" ]; then
-    (cd "$dir" && CGO_ENABLED=0 go build -trimpath -o "../../$out/$name" .)
-  fi
-done
-
 # limits/*.c: guests that must not run natively (a fork bomb), glibc static, into build/limits/.
 mkdir -p "$out/limits"
 for src in limits/*.c; do
@@ -114,12 +107,14 @@ for src in servers/*.asm; do
   target="$out/servers/$(basename "${src%.asm}")"
   if newer "$src" "$target"; then nasm -f elf64 "$src" -o "$target.o" && ld "$target.o" -o "$target"; fi
 done
-# go/NAME/: static Go programs (CGO_ENABLED=0), with the Go build cache under build/go/cache.
+# go/NAME/: static Go programs (CGO_ENABLED=0) -> build/go/NAME, with the Go build cache under build/go/cache.
 mkdir -p "$out/go"
 for dir in go/*/; do
   name=$(basename "$dir")
   if [ -n "$(find "$dir" -newer "$out/go/$name" 2>/dev/null)" ] || [ ! -e "$out/go/$name" ]; then
-    (cd "$dir" && CGO_ENABLED=0 GOCACHE="$OLDPWD/$out/go/cache" GOFLAGS=-mod=mod go build -o "$OLDPWD/$out/go/$name" .)
+    (cd "$dir" && CGO_ENABLED=0 GOCACHE="$OLDPWD/$out/go/cache" GOFLAGS=-mod=mod go build -trimpath -o "$OLDPWD/$out/go/$name" .)
   fi
+  # A program that runs to completion on its own (go/NAME/differential says so) is also a differential case.
+  if [ -e "$dir/differential" ] && newer "$out/go/$name" "$out/$name"; then cp "$out/go/$name" "$out/$name"; fi
 done
 find "$out" -name '*.o' -delete
