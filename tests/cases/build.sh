@@ -8,9 +8,8 @@
 #   *.c              gcc -static, gcc (PIE, dynamic), musl-gcc -static, musl-gcc (PIE, ld-musl)
 #                                                            -> NAME.glibc-static, NAME.glibc-dynamic, NAME.musl-static, NAME.musl-dynamic
 #   limits/*.c       gcc -static -> limits/NAME (never run natively: fork bombs and the like)
-#   go/NAME/         CGO_ENABLED=0 go build                   -> go/NAME (and NAME when go/NAME/differential exists)
 #   servers/*.asm    nasm + ld -> servers/NAME (servers that wait for clients: the network tests drive them)
-#   go/NAME/         CGO_ENABLED=0 go build -> go/NAME (static; Go's cache in build/go/cache)
+#   go/NAME/         CGO_ENABLED=0 go build -> go/NAME (static; Go's cache in build/go/cache); also NAME when go/NAME/differential exists
 # A case's NAME.args (one line) holds its arguments; $TMP there is a scratch directory per run.
 set -euo pipefail
 cd "$(dirname "$0")"
