@@ -382,7 +382,10 @@ public sealed class Kernel : IDisposable
             },
         };
         // The handler's frame saves the faulting instruction (after int3, as the CPU leaves it).
-        thread.Process.Cpu.WriteRegister(X64Register.Rip, pc);
+        if (thread.Process.Personality.SignalFrames is { } frames)
+            frames.SetProgramCounter(thread.Process.Cpu, pc);
+        else
+            thread.Process.Cpu.WriteRegister(X64Register.Rip, pc);
         SignalDelivery.Force(thread, info);
     }
 

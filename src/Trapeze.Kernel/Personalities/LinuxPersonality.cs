@@ -81,6 +81,12 @@ public abstract class LinuxPersonality : IPersonality
     /// <summary>The syscall instruction's length: a restarted call runs it again (x86 syscall and int 0x80: 2 bytes).</summary>
     private protected virtual ulong SyscallInstructionLength => 2;
 
+    /// <summary>The register a restarted call needs back because the result overwrote it (ARM's r0); x86 keeps its arguments.</summary>
+    private protected virtual ulong RestartArgument(ICpu cpu) => 0;
+
+    /// <summary>32-bit ABIs lay out their own signal frames; null: x86-64's, built by <see cref="SignalDelivery"/>.</summary>
+    public virtual SignalFrames? SignalFrames => null;
+
     /// <summary>After a call finished outside the engine, the next run starts past the syscall instruction.</summary>
     private protected abstract void ContinueAt(ICpu cpu, ulong nextInstruction);
 
@@ -166,9 +172,10 @@ public abstract class LinuxPersonality : IPersonality
                     });
                     thread.Kernel.Tracer?.Exit(thread, ref interrupted);
                 }
+                var firstArgument = RestartArgument(cpu);
                 Finish(thread, cpu, Errno.EINTR, nextInstruction, flags, null);
                 if (!thread.Killed)
-                    thread.InterruptedCall = (restart.Rule, number, nextInstruction - SyscallInstructionLength);
+                    thread.InterruptedCall = (restart.Rule, number, nextInstruction - SyscallInstructionLength, firstArgument);
                 break;
             case SignalReturnOutcome:
                 if (trace is { } returned)
@@ -178,6 +185,7 @@ public abstract class LinuxPersonality : IPersonality
                 }
                 thread.CallFinished();
                 thread.SignalReturnPending = true;
+                thread.LegacySignalReturn = result.Control == SignalReturnOutcome.Legacy;
                 break;
             case ExecRequest exec:
                 // The new program replaces every register; to the tracer execve returned 0.

@@ -60,6 +60,13 @@ public static class Compat32
         return definition.Invoke(thread, decoded);
     }
 
+    /// <summary>The old sigreturn: struct sigframe of a handler without SA_SIGINFO (the run loop restores it).</summary>
+    [Syscall("sigreturn", Support = Support.Full)]
+    public static Result LegacySignalReturn(GuestThread thread)
+        => thread.Process.Personality.SignalFrames is { } frames
+            ? Result.LegacySignalReturn(frames.SavedResult(thread, thread.Process.Cpu, realtime: false))
+            : Errno.ENOSYS;
+
     [Syscall("set_tls", Support = Support.Full)]
     public static Result SetTls(GuestThread thread, [Argument(ArgumentKind.Hex)] uint pointer)
     {

@@ -74,7 +74,7 @@ public static unsafe class Polling
         milliseconds = -1;
         if (timeout.IsNull)
             return Errno.None;
-        if (thread.Memory.Read(timeout, out Timespec limit) is var fault and not Errno.None)
+        if (LinuxStructures.ReadTime(thread, timeout, out var limit) is var fault and not Errno.None)
             return fault;
         return RoundedMilliseconds(limit.Seconds, limit.Nanoseconds, 1_000_000_000, out milliseconds);
     }

@@ -44,6 +44,9 @@ public readonly record struct Result
     /// <summary>rt_sigreturn: the run loop restores every register from the signal frame; <paramref name="restoredResult"/> is the RAX it holds (for the tracer).</summary>
     public static Result SignalReturn(long restoredResult) => new(restoredResult, SignalReturnOutcome.Instance);
 
+    /// <summary>The old sigreturn of 32-bit ABIs, whose frame (struct sigframe) differs from rt_sigreturn's.</summary>
+    public static Result LegacySignalReturn(long restoredResult) => new(restoredResult, SignalReturnOutcome.Legacy);
+
     /// <summary>The calling thread is gone (exit, exit_group, a fatal signal): nothing to return to.</summary>
     public static Result ThreadGone { get; } = new(0, ControlOutcome.Gone);
 
@@ -82,6 +85,7 @@ internal sealed class SignalReturnOutcome : ControlOutcome
 {
     private SignalReturnOutcome() : base("signal return") { }
     public static SignalReturnOutcome Instance { get; } = new();
+    public static SignalReturnOutcome Legacy { get; } = new();
 }
 
 internal sealed class Restart(RestartRule rule) : ControlOutcome("interrupted")

@@ -242,10 +242,6 @@ public static class SignalDelivery
                         return;
                 }
             }
-            // Only the x86-64 frame exists yet: a 32-bit guest's handler is not run (as before signals
-            // were delivered at all), rather than given a frame its code cannot read.
-            if (process.Personality.Architecture != CpuArchitecture.X86_64)
-                continue;
             var flags = actions.Flags(signal);
             ApplyRestart(thread, cpu, handlerRuns: true, flags);
             if (!SetupFrame(thread, cpu, info, handler, flags))
@@ -295,6 +291,11 @@ public static class SignalDelivery
             : call.Rule != RestartRule.Never;
         if (!restart)
             return;
+        if (thread.Process.Personality.SignalFrames is { } frames)
+        {
+            frames.Rewind(cpu, call.Number, call.SyscallAddress, call.FirstArgument);
+            return;
+        }
         cpu.WriteRegister(X64Register.Rip, call.SyscallAddress);
         cpu.WriteRegister(X64Register.Rax, call.Number);
     }
@@ -302,6 +303,8 @@ public static class SignalDelivery
     /// <summary>Builds the rt_sigframe (and its fxsave area) and enters the handler.</summary>
     private static bool SetupFrame(GuestThread thread, ICpu cpu, SignalInfo info, ulong handler, ulong flags)
     {
+        if (thread.Process.Personality.SignalFrames is { } frames)
+            return frames.Enter(thread, cpu, info, handler, flags, TakeSavedMask(thread)) && HandlerEntered(thread, info, flags);
         var signal = info.Signal;
         Span<ulong> registers = stackalloc ulong[ContextRegisters.Length];
         cpu.ReadRegisters(ContextRegisters, registers);
@@ -338,8 +341,7 @@ public static class SignalDelivery
         BinaryPrimitives.WriteUInt16LittleEndian(context[150..], 0x2b); // ss
         BinaryPrimitives.WriteUInt64LittleEndian(context[152..], info.ErrorCode);
         BinaryPrimitives.WriteUInt64LittleEndian(context[160..], (ulong)info.TrapNumber);
-        var oldMask = thread.SavedMask ?? thread.SignalMask;
-        thread.SavedMask = null;
+        var oldMask = TakeSavedMask(thread);
         BinaryPrimitives.WriteUInt64LittleEndian(context[168..], oldMask);
         BinaryPrimitives.WriteUInt64LittleEndian(context[176..], info.Address is { } address && info.TrapNumber == 14 ? address : 0);
         BinaryPrimitives.WriteUInt64LittleEndian(context[184..], fpState);
@@ -354,7 +356,21 @@ public static class SignalDelivery
         ReadOnlySpan<X64Register> entry = [X64Register.Rsp, X64Register.Rip, X64Register.Rdi, X64Register.Rsi, X64Register.Rdx, X64Register.Rax, X64Register.Rflags];
         ReadOnlySpan<ulong> values = [frame, handler, (ulong)signal, frame + UcontextOffset + UcontextSize, frame + UcontextOffset, 0, rflags & ~ClearedFlags];
         cpu.WriteRegisters(entry, values);
+        return HandlerEntered(thread, info, flags);
+    }
 
+    /// <summary>The mask the frame saves: sigsuspend's caller's, else the current one.</summary>
+    private static ulong TakeSavedMask(GuestThread thread)
+    {
+        var mask = thread.SavedMask ?? thread.SignalMask;
+        thread.SavedMask = null;
+        return mask;
+    }
+
+    /// <summary>The handler runs: its mask (and the signal unless SA_NODEFER) is blocked, SA_RESETHAND applies.</summary>
+    private static bool HandlerEntered(GuestThread thread, SignalInfo info, ulong flags)
+    {
+        var signal = info.Signal;
         var actions = thread.Process.Signals;
         var mask = actions.Mask(signal) | ((flags & SignalActions.NoDefer) == 0 ? Bit(signal) : 0);
         thread.SignalMask = (thread.SignalMask | mask) & ~SignalDefaults.Unblockable;
@@ -370,6 +386,8 @@ public static class SignalDelivery
     /// <summary>rt_sigreturn: the registers, mask and FP state the frame at RSP holds (the handler's ret popped pretcode).</summary>
     private static bool RestoreFrame(GuestThread thread, ICpu cpu)
     {
+        if (thread.Process.Personality.SignalFrames is { } frames)
+            return frames.Return(thread, cpu, realtime: !thread.LegacySignalReturn);
         var uc = cpu.ReadRegister(X64Register.Rsp);
         var bytes = new byte[UcontextSize];
         if (thread.Memory.Read(new GuestAddress(uc), bytes) != Errno.None)

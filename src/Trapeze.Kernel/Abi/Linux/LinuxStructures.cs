@@ -7,7 +7,7 @@ namespace Trapeze.Kernel.Abi.Linux;
 /// <see cref="IoVector"/>, which are x86-64's layouts) and hand them here; a 32-bit personality's
 /// structures are declared once, as in the kernel's headers, and converted field by field.
 /// </summary>
-public sealed class LinuxStructures
+public sealed partial class LinuxStructures
 {
     private readonly GuestLayout? stat;
     private readonly GuestLayout? ioVector;
