@@ -93,7 +93,7 @@ internal static class GuestEnvironment
 internal static class FileSystemOptions
 {
     /// <summary>The options that take a value (the command line splits Trapeze's words from the guest's by them).</summary>
-    public static readonly string[] WithValue = ["--root", "--bind", "--cwd"];
+    public static readonly string[] WithValue = ["--root", "--bind", "--cwd", "--sysroot"];
 
     public static Func<ParseResult, Trapeze.Kernel.Vfs.FileSystemLayout> AddTo(Command command)
     {
@@ -104,7 +104,9 @@ internal static class FileSystemOptions
         command.Options.Add(root);
         command.Options.Add(bind);
         command.Options.Add(readOnly);
+        var sysroot = new Option<string?>("--sysroot") { Description = "Host directory searched first for every absolute path that names a file, as qemu-user's -L (a foreign architecture's ld.so and libraries)" };
         command.Options.Add(cwd);
+        command.Options.Add(sysroot);
         return result =>
         {
             var binds = new List<Trapeze.Kernel.Vfs.BindMount>();
@@ -122,6 +124,7 @@ internal static class FileSystemOptions
                 ReadOnly = result.GetValue(readOnly),
                 Binds = binds,
                 WorkingDirectory = result.GetValue(cwd),
+                Sysroot = result.GetValue(sysroot) is { } directory ? Path.GetFullPath(directory) : null,
             };
         };
     }

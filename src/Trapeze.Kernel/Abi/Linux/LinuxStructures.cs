@@ -86,7 +86,13 @@ public sealed partial class LinuxStructures
     public static Errno ReadTime(Tasks.GuestThread thread, GuestAddress address, out Timespec time)
     {
         if (!thread.OldTimeLayout)
-            return thread.Memory.Read(address, out time);
+        {
+            var result = thread.Memory.Read(address, out time);
+            // A 32-bit libc's 64-bit timespec has tv_nsec in 32 bits and padding that may hold anything: Linux drops it.
+            if (thread.Process.Personality.Structures.Model.WordSize == 4)
+                time.Nanoseconds = (uint)time.Nanoseconds;
+            return result;
+        }
         time = default;
         if (thread.Memory.Read(address, out ulong words) is var fault and not Errno.None)
             return fault;
