@@ -42,7 +42,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
     {
         ArgumentKind.Fd or ArgumentKind.DirectoryFd => !options.DecodeDescriptors,
         ArgumentKind.Octal or ArgumentKind.Hex or ArgumentKind.Address or ArgumentKind.FlagsOnly
-            or ArgumentKind.Signal or ArgumentKind.FcntlArgument => true,
+            or ArgumentKind.Signal or ArgumentKind.FcntlArgument or ArgumentKind.Pages => true,
         ArgumentKind.Default => parameter.Enum is not null || parameter.Type != typeof(CString),
         _ => false,
     };
@@ -105,15 +105,16 @@ public sealed class ArgumentFormatter(TraceOptions options)
             case ArgumentKind.Octal: return Octal(raw & 0xffffffff);
             case ArgumentKind.Hex: return Hex(parameter.Type == typeof(int) || parameter.Type == typeof(uint) ? raw & 0xffffffff : raw);
             case ArgumentKind.Address: return Address(raw);
+            case ArgumentKind.Pages: return Hex(raw * 4096);
             case ArgumentKind.FlagsOnly: return enums.Format(parameter.Type, raw, accessMode: false);
             case ArgumentKind.Signal: return SignalName((int)raw);
             case ArgumentKind.String: return Path(MemoryOf(thread), raw);
             case ArgumentKind.Buffer: return Buffer(MemoryOf(thread), raw, size, parameter.Hex);
-            case ArgumentKind.IoVectors: return structs.IoVectors(MemoryOf(thread), raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);
+            case ArgumentKind.IoVectors: return structs.IoVectors(ThreadOf(thread), raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);
             case ArgumentKind.StringArray: return structs.StringArray(MemoryOf(thread), raw);
             case ArgumentKind.FcntlArgument: return FcntlFormatter.Argument(Command(call), raw, enums);
             case ArgumentKind.Default: break;
-            default: return structs.Format(parameter.Kind, MemoryOf(thread), raw, size, enums);
+            default: return structs.Format(parameter.Kind, ThreadOf(thread), raw, size, enums);
         }
         if (parameter.Enum is { } displayed)
             return enums.Format(displayed, raw);
@@ -128,6 +129,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
             return ((int)raw).ToString();
         if (type == typeof(long))
             return ((long)raw).ToString();
+
         if (type == typeof(uint))
             return ((uint)raw).ToString();
         return raw.ToString();

@@ -12,13 +12,14 @@ namespace Trapeze.Kernel.Syscalls;
 public static class Compat32
 {
     [Syscall("mmap2", Returns = ResultKind.Address, Support = Support.Partial, Note = "as mmap")]
-    public static Result MapPages(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection, MapFlags flags, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Hex)] ulong pageOffset)
+    public static Result MapPages(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection, MapFlags flags, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Pages)] ulong pageOffset)
         => MemoryCalls.Map(thread, address, length, protection, flags, fd, (long)(pageOffset * 4096));
 
+    /// <summary>_llseek(fd, offset_high, offset_low, result, whence): the personality joins the offset's two words.</summary>
     [Syscall("_llseek", Support = Support.Full)]
-    public static Result LongSeek(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, uint offsetHigh, uint offsetLow, GuestAddress result, SeekWhence whence)
+    public static Result LongSeek(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long offset, [Argument(ArgumentKind.LongLongPointer, Direction = Direction.Out)] GuestAddress result, SeekWhence whence)
     {
-        var position = FileIo.Seek(thread, fd, (long)(((ulong)offsetHigh << 32) | offsetLow), whence);
+        var position = FileIo.Seek(thread, fd, offset, whence);
         if (position.IsError)
             return position;
         return thread.Memory.Write(result, position.Raw) is var fault and not Errno.None ? fault : 0;

@@ -1,3 +1,4 @@
+#define _FILE_OFFSET_BITS 64 /* large-file offsets: without them Linux refuses writes past 2 GiB with EFBIG, which qemu does not */
 /* Files: create, write, pread/pwrite, lseek past 4 GiB (_llseek / 64-bit offsets), ftruncate, fstat sizes. */
 #define _GNU_SOURCE
 #include <fcntl.h>
