@@ -10,6 +10,7 @@ internal static class RunCommand
 {
     public const int NotFound = 127;
     public const int CannotExecute = 126;
+    public const int UsageError = 2;
 
     public static Command Create()
     {
@@ -25,6 +26,11 @@ internal static class RunCommand
         var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
+            if (layout(result, out var layoutError) is not { } fileSystem)
+            {
+                Console.Error.WriteLine($"trapeze: {layoutError}");
+                return UsageError;
+            }
             var options = new KernelOptions
             {
                 Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(),
@@ -32,7 +38,7 @@ internal static class RunCommand
                 FileCreationMask = HostProcess.TakeFileCreationMask(),
                 MaximumProcesses = Math.Max(1, result.GetValue(maxProcesses)),
                 DebugInternal = result.GetValue(debugInternal),
-                Layout = layout(result),
+                Layout = fileSystem,
             };
             var environment = GuestEnvironment.Build(result.GetValue(set) ?? [], result.GetValue(unset) ?? []);
             var path = result.GetValue(program)!;
@@ -93,29 +99,55 @@ internal static class GuestEnvironment
 internal static class FileSystemOptions
 {
     /// <summary>The options that take a value (the command line splits Trapeze's words from the guest's by them).</summary>
-    public static readonly string[] WithValue = ["--root", "--bind", "--cwd", "--sysroot"];
+    public static readonly string[] WithValue = ["--root", "--bind", "--tmpfs", "--cwd", "--sysroot"];
 
-    public static Func<ParseResult, Trapeze.Kernel.Vfs.FileSystemLayout> AddTo(Command command)
+    /// <summary>Reads the layout from a parsed command line; null with a one-line message when an option is malformed.</summary>
+    public delegate Trapeze.Kernel.Vfs.FileSystemLayout? LayoutReader(ParseResult result, out string error);
+
+    public static LayoutReader AddTo(Command command)
     {
         var root = new Option<string?>("--root") { Description = "Host directory that is the guest's / (default /)" };
         var bind = new Option<string[]>("--bind") { Description = "HOST:GUEST[:ro]: show a host directory at a guest path (repeatable)" };
+        var tmpfs = new Option<string[]>("--tmpfs") { Description = "GUEST[:size=N,mode=M,ro]: an empty in-memory file system at a guest path (repeatable)" };
         var readOnly = new Option<bool>("--ro") { Description = "The whole root file system read-only" };
         var cwd = new Option<string?>("--cwd") { Description = "The guest's working directory (a guest path)" };
         command.Options.Add(root);
         command.Options.Add(bind);
+        command.Options.Add(tmpfs);
         command.Options.Add(readOnly);
         var sysroot = new Option<string?>("--sysroot") { Description = "Host directory searched first for every absolute path that names a file, as qemu-user's -L (a foreign architecture's ld.so and libraries)" };
         command.Options.Add(cwd);
         command.Options.Add(sysroot);
-        return result =>
+        return (ParseResult result, out string error) =>
         {
+            error = "";
             var binds = new List<Trapeze.Kernel.Vfs.BindMount>();
             foreach (var text in result.GetValue(bind) ?? [])
             {
                 var parts = text.Split(':');
                 if (parts.Length is < 2 or > 3 || (parts.Length == 3 && parts[2] != "ro"))
-                    throw new ArgumentException($"--bind {text}: expected HOST:GUEST[:ro]");
+                {
+                    error = $"--bind {text}: expected HOST:GUEST[:ro]";
+                    return null;
+                }
                 binds.Add(new(Path.GetFullPath(parts[0]), parts[1], parts.Length == 3));
+            }
+            var memory = new List<Trapeze.Kernel.Vfs.TmpFsMount>();
+            foreach (var text in result.GetValue(tmpfs) ?? [])
+            {
+                var colon = text.IndexOf(':');
+                var guest = colon < 0 ? text : text[..colon];
+                if (!guest.StartsWith('/'))
+                {
+                    error = $"--tmpfs {text}: expected an absolute GUEST[:OPTIONS]";
+                    return null;
+                }
+                memory.Add(Trapeze.Kernel.Vfs.TmpFsMount.Parse(guest, colon < 0 ? "" : text[(colon + 1)..], out var optionError));
+                if (optionError is not null)
+                {
+                    error = optionError;
+                    return null;
+                }
             }
             var rootPath = result.GetValue(root);
             return new Trapeze.Kernel.Vfs.FileSystemLayout
@@ -123,6 +155,7 @@ internal static class FileSystemOptions
                 Root = rootPath is null ? "/" : Path.GetFullPath(rootPath),
                 ReadOnly = result.GetValue(readOnly),
                 Binds = binds,
+                TmpFs = memory,
                 WorkingDirectory = result.GetValue(cwd),
                 Sysroot = result.GetValue(sysroot) is { } directory ? Path.GetFullPath(directory) : null,
             };

@@ -183,6 +183,7 @@ public sealed class Kernel : IDisposable
     public Scheduler Scheduler { get; } = new();
     public TimerService TimerService { get; }
     public FutexTable Futexes { get; } = new();
+    public SystemVIpc SystemV { get; } = new();
     public KernelClock Clock { get; init; } = new();
     public KernelRandom Random { get; init; } = new();
     public KernelCredentials Credentials { get; init; } = new();
@@ -329,6 +330,7 @@ public sealed class Kernel : IDisposable
     internal void ProcessEnded(Process process)
     {
         Pids.Free(process.Id);
+        SystemV.ProcessEnded(process);
         if (process == init)
         {
             foreach (var other in processes)

@@ -13,7 +13,7 @@ namespace Trapeze.Kernel.Personalities;
 /// pc, cpsr, fault_address), uc_sigmask, and uc_regspace with the VFP block (magic, size, d0-d31,
 /// fpscr, fpexc...) and a zero end marker.
 /// </summary>
-internal sealed class LinuxArmSignalFrames : SignalFrames
+internal sealed class LinuxArmSignalFrames : ISignalFrames
 {
     private const int ContextSize = 744, SigcontextAt = 20, MaskAt = 104, RegisterSpaceAt = 232, FrameSize = ContextSize + 16;
     private const int InfoSize = SignalInfo.Size;
@@ -30,14 +30,15 @@ internal sealed class LinuxArmSignalFrames : SignalFrames
         ArmRegister.R8, ArmRegister.R9, ArmRegister.R10, ArmRegister.R11, ArmRegister.R12, ArmRegister.Sp, ArmRegister.Lr, ArmRegister.Pc,
     ];
 
-    public override ulong StackPointer(ICpu cpu) => cpu.ReadRegister(ArmRegister.Sp);
+    public ulong StackPointer(ICpu cpu) => cpu.ReadRegister(ArmRegister.Sp);
 
-    public override bool Enter(GuestThread thread, ICpu cpu, SignalInfo info, ulong handler, ulong flags, ulong savedMask)
+    public bool Enter(GuestThread thread, ICpu cpu, in SignalHandlerEntry entry)
     {
+        var (info, handler, flags, savedMask, onAlternate) = (entry.Info, entry.Handler, entry.Flags, entry.SavedMask, entry.OnAlternateStack);
         if ((flags & SignalActions.Restorer) == 0)
             return false; // glibc and musl always give a restorer; Linux would use its sigpage's code
         var realtime = (flags & SignalActions.Information) != 0;
-        var sp = StackTop(thread, StackPointer(cpu), flags, out var onAlternate);
+        var sp = entry.SwitchToAlternateStack ? thread.AlternateStackBase + thread.AlternateStackSize : StackPointer(cpu);
         var size = (realtime ? InfoSize : 0) + FrameSize;
         var frame = (sp - (ulong)size) & ~7UL;
         if (frame >= sp || frame < 4096)
@@ -50,7 +51,7 @@ internal sealed class LinuxArmSignalFrames : SignalFrames
             structures.SignalInformation(info).CopyTo(span);
         var uc = span[(realtime ? InfoSize : 0)..];
         if (realtime)
-            structures.SignalStack(uc[8..], thread.AlternateStackBase, StackFlags(thread, onAlternate), thread.AlternateStackSize);
+            structures.SignalStack(uc[8..], thread.AlternateStackBase, SignalDelivery.AlternateStackFlags(thread, onAlternate), thread.AlternateStackSize);
         else
             BinaryPrimitives.WriteUInt32LittleEndian(uc, LegacyFlags);
         var context = uc[SigcontextAt..];
@@ -72,7 +73,7 @@ internal sealed class LinuxArmSignalFrames : SignalFrames
         if (thread.Memory.Write(new GuestAddress(frame), bytes) != Errno.None)
             return false;
 
-        var restorer = thread.Process.Signals.RestorerAddress(info.Signal);
+        var restorer = entry.Restorer;
         var ucAddress = frame + (ulong)(realtime ? InfoSize : 0);
         cpu.WriteRegister(ArmRegister.R0, (ulong)info.Signal);
         if (realtime)
@@ -88,14 +89,15 @@ internal sealed class LinuxArmSignalFrames : SignalFrames
     }
 
     /// <summary>The sigframe at the stack pointer (the restorer only loads r7 and calls): rt_sigframe's is past its siginfo.</summary>
-    private ulong ContextAt(ICpu cpu, bool realtime) => StackPointer(cpu) + (realtime ? (ulong)InfoSize : 0);
+    private ulong ContextAt(ICpu cpu, SignalFrameKind kind) => StackPointer(cpu) + (kind == SignalFrameKind.RealTime ? (ulong)InfoSize : 0);
 
-    public override bool Return(GuestThread thread, ICpu cpu, bool realtime)
+    public bool Return(GuestThread thread, ICpu cpu, SignalFrameKind kind, out ulong mask)
     {
+        mask = 0;
         if ((StackPointer(cpu) & 7) != 0)
             return false;
         var bytes = new byte[ContextSize];
-        if (thread.Memory.Read(new GuestAddress(ContextAt(cpu, realtime)), bytes) != Errno.None)
+        if (thread.Memory.Read(new GuestAddress(ContextAt(cpu, kind)), bytes) != Errno.None)
             return false;
         var context = bytes.AsSpan(SigcontextAt);
         var vfp = bytes.AsSpan(RegisterSpaceAt);
@@ -110,24 +112,26 @@ internal sealed class LinuxArmSignalFrames : SignalFrames
         cpu.WriteRegister(ArmRegister.Cpsr, (cpu.ReadRegister(ArmRegister.Cpsr) & ~UserFlags) | (cpsr & UserFlags));
         // The PC last, with the saved T bit as bit 0: writing it sets the state.
         cpu.WriteRegister(ArmRegister.Pc, (saved[^1] & ~1UL) | ((cpsr & ThumbBit) != 0 ? 1UL : 0));
-        thread.SignalMask = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(MaskAt)) & ~SignalDefaults.Unblockable;
+        mask = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(MaskAt));
         return true;
     }
 
-    public override long SavedResult(GuestThread thread, ICpu cpu, bool realtime)
+    public long SavedResult(GuestThread thread, ICpu cpu, SignalFrameKind kind)
     {
-        var r0 = ContextAt(cpu, realtime) + SigcontextAt + 12;
+        var r0 = ContextAt(cpu, kind) + SigcontextAt + 12;
         return thread.Memory.Read(new GuestAddress(r0), out int value) == Errno.None ? value : 0;
     }
 
-    public override void SetProgramCounter(ICpu cpu, ulong address)
+    public void SetProgramCounter(ICpu cpu, ulong address)
         => cpu.WriteRegister(ArmRegister.Pc, address | ((cpu.ReadRegister(ArmRegister.Cpsr) & ThumbBit) != 0 ? 1UL : 0));
 
-    public override void Rewind(ICpu cpu, ulong number, ulong syscallAddress, ulong firstArgument)
+    public void Restart(ICpu cpu, in InterruptedCall call, ulong number)
     {
-        // svc is 4 bytes in ARM state and 2 in Thumb state; r0 held the result, so it gets the first argument back (Linux's ORIG_r0).
+        // svc is 4 bytes in ARM state and 2 in Thumb state; r0 held the result, so it gets the first
+        // argument back (Linux's ORIG_r0), and r7 the number (restart_syscall's, for a restart block).
         var thumb = (cpu.ReadRegister(ArmRegister.Cpsr) & ThumbBit) != 0;
-        cpu.WriteRegister(ArmRegister.R0, firstArgument);
-        cpu.WriteRegister(ArmRegister.Pc, thumb ? (syscallAddress + 2) | 1 : syscallAddress);
+        cpu.WriteRegister(ArmRegister.R0, call.FirstArgument);
+        cpu.WriteRegister(ArmRegister.R7, number);
+        cpu.WriteRegister(ArmRegister.Pc, thumb ? (call.SyscallAddress + 2) | 1 : call.SyscallAddress);
     }
 }

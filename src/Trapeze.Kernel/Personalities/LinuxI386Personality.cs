@@ -68,7 +68,7 @@ public sealed class LinuxI386Personality : Linux32Personality
     // stack's 8 MiB and guard gap, ELF_ET_DYN_BASE 0x56555000 for PIE (what Linux gives with ASLR off).
     public override AddressLayout Layout { get; } = new(0xffff_e000, 0xffff_e000, 0xf7ff_f000, 0x5655_5000);
     public override string Platform => "i686";
-    public override SignalFrames SignalFrames { get; } = new LinuxI386SignalFrames();
+    public override ISignalFrames SignalFrames { get; } = new LinuxI386SignalFrames();
     public override ulong HardwareCapabilities => X64CpuModel.Leaf1Edx;
 
     public override bool OnInterrupt(GuestThread thread, ICpu cpu, int number)

@@ -12,7 +12,7 @@ namespace Trapeze.Kernel.Personalities;
 /// struct rt_sigframe (pretcode, sig, pinfo, puc, siginfo, ucontext, retcode). The FP state sits below
 /// the frame as Linux puts it: the 112-byte fsave header, then the 64-byte aligned fxsave image.
 /// </summary>
-internal sealed class LinuxI386SignalFrames : SignalFrames
+internal sealed class LinuxI386SignalFrames : ISignalFrames
 {
     private const int SigcontextSize = 88, FsaveHeader = 112, Fxsave = 512;
     private const int LegacyContext = 8, LegacyExtraMask = 720, LegacyRetcode = 724, LegacySize = 732;
@@ -23,14 +23,15 @@ internal sealed class LinuxI386SignalFrames : SignalFrames
     private static readonly X64Register[] General =
         [X64Register.Rdi, X64Register.Rsi, X64Register.Rbp, X64Register.Rsp, X64Register.Rbx, X64Register.Rdx, X64Register.Rcx, X64Register.Rax];
 
-    public override ulong StackPointer(ICpu cpu) => (uint)cpu.ReadRegister(X64Register.Rsp);
+    public ulong StackPointer(ICpu cpu) => (uint)cpu.ReadRegister(X64Register.Rsp);
 
-    public override bool Enter(GuestThread thread, ICpu cpu, SignalInfo info, ulong handler, ulong flags, ulong savedMask)
+    public bool Enter(GuestThread thread, ICpu cpu, in SignalHandlerEntry entry)
     {
+        var (info, handler, flags, savedMask, onAlternate) = (entry.Info, entry.Handler, entry.Flags, entry.SavedMask, entry.OnAlternateStack);
         var realtime = (flags & SignalActions.Information) != 0;
-        if (Restorer(thread, info.Signal, flags, realtime) is not { } restorer)
+        if (Restorer(thread, entry, realtime) is not { } restorer)
             return false;
-        var sp = StackTop(thread, StackPointer(cpu), flags, out var onAlternate);
+        var sp = entry.SwitchToAlternateStack ? thread.AlternateStackBase + thread.AlternateStackSize : StackPointer(cpu);
         // fpu__alloc_mathframe: the fxsave image 64-byte aligned, the fsave header just below it.
         var fxsaveAt = (sp - Fxsave) & ~63UL;
         var mathAt = fxsaveAt - FsaveHeader;
@@ -54,7 +55,7 @@ internal sealed class LinuxI386SignalFrames : SignalFrames
             BinaryPrimitives.WriteUInt32LittleEndian(span[8..], (uint)(frame + RtInfo));
             BinaryPrimitives.WriteUInt32LittleEndian(span[12..], (uint)(frame + RtContext));
             thread.Process.Personality.Structures.SignalInformation(info).CopyTo(span[RtInfo..]);
-            thread.Process.Personality.Structures.SignalStack(span[(RtContext + 8)..], thread.AlternateStackBase, StackFlags(thread, onAlternate), thread.AlternateStackSize);
+            thread.Process.Personality.Structures.SignalStack(span[(RtContext + 8)..], thread.AlternateStackBase, SignalDelivery.AlternateStackFlags(thread, onAlternate), thread.AlternateStackSize);
             BinaryPrimitives.WriteUInt64LittleEndian(span[RtMask..], savedMask);
             // movl $__NR_rt_sigreturn, %eax; int $0x80 (gdb recognises frames by it)
             span[RtRetcode] = 0xb8;
@@ -87,10 +88,10 @@ internal sealed class LinuxI386SignalFrames : SignalFrames
     }
 
     /// <summary>SA_RESTORER's function, else the vDSO's __kernel_sigreturn or __kernel_rt_sigreturn (glibc gives none on i386).</summary>
-    private static ulong? Restorer(GuestThread thread, int signal, ulong flags, bool realtime)
+    private static ulong? Restorer(GuestThread thread, in SignalHandlerEntry entry, bool realtime)
     {
-        if ((flags & SignalActions.Restorer) != 0)
-            return thread.Process.Signals.RestorerAddress(signal);
+        if ((entry.Flags & SignalActions.Restorer) != 0)
+            return entry.Restorer;
         foreach (var mapping in thread.Process.AddressSpace.Mappings)
         {
             if (mapping.Name == Loader.Vdso.MappingName)
@@ -149,13 +150,15 @@ internal sealed class LinuxI386SignalFrames : SignalFrames
     }
 
     /// <summary>Where the frame is once the handler returned: its ret popped pretcode, sigreturn's restorer also popped sig.</summary>
-    private ulong FrameAt(ICpu cpu, bool realtime) => StackPointer(cpu) - (realtime ? 4UL : 8UL);
+    private ulong FrameAt(ICpu cpu, SignalFrameKind kind) => StackPointer(cpu) - (kind == SignalFrameKind.RealTime ? 4UL : 8UL);
 
     private static int ContextOffset(bool realtime) => realtime ? RtSigcontext : LegacyContext;
 
-    public override bool Return(GuestThread thread, ICpu cpu, bool realtime)
+    public bool Return(GuestThread thread, ICpu cpu, SignalFrameKind kind, out ulong mask)
     {
-        var frame = FrameAt(cpu, realtime);
+        mask = 0;
+        var realtime = kind == SignalFrameKind.RealTime;
+        var frame = FrameAt(cpu, kind);
         var bytes = new byte[realtime ? RtSize : LegacySize];
         if (thread.Memory.Read(new GuestAddress(frame), bytes) != Errno.None)
             return false;
@@ -184,24 +187,21 @@ internal sealed class LinuxI386SignalFrames : SignalFrames
         const ulong Restored = 0x50dd5; // CF PF AF ZF SF TF DF OF RF AC
         var eflags = cpu.ReadRegister(X64Register.Rflags);
         cpu.WriteRegister(X64Register.Rflags, (eflags & ~Restored) | (BinaryPrimitives.ReadUInt32LittleEndian(context[64..]) & Restored));
-        var mask = realtime
+        mask = realtime
             ? BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(RtMask))
             : BinaryPrimitives.ReadUInt32LittleEndian(context[80..]) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(LegacyExtraMask)) << 32);
-        thread.SignalMask = mask & ~SignalDefaults.Unblockable;
         return true;
     }
 
-    public override long SavedResult(GuestThread thread, ICpu cpu, bool realtime)
+    public long SavedResult(GuestThread thread, ICpu cpu, SignalFrameKind kind)
     {
-        var eax = FrameAt(cpu, realtime) + (ulong)ContextOffset(realtime) + 44;
+        var eax = FrameAt(cpu, kind) + (ulong)ContextOffset(kind == SignalFrameKind.RealTime) + 44;
         return thread.Memory.Read(new GuestAddress(eax), out int value) == Errno.None ? value : 0;
     }
 
-    public override void SetProgramCounter(ICpu cpu, ulong address) => cpu.WriteRegister(X64Register.Rip, address);
-
-    public override void Rewind(ICpu cpu, ulong number, ulong syscallAddress, ulong firstArgument)
+    public void Restart(ICpu cpu, in InterruptedCall call, ulong number)
     {
-        cpu.WriteRegister(X64Register.Rip, syscallAddress);
+        cpu.WriteRegister(X64Register.Rip, call.SyscallAddress);
         cpu.WriteRegister(X64Register.Rax, number);
     }
 }

@@ -54,6 +54,7 @@ public abstract class LinuxPersonality : IPersonality
     public abstract AddressLayout Layout { get; }
     public abstract string Platform { get; }
     public abstract ulong HardwareCapabilities { get; }
+    public virtual ISignalFrames? SignalFrames => null;
 
     public IReadOnlyList<(string Name, int Number, SyscallDefinition? Definition)> Table { get; }
 
@@ -133,12 +134,6 @@ public abstract class LinuxPersonality : IPersonality
     /// <summary>The syscall instruction's length: a restarted call runs it again (x86 syscall and int 0x80: 2 bytes).</summary>
     private protected virtual ulong SyscallInstructionLength => 2;
 
-    /// <summary>The register a restarted call needs back because the result overwrote it (ARM's r0); x86 keeps its arguments.</summary>
-    private protected virtual ulong RestartArgument(ICpu cpu) => 0;
-
-    /// <summary>32-bit ABIs lay out their own signal frames; null: x86-64's, built by <see cref="SignalDelivery"/>.</summary>
-    public virtual SignalFrames? SignalFrames => null;
-
     /// <summary>After a call finished outside the engine, the next run starts past the syscall instruction.</summary>
     private protected abstract void ContinueAt(ICpu cpu, ulong nextInstruction);
 
@@ -183,7 +178,7 @@ public abstract class LinuxPersonality : IPersonality
         }
         else
         {
-            Complete(thread, cpu, result, nextInstruction, flags, trace, number);
+            Complete(thread, cpu, result, nextInstruction, flags, trace, number, arguments.Arg0);
         }
         // The rest happens in the thread's run loop, outside the engine.
         cpu.RequestStop();
@@ -197,14 +192,14 @@ public abstract class LinuxPersonality : IPersonality
             call.Wait = wait;
             return;
         }
-        Complete(thread, cpu, result, call.NextInstruction, call.Flags, call.Trace, call.Number);
+        Complete(thread, cpu, result, call.NextInstruction, call.Flags, call.Trace, call.Number, call.Arguments.Arg0);
         // Outside the engine the next run starts from the program counter, which must be past the syscall.
         if (result.Control is null or Restart)
             ContinueAt(cpu, call.NextInstruction);
     }
 
     /// <summary>A call ended in something other than a wait: a value, an exec, a vanished thread, or an interruption.</summary>
-    private protected void Complete(GuestThread thread, ICpu cpu, Result result, ulong nextInstruction, ulong flags, SyscallCall? trace, ulong number)
+    private protected void Complete(GuestThread thread, ICpu cpu, Result result, ulong nextInstruction, ulong flags, SyscallCall? trace, ulong number, ulong firstArgument)
     {
         switch (result.Control)
         {
@@ -220,24 +215,23 @@ public abstract class LinuxPersonality : IPersonality
                     {
                         RestartRule.UnlessHandlerWithoutRestartFlag => 512L,
                         RestartRule.OnlyWithoutHandler => 514L,
-                        _ => 516L,
+                        RestartRule.RestartBlock => 516L,
+                        _ => (long)Errno.EINTR,
                     });
                     thread.Kernel.Tracer?.Exit(thread, ref interrupted);
                 }
-                var firstArgument = RestartArgument(cpu);
                 Finish(thread, cpu, Errno.EINTR, nextInstruction, flags, null);
                 if (!thread.Killed)
-                    thread.InterruptedCall = (restart.Rule, number, nextInstruction - SyscallInstructionLength, firstArgument);
+                    thread.InterruptedCall = new InterruptedCall(restart.Rule, number, nextInstruction - SyscallInstructionLength, firstArgument);
                 break;
-            case SignalReturnOutcome:
+            case SignalReturnOutcome signalReturn:
                 if (trace is { } returned)
                 {
                     returned.Result = result.Raw;
                     thread.Kernel.Tracer?.Exit(thread, ref returned);
                 }
                 thread.CallFinished();
-                thread.SignalReturnPending = true;
-                thread.LegacySignalReturn = result.Control == SignalReturnOutcome.Legacy;
+                thread.SignalReturnPending = signalReturn.Kind;
                 break;
             case ExecRequest exec:
                 // The new program replaces every register; to the tracer execve returned 0.

@@ -49,6 +49,16 @@ public enum ArgumentKind
     UserDescriptor,
     /// <summary>A file offset in 4096-byte pages (mmap2), printed as strace does: the byte offset in hex.</summary>
     Pages,
+    /// <summary>An array of struct pollfd; its count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
+    PollDescriptors,
+    /// <summary>An fd_set bitmap of select; its descriptor count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
+    FdSet,
+    /// <summary>One struct epoll_event (epoll_ctl).</summary>
+    EpollEvent,
+    /// <summary>struct epoll_event records filled by epoll_wait; their count is the result.</summary>
+    EpollEvents,
+    /// <summary>struct itimerspec (timerfd_settime, timerfd_gettime).</summary>
+    IntervalTimerSpec,
 }
 
 /// <summary>Whether the kernel reads the pointed-to data (printed at entry) or writes it (printed at exit, on success).</summary>

@@ -65,7 +65,7 @@ public static class Compat32
     [Syscall("sigreturn", Support = Support.Full)]
     public static Result LegacySignalReturn(GuestThread thread)
         => thread.Process.Personality.SignalFrames is { } frames
-            ? Result.LegacySignalReturn(frames.SavedResult(thread, thread.Process.Cpu, realtime: false))
+            ? Result.SignalReturn(frames.SavedResult(thread, thread.Process.Cpu, SignalFrameKind.Legacy), SignalFrameKind.Legacy)
             : Errno.ENOSYS;
 
     [Syscall("set_tls", Support = Support.Full)]

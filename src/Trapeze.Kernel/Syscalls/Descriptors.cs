@@ -123,6 +123,7 @@ public static class Descriptors
             case FcntlCommand.F_GETPIPE_SZ:
             case FcntlCommand.F_SETPIPE_SZ:
             case FcntlCommand.F_GET_SEALS:
+            case FcntlCommand.F_ADD_SEALS:
                 return file.HostDescriptor is { } host ? HostSyscall.Invoke(HostSyscall.Fcntl, host, (long)command, (long)argument) : Errno.EINVAL;
             case FcntlCommand.F_GETLK:
             case FcntlCommand.F_SETLK:

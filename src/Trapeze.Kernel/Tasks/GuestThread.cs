@@ -75,14 +75,13 @@ public sealed class GuestThread
     public ulong? SavedMask { get; set; }
 
     /// <summary>A call a signal interrupted: delivery decides between EINTR (already in RAX) and running it again.</summary>
-    /// <remarks>FirstArgument: the first argument register as the call found it (ARM returns in it, so a restart puts it back).</remarks>
-    internal (RestartRule Rule, ulong Number, ulong SyscallAddress, ulong FirstArgument)? InterruptedCall { get; set; }
+    internal InterruptedCall? InterruptedCall { get; set; }
 
-    /// <summary>rt_sigreturn was called: the run loop restores the registers from the frame.</summary>
-    internal bool SignalReturnPending { get; set; }
+    /// <summary>What restart_syscall continues: set by a call that returned <see cref="RestartRule.RestartBlock"/>.</summary>
+    internal RestartBlock? RestartBlock { get; set; }
 
-    /// <summary>The pending return is the old sigreturn of 32-bit ABIs (struct sigframe), not rt_sigreturn.</summary>
-    internal bool LegacySignalReturn { get; set; }
+    /// <summary>sigreturn or rt_sigreturn was called: the run loop restores the registers from that frame.</summary>
+    internal SignalFrameKind? SignalReturnPending { get; set; }
 
     /// <summary>The registers while the thread is off the CPU (null before it first ran: it starts from the CPU's state).</summary>
     internal ICpuContext? Context { get; set; }

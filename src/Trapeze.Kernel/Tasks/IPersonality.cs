@@ -46,8 +46,8 @@ public interface IPersonality
     /// </summary>
     void StartChild(GuestThread parent, GuestThread child, ulong resumeAt, ulong stack, ulong? tls);
 
-    /// <summary>The ABI's signal frames; null for x86-64's, which <see cref="SignalDelivery"/> builds itself.</summary>
-    Personalities.SignalFrames? SignalFrames => null;
+    /// <summary>The ABI's signal frames (null: handlers are not run).</summary>
+    ISignalFrames? SignalFrames => null;
 
     /// <summary>The auxiliary vector's AT_PLATFORM and AT_HWCAP.</summary>
     string Platform { get; }

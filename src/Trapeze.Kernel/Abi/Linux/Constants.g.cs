@@ -457,3 +457,220 @@ public enum ResolveFlags : ulong
     RESOLVE_IN_ROOT = 16,
     RESOLVE_CACHED = 32,
 }
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum PollEvents : int
+{
+    POLLIN = 1,
+    POLLPRI = 2,
+    POLLOUT = 4,
+    POLLERR = 8,
+    POLLHUP = 16,
+    POLLNVAL = 32,
+    POLLRDNORM = 64,
+    POLLRDBAND = 128,
+    POLLWRNORM = 256,
+    POLLWRBAND = 512,
+    POLLMSG = 1024,
+    POLLRDHUP = 8192,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum EpollEvents : uint
+{
+    EPOLLIN = 1,
+    EPOLLPRI = 2,
+    EPOLLOUT = 4,
+    EPOLLERR = 8,
+    EPOLLHUP = 16,
+    EPOLLNVAL = 32,
+    EPOLLRDNORM = 64,
+    EPOLLRDBAND = 128,
+    EPOLLWRNORM = 256,
+    EPOLLWRBAND = 512,
+    EPOLLMSG = 1024,
+    EPOLLRDHUP = 8192,
+    EPOLLEXCLUSIVE = 268435456,
+    EPOLLWAKEUP = 536870912,
+    EPOLLONESHOT = 1073741824,
+    EPOLLET = 2147483648,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum EpollOperation : int
+{
+    EPOLL_CTL_ADD = 1,
+    EPOLL_CTL_DEL = 2,
+    EPOLL_CTL_MOD = 3,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum EventFdFlags : int
+{
+    EFD_SEMAPHORE = 1,
+    EFD_CLOEXEC = 524288,
+    EFD_NONBLOCK = 2048,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum TimerFdFlags : int
+{
+    TFD_TIMER_ABSTIME = 1,
+    TFD_TIMER_CANCEL_ON_SET = 2,
+    TFD_CLOEXEC = 524288,
+    TFD_NONBLOCK = 2048,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum SignalFdFlags : int
+{
+    SFD_CLOEXEC = 524288,
+    SFD_NONBLOCK = 2048,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum IpcFlags : int
+{
+    IPC_CREAT = 512,
+    IPC_EXCL = 1024,
+    IPC_NOWAIT = 2048,
+    SEM_UNDO = 4096,
+    SHM_RDONLY = 4096,
+    SHM_RND = 8192,
+    SHM_REMAP = 16384,
+    SHM_EXEC = 32768,
+    MSG_NOERROR = 4096,
+    MSG_EXCEPT = 8192,
+    MSG_COPY = 16384,
+    SHM_HUGETLB = 2048,
+    SHM_NORESERVE = 4096,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum IpcCommand : int
+{
+    IPC_RMID = 0,
+    IPC_SET = 1,
+    IPC_STAT = 2,
+    IPC_INFO = 3,
+    GETPID = 11,
+    GETVAL = 12,
+    GETALL = 13,
+    GETNCNT = 14,
+    GETZCNT = 15,
+    SETVAL = 16,
+    SETALL = 17,
+    SEM_STAT = 18,
+    SEM_INFO = 19,
+    SEM_STAT_ANY = 20,
+    SHM_LOCK = 11,
+    SHM_UNLOCK = 12,
+    SHM_STAT = 13,
+    SHM_INFO = 14,
+    SHM_STAT_ANY = 15,
+    MSG_STAT = 11,
+    MSG_INFO = 12,
+    MSG_STAT_ANY = 13,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum IoUringOperation : int
+{
+    IORING_OP_NOP = 0,
+    IORING_OP_READV = 1,
+    IORING_OP_WRITEV = 2,
+    IORING_OP_FSYNC = 3,
+    IORING_OP_READ_FIXED = 4,
+    IORING_OP_WRITE_FIXED = 5,
+    IORING_OP_POLL_ADD = 6,
+    IORING_OP_POLL_REMOVE = 7,
+    IORING_OP_SYNC_FILE_RANGE = 8,
+    IORING_OP_SENDMSG = 9,
+    IORING_OP_RECVMSG = 10,
+    IORING_OP_TIMEOUT = 11,
+    IORING_OP_TIMEOUT_REMOVE = 12,
+    IORING_OP_ACCEPT = 13,
+    IORING_OP_ASYNC_CANCEL = 14,
+    IORING_OP_LINK_TIMEOUT = 15,
+    IORING_OP_CONNECT = 16,
+    IORING_OP_FALLOCATE = 17,
+    IORING_OP_OPENAT = 18,
+    IORING_OP_CLOSE = 19,
+    IORING_OP_FILES_UPDATE = 20,
+    IORING_OP_STATX = 21,
+    IORING_OP_READ = 22,
+    IORING_OP_WRITE = 23,
+    IORING_OP_FADVISE = 24,
+    IORING_OP_MADVISE = 25,
+    IORING_OP_SEND = 26,
+    IORING_OP_RECV = 27,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum IoUringEnterFlags : uint
+{
+    IORING_ENTER_GETEVENTS = 1,
+    IORING_ENTER_SQ_WAKEUP = 2,
+    IORING_ENTER_SQ_WAIT = 4,
+    IORING_ENTER_EXT_ARG = 8,
+    IORING_ENTER_REGISTERED_RING = 16,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum IoUringSetupFlags : uint
+{
+    IORING_SETUP_IOPOLL = 1,
+    IORING_SETUP_SQPOLL = 2,
+    IORING_SETUP_SQ_AFF = 4,
+    IORING_SETUP_CQSIZE = 8,
+    IORING_SETUP_CLAMP = 16,
+    IORING_SETUP_ATTACH_WQ = 32,
+    IORING_SETUP_R_DISABLED = 64,
+    IORING_SETUP_SUBMIT_ALL = 128,
+    IORING_SETUP_COOP_TASKRUN = 256,
+    IORING_SETUP_TASKRUN_FLAG = 512,
+    IORING_SETUP_SQE128 = 1024,
+    IORING_SETUP_CQE32 = 2048,
+    IORING_SETUP_SINGLE_ISSUER = 4096,
+    IORING_SETUP_DEFER_TASKRUN = 8192,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum IoUringFeatures : uint
+{
+    IORING_FEAT_SINGLE_MMAP = 1,
+    IORING_FEAT_NODROP = 2,
+    IORING_FEAT_SUBMIT_STABLE = 4,
+    IORING_FEAT_RW_CUR_POS = 8,
+    IORING_FEAT_CUR_PERSONALITY = 16,
+    IORING_FEAT_FAST_POLL = 32,
+    IORING_FEAT_POLL_32BITS = 64,
+    IORING_FEAT_SQPOLL_NONFIXED = 128,
+    IORING_FEAT_EXT_ARG = 256,
+    IORING_FEAT_NATIVE_WORKERS = 512,
+    IORING_FEAT_RSRC_TAGS = 1024,
+    IORING_FEAT_CQE_SKIP = 2048,
+    IORING_FEAT_LINKED_FILE = 4096,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum IoUringSqeFlags : int
+{
+    IOSQE_FIXED_FILE = 1,
+    IOSQE_IO_DRAIN = 2,
+    IOSQE_IO_LINK = 4,
+    IOSQE_IO_HARDLINK = 8,
+    IOSQE_ASYNC = 16,
+    IOSQE_BUFFER_SELECT = 32,
+    IOSQE_CQE_SKIP_SUCCESS = 64,
+}
