@@ -89,7 +89,9 @@ internal static class TraceCommand
             var path = result.GetValue(program)!;
             var argv = new List<string> { path };
             argv.AddRange(result.GetValue(arguments) ?? []);
-            return Execute(options, path, argv, environment, layout(result));
+            if (layout(result, out var layoutError) is not { } fileSystem)
+                return Fail(layoutError);
+            return Execute(options, path, argv, environment, fileSystem);
         });
         return command;
     }

@@ -46,7 +46,7 @@ public abstract class Linux32Personality : LinuxPersonality
     private readonly bool[] sixteenBit;
 
     /// <summary>The calls that keep 32-bit time_t on 32-bit ABIs (the kernel's *_time32 entry points).</summary>
-    private static readonly HashSet<string> OldTimeCalls = ["clock_gettime", "clock_settime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "settimeofday", "futex", "time", "rt_sigtimedwait", "timer_settime", "timer_gettime", "ppoll", "pselect6", "utimensat"];
+    private static readonly HashSet<string> OldTimeCalls = ["clock_gettime", "clock_settime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "settimeofday", "futex", "time", "rt_sigtimedwait", "timer_settime", "timer_gettime", "ppoll", "pselect6", "utimensat", "ipc"];
 
     private readonly bool[] oldTime;
 

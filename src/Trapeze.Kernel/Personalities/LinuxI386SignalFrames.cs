@@ -77,13 +77,13 @@ internal sealed class LinuxI386SignalFrames : ISignalFrames
         // The handler starts with the FPU as a new program has it, as Linux's fpu__clear_user_states leaves it.
         cpu.RestoreFloatingPoint(InitialFloatingPoint);
         const ulong ClearedFlags = 0x400 | 0x100 | 0x10000; // DF TF RF
-        ReadOnlySpan<X64Register> entry = [X64Register.Rsp, X64Register.Rip, X64Register.Rax, X64Register.Rdx, X64Register.Rcx, X64Register.Rflags];
+        ReadOnlySpan<X64Register> handlerRegisters = [X64Register.Rsp, X64Register.Rip, X64Register.Rax, X64Register.Rdx, X64Register.Rcx, X64Register.Rflags];
         ReadOnlySpan<ulong> values =
         [
             frame, handler, (ulong)info.Signal, realtime ? frame + RtInfo : 0, realtime ? frame + RtContext : 0,
             cpu.ReadRegister(X64Register.Rflags) & ~ClearedFlags,
         ];
-        cpu.WriteRegisters(entry, values);
+        cpu.WriteRegisters(handlerRegisters, values);
         return true;
     }
 
