@@ -22,7 +22,11 @@ internal static class RunCommand
         var reportUnsupported = new Option<bool>("--report-unsupported") { Description = "Name each unsupported syscall once on stderr" };
         var maxProcesses = new Option<int>("--max-processes") { Description = "Guest processes alive at once at most; fork beyond it fails with EAGAIN", DefaultValueFactory = _ => 1024, HelpName = "N" };
         var debugInternal = new Option<bool>("--debug-internal") { Description = "Print the full report of an internal error" };
-        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal };
+        var network = new Option<string>("--net") { Description = "host: inet sockets are host sockets; none: loopback and AF_UNIX only, inside Trapeze", DefaultValueFactory = _ => "host", HelpName = "host|none" };
+        network.AcceptOnlyFromAmong("host", "none");
+        var personality = new Option<string?>("--personality") { Description = "Run every program as this system's: linux, freebsd, darwin or sunos4 (default: what the file says)" };
+        personality.AcceptOnlyFromAmong("linux", "freebsd", "darwin", "sunos4");
+        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal, network, personality };
         var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
@@ -39,6 +43,8 @@ internal static class RunCommand
                 MaximumProcesses = Math.Max(1, result.GetValue(maxProcesses)),
                 DebugInternal = result.GetValue(debugInternal),
                 Layout = fileSystem,
+                Network = result.GetValue(network) == "none" ? Trapeze.Kernel.Net.NetworkMode.None : Trapeze.Kernel.Net.NetworkMode.Host,
+                Personality = result.GetValue(personality) is { } name ? Trapeze.Kernel.Loader.ProgramOsDetector.FromName(name) : null,
             };
             var environment = GuestEnvironment.Build(result.GetValue(set) ?? [], result.GetValue(unset) ?? []);
             var path = result.GetValue(program)!;

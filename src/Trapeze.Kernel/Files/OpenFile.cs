@@ -73,6 +73,9 @@ public abstract class OpenFile
     /// <summary>The host descriptor behind this file, if there is one (for *at calls and mmap).</summary>
     public virtual int? HostDescriptor => null;
 
+    /// <summary>F_GETFL/F_SETFL go to the host descriptor (false where Trapeze keeps the status flags itself, as for host sockets).</summary>
+    public virtual bool StatusFlagsOnHost => HostDescriptor is not null;
+
     internal void AddReference() => Interlocked.Increment(ref references);
 
     internal void Release()

@@ -54,7 +54,7 @@ public static class ProgramFile
             }
             try
             {
-                program = new ProgramToRun(path, ElfImage.Parse(file.Data, path), argv) { Location = file.Location, ShownPath = file.ShownPath };
+                program = new ProgramToRun(path, MachOImage.IsMachO(file.Data) ? MachOImage.Parse(file.Data, path).Image : ElfImage.Parse(file.Data, path), argv) { Location = file.Location, ShownPath = file.ShownPath };
                 return Errno.None;
             }
             catch (ExecutableFormatException error)

@@ -18,7 +18,9 @@ public abstract class LinuxPersonality : IPersonality
 
     /// <param name="numbers">The kernel's table for this ABI (generated).</param>
     /// <param name="aliases">Table names served by a handler declared under another name, e.g. the *64 and *32 variants of 32-bit ABIs.</param>
-    private protected LinuxPersonality((string Name, int Number)[] numbers, IReadOnlyDictionary<string, string>? aliases = null)
+    /// <param name="bind">Another OS's ABI: which handler serves a table name (null: none), wrapped in its translations.</param>
+    private protected LinuxPersonality((string Name, int Number)[] numbers, IReadOnlyDictionary<string, string>? aliases = null,
+        Func<string, SyscallDefinition?, SyscallDefinition?>? bind = null)
     {
         var declared = SyscallCatalog.Definitions.ToDictionary(d => d.Name);
         // Private calls (ARM's 0x0f0000 range) sit far above the table: they live in a side map.
@@ -32,6 +34,8 @@ public abstract class LinuxPersonality : IPersonality
             var definition = declared.GetValueOrDefault(handlerName);
             if (definition is not null && handlerName != name)
                 definition = definition with { Name = name };
+            if (bind is not null)
+                definition = bind(name, definition);
             if (number < size)
             {
                 byNumber[number] = definition;

@@ -98,6 +98,9 @@ public sealed class GuestThread
     /// <summary>A blocking call's own state kept across its dispatches (a vfork child, a futex waiter, bytes written so far).</summary>
     public object? RetryState { get; set; }
 
+    /// <summary>A call's second result, which the BSD ABIs return in RDX/EDX (pipe's write end, fork's "child" flag).</summary>
+    public ulong SecondResult { get; set; }
+
     /// <summary>The end of this thread's life was decided (exit_group, a fatal signal, exec by another thread).</summary>
     public bool Killed { get; private set; }
 

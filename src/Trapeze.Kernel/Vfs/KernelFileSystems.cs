@@ -4,7 +4,7 @@ using Trapeze.Kernel.Tasks;
 
 namespace Trapeze.Kernel.Vfs;
 
-/// <summary>A --bind: a host directory shown at a guest path, perhaps read-only.</summary>
+/// <summary>A --bind: a host directory (or a file, on a file) shown at a guest path, perhaps read-only.</summary>
 public sealed record BindMount(string HostPath, string GuestPath, bool ReadOnly);
 
 /// <summary>
@@ -118,7 +118,8 @@ public sealed class KernelFileSystems
         {
             if (bind is not null)
             {
-                if (HostFs.Create(bind.HostPath, out var bindFs) is not Errno.None || Mountable(guestPath, create: true, out var at) is not Errno.None)
+                if (HostFs.Create(bind.HostPath, out var bindFs) is not Errno.None
+                    || Mountable(guestPath, create: true, out var at, fileOnFile: !bindFs!.Root.IsDirectory) is not Errno.None)
                 {
                     message = $"--bind {bind.HostPath}:{bind.GuestPath}: cannot mount there";
                     return Errno.ENOENT;
@@ -218,10 +219,11 @@ public sealed class KernelFileSystems
     }
 
     /// <summary>
-    /// The directory a mount covers. A missing one is made when its parent is Trapeze's own
+    /// The directory a mount covers, or (<paramref name="fileOnFile"/>: a bind of a file, such as an
+    /// engine's /etc/hosts) the file. A missing directory is made when its parent is Trapeze's own
     /// (a tmpfs), as container runtimes make /dev/shm in a fresh /dev; the host's tree is not changed.
     /// </summary>
-    private Errno Mountable(string guestPath, bool create, out Location at)
+    private Errno Mountable(string guestPath, bool create, out Location at, bool fileOnFile = false)
     {
         at = default;
         var root = Table.RootLocation;
@@ -231,11 +233,11 @@ public sealed class KernelFileSystems
             return error;
         if (walk.Target is null && create && walk.Directory.Node is TmpNode parent && walk.Name is { } name
             && parent.FileSystem.MakeDirectory(null, parent, name, 0b111_101_101) == Errno.None)
-            return Mountable(guestPath, create: false, out at);
+            return Mountable(guestPath, create: false, out at, fileOnFile);
         if (walk.Target is not { } target)
             return Errno.ENOENT;
-        if (!target.Node.IsDirectory)
-            return Errno.ENOTDIR;
+        if (target.Node.IsDirectory == fileOnFile)
+            return fileOnFile ? Errno.EISDIR : Errno.ENOTDIR;
         at = target.Clone();
         return Errno.None;
     }

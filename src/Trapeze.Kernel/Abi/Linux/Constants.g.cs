@@ -674,3 +674,200 @@ public enum IoUringSqeFlags : int
     IOSQE_BUFFER_SELECT = 32,
     IOSQE_CQE_SKIP_SUCCESS = 64,
 }
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum AddressFamily : int
+{
+    AF_UNSPEC = 0,
+    AF_UNIX = 1,
+    AF_INET = 2,
+    AF_INET6 = 10,
+    AF_NETLINK = 16,
+    AF_PACKET = 17,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum SocketType : int
+{
+    SOCK_STREAM = 1,
+    SOCK_DGRAM = 2,
+    SOCK_RAW = 3,
+    SOCK_RDM = 4,
+    SOCK_SEQPACKET = 5,
+    SOCK_DCCP = 6,
+    SOCK_PACKET = 10,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum SocketTypeFlags : int
+{
+    SOCK_NONBLOCK = 2048,
+    SOCK_CLOEXEC = 524288,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum SocketLevel : int
+{
+    SOL_IP = 0,
+    SOL_SOCKET = 1,
+    SOL_TCP = 6,
+    SOL_IPV6 = 41,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum SocketOption : int
+{
+    SO_DEBUG = 1,
+    SO_REUSEADDR = 2,
+    SO_TYPE = 3,
+    SO_ERROR = 4,
+    SO_DONTROUTE = 5,
+    SO_BROADCAST = 6,
+    SO_SNDBUF = 7,
+    SO_RCVBUF = 8,
+    SO_KEEPALIVE = 9,
+    SO_OOBINLINE = 10,
+    SO_NO_CHECK = 11,
+    SO_PRIORITY = 12,
+    SO_LINGER = 13,
+    SO_BSDCOMPAT = 14,
+    SO_REUSEPORT = 15,
+    SO_PASSCRED = 16,
+    SO_PEERCRED = 17,
+    SO_RCVLOWAT = 18,
+    SO_SNDLOWAT = 19,
+    SO_RCVTIMEO_OLD = 20,
+    SO_SNDTIMEO_OLD = 21,
+    SO_TIMESTAMP_OLD = 29,
+    SO_ACCEPTCONN = 30,
+    SO_PEERSEC = 31,
+    SO_SNDBUFFORCE = 32,
+    SO_RCVBUFFORCE = 33,
+    SO_PROTOCOL = 38,
+    SO_DOMAIN = 39,
+    SO_INCOMING_CPU = 49,
+    SO_BUSY_POLL = 46,
+    SO_ZEROCOPY = 60,
+    SO_TXTIME = 61,
+    SO_RCVTIMEO_NEW = 66,
+    SO_SNDTIMEO_NEW = 67,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum TcpOption : int
+{
+    TCP_NODELAY = 1,
+    TCP_MAXSEG = 2,
+    TCP_CORK = 3,
+    TCP_KEEPIDLE = 4,
+    TCP_KEEPINTVL = 5,
+    TCP_KEEPCNT = 6,
+    TCP_SYNCNT = 7,
+    TCP_LINGER2 = 8,
+    TCP_DEFER_ACCEPT = 9,
+    TCP_WINDOW_CLAMP = 10,
+    TCP_INFO = 11,
+    TCP_QUICKACK = 12,
+    TCP_CONGESTION = 13,
+    TCP_USER_TIMEOUT = 18,
+    TCP_FASTOPEN = 23,
+    TCP_NOTSENT_LOWAT = 25,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum IpOption : int
+{
+    IP_TOS = 1,
+    IP_TTL = 2,
+    IP_HDRINCL = 3,
+    IP_OPTIONS = 4,
+    IP_RECVOPTS = 6,
+    IP_RETOPTS = 7,
+    IP_PKTINFO = 8,
+    IP_MTU_DISCOVER = 10,
+    IP_RECVERR = 11,
+    IP_RECVTTL = 12,
+    IP_RECVTOS = 13,
+    IP_MTU = 14,
+    IP_FREEBIND = 15,
+    IP_MULTICAST_IF = 32,
+    IP_MULTICAST_TTL = 33,
+    IP_MULTICAST_LOOP = 34,
+    IP_ADD_MEMBERSHIP = 35,
+    IP_DROP_MEMBERSHIP = 36,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum Ipv6Option : int
+{
+    IPV6_ADDRFORM = 1,
+    IPV6_2292PKTINFO = 2,
+    IPV6_UNICAST_HOPS = 16,
+    IPV6_MULTICAST_IF = 17,
+    IPV6_MULTICAST_HOPS = 18,
+    IPV6_MULTICAST_LOOP = 19,
+    IPV6_JOIN_GROUP = 20,
+    IPV6_LEAVE_GROUP = 21,
+    IPV6_MTU_DISCOVER = 23,
+    IPV6_MTU = 24,
+    IPV6_RECVERR = 25,
+    IPV6_V6ONLY = 26,
+    IPV6_RECVPKTINFO = 49,
+    IPV6_PKTINFO = 50,
+    IPV6_TCLASS = 67,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+[System.Flags]
+public enum MessageFlags : int
+{
+    MSG_OOB = 1,
+    MSG_PEEK = 2,
+    MSG_DONTROUTE = 4,
+    MSG_CTRUNC = 8,
+    MSG_PROXY = 16,
+    MSG_TRUNC = 32,
+    MSG_DONTWAIT = 64,
+    MSG_EOR = 128,
+    MSG_WAITALL = 256,
+    MSG_FIN = 512,
+    MSG_SYN = 1024,
+    MSG_CONFIRM = 2048,
+    MSG_RST = 4096,
+    MSG_ERRQUEUE = 8192,
+    MSG_NOSIGNAL = 16384,
+    MSG_MORE = 32768,
+    MSG_WAITFORONE = 65536,
+    MSG_BATCH = 262144,
+    MSG_ZEROCOPY = 67108864,
+    MSG_FASTOPEN = 536870912,
+    MSG_CMSG_CLOEXEC = 1073741824,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum ShutdownHow : int
+{
+    SHUT_RD = 0,
+    SHUT_WR = 1,
+    SHUT_RDWR = 2,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum ControlMessageType : int
+{
+    SCM_RIGHTS = 1,
+    SCM_CREDENTIALS = 2,
+}
+
+/// <summary>From this machine's kernel headers.</summary>
+public enum InternetProtocol : int
+{
+    IPPROTO_IP = 0,
+    IPPROTO_ICMP = 1,
+    IPPROTO_TCP = 6,
+    IPPROTO_UDP = 17,
+    IPPROTO_IPV6 = 41,
+    IPPROTO_ICMPV6 = 58,
+    IPPROTO_RAW = 255,
+}
