@@ -107,7 +107,7 @@ internal static class GuestEnvironment
 internal static class FileSystemOptions
 {
     /// <summary>The options that take a value (the command line splits Trapeze's words from the guest's by them).</summary>
-    public static readonly string[] WithValue = ["--root", "--bind", "--tmpfs", "--cwd"];
+    public static readonly string[] WithValue = ["--root", "--bind", "--tmpfs", "--cwd", "--sysroot"];
 
     /// <summary>Reads the layout from a parsed command line; null with a one-line message when an option is malformed.</summary>
     public delegate Trapeze.Kernel.Vfs.FileSystemLayout? LayoutReader(ParseResult result, out string error);
@@ -123,7 +123,9 @@ internal static class FileSystemOptions
         command.Options.Add(bind);
         command.Options.Add(tmpfs);
         command.Options.Add(readOnly);
+        var sysroot = new Option<string?>("--sysroot") { Description = "Host directory searched first for every absolute path that names a file, as qemu-user's -L (a foreign architecture's ld.so and libraries)" };
         command.Options.Add(cwd);
+        command.Options.Add(sysroot);
         return (ParseResult result, out string error) =>
         {
             error = "";
@@ -163,6 +165,7 @@ internal static class FileSystemOptions
                 Binds = binds,
                 TmpFs = memory,
                 WorkingDirectory = result.GetValue(cwd),
+                Sysroot = result.GetValue(sysroot) is { } directory ? Path.GetFullPath(directory) : null,
             };
         };
     }

@@ -46,6 +46,7 @@ internal static class TraceCommand
             duration, seconds, microseconds, epoch, relative, paths, verbose, hex, allHex, successful, failed, json,
             perfetto, histogram, set, unset,
         };
+        var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
             var filter = new TraceFilter();
@@ -88,12 +89,14 @@ internal static class TraceCommand
             var path = result.GetValue(program)!;
             var argv = new List<string> { path };
             argv.AddRange(result.GetValue(arguments) ?? []);
-            return Execute(options, path, argv, environment);
+            if (layout(result, out var layoutError) is not { } fileSystem)
+                return Fail(layoutError);
+            return Execute(options, path, argv, environment, fileSystem);
         });
         return command;
     }
 
-    private static int Execute(TraceOptions options, string path, List<string> argv, List<string> environment)
+    private static int Execute(TraceOptions options, string path, List<string> argv, List<string> environment, Trapeze.Kernel.Vfs.FileSystemLayout layout)
     {
         List<ITraceSink> sinks;
         TextWriter? text;
@@ -108,7 +111,7 @@ internal static class TraceCommand
         // Lines to the terminal interleave with the guest's own output, so they are written as calls
         // happen; into files they are formatted on a thread of their own, off the dispatch path.
         var tracer = new Tracer(options, sinks, formatInBackground: text != Console.Error);
-        var kernelOptions = new KernelOptions { Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(), Tracer = tracer, FileCreationMask = HostProcess.TakeFileCreationMask() };
+        var kernelOptions = new KernelOptions { Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(), Tracer = tracer, FileCreationMask = HostProcess.TakeFileCreationMask(), Layout = layout };
         var code = RunCommand.Execute(kernelOptions, path, argv, environment);
         try
         {

@@ -103,12 +103,13 @@ public interface ICpu : IDisposable
     }
 
     /// <summary>
-    /// The x87, MMX and SSE state in the 512-byte fxsave format (what a signal frame carries);
-    /// the default leaves the area zeroed.
+    /// The floating-point state a signal frame carries: on x86 the x87, MMX and SSE state in the
+    /// 512-byte fxsave format; on ARM d0-d31 and fpscr as struct user_vfp (260 bytes). The default
+    /// leaves the area zeroed.
     /// </summary>
     void SaveFloatingPoint(Span<byte> fxsave) => fxsave.Clear();
 
-    /// <summary>Loads a 512-byte fxsave area (rt_sigreturn).</summary>
+    /// <summary>Loads the state <see cref="SaveFloatingPoint"/> wrote (rt_sigreturn).</summary>
     void RestoreFloatingPoint(ReadOnlySpan<byte> fxsave) { }
 
     /// <summary>Copies the full register state of the thread now on the CPU into a new context (or into <paramref name="into"/>).</summary>

@@ -287,7 +287,7 @@ public sealed class Kernel : IDisposable
         if (FileSystems.Table.RootMount is null && FileSystems.Setup(options.Layout, out var layoutError) is not Errno.None)
             throw new ExecutableNotFoundException(layoutError);
         var fileSystem = FileSystems.InitialContext(options.Layout, options.FileCreationMask);
-        var found = ProgramFile.Find((string name, out Vfs.ProgramData? data, out string message) => Vfs.KernelFileSystems.ReadProgram(null, fileSystem, name, out data, out message),
+        var found = ProgramFile.Find((string name, out Vfs.ProgramData? data, out string message) => Vfs.KernelFileSystems.ReadProgram(null, fileSystem, name, out data, out message, FileSystems.Sysroot),
             path, arguments, out var program, out var findError);
         if (found != Errno.None)
         {
@@ -436,7 +436,10 @@ public sealed class Kernel : IDisposable
             },
         };
         // The handler's frame saves the faulting instruction (after int3, as the CPU leaves it).
-        thread.Process.Cpu.WriteRegister(X64Register.Rip, pc);
+        if (thread.Process.Personality.SignalFrames is { } frames)
+            frames.SetProgramCounter(thread.Process.Cpu, pc);
+        else
+            thread.Process.Cpu.WriteRegister(X64Register.Rip, pc);
         SignalDelivery.Force(thread, info);
     }
 

@@ -46,7 +46,8 @@ public sealed class ArgumentFormatter(TraceOptions options)
     {
         ArgumentKind.Fd or ArgumentKind.DirectoryFd => !options.DecodeDescriptors,
         ArgumentKind.Octal or ArgumentKind.Hex or ArgumentKind.Address or ArgumentKind.FlagsOnly
-            or ArgumentKind.Signal or ArgumentKind.FcntlArgument or ArgumentKind.SocketType or ArgumentKind.SocketProtocol or ArgumentKind.SocketOption => true,
+            or ArgumentKind.Signal or ArgumentKind.FcntlArgument or ArgumentKind.SocketType or ArgumentKind.SocketProtocol or ArgumentKind.SocketOption
+            or ArgumentKind.Pages => true,
         ArgumentKind.Default => parameter.Enum is not null || parameter.Type != typeof(CString),
         _ => false,
     };
@@ -111,11 +112,12 @@ public sealed class ArgumentFormatter(TraceOptions options)
             case ArgumentKind.Octal: return Octal(raw & 0xffffffff);
             case ArgumentKind.Hex: return Hex(parameter.Type == typeof(int) || parameter.Type == typeof(uint) ? raw & 0xffffffff : raw);
             case ArgumentKind.Address: return Address(raw);
+            case ArgumentKind.Pages: return Hex(raw * 4096);
             case ArgumentKind.FlagsOnly: return enums.Format(parameter.Type, raw, accessMode: false);
             case ArgumentKind.Signal: return SignalName((int)raw);
             case ArgumentKind.String: return Path(MemoryOf(thread), raw);
             case ArgumentKind.Buffer: return Buffer(MemoryOf(thread), raw, size, parameter.Hex);
-            case ArgumentKind.IoVectors: return structs.IoVectors(MemoryOf(thread), raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);
+            case ArgumentKind.IoVectors: return structs.IoVectors(ThreadOf(thread), raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);
             case ArgumentKind.StringArray: return structs.StringArray(MemoryOf(thread), raw);
             case ArgumentKind.FcntlArgument: return FcntlFormatter.Argument(Command(call), raw, enums);
             case ArgumentKind.ReceivedBuffer: return Buffer(MemoryOf(thread), raw, Math.Min(size, (long)call.Arguments[index + 1]), parameter.Hex);
@@ -128,10 +130,10 @@ public sealed class ArgumentFormatter(TraceOptions options)
             case ArgumentKind.SocketOptionValue:
                 return Sockets.OptionValue(MemoryOf(thread), (SocketLevel)(int)call.Arguments[index - 2], (int)call.Arguments[index - 1], raw, SocketSize(thread, call, parameter, size));
             case ArgumentKind.MessageHeader:
-                return Sockets.Message(MemoryOf(thread), Layouts(thread), raw, parameter.Direction == Direction.Out ? result?.Raw : null, EntryValue(call, index));
-            case ArgumentKind.MultipleMessageHeaders: return Sockets.Messages(MemoryOf(thread), Layouts(thread), raw, size);
+                return Sockets.Message(ThreadOf(thread), Layouts(thread), raw, parameter.Direction == Direction.Out ? result?.Raw : null, EntryValue(call, index));
+            case ArgumentKind.MultipleMessageHeaders: return Sockets.Messages(ThreadOf(thread), Layouts(thread), raw, size);
             case ArgumentKind.Default: break;
-            default: return structs.Format(parameter.Kind, MemoryOf(thread), raw, size, enums);
+            default: return structs.Format(parameter.Kind, ThreadOf(thread), raw, size, enums);
         }
         if (parameter.Enum is { } displayed)
             return enums.Format(displayed, raw);
@@ -146,6 +148,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
             return ((int)raw).ToString();
         if (type == typeof(long))
             return ((long)raw).ToString();
+
         if (type == typeof(uint))
             return ((uint)raw).ToString();
         return raw.ToString();

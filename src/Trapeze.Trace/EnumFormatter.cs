@@ -102,6 +102,7 @@ public sealed class EnumFormatter
     {
         "OpenFlags" => 3,
         "MapFlags" => 3,
+        "StatxFlags" => 0x6000, // AT_STATX_SYNC_TYPE: AT_STATX_SYNC_AS_STAT is its 0
         _ => 0,
     };
 }

@@ -1,3 +1,4 @@
+using Trapeze.Kernel.Tasks;
 using System.Buffers.Binary;
 using System.Net;
 using Trapeze.Kernel;
@@ -116,8 +117,9 @@ public sealed class SocketFormatter(TraceOptions options, EnumFormatter enums, S
     }
 
     /// <summary>struct msghdr; <paramref name="transferred"/> limits the data shown (recvmsg's result), <paramref name="nameLengthAtEntry"/> gives "128 => 16".</summary>
-    public string Message(GuestMemory memory, MessageLayouts layouts, ulong address, long? transferred, long? nameLengthAtEntry)
+    public string Message(GuestThread thread, MessageLayouts layouts, ulong address, long? transferred, long? nameLengthAtEntry)
     {
+        var memory = thread.Memory;
         if (address == 0)
             return "NULL";
         if (layouts.Read(memory, new GuestAddress(address), out var header) != Errno.None)
@@ -125,7 +127,7 @@ public sealed class SocketFormatter(TraceOptions options, EnumFormatter enums, S
         var shownName = Math.Min(header.NameLength, (int)(nameLengthAtEntry ?? header.NameLength));
         var name = header.Name == 0 ? "NULL" : Address(memory, header.Name, shownName);
         var nameLength = nameLengthAtEntry is { } before && before != header.NameLength ? $"{before} => {header.NameLength}" : header.NameLength.ToString();
-        var vectors = structs.IoVectors(memory, header.Vectors, (long)header.VectorCount, transferred);
+        var vectors = structs.IoVectors(thread, header.Vectors, (long)header.VectorCount, transferred);
         var control = header.ControlLength > 0 && header.Control != 0 ? $"msg_control={Control(memory, layouts, header)}, " : "";
         var flags = enums.Format(typeof(MessageFlags), (uint)header.Flags, accessMode: false);
         return $"{{msg_name={name}, msg_namelen={nameLength}, msg_iov={vectors}, msg_iovlen={header.VectorCount}, {control}msg_controllen={header.ControlLength}, msg_flags={flags}}}";
@@ -156,8 +158,9 @@ public sealed class SocketFormatter(TraceOptions options, EnumFormatter enums, S
     }
 
     /// <summary>An mmsghdr array of <paramref name="count"/> entries, each with its msg_len.</summary>
-    public string Messages(GuestMemory memory, MessageLayouts layouts, ulong address, long count)
+    public string Messages(GuestThread thread, MessageLayouts layouts, ulong address, long count)
     {
+        var memory = thread.Memory;
         if (address == 0)
             return "NULL";
         if (count < 0)
@@ -168,7 +171,7 @@ public sealed class SocketFormatter(TraceOptions options, EnumFormatter enums, S
             var entry = layouts.Entry(new GuestAddress(address), index);
             if (memory.Read(entry + (ulong)layouts.MultipleLengthOffset, out uint length) != Errno.None)
                 return ArgumentFormatter.Address(address);
-            parts.Add($"{{msg_hdr={Message(memory, layouts, entry.Value, length, null)}, msg_len={length}}}");
+            parts.Add($"{{msg_hdr={Message(thread, layouts, entry.Value, length, null)}, msg_len={length}}}");
         }
         return "[" + string.Join(", ", parts) + "]";
     }

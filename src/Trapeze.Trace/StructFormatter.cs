@@ -3,27 +3,37 @@ using Trapeze.Kernel;
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Syscalls;
+using Trapeze.Kernel.Tasks;
 
 namespace Trapeze.Trace;
 
-/// <summary>Structures behind pointer arguments, in strace's notation: {field=value, ...}.</summary>
+/// <summary>
+/// Structures behind pointer arguments, in strace's notation: {field=value, ...}, read in the
+/// layouts of the calling thread's personality (a 32-bit guest's rlimit, sigaction, iovec, time32).
+/// </summary>
 public sealed class StructFormatter(TraceOptions options)
 {
     private const ulong Infinity = ulong.MaxValue;
 
-    public string Format(ArgumentKind kind, GuestMemory memory, ulong address, long size, EnumFormatter enums)
+    public string Format(ArgumentKind kind, GuestThread thread, ulong address, long size, EnumFormatter enums)
     {
         if (address == 0)
             return "NULL";
+        var memory = thread.Memory;
+        var layouts = thread.Process.Personality.Structures;
+        var narrow = layouts.Model.WordSize == 4;
         var text = kind switch
         {
-            ArgumentKind.Stat => Read<LinuxStat>(memory, address, out var stat) ? Stat(stat) : null,
-            ArgumentKind.Timespec => Read<Timespec>(memory, address, out var time) ? $"{{tv_sec={time.Seconds}, tv_nsec={time.Nanoseconds}}}" : null,
-            ArgumentKind.Timeval => Read<Timeval>(memory, address, out var value) ? $"{{tv_sec={value.Seconds}, tv_usec={value.Microseconds}}}" : null,
+            ArgumentKind.Stat => layouts.ReadStat(memory, new GuestAddress(address), out var stat) == Errno.None ? Stat(stat) : null,
+            ArgumentKind.Timespec => LinuxStructures.ReadTime(thread, new GuestAddress(address), out var time) == Errno.None ? $"{{tv_sec={time.Seconds}, tv_nsec={time.Nanoseconds}}}" : null,
+            ArgumentKind.Timeval => LinuxStructures.ReadTime(thread, new GuestAddress(address), out var value) == Errno.None ? $"{{tv_sec={value.Seconds}, tv_usec={value.Nanoseconds}}}" : null,
             ArgumentKind.SignalSet => Read<ulong>(memory, address, out var set) ? SignalSet(set) : null,
-            ArgumentKind.SignalAction => SignalAction(memory, address, enums),
-            ArgumentKind.ResourceLimit => Read<ResourceLimitPair>(memory, address, out var limit)
-                ? $"{{rlim_cur={Limit(limit.Current)}, rlim_max={Limit(limit.Maximum)}}}" : null,
+            ArgumentKind.SignalAction => SignalAction(thread, address, enums),
+            // A 32-bit rlimit's infinity is RLIM_INFINITY (~0UL), which ReadLimit widens.
+            ArgumentKind.ResourceLimit => layouts.ReadLimit(memory, new GuestAddress(address), out var limit) == Errno.None
+                ? $"{{rlim_cur={Limit(limit.Current, narrow)}, rlim_max={Limit(limit.Maximum, narrow)}}}" : null,
+            ArgumentKind.LongLongPointer => Read<long>(memory, address, out var wide) ? $"[{wide}]" : null,
+            ArgumentKind.UserDescriptor => UserDescriptor(memory, address),
             ArgumentKind.SystemName => SystemName(memory, address),
             ArgumentKind.CpuSet => CpuSet(memory, address, size),
             ArgumentKind.IntPointer => Read<int>(memory, address, out var number) ? $"[{number}]" : null,
@@ -42,11 +52,20 @@ public sealed class StructFormatter(TraceOptions options)
     private static bool Read<T>(GuestMemory memory, ulong address, out T value) where T : unmanaged
         => memory.Read(new GuestAddress(address), out value) == Errno.None;
 
-    private readonly record struct ResourceLimitPair(ulong Current, ulong Maximum);
-
     /// <summary>strace writes limits that are whole KiB as N*1024.</summary>
-    private static string Limit(ulong value)
-        => value == Infinity ? "RLIM64_INFINITY" : value > 0 && value % 1024 == 0 ? $"{value / 1024}*1024" : value.ToString();
+    private static string Limit(ulong value, bool narrow)
+        => value == Infinity ? (narrow ? "RLIM_INFINITY" : "RLIM64_INFINITY") : value > 0 && value % 1024 == 0 ? $"{value / 1024}*1024" : value.ToString();
+
+    /// <summary>i386's struct user_desc (set_thread_area): entry, base, limit, then the flag bits.</summary>
+    private static string? UserDescriptor(GuestMemory memory, ulong address)
+    {
+        Span<int> words = stackalloc int[4];
+        if (memory.Read(new GuestAddress(address), System.Runtime.InteropServices.MemoryMarshal.AsBytes(words)) != Errno.None)
+            return null;
+        var bits = words[3];
+        return $"{{entry_number={words[0]}, base_addr=0x{(uint)words[1]:x}, limit=0x{(uint)words[2]:x}, seg_32bit={bits & 1}, contents={(bits >> 1) & 3}, " +
+            $"read_exec_only={(bits >> 3) & 1}, limit_in_pages={(bits >> 4) & 1}, seg_not_present={(bits >> 5) & 1}, useable={(bits >> 6) & 1}}}";
+    }
 
     private string Stat(in LinuxStat stat)
     {
@@ -137,11 +156,11 @@ public sealed class StructFormatter(TraceOptions options)
         return (complement ? "~[" : "[") + string.Join(' ', names) + "]";
     }
 
-    private static string? SignalAction(GuestMemory memory, ulong address, EnumFormatter enums)
+    private static string? SignalAction(GuestThread thread, ulong address, EnumFormatter enums)
     {
-        // struct kernel_sigaction on x86-64: handler, flags, restorer, mask.
+        // struct kernel_sigaction: handler, flags, restorer, mask (the kernel's 64-bit fields, from any layout).
         Span<ulong> words = stackalloc ulong[4];
-        if (memory.Read(new GuestAddress(address), System.Runtime.InteropServices.MemoryMarshal.AsBytes(words)) != Errno.None)
+        if (thread.Process.Personality.Structures.ReadSignalAction(thread.Memory, new GuestAddress(address), System.Runtime.InteropServices.MemoryMarshal.AsBytes(words)) != Errno.None)
             return null;
         var handler = words[0] switch
         {
@@ -191,15 +210,16 @@ public sealed class StructFormatter(TraceOptions options)
     }
 
     /// <summary>[{iov_base="...", iov_len=N}, ...]; after a read, only <paramref name="transferred"/> bytes hold data.</summary>
-    public string IoVectors(GuestMemory memory, ulong address, long count, long? transferred)
+    public string IoVectors(GuestThread thread, ulong address, long count, long? transferred)
     {
         if (address == 0)
             return "NULL";
+        var memory = thread.Memory;
         var parts = new List<string>();
         var left = transferred ?? long.MaxValue;
         for (var index = 0; index < count && index < 1024; index++)
         {
-            if (!Read<IoVector>(memory, address + (ulong)index * 16, out var vector))
+            if (thread.Process.Personality.Structures.ReadIoVector(memory, new GuestAddress(address), index, out var vector) != Errno.None)
                 return ArgumentFormatter.Address(address);
             var shown = (long)Math.Min((ulong)Math.Max(left, 0), vector.Length);
             left -= shown;

@@ -103,6 +103,34 @@ public sealed unsafe class UnicornArmCpu : ICpu
         }
     }
 
+    private const int D0 = 14, Fpscr = 6; // UC_ARM_REG_D0, UC_ARM_REG_FPSCR
+
+    /// <summary>The VFP state as Linux's struct user_vfp holds it: d0-d31, then fpscr (a signal frame's VFP block).</summary>
+    public void SaveFloatingPoint(Span<byte> state)
+    {
+        state[..260].Clear();
+        ulong value = 0;
+        for (var i = 0; i < 32; i++)
+        {
+            UnicornNative.RegisterRead(engine, D0 + i, &value);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(state[(8 * i)..], value);
+        }
+        value = 0;
+        UnicornNative.RegisterRead(engine, Fpscr, &value);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(state[256..], (uint)value);
+    }
+
+    public void RestoreFloatingPoint(ReadOnlySpan<byte> state)
+    {
+        for (var i = 0; i < 32; i++)
+        {
+            var value = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(state[(8 * i)..]);
+            UnicornNative.RegisterWrite(engine, D0 + i, &value);
+        }
+        ulong status = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(state[256..]);
+        UnicornNative.RegisterWrite(engine, Fpscr, &status);
+    }
+
     public void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory)
         => Check(UnicornNative.MemoryMapPointer(engine, guestAddress, (nuint)length, (uint)protection, hostMemory), $"map 0x{guestAddress:x}+0x{length:x}");
 

@@ -31,7 +31,7 @@ internal static class ProgramStart
         if (image.Interpreter is { } interpreterPath)
         {
             // The interpreter comes from the process's root, like any file the program names.
-            if (Vfs.KernelFileSystems.ReadProgram(null, process.FileSystem, interpreterPath, out var interpreterFile, out var message) is not Errno.None)
+            if (Vfs.KernelFileSystems.ReadProgram(null, process.FileSystem, interpreterPath, out var interpreterFile, out var message, process.Kernel.FileSystems.Sysroot) is not Errno.None)
                 throw new ExecutableNotFoundException($"{path}: interpreter {message}");
             interpreterFile!.Location.Node.Dispose();
             var interpreter = ElfImage.Parse(interpreterFile.Data, interpreterPath);

@@ -24,6 +24,9 @@ public static class Vdso32
         ("__kernel_rt_sigreturn", 0x440, [0xb8, 0xad, 0, 0, 0, 0xcd, 0x80]), // mov $173 (rt_sigreturn), %eax; int $0x80
     ];
 
+    /// <summary>Where in the image a handler without SA_RESTORER returns to: __kernel_rt_sigreturn or __kernel_sigreturn.</summary>
+    public static ulong SignalReturnOffset(bool realtime) => (ulong)Functions[realtime ? 2 : 1].Offset;
+
     /// <summary>Maps the image read+execute at a free address; returns it and __kernel_vsyscall's address.</summary>
     public static (ulong Image, ulong Vsyscall) Map(GuestMemory memory)
     {

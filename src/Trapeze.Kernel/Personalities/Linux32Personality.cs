@@ -11,7 +11,7 @@ namespace Trapeze.Kernel.Personalities;
 /// </summary>
 public abstract class Linux32Personality : LinuxPersonality
 {
-    private enum Source : byte { Zero, Sign, Pair }
+    private enum Source : byte { Zero, Sign, Pair, HighFirstPair }
 
     private readonly (Source Kind, byte Register)[]?[] plans;
 
@@ -30,6 +30,9 @@ public abstract class Linux32Personality : LinuxPersonality
     /// <summary>preadv/pwritev pass the offset as two longs (pos_l, pos_h): a pair, never aligned.</summary>
     private static readonly Dictionary<string, int> UnalignedPairs = new() { ["preadv"] = 3, ["pwritev"] = 3 };
 
+    /// <summary>_llseek takes its offset as offset_high then offset_low: one parameter from two registers, high word first.</summary>
+    private static readonly Dictionary<string, int> HighFirstPairs = new() { ["_llseek"] = 1 };
+
     /// <summary>The register each handler parameter comes from, where it is not the parameter's own index.</summary>
     private static readonly Dictionary<string, int[]> Orders = new()
     {
@@ -43,7 +46,7 @@ public abstract class Linux32Personality : LinuxPersonality
     private readonly bool[] sixteenBit;
 
     /// <summary>The calls that keep 32-bit time_t on 32-bit ABIs (the kernel's *_time32 entry points).</summary>
-    private static readonly HashSet<string> OldTimeCalls = ["clock_gettime", "clock_settime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "settimeofday", "futex", "time"];
+    private static readonly HashSet<string> OldTimeCalls = ["clock_gettime", "clock_settime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "settimeofday", "futex", "time", "rt_sigtimedwait", "timer_settime", "timer_gettime", "ppoll", "pselect6", "utimensat", "ipc"];
 
     private readonly bool[] oldTime;
 
@@ -70,10 +73,18 @@ public abstract class Linux32Personality : LinuxPersonality
         var wide = WideArguments.GetValueOrDefault(name) ?? [];
         var order = Orders.GetValueOrDefault(name);
         var unaligned = UnalignedPairs.TryGetValue(name, out var pairAt) ? pairAt : -1;
+        var highFirst = HighFirstPairs.TryGetValue(name, out var highAt) ? highAt : -1;
         var register = 0;
         var plain = true;
         for (var index = 0; index < parameters.Length; index++)
         {
+            if (index == highFirst)
+            {
+                plan[index] = (Source.HighFirstPair, (byte)register);
+                register += 2;
+                plain = false;
+                continue;
+            }
             if (wide.Contains(index) || index == unaligned)
             {
                 if (alignPairs && index != unaligned && register % 2 == 1)
@@ -118,6 +129,7 @@ public abstract class Linux32Personality : LinuxPersonality
                 {
                     Source.Sign => (ulong)(long)(int)registers[register],
                     Source.Pair => (uint)registers[register] | ((ulong)(uint)registers[register + 1] << 32),
+                    Source.HighFirstPair => ((ulong)(uint)registers[register] << 32) | (uint)registers[register + 1],
                     _ => (uint)registers[register],
                 };
             }

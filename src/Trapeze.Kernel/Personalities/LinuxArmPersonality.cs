@@ -75,6 +75,7 @@ public sealed class LinuxArmPersonality : Linux32Personality
     // The 3G/1G split: TASK_SIZE 0xbf000000 (PAGE_OFFSET less 16 MiB), the stack at its top, PIE at 2/3.
     public override AddressLayout Layout { get; } = new(0xbf00_0000, 0xbf00_0000, 0xb6ff_f000, 0x7f55_5000);
     public override string Platform => "v7l";
+    public override ISignalFrames SignalFrames { get; } = new LinuxArmSignalFrames();
 
     /// <summary>
     /// AT_HWCAP (asm/hwcap.h) of Unicorn's Cortex-A15: SWP HALF THUMB FAST_MULT VFP EDSP NEON VFPv3 TLS

@@ -50,6 +50,9 @@ public sealed class LinuxI386Personality : Linux32Personality
         ["ppoll_time64"] = "ppoll",
         ["pselect6_time64"] = "pselect6",
         ["utimensat_time64"] = "utimensat",
+        ["rt_sigtimedwait_time64"] = "rt_sigtimedwait",
+        ["timer_settime64"] = "timer_settime",
+        ["timer_gettime64"] = "timer_gettime",
     };
 
     public LinuxI386Personality()
@@ -65,6 +68,7 @@ public sealed class LinuxI386Personality : Linux32Personality
     // stack's 8 MiB and guard gap, ELF_ET_DYN_BASE 0x56555000 for PIE (what Linux gives with ASLR off).
     public override AddressLayout Layout { get; } = new(0xffff_e000, 0xffff_e000, 0xf7ff_f000, 0x5655_5000);
     public override string Platform => "i686";
+    public override ISignalFrames SignalFrames { get; } = new LinuxI386SignalFrames();
     public override ulong HardwareCapabilities => X64CpuModel.Leaf1Edx;
 
     public override bool OnInterrupt(GuestThread thread, ICpu cpu, int number)
@@ -88,50 +92,26 @@ public sealed class LinuxI386Personality : Linux32Personality
 
     private protected override void ContinueAt(ICpu cpu, ulong nextInstruction) => cpu.WriteRegister(X64Register.Rip, nextInstruction);
 
-    public override void StartProgram(ICpu cpu, ulong entry, ulong stackPointer)
+    // The ELF i386 ABI: EDX holds a function for atexit (0: none); every general register starts at 0.
+    private static readonly X64Register[] General =
+        [X64Register.Rax, X64Register.Rbx, X64Register.Rcx, X64Register.Rdx, X64Register.Rsi, X64Register.Rdi, X64Register.Rbp];
+
+    private protected override IReadOnlyList<X64Register> ClearedAtStart => General;
+
+    /// <summary>A forked child's CPU also gets the caller's TLS descriptors and %gs.</summary>
+    private protected override void CopyForkState(ICpu cpu, GuestThread child)
     {
-        // The ELF i386 ABI: EDX holds a function for atexit (0: none); everything else starts at 0.
-        foreach (var register in (ReadOnlySpan<X64Register>)[X64Register.Rax, X64Register.Rbx, X64Register.Rcx, X64Register.Rdx, X64Register.Rsi, X64Register.Rdi, X64Register.Rbp])
-            cpu.WriteRegister(register, 0);
-        cpu.WriteRegister(X64Register.Mxcsr, 0x1f80);
-        cpu.WriteRegister(X64Register.X87Control, 0x37f);
-        cpu.WriteRegister(X64Register.Rsp, stackPointer);
-        cpu.WriteRegister(X64Register.Rip, entry);
-        cpu.WriteRegister(X64Register.Rflags, 0x202);
+        var gs = cpu.ReadSegment(X86Segment.Gs);
+        child.TlsDescriptors = ThreadArea.Entries.Select(index => cpu.ReadGlobalDescriptor(index)).ToArray();
+        child.SetStartState(target => target.WriteSegment(X86Segment.Gs, gs));
     }
 
-    public override void StartChild(GuestThread parent, GuestThread child, ulong resumeAt, ulong stack, ulong? tls)
+    /// <summary>CLONE_SETTLS on i386 passes a struct user_desc, as set_thread_area takes it.</summary>
+    private protected override void SetThreadPointer(GuestThread parent, GuestThread child, ulong tls)
     {
-        var cpu = parent.Process.Cpu;
-        if (child.Process.Cpu == cpu)
-        {
-            child.Context = cpu.SaveContext();
-        }
-        else
-        {
-            // A forked child's CPU gets the caller's registers, its TLS descriptors and %gs.
-            foreach (var register in Registers)
-                child.SetStartRegister(register, cpu.ReadRegister(register));
-            var gs = cpu.ReadSegment(X86Segment.Gs);
-            child.TlsDescriptors = ThreadArea.Entries.Select(index => cpu.ReadGlobalDescriptor(index)).ToArray();
-            child.SetStartState(target => target.WriteSegment(X86Segment.Gs, gs));
-        }
-        child.SetStartRegister(X64Register.Rax, 0);
-        child.SetStartRegister(X64Register.Rip, resumeAt);
-        if (stack != 0)
-            child.SetStartRegister(X64Register.Rsp, stack);
-        if (tls is { } descriptor)
-        {
-            // CLONE_SETTLS on i386 passes a struct user_desc, as set_thread_area takes it.
-            var result = ThreadArea.Read(parent.Memory, new Memory.GuestAddress(descriptor), out var area);
-            if (result == Errno.None)
-                child.SetStartState(target => ThreadArea.Install(child, target, area));
-        }
+        if (ThreadArea.Read(parent.Memory, new Memory.GuestAddress(tls), out var area) == Errno.None)
+            child.SetStartState(target => ThreadArea.Install(child, target, area));
     }
-
-    private static readonly X64Register[] Registers =
-        [X64Register.Rax, X64Register.Rbx, X64Register.Rcx, X64Register.Rdx, X64Register.Rsi, X64Register.Rdi, X64Register.Rbp, X64Register.Rsp,
-         X64Register.Rip, X64Register.Rflags, X64Register.Mxcsr, X64Register.X87Control];
 
     private static ReadOnlySpan<X64Register> EntryRegisters =>
         [X64Register.Rax, X64Register.Rbx, X64Register.Rcx, X64Register.Rdx, X64Register.Rsi, X64Register.Rdi, X64Register.Rbp];

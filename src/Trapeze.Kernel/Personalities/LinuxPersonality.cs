@@ -76,9 +76,61 @@ public abstract class LinuxPersonality : IPersonality
 
     public virtual bool OnInterrupt(GuestThread thread, ICpu cpu, int number) => false;
 
-    public abstract void StartProgram(ICpu cpu, ulong entry, ulong stackPointer);
+    /// <summary>
+    /// x86 (both word sizes): the registers of <see cref="ClearedAtStart"/> zero, the floating-point state
+    /// Linux starts a program with (exceptions masked, round to nearest), the stack and the entry point.
+    /// </summary>
+    public virtual void StartProgram(ICpu cpu, ulong entry, ulong stackPointer)
+    {
+        foreach (var register in ClearedAtStart)
+            cpu.WriteRegister(register, 0);
+        cpu.WriteRegister(X64Register.Mxcsr, 0x1f80);
+        cpu.WriteRegister(X64Register.X87Control, 0x37f);
+        cpu.WriteRegister(X64Register.Rsp, stackPointer);
+        cpu.WriteRegister(X64Register.Rip, entry);
+        cpu.WriteRegister(X64Register.Rflags, 0x202);
+    }
 
-    public abstract void StartChild(GuestThread parent, GuestThread child, ulong resumeAt, ulong stack, ulong? tls);
+    /// <summary>The general registers of the ABI, which a new program finds zero and a forked child copies.</summary>
+    private protected virtual IReadOnlyList<X64Register> ClearedAtStart => [];
+
+    /// <summary>
+    /// x86: a thread of the same address space starts from the caller's saved context; a forked child's
+    /// new CPU gets the caller's registers (<see cref="ClearedAtStart"/> and the control registers) and
+    /// the ABI's extra state (<see cref="CopyForkState"/>). Either returns 0 at <paramref name="resumeAt"/>.
+    /// </summary>
+    public virtual void StartChild(GuestThread parent, GuestThread child, ulong resumeAt, ulong stack, ulong? tls)
+    {
+        var cpu = parent.Process.Cpu;
+        if (child.Process.Cpu == cpu)
+        {
+            child.Context = cpu.SaveContext();
+        }
+        else
+        {
+            foreach (var register in ClearedAtStart)
+                child.SetStartRegister(register, cpu.ReadRegister(register));
+            foreach (var register in (ReadOnlySpan<X64Register>)[X64Register.Rsp, X64Register.Rip, X64Register.Rflags, X64Register.Mxcsr, X64Register.X87Control])
+                child.SetStartRegister(register, cpu.ReadRegister(register));
+            CopyForkState(cpu, child);
+        }
+        child.SetStartRegister(X64Register.Rax, 0);
+        child.SetStartRegister(X64Register.Rip, resumeAt);
+        if (stack != 0)
+            child.SetStartRegister(X64Register.Rsp, stack);
+        if (tls is { } pointer)
+            SetThreadPointer(parent, child, pointer);
+    }
+
+    /// <summary>What else a forked child's CPU copies from the caller's (segment bases, TLS descriptors).</summary>
+    private protected virtual void CopyForkState(ICpu cpu, GuestThread child)
+    {
+    }
+
+    /// <summary>CLONE_SETTLS: the child's thread pointer from clone's tls argument.</summary>
+    private protected virtual void SetThreadPointer(GuestThread parent, GuestThread child, ulong tls)
+    {
+    }
 
     /// <summary>Writes the syscall's result (or -errno) where the ABI returns it, and whatever else the ABI's return leaves.</summary>
     private protected abstract void WriteResult(ICpu cpu, long value, ulong nextInstruction, ulong flags);

@@ -66,42 +66,20 @@ public sealed class LinuxX64Personality : LinuxPersonality
 
     private protected override void ContinueAt(ICpu cpu, ulong nextInstruction) => cpu.WriteRegister(X64Register.Rip, nextInstruction);
 
-    public override void StartProgram(ICpu cpu, ulong entry, ulong stackPointer)
-    {
-        foreach (var register in Enum.GetValues<X64Register>())
-        {
-            if (register is not (X64Register.Rflags or X64Register.Rip or X64Register.Mxcsr or X64Register.X87Control))
-                cpu.WriteRegister(register, 0);
-        }
-        // The floating-point state Linux starts a program with: exceptions masked, round to nearest.
-        cpu.WriteRegister(X64Register.Mxcsr, 0x1f80);
-        cpu.WriteRegister(X64Register.X87Control, 0x37f);
-        cpu.WriteRegister(X64Register.Rsp, stackPointer);
-        cpu.WriteRegister(X64Register.Rip, entry);
-        cpu.WriteRegister(X64Register.Rflags, 0x202);
-    }
+    // Every register but the control ones: the segment bases start at 0 and a fork copies them too.
+    private static readonly X64Register[] General = Enum.GetValues<X64Register>()
+        .Where(register => register is not (X64Register.Rflags or X64Register.Rip or X64Register.Rsp or X64Register.Mxcsr or X64Register.X87Control)).ToArray();
+
+    private protected override IReadOnlyList<X64Register> ClearedAtStart => General;
 
     public override void StartChild(GuestThread parent, GuestThread child, ulong resumeAt, ulong stack, ulong? tls)
     {
-        var cpu = parent.Process.Cpu;
-        if (child.Process.Cpu == cpu)
-        {
-            child.Context = cpu.SaveContext();
-        }
-        else
-        {
-            // A forked child starts on its own CPU with a copy of the caller's registers.
-            foreach (var register in Enum.GetValues<X64Register>())
-                child.SetStartRegister(register, cpu.ReadRegister(register));
-        }
+        base.StartChild(parent, child, resumeAt, stack, tls);
+        // The syscall instruction's RCX: the address it returns to.
         child.SetStartRegister(X64Register.Rcx, resumeAt);
-        child.SetStartRegister(X64Register.Rax, 0);
-        child.SetStartRegister(X64Register.Rip, resumeAt);
-        if (stack != 0)
-            child.SetStartRegister(X64Register.Rsp, stack);
-        if (tls is { } pointer)
-            child.SetStartRegister(X64Register.FsBase, pointer);
     }
+
+    private protected override void SetThreadPointer(GuestThread parent, GuestThread child, ulong tls) => child.SetStartRegister(X64Register.FsBase, tls);
 
     // One engine call each way per syscall: number and arguments (and RFLAGS for R11) in, RAX RCX R11 out.
     private static ReadOnlySpan<X64Register> EntryRegisters =>

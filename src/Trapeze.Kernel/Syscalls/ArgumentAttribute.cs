@@ -43,6 +43,12 @@ public enum ArgumentKind
     Statx,
     /// <summary>fcntl's third argument, whose meaning depends on the command parameter.</summary>
     FcntlArgument,
+    /// <summary>A pointer to one 64-bit integer (loff_t), printed as [value].</summary>
+    LongLongPointer,
+    /// <summary>i386's struct user_desc (set_thread_area, get_thread_area).</summary>
+    UserDescriptor,
+    /// <summary>A file offset in 4096-byte pages (mmap2), printed as strace does: the byte offset in hex.</summary>
+    Pages,
     /// <summary>An array of struct pollfd; its count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
     PollDescriptors,
     /// <summary>An fd_set bitmap of select; its descriptor count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>

@@ -58,7 +58,7 @@ public static class ExecCalls
             return environmentFault;
         if (arguments.Sum(a => (long)a.Length + 1) + environment.Sum(e => (long)e.Length + 1) > ArgumentBytesMaximum)
             return Errno.E2BIG;
-        if (ProgramFile.Find((string name, out Vfs.ProgramData? data, out string message) => Vfs.KernelFileSystems.ReadProgram(thread, process.FileSystem, name, out data, out message),
+        if (ProgramFile.Find((string name, out Vfs.ProgramData? data, out string message) => Vfs.KernelFileSystems.ReadProgram(thread, process.FileSystem, name, out data, out message, thread.Kernel.FileSystems.Sysroot),
             path, arguments, out var program, out _) is var error and not Errno.None)
             return error;
 

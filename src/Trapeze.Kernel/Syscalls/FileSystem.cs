@@ -429,8 +429,12 @@ public static unsafe class FileSystem
     public static Result SetTimesAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, GuestAddress times, AtFlags flags)
     {
         var buffer = stackalloc Timespec[2];
-        if (!times.IsNull && thread.Memory.Read(times, new Span<byte>(buffer, 2 * sizeof(Timespec))) is var fault and not Errno.None)
-            return fault;
+        // Two timespecs: 32-bit fields in a 32-bit ABI's time32 utimensat.
+        for (var i = 0; i < 2 && !times.IsNull; i++)
+        {
+            if (LinuxStructures.ReadTime(thread, times + (ulong)i * (thread.OldTimeLayout ? 8UL : 16UL), out buffer[i]) is var fault and not Errno.None)
+                return fault;
+        }
         return SetTimes(thread, directory, path, times.IsNull ? null : buffer, flags);
     }
 

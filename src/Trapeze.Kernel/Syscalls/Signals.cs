@@ -23,9 +23,10 @@ public static class Signals
             return Errno.EINVAL;
         var slot = thread.Process.SignalActions[signal - 1];
         var incoming = new byte[KernelSigactionSize];
-        if (!action.IsNull && thread.Memory.Read(action, incoming) is var readFault and not Errno.None)
+        var structures = thread.Process.Personality.Structures;
+        if (!action.IsNull && structures.ReadSignalAction(thread.Memory, action, incoming) is var readFault and not Errno.None)
             return readFault;
-        if (!oldAction.IsNull && thread.Memory.Write(oldAction, slot) is var writeFault and not Errno.None)
+        if (!oldAction.IsNull && structures.WriteSignalAction(thread.Memory, oldAction, slot) is var writeFault and not Errno.None)
             return writeFault;
         if (!action.IsNull)
         {
@@ -87,32 +88,27 @@ public static class Signals
     {
         const int OnStack = 1, Disable = 2, AutoDisarm = 1 << 31;
         const ulong MinimumSize = 2048;
-        var sp = thread.Process.Personality.SignalFrames?.StackPointer(thread.Process.Cpu) ?? 0;
+        var cpu = thread.Process.Cpu;
+        var personality = thread.Process.Personality;
+        var sp = personality.SignalFrames?.StackPointer(cpu) ?? 0;
         var onAlternate = SignalDelivery.OnAlternateStack(thread, sp);
-        byte[]? incoming = null;
-        if (!stack.IsNull)
-        {
-            incoming = new byte[24];
-            if (thread.Memory.Read(stack, incoming) is var fault and not Errno.None)
-                return fault;
-        }
+        var structures = personality.Structures;
+        ulong newBase = 0, size = 0;
+        var flags = 0;
+        if (!stack.IsNull && structures.ReadSignalStack(thread.Memory, stack, out newBase, out flags, out size) is var fault and not Errno.None)
+            return fault;
         if (!oldStack.IsNull)
         {
-            var previous = new byte[24];
-            BinaryPrimitives.WriteUInt64LittleEndian(previous, thread.AlternateStackBase);
-            var flags = SignalDelivery.AlternateStackFlags(thread, onAlternate);
+            var oldFlags = SignalDelivery.AlternateStackFlags(thread, onAlternate);
             if (thread.AlternateStackAutoDisarm)
-                flags |= AutoDisarm;
-            BinaryPrimitives.WriteInt32LittleEndian(previous.AsSpan(8), flags);
-            BinaryPrimitives.WriteUInt64LittleEndian(previous.AsSpan(16), thread.AlternateStackSize);
-            if (thread.Memory.Write(oldStack, previous) is var fault and not Errno.None)
-                return fault;
+                oldFlags |= AutoDisarm;
+            if (structures.WriteSignalStack(thread.Memory, oldStack, thread.AlternateStackBase, oldFlags, thread.AlternateStackSize) is var writeFault and not Errno.None)
+                return writeFault;
         }
-        if (incoming is not null)
+        if (!stack.IsNull)
         {
             if (onAlternate)
                 return Errno.EPERM;
-            var flags = BinaryPrimitives.ReadInt32LittleEndian(incoming.AsSpan(8));
             var mode = flags & ~AutoDisarm;
             if (mode is not (0 or Disable or OnStack))
                 return Errno.EINVAL;
@@ -122,10 +118,9 @@ public static class Signals
                 thread.AlternateStackSize = 0;
                 return 0;
             }
-            var size = BinaryPrimitives.ReadUInt64LittleEndian(incoming.AsSpan(16));
             if (size < MinimumSize)
                 return Errno.ENOMEM;
-            thread.AlternateStackBase = BinaryPrimitives.ReadUInt64LittleEndian(incoming);
+            thread.AlternateStackBase = newBase;
             thread.AlternateStackSize = size;
             thread.AlternateStackAutoDisarm = (flags & AutoDisarm) != 0;
         }
@@ -328,7 +323,7 @@ public static class Signals
         long deadline = Wait.NoDeadline;
         if (!timeout.IsNull)
         {
-            if (thread.Memory.Read(timeout, out Timespec limit) is var timeoutFault and not Errno.None)
+            if (LinuxStructures.ReadTime(thread, timeout, out var limit) is var timeoutFault and not Errno.None)
                 return timeoutFault;
             if (limit.Seconds < 0 || limit.Nanoseconds is < 0 or >= 1_000_000_000)
                 return Errno.EINVAL;
@@ -341,7 +336,7 @@ public static class Signals
                 continue;
             var signal = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
             var info = queue.Take(signal)!;
-            if (!information.IsNull && thread.Memory.Write(information, info.ToBytes()) is var writeFault and not Errno.None)
+            if (!information.IsNull && thread.Memory.Write(information, thread.Process.Personality.Structures.SignalInformation(info)) is var writeFault and not Errno.None)
                 return writeFault;
             return signal;
         }
@@ -377,7 +372,7 @@ public static class Signals
             return Errno.EINVAL;
         var timer = RealTimer(thread.Process);
         Span<long> fields = stackalloc long[4];
-        if (!value.IsNull && thread.Memory.Read(value, System.Runtime.InteropServices.MemoryMarshal.AsBytes(fields)) is var fault and not Errno.None)
+        if (!value.IsNull && thread.Process.Personality.Structures.ReadLongs(thread.Memory, value, fields) is var fault and not Errno.None)
             return fault;
         if (!oldValue.IsNull && WriteIntervalTimer(thread, oldValue, timer) is var writeFault and not Errno.None)
             return writeFault;
@@ -400,7 +395,7 @@ public static class Signals
         // A timer about to fire reads as 1µs left, never 0 (which means disarmed).
         var leftMicroseconds = left <= 0 ? 0 : Math.Max(1, (left + 999) / 1000);
         ReadOnlySpan<long> fields = [timer.Interval / 1_000_000_000, timer.Interval % 1_000_000_000 / 1000, leftMicroseconds / 1_000_000, leftMicroseconds % 1_000_000];
-        return thread.Memory.Write(address, System.Runtime.InteropServices.MemoryMarshal.AsBytes(fields));
+        return thread.Process.Personality.Structures.WriteLongs(thread.Memory, address, fields);
     }
 
     private static PosixTimer RealTimer(Process process)
@@ -419,12 +414,9 @@ public static class Signals
         var timer = new PosixTimer(process, id, clock) { Signal = (int)Signal.SIGALRM, Code = SignalInfo.TimerCode, Value = (ulong)id };
         if (!eventAddress.IsNull)
         {
-            var sigevent = new byte[64];
-            if (thread.Memory.Read(eventAddress, sigevent) is var fault and not Errno.None)
+            if (thread.Process.Personality.Structures.ReadSignalEvent(thread.Memory, eventAddress, out var value, out var signal, out var notify, out var tid) is var fault and not Errno.None)
                 return fault;
-            var notify = BinaryPrimitives.ReadInt32LittleEndian(sigevent.AsSpan(12));
-            var signal = BinaryPrimitives.ReadInt32LittleEndian(sigevent.AsSpan(8));
-            timer.Value = BinaryPrimitives.ReadUInt64LittleEndian(sigevent);
+            timer.Value = value;
             switch (notify)
             {
                 case NoNotify:
@@ -437,7 +429,6 @@ public static class Signals
                     timer.Signal = signal;
                     if (notify == ThreadIdNotify)
                     {
-                        var tid = BinaryPrimitives.ReadInt32LittleEndian(sigevent.AsSpan(16));
                         if (thread.Kernel.FindThread(tid) is not { } target || target.Process != process)
                             return Errno.EINVAL;
                         timer.Thread = target;
@@ -459,11 +450,11 @@ public static class Signals
         const int Absolute = 1;
         if (!thread.Process.Timers.TryGetValue(id, out var timer))
             return Errno.EINVAL;
-        if (thread.Memory.Read(value, out TimerSpec spec) is var fault and not Errno.None)
+        if (ReadTimerSpec(thread, value, out var spec) is var fault and not Errno.None)
             return fault;
         if (!Valid(spec.Interval) || !Valid(spec.Value))
             return Errno.EINVAL;
-        if (!oldValue.IsNull && thread.Memory.Write(oldValue, Describe(thread, timer)) is var writeFault and not Errno.None)
+        if (!oldValue.IsNull && WriteTimerSpec(thread, oldValue, Describe(thread, timer)) is var writeFault and not Errno.None)
             return writeFault;
         var initial = Nanoseconds(spec.Value);
         if (initial != 0 && (flags & Absolute) != 0)
@@ -477,7 +468,7 @@ public static class Signals
     {
         if (!thread.Process.Timers.TryGetValue(id, out var timer))
             return Errno.EINVAL;
-        return thread.Memory.Write(value, Describe(thread, timer)) is var fault and not Errno.None ? fault : 0;
+        return WriteTimerSpec(thread, value, Describe(thread, timer)) is var fault and not Errno.None ? fault : 0;
     }
 
     [Syscall("timer_getoverrun", Support = Support.Partial, Note = "as timer_create")]
@@ -498,6 +489,20 @@ public static class Signals
         public Timespec Interval;
         public Timespec Value;
     }
+
+    /// <summary>struct itimerspec: two timespecs, of 32-bit fields in a 32-bit ABI's time32 calls.</summary>
+    private static Errno ReadTimerSpec(GuestThread thread, GuestAddress address, out TimerSpec spec)
+    {
+        spec = default;
+        if (LinuxStructures.ReadTime(thread, address, out spec.Interval) is var fault and not Errno.None)
+            return fault;
+        return LinuxStructures.ReadTime(thread, address + (thread.OldTimeLayout ? 8UL : 16UL), out spec.Value);
+    }
+
+    private static Errno WriteTimerSpec(GuestThread thread, GuestAddress address, in TimerSpec spec)
+        => LinuxStructures.WriteTime(thread, address, spec.Interval) is var fault and not Errno.None
+            ? fault
+            : LinuxStructures.WriteTime(thread, address + (thread.OldTimeLayout ? 8UL : 16UL), spec.Value);
 
     private static bool Valid(Timespec time) => time.Seconds >= 0 && time.Nanoseconds is >= 0 and < 1_000_000_000;
 

@@ -31,7 +31,7 @@ public static class ThreadArea
     public static readonly int[] Entries = [12, 13, 14];
 
     [Syscall("set_thread_area", Support = Support.Partial, Note = "32-bit x86 programs only (ENOSYS on x86-64); the TLS entries are one GDT per address space, not switched per thread")]
-    public static Result SetThreadArea(GuestThread thread, GuestAddress descriptor)
+    public static Result SetThreadArea(GuestThread thread, [Argument(ArgumentKind.UserDescriptor)] GuestAddress descriptor)
     {
         var cpu = thread.Process.Cpu;
         if (cpu.Architecture != CpuArchitecture.I386)
@@ -54,7 +54,7 @@ public static class ThreadArea
     }
 
     [Syscall("get_thread_area", Support = Support.Partial, Note = "32-bit x86 programs only (ENOSYS on x86-64)")]
-    public static Result GetThreadArea(GuestThread thread, GuestAddress descriptor)
+    public static Result GetThreadArea(GuestThread thread, [Argument(ArgumentKind.UserDescriptor, Direction = Direction.Out)] GuestAddress descriptor)
     {
         var cpu = thread.Process.Cpu;
         if (cpu.Architecture != CpuArchitecture.I386)

@@ -52,4 +52,7 @@ public interface ISignalFrames
 
     /// <summary>Puts the thread back on the call's syscall instruction to run call <paramref name="number"/> (the call itself, or restart_syscall).</summary>
     void Restart(ICpu cpu, in InterruptedCall call, ulong number);
+
+    /// <summary>Puts the program counter on a faulting instruction, which the handler's frame saves (ARM keeps its Thumb state).</summary>
+    void SetProgramCounter(ICpu cpu, ulong address) => cpu.WriteRegister(X64Register.Rip, address);
 }

@@ -73,6 +73,9 @@ public sealed record FileSystemLayout
 
     /// <summary>The first process's working directory (a guest path); by default Trapeze's own when the root is "/", else "/".</summary>
     public string? WorkingDirectory { get; init; }
+
+    /// <summary>--sysroot: a host directory whose files an absolute path names before the root's (qemu-user's -L).</summary>
+    public string? Sysroot { get; init; }
 }
 
 /// <summary>A program file read through the VFS for the loader: its bytes and where it is (held: the caller owns the node).</summary>
@@ -84,6 +87,9 @@ public sealed class KernelFileSystems
     public MountTable Table { get; } = new();
     internal ProcVfs? Proc { get; private set; }
     public Mount? ProcMount { get; private set; }
+
+    /// <summary>The --sysroot directory, outside the namespace: <see cref="PathWalker"/> tries it first for absolute paths.</summary>
+    public Location? Sysroot { get; private set; }
 
     /// <summary>Builds the mounts; the message says what is wrong with the layout.</summary>
     public Errno Setup(FileSystemLayout layout, out string message)
@@ -131,6 +137,16 @@ public sealed class KernelFileSystems
             Table.Add(memory, memory.Root, point, tmpfs.ReadOnly);
             point.Node.Dispose();
         }
+        if (layout.Sysroot is { } sysrootPath)
+        {
+            if (HostFs.Create(sysrootPath, out var sysrootFs) is var sysrootError and not Errno.None)
+            {
+                message = $"--sysroot {sysrootPath}: {ErrnoMessages.Text[(int)sysrootError]}";
+                return sysrootError;
+            }
+            var mount = new Mount(sysrootFs!, sysrootFs!.Root, null, null, "/"u8.ToArray(), readOnly: true) { Table = Table };
+            Sysroot = new Location(mount, sysrootFs.Root, "/"u8.ToArray());
+        }
         if (Mountable("/proc", create: false, out var proc) == Errno.None)
         {
             Proc = new ProcVfs();
@@ -155,14 +171,15 @@ public sealed class KernelFileSystems
     /// Reads a program as execve does: resolved from the process's root and working directory,
     /// a regular file with an execute bit (EACCES otherwise).
     /// </summary>
-    public static Errno ReadProgram(GuestThread? reader, FileSystemContext context, string path, out ProgramData? program, out string message)
+    public static Errno ReadProgram(GuestThread? reader, FileSystemContext context, string path, out ProgramData? program, out string message, Location? sysroot = null)
     {
         const uint AnyExecute = 0b001_001_001;
         program = null;
         message = "";
         var bytes = Memory.GuestText.Encode(path);
-        using var walk = new WalkResult();
+        using var walk = bytes.Length > 0 && PathWalker.InSysroot(reader, sysroot, bytes, WalkFlags.FollowLast) is { } inSysroot ? inSysroot : new WalkResult();
         var error = bytes.Length == 0 ? Errno.ENOENT
+            : walk.Target is not null ? Errno.None
             : PathWalker.Walk(reader, context.Root, context.WorkingDirectory, bytes, WalkFlags.FollowLast, walk);
         if (error == Errno.None && walk.Target is not { } target)
             error = Errno.ENOENT;

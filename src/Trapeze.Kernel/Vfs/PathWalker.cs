@@ -85,7 +85,27 @@ public static class PathWalker
         if (!start.Node.IsDirectory)
             return Errno.ENOTDIR;
         var root = (flags & (WalkFlags.InRoot | WalkFlags.Beneath)) != 0 ? start : context.Root;
+        if (start.SameAs(context.Root) && path[0] == '/' && InSysroot(thread, thread.Kernel.FileSystems.Sysroot, path, flags) is { } found)
+        {
+            result = found;
+            return Errno.None;
+        }
         return Walk(thread, root, start, path, flags, result);
+    }
+
+    /// <summary>
+    /// --sysroot, as qemu-user's -L: an absolute path that names a file (not a directory) in the sysroot
+    /// means that file; otherwise it is looked up as usual. Null when the sysroot has no such file.
+    /// </summary>
+    public static WalkResult? InSysroot(GuestThread? reader, Location? sysroot, byte[] path, WalkFlags flags)
+    {
+        if (sysroot is not { } top || path[0] != '/')
+            return null;
+        var walk = new WalkResult();
+        if (Walk(reader, top, top, path, flags & ~WalkFlags.AllowMissing, walk) == Errno.None && walk.Target is { Node.IsDirectory: false })
+            return walk;
+        walk.Dispose();
+        return null;
     }
 
     /// <summary>The walk itself, from <paramref name="start"/>, with <paramref name="root"/> as "/".</summary>

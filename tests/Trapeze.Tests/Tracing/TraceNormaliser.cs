@@ -44,12 +44,13 @@ public static partial class TraceNormaliser
 /// <summary>One rule of the known-differences block in docs/TRACING.md.</summary>
 public sealed record KnownDifference(string Side, Regex Pattern, string Reason)
 {
-    public static List<KnownDifference> Load()
+    /// <param name="block">The fenced block's name: known-differences, or a variant such as known-differences-arm.</param>
+    public static List<KnownDifference> Load(string block = "known-differences")
     {
         var text = File.ReadAllText(Path.Combine(Support.Runner.Root, "docs", "TRACING.md"));
-        var start = text.IndexOf("```known-differences\n", StringComparison.Ordinal);
+        var start = text.IndexOf($"```{block}\n", StringComparison.Ordinal);
         if (start < 0)
-            throw new InvalidOperationException("docs/TRACING.md has no known-differences block");
+            throw new InvalidOperationException($"docs/TRACING.md has no {block} block");
         start = text.IndexOf('\n', start) + 1;
         var end = text.IndexOf("```", start, StringComparison.Ordinal);
         var rules = new List<KnownDifference>();

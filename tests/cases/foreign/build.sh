@@ -4,7 +4,9 @@
 #                    (hello_vdso.s links through /lib/ld-linux.so.2 against a stub linux-gate.so.1)
 #   i386/*_from_64.s as --64 + ld (x86-64 code using the i386 entry)  -> x86_64-NAME
 #   arm/*.s          arm-linux-gnueabihf-as + ld                    -> arm-NAME
-#   c/*.c            gcc -m32 -static / gcc -m32; clang ARM -static   -> NAME.i386-static, NAME.i386-dynamic, NAME.arm-static
+#   c/*.c            gcc -m32 -static / gcc -m32; clang ARM -static / dynamic
+#                    -> NAME.i386-static, NAME.i386-dynamic, NAME.arm-static, NAME.arm-dynamic
+#                    (the dynamic ARM ones find ld-linux-armhf.so.3 and libc in the sysroot: trapeze run --sysroot, qemu-arm -L)
 # TestForeign in tests/Trapeze.Tests/ForeignArchTests.cs runs them against qemu-i386 / qemu-arm.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -49,10 +51,13 @@ for src in arm/*.s; do
 done
 for src in c/*.c; do
   base=$(basename "$src" .c)
-  newer "$src" "$out/$base.arm-static" || continue
-  gcc -m32 -O2 -static -pthread -o "$out/$base.i386-static" "$src" -lm
-  gcc -m32 -O2 -pthread -o "$out/$base.i386-dynamic" "$src" -lm
-  "${arm_cc[@]}" -O2 -static -pthread -o "$out/$base.arm-static" "$src" -lm
+  newer "$src" "$out/$base.arm-dynamic" || continue
+  # asm/*.h: x86's serve both word sizes; gcc -m32 looks for them under the absent i386-linux-gnu.
+  gcc -m32 -O2 -static -pthread -idirafter /usr/include/x86_64-linux-gnu -o "$out/$base.i386-static" "$src" -lm -lrt
+  gcc -m32 -O2 -pthread -idirafter /usr/include/x86_64-linux-gnu -o "$out/$base.i386-dynamic" "$src" -lm -lrt
+  "${arm_cc[@]}" -O2 -static -pthread -o "$out/$base.arm-static" "$src" -lm -lrt
+  # libc.so's linker script names absolute paths that lld would otherwise look for inside the sysroot again.
+  "${arm_cc[@]}" -O2 -pthread -o "$out/$base.arm-dynamic" "$src" -lm -lrt -Wl,--sysroot=/
 done
 rm -f "$out"/*.o
 

@@ -352,6 +352,7 @@ public enum StatxMask : uint
     STATX_INO = 256,
     STATX_SIZE = 512,
     STATX_BLOCKS = 1024,
+    STATX_BASIC_STATS = 2047,
     STATX_BTIME = 2048,
     STATX_MNT_ID = 4096,
 }

@@ -7,7 +7,7 @@ namespace Trapeze.Kernel.Abi.Linux;
 /// <see cref="IoVector"/>, which are x86-64's layouts) and hand them here; a 32-bit personality's
 /// structures are declared once, as in the kernel's headers, and converted field by field.
 /// </summary>
-public sealed class LinuxStructures
+public sealed partial class LinuxStructures
 {
     private readonly GuestLayout? stat;
     private readonly GuestLayout? ioVector;
@@ -55,6 +55,39 @@ public sealed class LinuxStructures
         return memory.Write(address, bytes);
     }
 
+    /// <summary>A stat structure the guest holds, as the kernel's (the tracer prints what a call wrote).</summary>
+    public Errno ReadStat(GuestMemory memory, GuestAddress address, out LinuxStat status)
+    {
+        if (stat is null)
+            return memory.Read(address, out status);
+        status = default;
+        Span<byte> bytes = stackalloc byte[stat.Size];
+        if (memory.Read(address, bytes) is var fault and not Errno.None)
+            return fault;
+        Span<long> values = stackalloc long[17];
+        stat.Read(bytes, values);
+        status = new LinuxStat
+        {
+            Device = (ulong)values[0],
+            Mode = (uint)values[2],
+            LinkCount = (ulong)values[3],
+            UserId = (uint)values[4],
+            GroupId = (uint)values[5],
+            SpecialDevice = (ulong)values[6],
+            Size = values[7],
+            BlockSize = values[8],
+            Blocks = values[9],
+            AccessSeconds = (int)values[10],
+            AccessNanoseconds = values[11],
+            ModifySeconds = (int)values[12],
+            ModifyNanoseconds = values[13],
+            ChangeSeconds = (int)values[14],
+            ChangeNanoseconds = values[15],
+            Inode = (ulong)values[16],
+        };
+        return Errno.None;
+    }
+
     /// <summary>
     /// struct rlimit of getrlimit/setrlimit: two unsigned longs. On 32-bit a limit past 32 bits reads as
     /// RLIM_INFINITY, and RLIM_INFINITY (~0UL) means the 64-bit infinity, as the kernel's compat code does.
@@ -86,7 +119,13 @@ public sealed class LinuxStructures
     public static Errno ReadTime(Tasks.GuestThread thread, GuestAddress address, out Timespec time)
     {
         if (!thread.OldTimeLayout)
-            return thread.Memory.Read(address, out time);
+        {
+            var result = thread.Memory.Read(address, out time);
+            // A 32-bit libc's 64-bit timespec has tv_nsec in 32 bits and padding that may hold anything: Linux drops it.
+            if (thread.Process.Personality.Structures.Model.WordSize == 4)
+                time.Nanoseconds = (uint)time.Nanoseconds;
+            return result;
+        }
         time = default;
         if (thread.Memory.Read(address, out ulong words) is var fault and not Errno.None)
             return fault;
