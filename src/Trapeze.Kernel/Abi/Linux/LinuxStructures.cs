@@ -68,10 +68,22 @@ public sealed partial class LinuxStructures
         stat.Read(bytes, values);
         status = new LinuxStat
         {
-            Device = (ulong)values[0], Mode = (uint)values[2], LinkCount = (ulong)values[3], UserId = (uint)values[4], GroupId = (uint)values[5],
-            SpecialDevice = (ulong)values[6], Size = values[7], BlockSize = values[8], Blocks = values[9],
-            AccessSeconds = (int)values[10], AccessNanoseconds = values[11], ModifySeconds = (int)values[12], ModifyNanoseconds = values[13],
-            ChangeSeconds = (int)values[14], ChangeNanoseconds = values[15], Inode = (ulong)values[16],
+            Device = (ulong)values[0],
+            Mode = (uint)values[2],
+            LinkCount = (ulong)values[3],
+            UserId = (uint)values[4],
+            GroupId = (uint)values[5],
+            SpecialDevice = (ulong)values[6],
+            Size = values[7],
+            BlockSize = values[8],
+            Blocks = values[9],
+            AccessSeconds = (int)values[10],
+            AccessNanoseconds = values[11],
+            ModifySeconds = (int)values[12],
+            ModifyNanoseconds = values[13],
+            ChangeSeconds = (int)values[14],
+            ChangeNanoseconds = values[15],
+            Inode = (ulong)values[16],
         };
         return Errno.None;
     }
