@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Trapeze.Cli;
 
-return CommandLine.Build().Parse(CommandLine.MarkProgramBoundary(args)).Invoke();
+return CommandLine.Invoke(args);

@@ -49,8 +49,6 @@ public sealed class KernelOptions
     public Vfs.FileSystemLayout Layout { get; init; } = new();
 }
 
-/// <summary>The program file is missing (the CLI exits 127).</summary>
-public sealed class ExecutableNotFoundException(string message) : Exception(message);
 
 /// <summary>
 /// One Trapeze kernel: its processes, scheduler and services. Nothing is global, so tests can run
@@ -228,20 +226,20 @@ public sealed class Kernel : IDisposable
         return process.Exit!;
     }
 
-    /// <summary>Creates the first process running <paramref name="path"/>, stopped at its first instruction.</summary>
+    /// <summary>
+    /// Creates the first process running <paramref name="path"/>, stopped at its first instruction;
+    /// an <see cref="ExecutableException"/> (with the errno execve would give) when it cannot start.
+    /// </summary>
     public Process Start(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
-        if (FileSystems.Table.RootMount is null && FileSystems.Setup(options.Layout, out var layoutError) is not Errno.None)
-            throw new ExecutableNotFoundException(layoutError);
+        if (FileSystems.Table.RootMount is null && FileSystems.Setup(options.Layout, out var layoutError) is var setupError and not Errno.None)
+            throw new ExecutableException(new LoadFailure(setupError, layoutError));
         var fileSystem = FileSystems.InitialContext(options.Layout, options.FileCreationMask);
-        var found = ProgramFile.Find((string name, out Vfs.ProgramData? data, out string message) => Vfs.KernelFileSystems.ReadProgram(null, fileSystem, name, out data, out message),
-            path, arguments, out var program, out var findError);
-        if (found != Errno.None)
+        if (ProgramFile.Find((string name, out Vfs.ProgramData? data) => Vfs.KernelFileSystems.ReadProgram(null, fileSystem, name, out data),
+            path, arguments, environment, out var program) is { } failure)
         {
             fileSystem.Release();
-            if (found == Errno.ENOENT)
-                throw new ExecutableNotFoundException(findError.EndsWith("No such file or directory", StringComparison.Ordinal) ? findError : $"{path}: No such file or directory");
-            throw new ExecutableFormatException(findError);
+            throw new ExecutableException(failure);
         }
         var personality = PersonalityFor(program!.Image.Architecture);
         var memory = new MemoryContext(Platform, personality.Architecture);
@@ -252,9 +250,18 @@ public sealed class Kernel : IDisposable
         process.AddThread(process.Id);
         processes.Add(process);
         init = process;
+        LoadFailure? startFailure;
+        using (program)
+            startFailure = ProgramStart.Load(process, program!, environment);
+        if (startFailure is not null)
+        {
+            program.Location?.Node.Dispose();
+            memory.Dispose();
+            processes.Remove(process);
+            throw new ExecutableException(startFailure.Value);
+        }
         try
         {
-            ProgramStart.Load(process, program!, environment);
             InheritFiles(process, options.InheritedDescriptors ?? InheritableHostDescriptors());
             Tracer?.ProcessStarted(process, path, arguments, environment);
             return process;

@@ -32,6 +32,21 @@ internal static unsafe class HostMemory
         return result < 0 && result >= -4095 ? 0 : (nint)result;
     }
 
+    /// <summary>
+    /// A host page that is mapped but inaccessible: a host call given it fails with EFAULT exactly
+    /// where the guest's unmapped buffer would, after the host kernel's other checks. One per host
+    /// process: it holds nothing and never changes, so sharing it shares no state.
+    /// </summary>
+    public static nint FaultPage => FaultPageHolder.Page;
+
+    /// <summary>An address in the kernel half: host calls fail their access_ok check with it, as Linux does for a range past user space.</summary>
+    public const long KernelAddress = unchecked((long)0xffff_8000_0000_0000);
+
+    private static class FaultPageHolder
+    {
+        public static readonly nint Page = (nint)HostSyscall.Invoke(HostSyscall.Mmap, 0, 4096, 0, MapPrivate | MapAnonymous | MapNoReserve, -1, 0);
+    }
+
     public static void Release(nint address, ulong length) => HostSyscall.Invoke(HostSyscall.Munmap, address, (long)length);
 
     /// <summary>Gives private pages back to the host; they read as zero afterwards.</summary>

@@ -58,9 +58,9 @@ public static class ExecCalls
             return environmentFault;
         if (arguments.Sum(a => (long)a.Length + 1) + environment.Sum(e => (long)e.Length + 1) > ArgumentBytesMaximum)
             return Errno.E2BIG;
-        if (ProgramFile.Find((string name, out Vfs.ProgramData? data, out string message) => Vfs.KernelFileSystems.ReadProgram(thread, process.FileSystem, name, out data, out message),
-            path, arguments, out var program, out _) is var error and not Errno.None)
-            return error;
+        if (ProgramFile.Find((string name, out Vfs.ProgramData? data) => Vfs.KernelFileSystems.ReadProgram(thread, process.FileSystem, name, out data),
+            path, arguments, environment, out var program) is { } failure)
+            return failure.Errno;
 
         // The old image can only go outside the CPU engine, which may be running its code now.
         return Result.Exec(new ExecRequest(program!, environment));
@@ -88,13 +88,13 @@ public static class ExecCalls
             target.Space.Clear();
         }
         ResetSignalHandlers(process);
-        try
+        LoadFailure? failure;
+        using (request.Program)
+            failure = ProgramStart.Load(process, request.Program, request.Environment);
+        if (failure is { } lost)
         {
-            ProgramStart.Load(process, request.Program, request.Environment);
-        }
-        catch (Exception exception) when (exception is ExecutableFormatException or ExecutableNotFoundException)
-        {
-            kernel.Diagnostics.WriteLine($"trapeze: execve: {exception.Message}");
+            request.Program.Location?.Node.Dispose();
+            kernel.Diagnostics.WriteLine($"trapeze: execve: {lost.Message}");
             process.Terminate(ExitStatus.Killed(Signal.SIGSEGV, "(execve failed after the old program was gone)"));
         }
     }

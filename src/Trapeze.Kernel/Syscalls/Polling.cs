@@ -23,7 +23,7 @@ public static unsafe class Polling
         public short ReturnedEvents;
     }
 
-    [Syscall("poll")]
+    [Syscall("poll", Support = Support.Partial, Note = "nfds is limited by the guest's RLIMIT_NOFILE (1024 unless raised), not by the host's")]
     public static Result Poll(GuestThread thread, GuestAddress descriptors, uint count, int timeout)
         => Wait(thread, descriptors, count, timeout < 0 ? -1 : timeout);
 

@@ -13,10 +13,12 @@ public sealed class TraceComparisonTests
     /// and those with several processes or threads, whose lines interleave as the schedulers
     /// decide (docs/TRACING.md), and the signal cases: the tracer does not yet print siginfo
     /// arguments, rt_sigreturn's mask or sa_flags in strace's order, and si_pid is not normalised.
+    /// The syscall fuzzer is left out too: its hostile arguments reach formats the tracer does not
+    /// share with strace yet (docs/TRACING.md).
     /// </summary>
     public static TheoryData<string> Cases()
     {
-        string[] readProc = ["proc.", "proc_paths.", "cpuinfo.", "processes.", "threads.", "fork_exec", "signals.", "signal_processes."];
+        string[] readProc = ["proc.", "proc_paths.", "cpuinfo.", "processes.", "threads.", "fork_exec", "signals.", "signal_processes.", "fuzz_syscalls."];
         var data = new TheoryData<string>();
         foreach (var name in ((IEnumerable<object[]>)DifferentialTests.Cases()).Select(row => (string)row[0]))
         {
