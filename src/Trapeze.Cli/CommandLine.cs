@@ -16,6 +16,10 @@ internal static class CommandLine
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(TraceCommand.Create());
         root.Subcommands.Add(SyscallsCommand.Create());
+        // Dispatched before this parser (Program.cs); listed here so --help names it.
+        var oci = new Command("oci", "The OCI runtime command line (runc's): podman, containerd and Kubernetes run containers through Trapeze (docs/OCI.md)");
+        oci.SetAction(_ => Console.Out.Write(Trapeze.Oci.OciRuntime.Usage));
+        root.Subcommands.Add(oci);
         return root;
     }
 

@@ -10,6 +10,7 @@ internal static class RunCommand
 {
     public const int NotFound = 127;
     public const int CannotExecute = 126;
+    public const int UsageError = CommandLine.UsageError;
 
     public static Command Create()
     {
@@ -21,10 +22,19 @@ internal static class RunCommand
         var reportUnsupported = new Option<bool>("--report-unsupported") { Description = "Name each unsupported syscall once on stderr" };
         var maxProcesses = new Option<int>("--max-processes") { Description = "Guest processes alive at once at most; fork beyond it fails with EAGAIN", DefaultValueFactory = _ => 1024, HelpName = "N" };
         var debugInternal = new Option<bool>("--debug-internal") { Description = "Print the full report of an internal error" };
-        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal };
+        var network = new Option<string>("--net") { Description = "host: inet sockets are host sockets; none: loopback and AF_UNIX only, inside Trapeze", DefaultValueFactory = _ => "host", HelpName = "host|none" };
+        network.AcceptOnlyFromAmong("host", "none");
+        var personality = new Option<string?>("--personality") { Description = "Run every program as this system's: linux, freebsd, darwin or sunos4 (default: what the file says)" };
+        personality.AcceptOnlyFromAmong("linux", "freebsd", "darwin", "sunos4");
+        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal, network, personality };
         var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
+            if (layout(result, out var layoutError) is not { } fileSystem)
+            {
+                Console.Error.WriteLine($"trapeze: {layoutError}");
+                return UsageError;
+            }
             var options = new KernelOptions
             {
                 Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(),
@@ -32,7 +42,9 @@ internal static class RunCommand
                 FileCreationMask = HostProcess.TakeFileCreationMask(),
                 MaximumProcesses = Math.Max(1, result.GetValue(maxProcesses)),
                 DebugInternal = result.GetValue(debugInternal),
-                Layout = layout(result),
+                Layout = fileSystem,
+                Network = result.GetValue(network) == "none" ? Trapeze.Kernel.Net.NetworkMode.None : Trapeze.Kernel.Net.NetworkMode.Host,
+                Personality = result.GetValue(personality) is { } name ? Trapeze.Kernel.Loader.ProgramOsDetector.FromName(name) : null,
             };
             var environment = GuestEnvironment.Build(result.GetValue(set) ?? [], result.GetValue(unset) ?? []);
             var path = result.GetValue(program)!;
@@ -119,25 +131,51 @@ internal static class GuestEnvironment
 /// <summary>The guest's file system on the command line: --root, --bind, --tmpfs, --ro, --cwd.</summary>
 internal static class FileSystemOptions
 {
-    public static Func<ParseResult, Trapeze.Kernel.Vfs.FileSystemLayout> AddTo(Command command)
+    /// <summary>Reads the layout from a parsed command line; null with a one-line message when an option is malformed.</summary>
+    public delegate Trapeze.Kernel.Vfs.FileSystemLayout? LayoutReader(ParseResult result, out string error);
+
+    public static LayoutReader AddTo(Command command)
     {
         var root = new Option<string?>("--root") { HelpName = "DIR", Description = "Host directory that is the guest's / (default /)" };
         var bind = new Option<string[]>("--bind") { HelpName = "HOST:GUEST[:ro]", Description = "HOST:GUEST[:ro]: show a host directory at a guest path (repeatable)" };
+        var tmpfs = new Option<string[]>("--tmpfs") { HelpName = "GUEST[:size=N,mode=M,ro]", Description = "GUEST[:size=N,mode=M,ro]: an empty in-memory file system at a guest path (repeatable)" };
         var readOnly = new Option<bool>("--ro") { Description = "The whole root file system read-only" };
         var cwd = new Option<string?>("--cwd") { HelpName = "DIR", Description = "The guest's working directory (a guest path)" };
         command.Options.Add(root);
         command.Options.Add(bind);
+        command.Options.Add(tmpfs);
         command.Options.Add(readOnly);
         command.Options.Add(cwd);
-        return result =>
+        return (ParseResult result, out string error) =>
         {
+            error = "";
             var binds = new List<Trapeze.Kernel.Vfs.BindMount>();
             foreach (var text in result.GetValue(bind) ?? [])
             {
                 var parts = text.Split(':');
                 if (parts.Length is < 2 or > 3 || (parts.Length == 3 && parts[2] != "ro"))
-                    throw new ArgumentException($"--bind {text}: expected HOST:GUEST[:ro]");
+                {
+                    error = $"--bind {text}: expected HOST:GUEST[:ro]";
+                    return null;
+                }
                 binds.Add(new(Path.GetFullPath(parts[0]), parts[1], parts.Length == 3));
+            }
+            var memory = new List<Trapeze.Kernel.Vfs.TmpFsMount>();
+            foreach (var text in result.GetValue(tmpfs) ?? [])
+            {
+                var colon = text.IndexOf(':');
+                var guest = colon < 0 ? text : text[..colon];
+                if (!guest.StartsWith('/'))
+                {
+                    error = $"--tmpfs {text}: expected an absolute GUEST[:OPTIONS]";
+                    return null;
+                }
+                memory.Add(Trapeze.Kernel.Vfs.TmpFsMount.Parse(guest, colon < 0 ? "" : text[(colon + 1)..], out var optionError));
+                if (optionError is not null)
+                {
+                    error = optionError;
+                    return null;
+                }
             }
             var rootPath = result.GetValue(root);
             return new Trapeze.Kernel.Vfs.FileSystemLayout
@@ -145,6 +183,7 @@ internal static class FileSystemOptions
                 Root = rootPath is null ? "/" : Path.GetFullPath(rootPath),
                 ReadOnly = result.GetValue(readOnly),
                 Binds = binds,
+                TmpFs = memory,
                 WorkingDirectory = result.GetValue(cwd),
             };
         };

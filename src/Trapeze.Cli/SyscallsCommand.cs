@@ -6,7 +6,7 @@ using Trapeze.Kernel.Syscalls;
 
 namespace Trapeze.Cli;
 
-/// <summary>`trapeze syscalls [--arch x86_64|i386|arm] [--json]`: the support table of a Linux personality.</summary>
+/// <summary>`trapeze syscalls [--os linux|freebsd|darwin] [--arch x86_64|i386|arm] [--json]`: the support table of a personality.</summary>
 internal static class SyscallsCommand
 {
     public static Command Create()
@@ -14,11 +14,24 @@ internal static class SyscallsCommand
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a markdown table" };
         var arch = new Option<string>("--arch") { Description = "The personality: x86_64 (default), i386 or arm", DefaultValueFactory = _ => "x86_64" };
         arch.AcceptOnlyFromAmong("x86_64", "i386", "arm");
-        var command = new Command("syscalls", "Print which syscalls Trapeze supports") { json, arch };
+        var os = new Option<string>("--os") { Description = "The system: linux (default), freebsd, darwin or sunos4", DefaultValueFactory = _ => "linux" };
+        os.AcceptOnlyFromAmong("linux", "freebsd", "darwin", "sunos4");
+        var command = new Command("syscalls", "Print which syscalls Trapeze supports") { json, arch, os };
         command.SetAction(result =>
         {
-            var personality = Personality(result.GetValue(arch)!);
-            Console.Out.Write(result.GetValue(json) ? Json(personality) : Markdown(personality));
+            var system = result.GetValue(os)!;
+            if (system == "sunos4")
+            {
+                Console.Error.WriteLine("trapeze: the SunOS 4 personality is not built yet");
+                return 2;
+            }
+            (string, LinuxPersonality)? personality = system == "linux" ? Personality(result.GetValue(arch)!) : Other(system, result.GetValue(arch)!);
+            if (personality is null)
+            {
+                Console.Error.WriteLine($"trapeze: {system} has no {result.GetValue(arch)} personality");
+                return 2;
+            }
+            Console.Out.Write(result.GetValue(json) ? Json(personality.Value) : Markdown(personality.Value));
             return 0;
         });
         return command;
@@ -30,6 +43,18 @@ internal static class SyscallsCommand
         "arm" => ("Linux ARM EABI", new LinuxArmPersonality()),
         _ => ("Linux x86-64", new LinuxX64Personality()),
     };
+
+    private static (string Title, LinuxPersonality Personality)? Other(string system, string arch)
+    {
+        var abi = system == "darwin" ? BsdAbi.Darwin : BsdAbi.FreeBsd;
+        var title = system == "darwin" ? "Darwin" : "FreeBSD";
+        return arch switch
+        {
+            "x86_64" => ($"{title} x86-64", new BsdX64Personality(abi)),
+            "i386" => ($"{title} i386", new BsdI386Personality(abi)),
+            _ => null,
+        };
+    }
 
     private static IEnumerable<(string Name, int Number, Support Support, string Note)> Rows(LinuxPersonality personality)
         => personality.Table

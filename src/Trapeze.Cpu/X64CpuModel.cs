@@ -23,7 +23,8 @@ public static class X64CpuModel
 
     /// <summary>CPUID.0x80000001:ECX and EDX as <see cref="TryGet"/> answers them.</summary>
     public const uint ExtendedEcx = (1u << 0) | (1u << 5) | (1u << 8);
-    public const uint ExtendedEdx = (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29);
+    // RDTSCP (EDX bit 27) is not claimed: Unicorn raises #UD for it, and Go's runtime reads the clock with it when told it exists.
+    public const uint ExtendedEdx = (1u << 11) | (1u << 20) | (1u << 29);
 
     public static bool TryGet(uint leaf, uint subleaf, out (uint Eax, uint Ebx, uint Ecx, uint Edx) result)
     {
@@ -34,7 +35,7 @@ public static class X64CpuModel
             1 => (Signature, 0x00010800, Leaf1Ecx, Leaf1Edx),
             // Structured extended features: none (no AVX2, BMI, ...), for every subleaf.
             7 => (0, 0, 0, 0),
-            // LAHF/SAHF, LZCNT, PREFETCHW; SYSCALL, NX, RDTSCP, long mode.
+            // LAHF/SAHF, LZCNT, PREFETCHW; SYSCALL, NX, long mode.
             0x8000_0001 => (Signature, 0, ExtendedEcx, ExtendedEdx),
             // The brand string, 16 bytes per leaf, NUL padded.
             >= 0x8000_0002 and <= 0x8000_0004 => Brand((int)(leaf - 0x8000_0002) * 16),

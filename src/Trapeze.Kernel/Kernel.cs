@@ -33,6 +33,9 @@ public sealed class KernelOptions
     /// <summary>Sees every syscall at the dispatch point (the tracer); <see cref="Kernel.Tracer"/> can change it later.</summary>
     public ISyscallTracer? Tracer { get; init; }
 
+    /// <summary>The system every program is run as (--personality); null: what each file says.</summary>
+    public ProgramOs? Personality { get; init; }
+
     /// <summary>Where guest code runs. The kernel never builds a CPU engine itself.</summary>
     public required IPlatform Platform { get; init; }
 
@@ -47,6 +50,12 @@ public sealed class KernelOptions
 
     /// <summary>The guest's file system: root directory, binds, read-only, working directory.</summary>
     public Vfs.FileSystemLayout Layout { get; init; } = new();
+
+    /// <summary>--net: host sockets for AF_INET/AF_INET6, or loopback only inside Trapeze.</summary>
+    public Net.NetworkMode Network { get; init; } = Net.NetworkMode.Host;
+
+    /// <summary>The node name uname gives the guest (an OCI container's hostname); by default the host's.</summary>
+    public string? HostName { get; init; }
 }
 
 
@@ -69,6 +78,7 @@ public sealed class Kernel : IDisposable
         Tracer = options.Tracer;
         Pids = new PidAllocator(options.FirstProcessId ?? Environment.ProcessId);
         TimerService = new TimerService(this);
+        Network = new Net.LocalNetwork { Mode = options.Network };
     }
 
     /// <summary>Runs <paramref name="work"/> holding the run lock, from a host thread that is no guest thread (timers, host signals).</summary>
@@ -154,6 +164,16 @@ public sealed class Kernel : IDisposable
         });
     }
 
+    /// <summary>A signal for the first process alone, as `kill` from outside a container sends it to the container's init.</summary>
+    public void SignalFirstProcess(Signal signal)
+    {
+        RunAsKernel(() =>
+        {
+            if (init is { State: ProcessState.Running } first)
+                SignalDelivery.SendToProcess(first, SignalInfo.FromUser(signal, SignalInformation.User, OutsideParentId, Credentials.UserId));
+        });
+    }
+
     public KernelOptions Options => options;
     public TextWriter Diagnostics => options.Diagnostics;
     public IPlatform Platform => options.Platform;
@@ -178,13 +198,43 @@ public sealed class Kernel : IDisposable
         _ => LinuxX64,
     };
 
+    private readonly Dictionary<(ProgramOs, CpuArchitecture), IPersonality> otherSystems = [];
+
+    /// <summary>The personality for a program: its system (the file's marks, or <see cref="KernelOptions.Personality"/>) and CPU.</summary>
+    public IPersonality PersonalityFor(ElfImage image)
+    {
+        var os = options.Personality ?? ProgramOsDetector.Detect(image.Data);
+        if (os == ProgramOs.Linux)
+            return PersonalityFor(image.Architecture);
+        if (otherSystems.TryGetValue((os, image.Architecture), out var known))
+            return known;
+        var abi = os switch
+        {
+            ProgramOs.FreeBsd => BsdAbi.FreeBsd,
+            ProgramOs.Darwin => BsdAbi.Darwin,
+            _ => throw new ExecutableFormatException($"{image.Architecture} programs for {os} are not supported yet"),
+        };
+        IPersonality personality = image.Architecture switch
+        {
+            CpuArchitecture.X86_64 => new BsdX64Personality(abi),
+            CpuArchitecture.I386 => new BsdI386Personality(abi),
+            _ => throw new ExecutableFormatException($"{image.Architecture} programs for {os} are not supported"),
+        };
+        otherSystems[(os, image.Architecture)] = personality;
+        return personality;
+    }
+
     public Scheduler Scheduler { get; } = new();
     public TimerService TimerService { get; }
     public FutexTable Futexes { get; } = new();
+    public SystemVIpc SystemV { get; } = new();
     public KernelClock Clock { get; init; } = new();
     public KernelRandom Random { get; init; } = new();
     public KernelCredentials Credentials { get; init; } = new();
     public PidAllocator Pids { get; }
+
+    /// <summary>Local sockets' names (AF_UNIX paths and abstract names, --net none's loopback ports).</summary>
+    public Net.LocalNetwork Network { get; }
 
     /// <summary>The mount namespace every process of this kernel shares.</summary>
     public Vfs.KernelFileSystems FileSystems { get; } = new();
@@ -215,8 +265,11 @@ public sealed class Kernel : IDisposable
 
     /// <summary>Runs a program and every process it starts; returns how the first one ended.</summary>
     public ExitStatus Run(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+        => Run(Start(path, arguments, environment));
+
+    /// <summary>Runs the first process <see cref="Start"/> made (an OCI container is started apart from being created).</summary>
+    public ExitStatus Run(Process process)
     {
-        var process = Start(path, arguments, environment);
         // The first thread runs on this host thread: no thread start on the way to the guest.
         process.MainThread.Main();
         firstProcessEnded.Wait();
@@ -241,7 +294,7 @@ public sealed class Kernel : IDisposable
             fileSystem.Release();
             throw new ExecutableException(failure);
         }
-        var personality = PersonalityFor(program!.Image.Architecture);
+        var personality = PersonalityFor(program!.Image);
         var memory = new MemoryContext(Platform, personality.Architecture);
         var process = new Process(this, Pids.Allocate(), null, personality, memory, new FileTable(), fileSystem, new SignalActions());
         process.Credentials = ProcessCredentials.From(Credentials);
@@ -336,6 +389,7 @@ public sealed class Kernel : IDisposable
     internal void ProcessEnded(Process process)
     {
         Pids.Free(process.Id);
+        SystemV.ProcessEnded(process);
         if (process == init)
         {
             foreach (var other in processes)

@@ -140,7 +140,8 @@ public sealed class HostProgramTests
         var words = line[(2 + settings.Count)..].Select(a => a.Replace("$DATA", Data, StringComparison.Ordinal)).ToArray();
 
         var native = InScratch(words, arguments => Runner.Run(program, arguments, environment: environment));
-        var emulated = InScratch(words, arguments => Runner.Run(Runner.Trapeze, ["run", "--", program, .. arguments], environment: environment));
+        // A compiler or a process pool under emulation on a loaded 2-core machine can take minutes; the timeout only catches hangs.
+        var emulated = InScratch(words, arguments => Runner.Run(Runner.Trapeze, ["run", "--", program, .. arguments], environment: environment, timeoutSeconds: 240));
 
         // ld.so --list prints load addresses, which the host randomizes and Trapeze does not.
         Assert.Equal(WithoutAddresses(native.Stdout), WithoutAddresses(emulated.Stdout));

@@ -17,6 +17,18 @@ jobs=()
 
 newer() { [ ! -e "$2" ] || [ "$1" -nt "$2" ]; }
 
+# musl's include path has no kernel headers: a directory of links to the uapi ones (and liburing's).
+musl_kernel_headers() {
+  local dir=$out/musl-include
+  mkdir -p "$dir"
+  ln -sfn /usr/include/linux "$dir/linux"
+  ln -sfn /usr/include/asm-generic "$dir/asm-generic"
+  ln -sfn /usr/include/x86_64-linux-gnu/asm "$dir/asm"
+  ln -sf /usr/include/liburing.h "$dir/liburing.h"
+  ln -sfn /usr/include/liburing "$dir/liburing"
+  realpath "$dir"
+}
+
 build_one() {
   local src=$1 dir name base
   local -a produced=()
@@ -56,10 +68,17 @@ build_one() {
     *.c)
       base=${name%.c}
       newer "$src" "$out/$base.musl-dynamic" || return 0 # the last variant built
-      gcc -O2 -static -o "$out/$base.glibc-static" "$src" -lm
-      gcc -O2 -o "$out/$base.glibc-dynamic" "$src" -lm
-      musl-gcc -O2 -static -o "$out/$base.musl-static" "$src" -lm
-      musl-gcc -O2 -o "$out/$base.musl-dynamic" "$src" -lm
+      local -a glibc_libs=() musl_libs=()
+      # NAME.libs names libraries a case links: liburing is Debian's glibc build, but it calls the
+      # kernel itself, so musl links its archive statically, with the kernel's uapi headers.
+      if [ -f "$dir/$base.libs" ] && grep -qw liburing "$dir/$base.libs"; then
+        glibc_libs=(-luring)
+        musl_libs=(-I"$(musl_kernel_headers)" /usr/lib/x86_64-linux-gnu/liburing.a)
+      fi
+      gcc -O2 -static -o "$out/$base.glibc-static" "$src" "${glibc_libs[@]}" -lm
+      gcc -O2 -o "$out/$base.glibc-dynamic" "$src" "${glibc_libs[@]}" -lm
+      musl-gcc -O2 -static -o "$out/$base.musl-static" "$src" "${musl_libs[@]}" -lm
+      musl-gcc -O2 -o "$out/$base.musl-dynamic" "$src" "${musl_libs[@]}" -lm
       produced=("$base.glibc-static" "$base.glibc-dynamic" "$base.musl-static" "$base.musl-dynamic") ;;
     *) return 0 ;;
   esac
@@ -69,7 +88,7 @@ build_one() {
   return 0
 }
 
-for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign \) -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
+for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign -o -path ./other-os \) -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
   build_one "$src"
 done
 

@@ -37,7 +37,7 @@ public sealed unsafe class UnicornArmCpu : ICpu
     public UnicornArmCpu(ICpuEvents events)
     {
         this.events = events;
-        Check(UnicornNative.Open(UnicornNative.ArchArm, UnicornNative.ModeArm, out engine), "uc_open");
+        Check(UnicornNative.OpenEngine(UnicornNative.ArchArm, UnicornNative.ModeArm, out engine), "uc_open");
         self = GCHandle.Alloc(this);
         var userData = GCHandle.ToIntPtr(self);
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInterrupt, (nint)(delegate* unmanaged<nint, uint, nint, void>)&OnInterruptHook, userData, 1, 0, 0), "hook interrupt");

@@ -70,7 +70,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         Architecture = architecture;
         var longMode = architecture == CpuArchitecture.X86_64;
         registerIds = longMode ? LongModeIds : ProtectedModeIds;
-        Check(UnicornNative.Open(UnicornNative.ArchX86, longMode ? UnicornNative.Mode64 : UnicornNative.Mode32, out engine), "uc_open");
+        Check(UnicornNative.OpenEngine(UnicornNative.ArchX86, longMode ? UnicornNative.Mode64 : UnicornNative.Mode32, out engine), "uc_open");
         Check(UnicornNative.Control(engine, UnicornNative.ControlCpuModel | UnicornNative.ControlWriteOneArgument, CpuModelWestmere), "select CPU model");
         self = GCHandle.Alloc(this);
         var userData = GCHandle.ToIntPtr(self);

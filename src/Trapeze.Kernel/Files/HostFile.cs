@@ -43,6 +43,9 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
 
     public override Result Status(out LinuxStat status)
     {
+        // A tmpfs file's bytes are a host memfd; its name, mode, owner and links are the tmpfs node's.
+        if (Node is Vfs.TmpNode node)
+            return node.FileSystem.Status(node, out status) is var error and not Errno.None ? error : 0;
         LinuxStat buffer;
         var result = HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&buffer);
         status = buffer;

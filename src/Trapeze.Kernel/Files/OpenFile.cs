@@ -36,14 +36,23 @@ public abstract class OpenFile
     public virtual Result WriteVector(GuestThread thread, List<HostSegment> segments, long offset) => WriteVector(segments, offset);
 
     /// <summary>
-    /// For poll: the events ready now on a file Trapeze implements itself, and the queue that
-    /// announces changes; null for files that are always ready (regular files, /proc) or polled by the host.
+    /// For poll and epoll: the events ready now on a file Trapeze implements itself, and the queue
+    /// that announces changes (the same queue for the file's whole life; notifications name the
+    /// events they announce, which edge-triggered epoll relies on); null for files that are always
+    /// ready (regular files, /proc) or polled by the host through <see cref="HostDescriptor"/>.
+    /// A file may answer both ways (an epoll instance watching host descriptors): the host's answer is added.
     /// </summary>
     public virtual short? Readiness(out WaitQueue? changes)
     {
         changes = null;
         return null;
     }
+
+    /// <summary>Readiness as seen by <paramref name="thread"/>: a signalfd is ready for the signals pending for its reader.</summary>
+    public virtual short? Readiness(GuestThread thread, out WaitQueue? changes) => Readiness(out changes);
+
+    /// <summary>The last descriptor referring to this file closed (epoll forgets it then, as Linux does).</summary>
+    public event Action<OpenFile>? Released;
 
     public virtual Result Read(GuestMemory memory, GuestAddress buffer, ulong count) => Errno.EINVAL;
     public virtual Result Write(GuestMemory memory, GuestAddress buffer, ulong count) => Errno.EINVAL;
@@ -58,15 +67,24 @@ public abstract class OpenFile
     public virtual Result Control(IoctlRequest request, GuestMemory memory, GuestAddress argument) => Errno.ENOTTY;
     public virtual Result ReadDirectory(GuestMemory memory, GuestAddress buffer, ulong count) => Errno.ENOTDIR;
 
+    /// <summary>For mmap of a file Trapeze implements whose pages are shared kernel memory (io_uring's rings): the memory at <paramref name="offset"/>, or null.</summary>
+    public virtual Memory.MemoryObject? SharedMemory(long offset) => null;
+
     /// <summary>The host descriptor behind this file, if there is one (for *at calls and mmap).</summary>
     public virtual int? HostDescriptor => null;
+
+    /// <summary>F_GETFL/F_SETFL go to the host descriptor (false where Trapeze keeps the status flags itself, as for host sockets).</summary>
+    public virtual bool StatusFlagsOnHost => HostDescriptor is not null;
 
     internal void AddReference() => Interlocked.Increment(ref references);
 
     internal void Release()
     {
         if (Interlocked.Decrement(ref references) == 0)
+        {
+            Released?.Invoke(this);
             Close();
+        }
     }
 
     protected virtual void Close()

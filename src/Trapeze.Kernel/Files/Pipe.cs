@@ -56,7 +56,7 @@ public sealed class Pipe
         data[..first].CopyTo(buffer.AsSpan(end));
         data[first..].CopyTo(buffer);
         Length += data.Length;
-        Changes.Notify();
+        Changes.Notify(WaitQueue.InputEvents);
     }
 
     public void Take(Span<byte> destination, bool peek = false)
@@ -68,7 +68,7 @@ public sealed class Pipe
             return;
         start = (start + destination.Length) % buffer.Length;
         Length -= destination.Length;
-        Changes.Notify();
+        Changes.Notify(WaitQueue.OutputEvents);
     }
 }
 
@@ -193,7 +193,7 @@ public sealed class PipeEnd : OpenFile
             if (done > 0)
                 return done;
             // A write without readers raises SIGPIPE at the writer, which kills it unless caught or ignored.
-            SignalDelivery.SendToThread(thread, SignalInfo.FromUser(Signal.SIGPIPE, SignalInfo.User, thread.Process.Id, thread.Kernel.Credentials.UserId));
+            SignalDelivery.SendToThread(thread, SignalInfo.FromUser(Signal.SIGPIPE, SignalInfo.User, thread.Process.Id, thread.Process.Credentials.RealUser));
             return thread.Killed ? Result.ThreadGone : Errno.EPIPE;
         }
         if (count == 0)

@@ -31,24 +31,29 @@ public sealed class SyntheticDirectory(string path, Func<IReadOnlyList<Directory
         while (next < entries.Count)
         {
             var entry = entries[next];
-            var name = Encoding.UTF8.GetBytes(entry.Name);
-            var length = (HeaderSize + name.Length + 1 + 7) & ~7;
-            if ((ulong)(output.Count + length) > count)
-            {
-                if (output.Count == 0)
-                    return Errno.EINVAL;
+            if (!AppendRecord(output, entry.Inode, next + 1, entry.Type, Encoding.UTF8.GetBytes(entry.Name), count))
                 break;
-            }
-            var record = new byte[length];
-            BitConverter.TryWriteBytes(record.AsSpan(0), entry.Inode);
-            BitConverter.TryWriteBytes(record.AsSpan(8), (long)(next + 1));
-            BitConverter.TryWriteBytes(record.AsSpan(16), (ushort)length);
-            record[18] = entry.Type;
-            name.CopyTo(record, HeaderSize);
-            output.AddRange(record);
             next++;
         }
+        if (output.Count == 0 && next < entries.Count)
+            return Errno.EINVAL;
         return memory.Write(buffer, output.ToArray()) is var fault and not Errno.None ? fault : output.Count;
+    }
+
+    /// <summary>Appends one linux_dirent64 record if it fits in <paramref name="limit"/> bytes of output.</summary>
+    public static bool AppendRecord(List<byte> output, ulong inode, long offset, byte type, ReadOnlySpan<byte> name, ulong limit)
+    {
+        var length = (HeaderSize + name.Length + 1 + 7) & ~7;
+        if ((ulong)(output.Count + length) > limit)
+            return false;
+        var record = new byte[length];
+        BitConverter.TryWriteBytes(record.AsSpan(0), inode);
+        BitConverter.TryWriteBytes(record.AsSpan(8), offset);
+        BitConverter.TryWriteBytes(record.AsSpan(16), (ushort)length);
+        record[18] = type;
+        name.CopyTo(record.AsSpan(HeaderSize));
+        output.AddRange(record);
+        return true;
     }
 
     public override Result Seek(long offset, SeekWhence whence)

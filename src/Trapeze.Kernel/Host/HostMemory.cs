@@ -1,3 +1,5 @@
+using Trapeze.Kernel.Abi.Linux;
+
 namespace Trapeze.Kernel.Host;
 
 /// <summary>Host pages that back guest memory. Trapeze owns them; the CPU maps them.</summary>
@@ -46,6 +48,45 @@ internal static unsafe class HostMemory
     {
         public static readonly nint Page = (nint)HostSyscall.Invoke(HostSyscall.Mmap, 0, 4096, 0, MapPrivate | MapAnonymous | MapNoReserve, -1, 0);
     }
+
+    /// <summary>
+    /// Maps a host file MAP_SHARED: the pages are the host's page cache, so writes reach the file,
+    /// read() and every other process mapping it. Pages past the end of the file stay anonymous
+    /// zeros (Linux would raise SIGBUS there; here the host would, and take Trapeze down).
+    /// 0 when the host refuses; the error in <paramref name="error"/>.
+    /// </summary>
+    public static nint MapFile(int descriptor, ulong length, long offset, bool writable, out Errno error)
+    {
+        const long ProtectionRead = 1, MapFixed = 0x10;
+        error = Errno.None;
+        LinuxStat status;
+        if (HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&status) is var statError and < 0)
+        {
+            error = HostSyscall.ErrorOf(statError);
+            return 0;
+        }
+        var inFile = status.Size <= offset ? 0 : Math.Min(length, ((ulong)(status.Size - offset) + PageSize - 1) & ~(PageSize - 1));
+        var host = Allocate(length, shared: true);
+        if (host == 0)
+        {
+            error = Errno.ENOMEM;
+            return 0;
+        }
+        if (inFile == 0)
+            return host;
+        var result = HostSyscall.Invoke(HostSyscall.Mmap, host, (long)inFile, writable ? ProtectionReadWrite : ProtectionRead, MapShared | MapFixed, descriptor, offset);
+        if (result < 0 && result >= -4095)
+        {
+            Release(host, length);
+            error = HostSyscall.ErrorOf(result);
+            return 0;
+        }
+        return host;
+    }
+
+    /// <summary>msync over host pages of a shared mapping.</summary>
+    public static Errno Synchronize(nint address, ulong length, int flags)
+        => HostSyscall.ErrorOf(HostSyscall.Invoke(HostSyscall.Number("msync"), address, (long)length, flags));
 
     public static void Release(nint address, ulong length) => HostSyscall.Invoke(HostSyscall.Munmap, address, (long)length);
 

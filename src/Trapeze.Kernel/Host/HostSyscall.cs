@@ -80,6 +80,9 @@ internal static partial class HostSyscall
     public static readonly int Fallocate = Number("fallocate");
     public static readonly int Pipe2 = Number("pipe2");
     public static readonly int Eventfd2 = Number("eventfd2");
+    public static readonly int EpollCreate1 = Number("epoll_create1");
+    public static readonly int EpollCtl = Number("epoll_ctl");
+    public static readonly int EpollWait = Number("epoll_wait");
     public static readonly int Ppoll = Number("ppoll");
     public static readonly int Madvise = Number("madvise");
     public static readonly int Getppid = Number("getppid");

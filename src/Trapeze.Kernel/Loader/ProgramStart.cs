@@ -15,6 +15,11 @@ internal static class ProgramStart
     /// </summary>
     public static LoadFailure? Load(Process process, ProgramToRun toRun, IReadOnlyList<string> environment)
     {
+        if (process.Personality is Personalities.BsdPersonality bsd)
+        {
+            BsdProgramStart.Load(process, toRun, environment, bsd);
+            return;
+        }
         var (image, path, arguments) = (toRun.Image, toRun.Path, toRun.Arguments);
         var memory = process.Memory;
         var personality = process.Personality;

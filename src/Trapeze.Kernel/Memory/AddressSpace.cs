@@ -11,11 +11,12 @@ public sealed class MemoryObject
 {
     private int references = 1;
 
-    private MemoryObject(nint host, ulong length, bool shared)
+    private MemoryObject(nint host, ulong length, bool shared, bool writable = true)
     {
         Host = host;
         Length = length;
         Shared = shared;
+        Writable = writable;
     }
 
     public nint Host { get; }
@@ -27,6 +28,13 @@ public sealed class MemoryObject
     /// <summary>Fresh zeroed memory, or null when the host has none.</summary>
     public static MemoryObject? Allocate(ulong length, bool shared)
         => HostMemory.Allocate(length, shared) is var host and not 0 ? new MemoryObject(host, length, shared) : null;
+
+    /// <summary>False for a shared mapping of a file not open for writing: the guest may never make it writable.</summary>
+    public bool Writable { get; }
+
+    /// <summary>Host pages that are a host file's, shared (MAP_SHARED); null with the host's error.</summary>
+    public static MemoryObject? MapFile(int descriptor, ulong length, long offset, bool writable, out Errno error)
+        => HostMemory.MapFile(descriptor, length, offset, writable, out error) is var host and not 0 ? new MemoryObject(host, length, shared: true, writable) : null;
 
     internal MemoryObject AddReference()
     {
@@ -111,10 +119,21 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
     public Mapping? Map(ulong start, ulong length, MemoryProtection protection, string name, ulong fileOffset = 0, bool shared = false)
     {
         length = PageUp(length);
-        if (MemoryObject.Allocate(length, shared) is not { } memory)
-            return null;
+        return MemoryObject.Allocate(length, shared) is { } memory ? Map(start, memory, protection, name, fileOffset) : null;
+    }
+
+    /// <summary>Maps all of <paramref name="memory"/> (which this space now owns) at <paramref name="start"/>, replacing whatever was there.</summary>
+    public Mapping Map(ulong start, MemoryObject memory, MemoryProtection protection, string name, ulong fileOffset)
+        => Place(start, memory.Length, protection, memory, name, fileOffset);
+
+    /// <summary>Maps <paramref name="memory"/> (shared memory, shmat) at [start, start+length), replacing whatever was there.</summary>
+    public Mapping MapObject(ulong start, ulong length, MemoryProtection protection, MemoryObject memory, string name)
+        => Place(start, PageUp(length), protection, memory.AddReference(), name, 0);
+
+    private Mapping Place(ulong start, ulong length, MemoryProtection protection, MemoryObject owned, string name, ulong fileOffset)
+    {
         Unmap(start, length);
-        var mapping = new Mapping(start, start + length, protection, memory, 0, name) { FileOffset = fileOffset };
+        var mapping = new Mapping(start, start + length, protection, owned, 0, name) { FileOffset = fileOffset };
         Insert(mapping);
         return mapping;
     }

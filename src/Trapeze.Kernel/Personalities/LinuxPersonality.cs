@@ -18,7 +18,9 @@ public abstract class LinuxPersonality : IPersonality
 
     /// <param name="numbers">The kernel's table for this ABI (generated).</param>
     /// <param name="aliases">Table names served by a handler declared under another name, e.g. the *64 and *32 variants of 32-bit ABIs.</param>
-    private protected LinuxPersonality((string Name, int Number)[] numbers, IReadOnlyDictionary<string, string>? aliases = null)
+    /// <param name="bind">Another OS's ABI: which handler serves a table name (null: none), wrapped in its translations.</param>
+    private protected LinuxPersonality((string Name, int Number)[] numbers, IReadOnlyDictionary<string, string>? aliases = null,
+        Func<string, SyscallDefinition?, SyscallDefinition?>? bind = null)
     {
         var declared = SyscallCatalog.Definitions.ToDictionary(d => d.Name);
         // Private calls (ARM's 0x0f0000 range) sit far above the table: they live in a side map.
@@ -32,6 +34,8 @@ public abstract class LinuxPersonality : IPersonality
             var definition = declared.GetValueOrDefault(handlerName);
             if (definition is not null && handlerName != name)
                 definition = definition with { Name = name };
+            if (bind is not null)
+                definition = bind(name, definition);
             if (number < size)
             {
                 byNumber[number] = definition;
@@ -54,6 +58,7 @@ public abstract class LinuxPersonality : IPersonality
     public abstract AddressLayout Layout { get; }
     public abstract string Platform { get; }
     public abstract ulong HardwareCapabilities { get; }
+    public virtual ISignalFrames? SignalFrames => null;
 
     public IReadOnlyList<(string Name, int Number, SyscallDefinition? Definition)> Table { get; }
 
@@ -125,7 +130,7 @@ public abstract class LinuxPersonality : IPersonality
         }
         else
         {
-            Complete(thread, cpu, result, nextInstruction, flags, trace, number);
+            Complete(thread, cpu, result, nextInstruction, flags, trace, number, arguments.Arg0);
         }
         // The rest happens in the thread's run loop, outside the engine.
         cpu.RequestStop();
@@ -139,14 +144,14 @@ public abstract class LinuxPersonality : IPersonality
             call.Wait = wait;
             return;
         }
-        Complete(thread, cpu, result, call.NextInstruction, call.Flags, call.Trace, call.Number);
+        Complete(thread, cpu, result, call.NextInstruction, call.Flags, call.Trace, call.Number, call.Arguments.Arg0);
         // Outside the engine the next run starts from the program counter, which must be past the syscall.
         if (result.Control is null or Restart)
             ContinueAt(cpu, call.NextInstruction);
     }
 
     /// <summary>A call ended in something other than a wait: a value, an exec, a vanished thread, or an interruption.</summary>
-    private protected void Complete(GuestThread thread, ICpu cpu, Result result, ulong nextInstruction, ulong flags, SyscallCall? trace, ulong number)
+    private protected void Complete(GuestThread thread, ICpu cpu, Result result, ulong nextInstruction, ulong flags, SyscallCall? trace, ulong number, ulong firstArgument)
     {
         switch (result.Control)
         {
@@ -162,22 +167,23 @@ public abstract class LinuxPersonality : IPersonality
                     {
                         RestartRule.UnlessHandlerWithoutRestartFlag => 512L,
                         RestartRule.OnlyWithoutHandler => 514L,
-                        _ => 516L,
+                        RestartRule.RestartBlock => 516L,
+                        _ => (long)Errno.EINTR,
                     });
                     thread.Kernel.Tracer?.Exit(thread, ref interrupted);
                 }
                 Finish(thread, cpu, Errno.EINTR, nextInstruction, flags, null);
                 if (!thread.Killed)
-                    thread.InterruptedCall = (restart.Rule, number, nextInstruction - SyscallInstructionLength);
+                    thread.InterruptedCall = new InterruptedCall(restart.Rule, number, nextInstruction - SyscallInstructionLength, firstArgument);
                 break;
-            case SignalReturnOutcome:
+            case SignalReturnOutcome signalReturn:
                 if (trace is { } returned)
                 {
                     returned.Result = result.Raw;
                     thread.Kernel.Tracer?.Exit(thread, ref returned);
                 }
                 thread.CallFinished();
-                thread.SignalReturnPending = true;
+                thread.SignalReturnPending = signalReturn.Kind;
                 break;
             case ExecRequest exec:
                 // The new program replaces every register; to the tracer execve returned 0.

@@ -28,6 +28,7 @@ public sealed class LinuxX64Personality : LinuxPersonality
     public override AddressLayout Layout { get; } = new(0x7fff_ffff_f000, 0x7fff_ffff_f000, 0x7fff_f7ff_f000, 0x5555_5555_4000);
     public override string Platform => "x86_64";
     public override ulong HardwareCapabilities => X64CpuModel.Leaf1Edx;
+    public override ISignalFrames SignalFrames => LinuxX64SignalFrames.Instance;
 
     public override void OnSyscall(GuestThread thread, ICpu cpu, ulong nextInstruction)
     {

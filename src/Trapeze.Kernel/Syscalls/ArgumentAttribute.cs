@@ -43,6 +43,32 @@ public enum ArgumentKind
     Statx,
     /// <summary>fcntl's third argument, whose meaning depends on the command parameter.</summary>
     FcntlArgument,
+    /// <summary>An array of struct pollfd; its count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
+    PollDescriptors,
+    /// <summary>An fd_set bitmap of select; its descriptor count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
+    FdSet,
+    /// <summary>One struct epoll_event (epoll_ctl).</summary>
+    EpollEvent,
+    /// <summary>struct epoll_event records filled by epoll_wait; their count is the result.</summary>
+    EpollEvents,
+    /// <summary>struct itimerspec (timerfd_settime, timerfd_gettime).</summary>
+    IntervalTimerSpec,
+    /// <summary>A struct sockaddr; its length is <see cref="ArgumentAttribute.SizeFrom"/>: a value, or (Direction.Out) a socklen_t pointer.</summary>
+    SocketAddress,
+    /// <summary>A socklen_t the kernel reads and rewrites, printed [in] or [in => out].</summary>
+    SocketLength,
+    /// <summary>socket's type: SOCK_STREAM|SOCK_CLOEXEC.</summary>
+    SocketType,
+    /// <summary>socket's protocol, named by the family in the first parameter (IPPROTO_TCP, NETLINK_ROUTE).</summary>
+    SocketProtocol,
+    /// <summary>getsockopt/setsockopt's option name, named by the level in the previous parameter.</summary>
+    SocketOption,
+    /// <summary>An option's value; its length is <see cref="ArgumentAttribute.SizeFrom"/> (a value, or with Direction.Out a socklen_t pointer).</summary>
+    SocketOptionValue,
+    /// <summary>A struct msghdr (sendmsg at entry, recvmsg at exit with the result's length).</summary>
+    MessageHeader,
+    /// <summary>An array of struct mmsghdr; its count is <see cref="ArgumentAttribute.SizeFrom"/> (or the result).</summary>
+    MultipleMessageHeaders,
 }
 
 /// <summary>Whether the kernel reads the pointed-to data (printed at entry) or writes it (printed at exit, on success).</summary>

@@ -44,6 +44,14 @@ public static class CloneCalls
         return Create(thread, new Request((CloneFlags)fields[0], (int)fields[4], stackTop, new GuestAddress(fields[3]), new GuestAddress(fields[2]), fields[7], new GuestAddress(fields[1])));
     }
 
+    /// <summary>A thread of the caller's process (FreeBSD's thr_new): shares everything, starts where the personality says.</summary>
+    internal static Result CreateThread(GuestThread thread, ulong stack, ulong tls)
+    {
+        const CloneFlags Thread = CloneFlags.CLONE_VM | CloneFlags.CLONE_FS | CloneFlags.CLONE_FILES | CloneFlags.CLONE_SIGHAND
+            | CloneFlags.CLONE_THREAD | CloneFlags.CLONE_SYSVSEM | CloneFlags.CLONE_SETTLS;
+        return Create(thread, new Request(Thread, 0, stack, default, default, tls, default));
+    }
+
     private static Result Create(GuestThread thread, Request request)
     {
         // A vfork parent waits here, dispatched again until its child execs or exits.

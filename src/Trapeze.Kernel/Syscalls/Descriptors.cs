@@ -15,6 +15,22 @@ public static class Descriptors
     [Syscall("pipe2", Support = Support.Partial, Note = "pipes inside Trapeze; O_DIRECT (packet mode) is accepted but writes are not packets")]
     public static Result Pipe2(GuestThread thread, GuestAddress descriptors, OpenFlags flags)
     {
+        var created = CreatePipe(thread, flags);
+        if (created.IsError)
+            return created;
+        var (readEnd, writeEnd) = ((int)created.Raw, (int)thread.SecondResult);
+        if (thread.Memory.Write(descriptors, readEnd) is not Errno.None || thread.Memory.Write(descriptors + 4UL, writeEnd) is not Errno.None)
+        {
+            thread.Process.Files.Close(readEnd);
+            thread.Process.Files.Close(writeEnd);
+            return Errno.EFAULT;
+        }
+        return 0;
+    }
+
+    /// <summary>A new pipe's read end (the result) and write end (<see cref="GuestThread.SecondResult"/>).</summary>
+    internal static Result CreatePipe(GuestThread thread, OpenFlags flags)
+    {
         if ((flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT)) != 0)
             return Errno.EINVAL;
         var pipe = new Pipe { Inode = thread.Kernel.NewInode() };
@@ -37,14 +53,8 @@ public static class Descriptors
             writer.Release();
             return writeEnd;
         }
-        int[] numbers = [(int)readEnd.Raw, (int)writeEnd.Raw];
-        if (thread.Memory.Write(descriptors, numbers[0]) is not Errno.None || thread.Memory.Write(descriptors + 4UL, numbers[1]) is not Errno.None)
-        {
-            files.Close(numbers[0]);
-            files.Close(numbers[1]);
-            return Errno.EFAULT;
-        }
-        return 0;
+        thread.SecondResult = (ulong)writeEnd.Raw;
+        return readEnd;
     }
 
     [Syscall("dup", Support = Support.Full, Returns = ResultKind.Fd)]
@@ -105,12 +115,12 @@ public static class Descriptors
             case FcntlCommand.F_SETFD:
                 files.SetCloseOnExec(fd, (argument & 1) != 0);
                 return 0;
-            case FcntlCommand.F_GETFL when file is PipeEnd:
-                return (int)file.StatusFlags; // pipe2's files were never opened by path: no O_LARGEFILE
-            case FcntlCommand.F_GETFL when file.HostDescriptor is null:
+            case FcntlCommand.F_GETFL when file is PipeEnd or Net.Socket:
+                return (int)file.StatusFlags; // pipe2's and socket's files were never opened by path: no O_LARGEFILE
+            case FcntlCommand.F_GETFL when !file.StatusFlagsOnHost:
                 // Linux reports O_LARGEFILE for every file on 64-bit.
                 return (int)(file.StatusFlags | OpenFlags.O_LARGEFILE);
-            case FcntlCommand.F_SETFL when file.HostDescriptor is null:
+            case FcntlCommand.F_SETFL when !file.StatusFlagsOnHost:
                 const OpenFlags Settable = OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.FASYNC | OpenFlags.O_DIRECT | OpenFlags.O_NOATIME;
                 file.StatusFlags = (file.StatusFlags & ~Settable) | ((OpenFlags)(int)argument & Settable);
                 return 0;
@@ -123,6 +133,7 @@ public static class Descriptors
             case FcntlCommand.F_GETPIPE_SZ:
             case FcntlCommand.F_SETPIPE_SZ:
             case FcntlCommand.F_GET_SEALS:
+            case FcntlCommand.F_ADD_SEALS:
                 return file.HostDescriptor is { } host ? HostSyscall.Invoke(HostSyscall.Fcntl, host, (long)command, (long)argument) : Errno.EINVAL;
             case FcntlCommand.F_GETLK:
             case FcntlCommand.F_SETLK:

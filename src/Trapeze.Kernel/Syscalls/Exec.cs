@@ -73,7 +73,7 @@ public static class ExecCalls
         var kernel = thread.Kernel;
         var memory = process.MemoryContext;
         // A program for another CPU (an i386 program exec'd by an x86-64 one) gets a CPU of its kind.
-        var personality = kernel.PersonalityFor(request.Program.Image.Architecture);
+        var personality = kernel.PersonalityFor(request.Program.Image);
         var shared = memory.Users > 1 || personality.Architecture != memory.Cpu.Architecture;
         var target = shared ? new MemoryContext(kernel.Platform, personality.Architecture) : memory;
         process.Personality = personality;

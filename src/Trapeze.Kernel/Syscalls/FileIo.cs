@@ -93,7 +93,7 @@ public static class FileIo
             _ => Errno.ESPIPE,
         };
 
-    private static Result Vector(GuestThread thread, int fd, GuestAddress vectors, int count, bool write, long offset)
+    internal static Result Vector(GuestThread thread, int fd, GuestAddress vectors, int count, bool write, long offset)
     {
         if (thread.Process.Files.Get(fd) is not { } file)
             return Errno.EBADF;

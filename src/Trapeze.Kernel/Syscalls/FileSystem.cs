@@ -201,7 +201,7 @@ public static unsafe class FileSystem
         {
             if ((mode & AccessMode.W_OK) != 0 && target.Mount.ReadOnly && (target.Node.Mode & FileTypes.Mask) is FileTypes.Regular or FileTypes.Directory)
                 return Errno.EROFS;
-            return target.Node.FileSystem.Access(target.Node, mode, (flags & AtFlags.AT_EACCESS) != 0);
+            return target.Node.FileSystem.Access(thread, target.Node, mode, (flags & AtFlags.AT_EACCESS) != 0);
         });
     }
 
@@ -263,7 +263,7 @@ public static unsafe class FileSystem
 
     [Syscall("mkdirat", Support = Support.Full)]
     public static Result MakeDirectoryAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
-        => OnNewName(thread, directory, path, allowSlash: true, (place, name) => place.Node.FileSystem.MakeDirectory(place.Node, name, CreationMode(thread, mode & 0b111_111_111_111)));
+        => OnNewName(thread, directory, path, allowSlash: true, (place, name) => place.Node.FileSystem.MakeDirectory(thread, place.Node, name, CreationMode(thread, mode & 0b111_111_111_111)));
 
     [Syscall("mknod", Support = Support.Partial, Note = "as mknodat")]
     public static Result MakeNode(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode, ulong device) => MakeNodeAt(thread, CurrentDirectory, path, mode, device);
@@ -277,7 +277,7 @@ public static unsafe class FileSystem
         if (kind is FileTypes.Character or FileTypes.Block && thread.Kernel.Credentials.EffectiveUserId != 0)
             return Errno.EPERM;
         var made = (kind == 0 ? FileTypes.Regular : kind) | CreationMode(thread, mode & 0b111_111_111_111);
-        return OnNewName(thread, directory, path, allowSlash: false, (place, name) => place.Node.FileSystem.MakeNode(place.Node, name, made, device));
+        return OnNewName(thread, directory, path, allowSlash: false, (place, name) => place.Node.FileSystem.MakeNode(thread, place.Node, name, made, device));
     }
 
     [Syscall("rmdir", Support = Support.Full)]
@@ -308,7 +308,7 @@ public static unsafe class FileSystem
                 return Errno.EBUSY;
             if (walk.Directory.Mount.ReadOnly)
                 return Errno.EROFS;
-            return walk.Directory.Node.FileSystem.Remove(walk.Directory.Node, name, isDirectory);
+            return walk.Directory.Node.FileSystem.Remove(thread, walk.Directory.Node, name, isDirectory);
         });
     }
 
@@ -336,7 +336,7 @@ public static unsafe class FileSystem
                 return Errno.EXDEV;
             if (source.Directory.Mount.ReadOnly)
                 return Errno.EROFS;
-            return source.Directory.Node.FileSystem.Rename(source.Directory.Node, fromName, target.Directory.Node, toName, flags);
+            return source.Directory.Node.FileSystem.Rename(thread, source.Directory.Node, fromName, target.Directory.Node, toName, flags);
         }));
     }
 
@@ -357,7 +357,7 @@ public static unsafe class FileSystem
                 return Errno.EPERM;
             if (existing.Mount != place.Mount || existing.Node.FileSystem != place.Node.FileSystem)
                 return Errno.EXDEV;
-            return place.Node.FileSystem.Link(existing.Node, place.Node, name);
+            return place.Node.FileSystem.Link(thread, existing.Node, place.Node, name);
         }));
     }
 
@@ -371,7 +371,7 @@ public static unsafe class FileSystem
             return error;
         if (text.Length == 0)
             return Errno.ENOENT;
-        return OnNewName(thread, directory, path, allowSlash: false, (place, name) => place.Node.FileSystem.SymbolicLink(text, place.Node, name));
+        return OnNewName(thread, directory, path, allowSlash: false, (place, name) => place.Node.FileSystem.SymbolicLink(thread, text, place.Node, name));
     }
 
     [Syscall("chmod", Support = Support.Full)]
@@ -379,11 +379,11 @@ public static unsafe class FileSystem
 
     [Syscall("fchmodat", Support = Support.Full)]
     public static Result ChangeModeAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
-        => OnTarget(thread, directory, path, WalkFlags.FollowLast, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(target.Node, mode & 0b111_111_111_111));
+        => OnTarget(thread, directory, path, WalkFlags.FollowLast, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(thread, target.Node, mode & 0b111_111_111_111));
 
     [Syscall("fchmod", Support = Support.Partial, Note = "a pipe's or socket's mode cannot be changed (EBADF; Linux changes it)")]
     public static Result ChangeModeOf(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Octal)] uint mode)
-        => OnFile(thread, fd, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(target.Node, mode & 0b111_111_111_111),
+        => OnFile(thread, fd, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(thread, target.Node, mode & 0b111_111_111_111),
             host => HostSyscall.Invoke(HostSyscall.Fchmod, host, mode));
 
     [Syscall("chown", Support = Support.Partial, Note = "as fchownat")]
@@ -402,12 +402,12 @@ public static unsafe class FileSystem
             return readError;
         if (file is not null)
             return ChangeOwnerOf(thread, directory, user, group);
-        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(target.Node, user, group));
+        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(thread, target.Node, user, group));
     }
 
     [Syscall("fchown", Support = Support.Full)]
     public static Result ChangeOwnerOf(GuestThread thread, int fd, uint user, uint group)
-        => OnFile(thread, fd, target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(target.Node, user, group),
+        => OnFile(thread, fd, target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(thread, target.Node, user, group),
             host => HostSyscall.Invoke(HostSyscall.Fchown, host, user, group));
 
     [Syscall("ftruncate", Support = Support.Full)]
@@ -417,7 +417,7 @@ public static unsafe class FileSystem
     [Syscall("truncate", Support = Support.Full)]
     public static Result Truncate(GuestThread thread, CString path, long length)
         => length < 0 ? Errno.EINVAL : OnTarget(thread, CurrentDirectory, path, WalkFlags.FollowLast, target => // do_sys_truncate checks the length first
-            target.Node.IsDirectory ? Errno.EISDIR : Writable(target) ?? target.Node.FileSystem.Truncate(target.Node, length));
+            target.Node.IsDirectory ? Errno.EISDIR : Writable(target) ?? target.Node.FileSystem.Truncate(thread, target.Node, length));
 
     [Syscall("fsync", Support = Support.Full)]
     public static Result Synchronize(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fsync, host));
@@ -431,11 +431,24 @@ public static unsafe class FileSystem
         var buffer = stackalloc Timespec[2];
         if (!times.IsNull && thread.Memory.Read(times, new Span<byte>(buffer, 2 * sizeof(Timespec))) is var fault and not Errno.None)
             return fault;
-        var timesPointer = times.IsNull ? null : buffer;
+        return SetTimes(thread, directory, path, times.IsNull ? null : buffer, flags);
+    }
+
+    /// <summary>utimensat with the times read already (utimes, futimesat and utime convert theirs).</summary>
+    internal static Result SetTimes(GuestThread thread, int directory, CString path, Timespec* times, AtFlags flags)
+    {
+        const long UtimeNow = (1L << 30) - 1, UtimeOmit = (1L << 30) - 2, Second = 1_000_000_000;
+        if ((flags & ~(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH)) != 0)
+            return Errno.EINVAL;
+        for (var index = 0; times is not null && index < 2; index++)
+        {
+            if (times[index].Nanoseconds is not (>= 0 and < Second or UtimeNow or UtimeOmit))
+                return Errno.EINVAL;
+        }
         if (path.IsNull)
-            return OnFile(thread, directory, target => Writable(target) ?? target.Node.FileSystem.SetTimes(target.Node, timesPointer),
-                host => HostSyscall.Invoke(HostSyscall.Utimensat, host, 0, (long)timesPointer, 0));
-        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.SetTimes(target.Node, timesPointer));
+            return OnFile(thread, directory, target => Writable(target) ?? target.Node.FileSystem.SetTimes(thread, target.Node, times),
+                host => HostSyscall.Invoke(HostSyscall.Utimensat, host, 0, (long)times, 0));
+        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.SetTimes(thread, target.Node, times));
     }
 
     [Syscall("statfs", Support = Support.Partial, Note = "the host's answer; a bad buffer pointer is not always reported in Linux's order")]
@@ -515,7 +528,7 @@ public static unsafe class FileSystem
     }
 
     /// <summary>A call on a host file; a pipe or socket has no such operation, which Linux answers with EINVAL.</summary>
-    private static Result WithDescriptor(GuestThread thread, int fd, Func<int, Result> call)
+    internal static Result WithDescriptor(GuestThread thread, int fd, Func<int, Result> call)
         => thread.Process.Files.Get(fd) switch
         {
             null => Errno.EBADF,
@@ -527,7 +540,7 @@ public static unsafe class FileSystem
     {
         if (!target.Node.IsDirectory)
             return Errno.ENOTDIR;
-        if (target.Node.FileSystem.Access(target.Node, AccessMode.X_OK, effective: true) is var denied and not Errno.None)
+        if (target.Node.FileSystem.Access(thread, target.Node, AccessMode.X_OK, effective: true) is var denied and not Errno.None)
             return denied;
         if (root)
             thread.Process.FileSystem.ChangeRoot(target);

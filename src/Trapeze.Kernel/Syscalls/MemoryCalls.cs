@@ -38,7 +38,7 @@ public static class MemoryCalls
         return address;
     }
 
-    [Syscall("mmap", Returns = ResultKind.Address, Support = Support.Partial, Note = "MAP_SHARED file mappings are private copies: writes do not reach the file; a mapping larger than the host's memory is refused even with MAP_NORESERVE")]
+    [Syscall("mmap", Returns = ResultKind.Address, Support = Support.Partial, Note = "MAP_SHARED file mappings are the host's page cache; MAP_PRIVATE ones are copies made at mmap (later writes to the file are not seen); pages past the end of a file read as zeros instead of SIGBUS; a mapping larger than the host's memory is refused even with MAP_NORESERVE")]
     public static Result Map(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection, MapFlags flags, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Hex)] long offset)
     {
         var space = thread.Process.AddressSpace;
@@ -53,6 +53,8 @@ public static class MemoryCalls
         if ((flags & MapFlags.MAP_ANONYMOUS) == 0)
         {
             file = thread.Process.Files.Get(fd);
+            if (file?.SharedMemory(offset) is { } kernelMemory)
+                return MapKernelMemory(thread, address, length, protection, flags, kernelMemory, file.Path);
             if (file is not HostFile)
                 return file is null ? Errno.EBADF : Errno.ENODEV;
             if ((file.StatusFlags & OpenFlags.O_PATH) != 0)
@@ -86,8 +88,9 @@ public static class MemoryCalls
         }
 
         var name = file is null ? "" : (file.HostDescriptor is { } host ? Host.HostLinks.PathOf(host) : null) ?? file.Path;
-        // Shared anonymous memory stays one copy across fork; shared file mappings are still copies (see Note).
-        var shared = file is null && type is (MapFlags.MAP_SHARED or MapFlags.MAP_SHARED_VALIDATE);
+        var shared = type is (MapFlags.MAP_SHARED or MapFlags.MAP_SHARED_VALIDATE);
+        if (shared && file is HostFile sharedFile)
+            return MapShared(space, sharedFile, start, size, protection, offset, name);
         if (space.Map(start, size, ToMemory(protection), name, (ulong)offset, shared) is not { } mapping)
             return Errno.ENOMEM;
         if (file is HostFile hostFile)
@@ -99,6 +102,67 @@ public static class MemoryCalls
                 return result;
             }
         }
+        return start;
+    }
+
+    /// <summary>MAP_SHARED of a host file: its page cache becomes guest memory, so writes reach the file and every other mapping.</summary>
+    private static Result MapShared(AddressSpace space, HostFile file, ulong start, ulong size, ProtectionFlags protection, long offset, string name)
+    {
+        // The host descriptor's own flags (F_GETFL): what it was opened for decides what the mapping may become.
+        var status = (OpenFlags)(int)Host.HostSyscall.Invoke(Host.HostSyscall.Fcntl, file.HostDescriptor!.Value, (long)FcntlCommand.F_GETFL);
+        var access = status & (OpenFlags.O_WRONLY | OpenFlags.O_RDWR | OpenFlags.O_PATH);
+        var writable = access == OpenFlags.O_RDWR && (status & OpenFlags.O_APPEND) == 0;
+        if ((access & OpenFlags.O_PATH) != 0)
+            return Errno.EBADF;
+        if (access == OpenFlags.O_WRONLY || ((protection & ProtectionFlags.PROT_WRITE) != 0 && !writable))
+            return Errno.EACCES;
+        if (MemoryObject.MapFile(file.HostDescriptor!.Value, size, offset, writable, out var error) is not { } memory)
+            return error; // the host's answer: EPERM for a write-sealed memfd, ENODEV for a file that cannot be mapped...
+        space.Map(start, memory, ToMemory(protection), name, (ulong)offset);
+        return start;
+    }
+
+    [Syscall("msync", Support = Support.Full)]
+    public static Result Synchronize(GuestThread thread, GuestAddress address, ulong length, [Argument(ArgumentKind.Hex)] int flags)
+    {
+        const int Async = 1, Invalidate = 2, Sync = 4;
+        if ((address.Value & PageMask) != 0 || (flags & ~(Async | Invalidate | Sync)) != 0 || (flags & (Async | Sync)) == (Async | Sync))
+            return Errno.EINVAL;
+        if (length > ulong.MaxValue - PageMask || address.Value + AddressSpace.PageUp(length) < address.Value)
+            return Errno.ENOMEM;
+        var space = thread.Process.AddressSpace;
+        var end = address.Value + AddressSpace.PageUp(length);
+        var mapped = space.IsFullyMapped(address.Value, end);
+        for (var cursor = address.Value; cursor < end;)
+        {
+            if (space.Find(cursor) is not { } mapping)
+            {
+                cursor += AddressSpace.PageSize;
+                continue;
+            }
+            var pieceEnd = Math.Min(end, mapping.End);
+            if (mapping.Shared && Host.HostMemory.Synchronize(mapping.Host + (nint)(cursor - mapping.Start), pieceEnd - cursor, flags) is var error and not Errno.None)
+                return error;
+            cursor = pieceEnd;
+        }
+        return mapped ? 0 : Errno.ENOMEM;
+    }
+
+    /// <summary>A file's shared kernel memory (io_uring's rings) mapped as it is: every mapping sees the same pages.</summary>
+    private static Result MapKernelMemory(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection, MapFlags flags, MemoryObject memory, string name)
+    {
+        var space = thread.Process.AddressSpace;
+        var size = AddressSpace.PageUp(length);
+        if ((flags & MapFlags.MAP_SHARED) == 0 || size > memory.Length)
+            return Errno.EINVAL;
+        ulong start;
+        if ((flags & MapFlags.MAP_FIXED) != 0)
+            start = address.Value;
+        else if (space.FindFree(size) is { } free)
+            start = free;
+        else
+            return Errno.ENOMEM;
+        space.MapObject(start, size, ToMemory(protection), memory, name);
         return start;
     }
 
@@ -132,6 +196,8 @@ public static class MemoryCalls
         // No Trapeze mapping grows down (the stack is a fixed mapping), so PROT_GROWSDOWN/UP cannot apply.
         if ((bits & (GrowsDown | GrowsUp)) != 0)
             return Errno.EINVAL;
+        if ((protection & ProtectionFlags.PROT_WRITE) != 0 && ReadOnlyShared(thread.Process.AddressSpace, address.Value, end))
+            return Errno.EACCES;
         return thread.Process.AddressSpace.Protect(address.Value, length, ToMemory(protection)) ? 0 : Errno.ENOMEM;
     }
 
@@ -167,7 +233,7 @@ public static class MemoryCalls
         return target;
     }
 
-    [Syscall("madvise", Support = Support.Partial, Note = "MADV_DONTNEED zeroes private pages; other advice is accepted and ignored")]
+    [Syscall("madvise", Support = Support.Partial, Note = "MADV_DONTNEED zeroes private pages and leaves shared ones; other advice is accepted and ignored")]
     public static Result Advise(GuestThread thread, GuestAddress address, ulong length, MadviseAdvice advice)
     {
         if (!IsKnownAdvice((int)advice) || (address.Value & PageMask) != 0)
@@ -186,9 +252,11 @@ public static class MemoryCalls
             {
                 var mapping = space.Find(cursor)!;
                 var pieceEnd = Math.Min(end, mapping.End);
+                // Shared pages keep their contents (the file's, or shared memory's): only private ones drop to zero.
                 unsafe
                 {
-                    new Span<byte>((void*)(mapping.Host + (nint)(cursor - mapping.Start)), (int)(pieceEnd - cursor)).Clear();
+                    if (!mapping.Shared)
+                        new Span<byte>((void*)(mapping.Host + (nint)(cursor - mapping.Start)), (int)(pieceEnd - cursor)).Clear();
                 }
                 cursor = pieceEnd;
             }
@@ -218,20 +286,19 @@ public static class MemoryCalls
         return 0;
     }
 
-    [Syscall("msync", Support = Support.Partial, Note = "checks its arguments; MAP_SHARED file mappings are private copies, so there is nothing to write back")]
-    public static Result Synchronize(GuestThread thread, GuestAddress address, ulong length, [Argument(ArgumentKind.Hex)] int flags)
-    {
-        const int Async = 1, Invalidate = 2, Sync = 4;
-        if ((flags & ~(Async | Invalidate | Sync)) != 0 || (address.Value & PageMask) != 0 || (flags & (Async | Sync)) == (Async | Sync))
-            return Errno.EINVAL;
-        if (length > ulong.MaxValue - PageMask || address.Value + AddressSpace.PageUp(length) < address.Value)
-            return Errno.ENOMEM;
-        var end = address.Value + AddressSpace.PageUp(length);
-        return end == address.Value || thread.Process.AddressSpace.IsFullyMapped(address.Value, end) ? 0 : Errno.ENOMEM;
-    }
-
     /// <summary>The advice values mm/madvise.c accepts (MADV_NORMAL..MADV_COLLAPSE, HWPOISON, SOFT_OFFLINE, GUARD_*).</summary>
     private static bool IsKnownAdvice(int advice) => advice is (>= 0 and <= 4) or (>= 8 and <= 25) or (>= 100 and <= 103);
+
+    /// <summary>True when part of the range is a shared mapping of a file not open for writing (mprotect may not make it writable).</summary>
+    private static bool ReadOnlyShared(AddressSpace space, ulong start, ulong end)
+    {
+        foreach (var mapping in space.Mappings)
+        {
+            if (mapping.Start < end && mapping.End > start && !mapping.Object.Writable)
+                return true;
+        }
+        return false;
+    }
 
     private static MemoryProtection ToMemory(ProtectionFlags protection)
         => (MemoryProtection)((int)protection & 7);

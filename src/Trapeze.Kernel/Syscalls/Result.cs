@@ -42,7 +42,8 @@ public readonly record struct Result
     public static Result Exec(ExecRequest request) => new(0, request);
 
     /// <summary>rt_sigreturn: the run loop restores every register from the signal frame; <paramref name="restoredResult"/> is the RAX it holds (for the tracer).</summary>
-    public static Result SignalReturn(long restoredResult) => new(restoredResult, SignalReturnOutcome.Instance);
+    public static Result SignalReturn(long restoredResult, SignalFrameKind kind = SignalFrameKind.RealTime)
+        => new(restoredResult, kind == SignalFrameKind.RealTime ? SignalReturnOutcome.RealTime : SignalReturnOutcome.Legacy);
 
     /// <summary>The calling thread is gone (exit, exit_group, a fatal signal): nothing to return to.</summary>
     public static Result ThreadGone { get; } = new(0, ControlOutcome.Gone);
@@ -74,14 +75,21 @@ public enum RestartRule
     UnlessHandlerWithoutRestartFlag,
     /// <summary>ERESTARTNOHAND: restarted only when no handler ran (poll, select, pause).</summary>
     OnlyWithoutHandler,
-    /// <summary>EINTR whatever happens (nanosleep writes its remaining time first).</summary>
+    /// <summary>
+    /// ERESTART_RESTARTBLOCK: EINTR when a handler runs, else the thread runs restart_syscall, which
+    /// continues the call from <see cref="GuestThread.RestartBlock"/> (nanosleep towards its first deadline).
+    /// </summary>
+    RestartBlock,
+    /// <summary>EINTR whatever happens (sigtimedwait, epoll_wait).</summary>
     Never,
 }
 
 internal sealed class SignalReturnOutcome : ControlOutcome
 {
-    private SignalReturnOutcome() : base("signal return") { }
-    public static SignalReturnOutcome Instance { get; } = new();
+    private SignalReturnOutcome(SignalFrameKind kind) : base("signal return") => Kind = kind;
+    public SignalFrameKind Kind { get; }
+    public static SignalReturnOutcome RealTime { get; } = new(SignalFrameKind.RealTime);
+    public static SignalReturnOutcome Legacy { get; } = new(SignalFrameKind.Legacy);
 }
 
 internal sealed class Restart(RestartRule rule) : ControlOutcome("interrupted")

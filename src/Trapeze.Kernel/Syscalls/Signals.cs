@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Trapeze.Cpu;
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Tasks;
@@ -88,7 +87,7 @@ public static class Signals
     {
         const int OnStack = 1, Disable = 2, AutoDisarm = 1 << 31;
         const ulong MinimumSize = 2048;
-        var sp = thread.Process.Cpu.ReadRegister(X64Register.Rsp);
+        var sp = thread.Process.Personality.SignalFrames?.StackPointer(thread.Process.Cpu) ?? 0;
         var onAlternate = SignalDelivery.OnAlternateStack(thread, sp);
         byte[]? incoming = null;
         if (!stack.IsNull)
@@ -101,7 +100,7 @@ public static class Signals
         {
             var previous = new byte[24];
             BinaryPrimitives.WriteUInt64LittleEndian(previous, thread.AlternateStackBase);
-            var flags = thread.AlternateStackSize == 0 ? Disable : onAlternate ? OnStack : 0;
+            var flags = SignalDelivery.AlternateStackFlags(thread, onAlternate);
             if (thread.AlternateStackAutoDisarm)
                 flags |= AutoDisarm;
             BinaryPrimitives.WriteInt32LittleEndian(previous.AsSpan(8), flags);
@@ -135,15 +134,17 @@ public static class Signals
 
     [Syscall("rt_sigreturn", Support = Support.Full)]
     public static Result SignalReturn(GuestThread thread)
-        => Result.SignalReturn(SignalDelivery.SavedResult(thread, thread.Process.Cpu.ReadRegister(X64Register.Rsp)));
+        => Result.SignalReturn(SignalDelivery.SavedResult(thread, SignalFrameKind.RealTime));
 
-    [Syscall("kill", Support = Support.Partial, Note = "pid, 0, -1 and -pgid within this kernel; every sender may signal every guest process")]
+    [Syscall("kill", Support = Support.Full)]
     public static Result Kill(GuestThread thread, int pid, [Argument(ArgumentKind.Signal)] int signal)
     {
         if (signal < 0 || signal > SignalCount)
             return Errno.EINVAL;
         var kernel = thread.Kernel;
         var sender = thread.Process;
+        if (pid == int.MinValue)
+            return Errno.ESRCH;
         List<Process> targets;
         if (pid > 0)
             targets = kernel.FindProcess(pid) is { } one ? [one] : [];
@@ -156,12 +157,34 @@ public static class Signals
         }
         if (targets.Count == 0)
             return Errno.ESRCH;
+        // One process: its answer. A group: success when any member could be signalled. Everyone (-1):
+        // success unless an error other than EPERM.
+        var permitted = targets.Where(target => MaySignal(sender, target, signal)).ToList();
+        if (permitted.Count == 0 && pid != -1)
+            return Errno.EPERM;
         if (signal == 0)
             return 0;
         // The caller goes last, so that a fatal signal to its own group reaches the others first.
-        foreach (var target in targets.OrderBy(p => p == sender))
-            SignalDelivery.SendToProcess(target, SignalInfo.FromUser((Signal)signal, SignalInfo.User, sender.Id, kernel.Credentials.UserId));
+        var info = SignalInfo.FromUser((Signal)signal, SignalInfo.User, sender.Id, sender.Credentials.RealUser);
+        foreach (var target in permitted.OrderBy(p => p == sender))
+            SignalDelivery.SendToProcess(target, info);
         return thread.Killed ? Result.ThreadGone : 0;
+    }
+
+    /// <summary>
+    /// Linux's check_kill_permission: the sender's real or effective uid is the target's real or saved
+    /// uid, or the sender is privileged (euid 0 standing for CAP_KILL); SIGCONT within a session.
+    /// </summary>
+    private static bool MaySignal(Process sender, Process target, int signal)
+    {
+        if (sender == target)
+            return true;
+        var from = sender.Credentials;
+        var to = target.Credentials;
+        if (from.EffectiveUser == 0 || from.EffectiveUser == to.SavedUser || from.EffectiveUser == to.RealUser
+            || from.RealUser == to.SavedUser || from.RealUser == to.RealUser)
+            return true;
+        return signal == (int)Signal.SIGCONT && sender.SessionId == target.SessionId;
     }
 
     [Syscall("tgkill", Support = Support.Full)]
@@ -185,19 +208,23 @@ public static class Signals
     {
         if (signal < 0 || signal > SignalCount)
             return Errno.EINVAL;
+        if (!MaySignal(thread.Process, target.Process, signal))
+            return Errno.EPERM;
         if (signal == 0)
             return 0;
-        SignalDelivery.SendToThread(target, SignalInfo.FromUser((Signal)signal, code, thread.Process.Id, thread.Kernel.Credentials.UserId));
+        SignalDelivery.SendToThread(target, SignalInfo.FromUser((Signal)signal, code, thread.Process.Id, thread.Process.Credentials.RealUser));
         return thread.Killed ? Result.ThreadGone : 0;
     }
 
     [Syscall("rt_sigqueueinfo", Support = Support.Full)]
     public static Result QueueInformation(GuestThread thread, int pid, [Argument(ArgumentKind.Signal)] int signal, GuestAddress information)
     {
-        if (ReadQueuedInformation(thread, signal, information, out var info) is var error and not Errno.None)
+        if (ReadQueuedInformation(thread, signal, information, pid == thread.Process.Id, out var info) is var error and not Errno.None)
             return error;
         if (thread.Kernel.FindProcess(pid) is not { } target)
             return Errno.ESRCH;
+        if (!MaySignal(thread.Process, target, signal))
+            return Errno.EPERM;
         if (signal != 0)
             SignalDelivery.SendToProcess(target, info!);
         return thread.Killed ? Result.ThreadGone : 0;
@@ -206,16 +233,18 @@ public static class Signals
     [Syscall("rt_tgsigqueueinfo", Support = Support.Full)]
     public static Result ThreadQueueInformation(GuestThread thread, int group, int tid, [Argument(ArgumentKind.Signal)] int signal, GuestAddress information)
     {
-        if (ReadQueuedInformation(thread, signal, information, out var info) is var error and not Errno.None)
+        if (ReadQueuedInformation(thread, signal, information, tid == thread.Id, out var info) is var error and not Errno.None)
             return error;
         if (thread.Kernel.FindThread(tid) is not { } target || target.Process.Id != group)
             return Errno.ESRCH;
+        if (!MaySignal(thread.Process, target.Process, signal))
+            return Errno.EPERM;
         if (signal != 0)
             SignalDelivery.SendToThread(target, info!);
         return thread.Killed ? Result.ThreadGone : 0;
     }
 
-    private static Errno ReadQueuedInformation(GuestThread thread, int signal, GuestAddress information, out SignalInfo? info)
+    internal static Errno ReadQueuedInformation(GuestThread thread, int signal, GuestAddress information, bool toSelf, out SignalInfo? info)
     {
         info = null;
         if (signal < 0 || signal > SignalCount)
@@ -224,8 +253,8 @@ public static class Signals
         if (thread.Memory.Read(information, raw) is var fault and not Errno.None)
             return fault;
         var code = BinaryPrimitives.ReadInt32LittleEndian(raw.AsSpan(8));
-        // Only the kernel may claim SI_USER or a kernel code for another process's signal.
-        if ((code >= 0 || code == SignalInfo.ThreadKill) && thread.Kernel.Credentials.UserId != 0)
+        // Only the kernel (or a caller signalling itself) may claim SI_USER, SI_TKILL or a kernel code.
+        if ((code >= 0 || code == SignalInfo.ThreadKill) && !toSelf)
             return Errno.EPERM;
         info = new SignalInfo
         {
@@ -237,6 +266,20 @@ public static class Signals
             Raw = raw,
         };
         return Errno.None;
+    }
+
+    [Syscall("restart_syscall", Support = Support.Full)]
+    public static Result RestartSyscall(GuestThread thread)
+    {
+        // The block is taken on the first dispatch; a resumed call that blocks keeps it in RetryState.
+        if (thread.RetryState is not RestartBlock block)
+        {
+            if (thread.RestartBlock is not { } pending)
+                return Errno.EINTR;
+            thread.RestartBlock = null;
+            thread.RetryState = block = pending;
+        }
+        return block.Resume(thread);
     }
 
     [Syscall("pause", Support = Support.Full)]

@@ -17,6 +17,13 @@ public static unsafe class SystemInfo
         var result = HostSyscall.Invoke(HostSyscall.Uname, (long)buffer);
         if (result < 0)
             return result;
+        if (thread.Process.Kernel.Options.HostName is { } hostName)
+        {
+            const int NodeName = 65, FieldSize = 65;
+            var field = new Span<byte>(buffer + NodeName, FieldSize);
+            field.Clear();
+            System.Text.Encoding.UTF8.GetBytes(hostName.AsSpan(0, Math.Min(hostName.Length, FieldSize - 1)), field);
+        }
         return thread.Memory.Write(name, new ReadOnlySpan<byte>(buffer, UtsnameSize)) is var fault and not Errno.None ? fault : 0;
     }
 

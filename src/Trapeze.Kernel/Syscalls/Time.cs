@@ -53,10 +53,13 @@ public static class Time
 
     [Syscall("nanosleep", Support = Support.Partial, Note = "as clock_nanosleep on CLOCK_MONOTONIC")]
     public static Result Sleep(GuestThread thread, [Argument(ArgumentKind.Timespec)] GuestAddress request, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress remaining)
-        => SleepOnClock(thread, ClockId.CLOCK_MONOTONIC, 0, request, remaining);
+        => Sleep(thread, "nanosleep", ClockId.CLOCK_MONOTONIC, 0, request, remaining);
 
     [Syscall("clock_nanosleep", Support = Support.Partial, Note = "CPU-time clocks of other processes are EINVAL")]
     public static Result SleepOnClock(GuestThread thread, ClockId clock, int flags, [Argument(ArgumentKind.Timespec)] GuestAddress request, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress remaining)
+        => Sleep(thread, "clock_nanosleep", clock, flags, request, remaining);
+
+    private static Result Sleep(GuestThread thread, string call, ClockId clock, int flags, GuestAddress request, GuestAddress remaining)
     {
         const int Absolute = 1; // TIMER_ABSTIME
         if (LinuxStructures.ReadTime(thread, request, out var duration) is var fault and not Errno.None)
@@ -67,21 +70,37 @@ public static class Time
         if (clocks.Now(clock) is null || clock is ClockId.CLOCK_THREAD_CPUTIME_ID)
             return Errno.EINVAL;
         var nanoseconds = duration.Seconds >= long.MaxValue / NanosecondsPerSecond ? long.MaxValue : duration.Seconds * NanosecondsPerSecond + duration.Nanoseconds;
-        var deadline = (flags & Absolute) != 0 ? clocks.ToMonotonic(clock, nanoseconds) : thread.DeadlineAfter(nanoseconds);
+        if ((flags & Absolute) != 0)
+        {
+            // An absolute sleep runs again with the same arguments when no handler ran (ERESTARTNOHAND).
+            var slept = thread.Block(new Wait(deadline: clocks.ToMonotonic(clock, nanoseconds)));
+            return slept.Error == Errno.ETIMEDOUT ? 0 : slept.Control is Restart ? Result.Interrupted(RestartRule.OnlyWithoutHandler) : slept;
+        }
+        return SleepUntil(thread, call, thread.DeadlineAfter(nanoseconds), remaining, thread.OldTimeLayout);
+    }
+
+    /// <summary>
+    /// A relative sleep towards <paramref name="deadline"/>: interrupted, it writes the time left and
+    /// returns ERESTART_RESTARTBLOCK, so that without a handler (a stop and SIGCONT) restart_syscall
+    /// sleeps on to the same deadline.
+    /// </summary>
+    private static Result SleepUntil(GuestThread thread, string call, long deadline, GuestAddress remaining, bool oldTimeLayout)
+    {
         var slept = thread.Block(new Wait(deadline: deadline));
         if (slept.Error == Errno.ETIMEDOUT)
             return 0;
-        if (slept.Control is Restart && (flags & Absolute) == 0 && !remaining.IsNull)
+        if (slept.Control is not Restart)
+            return slept;
+        if (!remaining.IsNull)
         {
-            // Interrupted: a relative sleep tells how much was left.
-            var left = Math.Max(0, deadline - clocks.Monotonic);
-            if (LinuxStructures.WriteTime(thread, remaining, ToTimespec(left)) is var remainingFault and not Errno.None)
-                return remainingFault;
+            var left = Math.Max(0, deadline - thread.Kernel.Clock.Monotonic);
+            thread.OldTimeLayout = oldTimeLayout;
+            if (LinuxStructures.WriteTime(thread, remaining, ToTimespec(left)) is var fault and not Errno.None)
+                return fault;
         }
-        return slept.Control is Restart ? Result.Interrupted(RestartRule.Never) : slept;
+        thread.RestartBlock = new RestartBlock(call, resumed => SleepUntil(resumed, call, deadline, remaining, oldTimeLayout));
+        return Result.Interrupted(RestartRule.RestartBlock);
     }
-
-
 
     private static Timespec ToTimespec(long nanoseconds)
         => new() { Seconds = nanoseconds / NanosecondsPerSecond, Nanoseconds = nanoseconds % NanosecondsPerSecond };

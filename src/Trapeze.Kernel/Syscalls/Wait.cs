@@ -96,7 +96,7 @@ public static class WaitCalls
             // Linux zeroes si_pid (and si_signo) when nothing is waitable yet.
             return information.IsNull || thread.Memory.Write(information, new byte[128]) is Errno.None ? 0 : Errno.EFAULT;
         }
-        if (!information.IsNull && thread.Memory.Write(information, ChildInformation(zombie, thread.Kernel.Credentials.UserId)) is var fault and not Errno.None)
+        if (!information.IsNull && thread.Memory.Write(information, ChildInformation(zombie, zombie.Credentials.RealUser)) is var fault and not Errno.None)
             return fault;
         if (!usage.IsNull && thread.Memory.Write(usage, new byte[144]) is var usageFault and not Errno.None)
             return usageFault;

@@ -75,10 +75,13 @@ public sealed class GuestThread
     public ulong? SavedMask { get; set; }
 
     /// <summary>A call a signal interrupted: delivery decides between EINTR (already in RAX) and running it again.</summary>
-    internal (RestartRule Rule, ulong Number, ulong SyscallAddress)? InterruptedCall { get; set; }
+    internal InterruptedCall? InterruptedCall { get; set; }
 
-    /// <summary>rt_sigreturn was called: the run loop restores the registers from the frame.</summary>
-    internal bool SignalReturnPending { get; set; }
+    /// <summary>What restart_syscall continues: set by a call that returned <see cref="RestartRule.RestartBlock"/>.</summary>
+    internal RestartBlock? RestartBlock { get; set; }
+
+    /// <summary>sigreturn or rt_sigreturn was called: the run loop restores the registers from that frame.</summary>
+    internal SignalFrameKind? SignalReturnPending { get; set; }
 
     /// <summary>The registers while the thread is off the CPU (null before it first ran: it starts from the CPU's state).</summary>
     internal ICpuContext? Context { get; set; }
@@ -94,6 +97,9 @@ public sealed class GuestThread
 
     /// <summary>A blocking call's own state kept across its dispatches (a vfork child, a futex waiter, bytes written so far).</summary>
     public object? RetryState { get; set; }
+
+    /// <summary>A call's second result, which the BSD ABIs return in RDX/EDX (pipe's write end, fork's "child" flag).</summary>
+    public ulong SecondResult { get; set; }
 
     /// <summary>The end of this thread's life was decided (exit_group, a fatal signal, exec by another thread).</summary>
     public bool Killed { get; private set; }

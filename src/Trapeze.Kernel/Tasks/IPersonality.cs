@@ -46,6 +46,9 @@ public interface IPersonality
     /// </summary>
     void StartChild(GuestThread parent, GuestThread child, ulong resumeAt, ulong stack, ulong? tls);
 
+    /// <summary>The ABI's signal frames (null: handlers are not run).</summary>
+    ISignalFrames? SignalFrames => null;
+
     /// <summary>The auxiliary vector's AT_PLATFORM and AT_HWCAP.</summary>
     string Platform { get; }
     ulong HardwareCapabilities { get; }

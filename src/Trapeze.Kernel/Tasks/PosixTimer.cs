@@ -27,6 +27,9 @@ internal sealed class PosixTimer(Process process, int id, ClockId clock)
 
     public int LastOverrun { get; private set; }
 
+    /// <summary>Called with the number of expiries each time the timer fires (a timerfd counts them).</summary>
+    public Action<int>? Expired { get; init; }
+
     /// <summary>Each arming gets a new generation, so expiries scheduled by an older one are ignored.</summary>
     public long Generation { get; private set; }
 
@@ -49,6 +52,9 @@ internal sealed class PosixTimer(Process process, int id, ClockId clock)
         if (generation != Generation || Deadline == 0 || Process.State != ProcessState.Running)
             return;
         var now = kernel.Clock.Monotonic;
+        // An expiry a reader caught up with early (timerfd) leaves a stale entry in the service's queue.
+        if (Deadline > now)
+            return;
         var missed = 0;
         if (Interval > 0)
         {
@@ -64,6 +70,7 @@ internal sealed class PosixTimer(Process process, int id, ClockId clock)
             Deadline = 0;
             missed = 1;
         }
+        Expired?.Invoke(missed);
         if (Signal == 0)
             return;
         var queue = Thread?.Pending ?? Process.SharedPending;

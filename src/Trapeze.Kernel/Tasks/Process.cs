@@ -225,6 +225,9 @@ public sealed class Process
     /// <summary>Woken when the process ends (pidfd readers, the kernel waiting for the first process).</summary>
     public WaitQueue Ended { get; } = new();
 
+    /// <summary>A signal became pending for the process or one of its threads (signalfd readers wait here).</summary>
+    public WaitQueue SignalsQueued { get; } = new();
+
     internal GuestThread AddThread(int id)
     {
         var thread = new GuestThread(this, id);

@@ -1,30 +1,17 @@
-using System.Buffers.Binary;
 using Trapeze.Cpu;
 using Trapeze.Kernel.Abi.Linux;
-using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Syscalls;
 
 namespace Trapeze.Kernel.Tasks;
 
 /// <summary>
 /// Generating signals (pending sets, the thread that takes a process signal, fatal and stop
-/// actions) and delivering them on the way back to user space: the x86-64 rt_sigframe, EINTR or
-/// restart of an interrupted call, and rt_sigreturn.
+/// actions) and delivering them on the way back to user space: the handler's frame, EINTR or
+/// restart of an interrupted call, and sigreturn. The frame's layout is the ABI's
+/// (<see cref="ISignalFrames"/>, from the personality).
 /// </summary>
 public static class SignalDelivery
 {
-    private const int UcontextOffset = 8, UcontextSize = 304, SigcontextOffset = 40, MaskOffset = 296;
-    private const int FrameSize = UcontextOffset + UcontextSize + SignalInfo.Size; // pretcode, uc, info
-    private const int FxsaveSize = 512;
-    private const int RedZone = 128;
-
-    // sigcontext order: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags.
-    private static readonly X64Register[] ContextRegisters =
-    [
-        X64Register.R8, X64Register.R9, X64Register.R10, X64Register.R11, X64Register.R12, X64Register.R13, X64Register.R14, X64Register.R15,
-        X64Register.Rdi, X64Register.Rsi, X64Register.Rbp, X64Register.Rbx, X64Register.Rdx, X64Register.Rax, X64Register.Rcx, X64Register.Rsp,
-    ];
-
     private static ulong Bit(int signal) => PendingSignals.Bit(signal);
 
     // ---- generation ----
@@ -73,6 +60,7 @@ public static class SignalDelivery
         var queue = target?.Pending ?? process.SharedPending;
         if (!queue.Add(info))
             return;
+        process.SignalsQueued.Notify(WaitQueue.InputEvents);
         var chosen = target ?? Choose(process, signal);
         if (chosen is null || (chosen.SignalMask & Bit(signal)) != 0)
             return;
@@ -169,7 +157,7 @@ public static class SignalDelivery
 
     /// <summary>SIGCHLD's siginfo for a child that exited, was killed, stopped or continued.</summary>
     internal static SignalInfo ChildInformation(Process child, int code, int status)
-        => new() { Signal = (int)Signal.SIGCHLD, Code = code, Pid = child.Id, Uid = child.Kernel.Credentials.UserId, Status = status };
+        => new() { Signal = (int)Signal.SIGCHLD, Code = code, Pid = child.Id, Uid = child.Credentials.RealUser, Status = status };
 
     /// <summary>A child became a zombie: the exit signal goes to its parent (SIGCHLD with CLD_EXITED / KILLED / DUMPED).</summary>
     internal static void ChildEnded(Process child, Process parent)
@@ -180,7 +168,7 @@ public static class SignalDelivery
         if (child.ExitSignal == (int)Signal.SIGCHLD)
             SendToProcess(parent, ChildInformation(child, code, status));
         else if (child.ExitSignal is > 0 and <= 64)
-            SendToProcess(parent, new SignalInfo { Signal = child.ExitSignal, Code = code, Pid = child.Id, Uid = child.Kernel.Credentials.UserId, Status = status });
+            SendToProcess(parent, new SignalInfo { Signal = child.ExitSignal, Code = code, Pid = child.Id, Uid = child.Credentials.RealUser, Status = status });
     }
 
     /// <summary>A parent that ignores SIGCHLD (or set SA_NOCLDWAIT) leaves no zombies.</summary>
@@ -202,10 +190,10 @@ public static class SignalDelivery
     {
         var process = thread.Process;
         var cpu = process.Cpu;
-        if (thread.SignalReturnPending)
+        if (thread.SignalReturnPending is { } kind)
         {
-            thread.SignalReturnPending = false;
-            if (!RestoreFrame(thread, cpu))
+            thread.SignalReturnPending = null;
+            if (!RestoreFrame(thread, cpu, kind))
             {
                 process.Terminate(ExitStatus.Killed(Signal.SIGSEGV, "(bad signal frame at rt_sigreturn)"));
                 return;
@@ -242,19 +230,25 @@ public static class SignalDelivery
                         return;
                 }
             }
-            // Only the x86-64 frame exists yet: a 32-bit guest's handler is not run (as before signals
-            // were delivered at all), rather than given a frame its code cannot read.
-            if (process.Personality.Architecture != CpuArchitecture.X86_64)
+            // A personality without frames yet does not run its guest's handlers, rather than give
+            // them a frame their code cannot read.
+            if (process.Personality.SignalFrames is not { } frames)
                 continue;
             var flags = actions.Flags(signal);
             ApplyRestart(thread, cpu, handlerRuns: true, flags);
-            if (!SetupFrame(thread, cpu, info, handler, flags))
+            if (!SetupFrame(thread, frames, cpu, info, handler, flags))
             {
                 process.Terminate(ExitStatus.Killed(Signal.SIGSEGV, $"(no room for the {(Signal)signal} frame on the stack)"));
                 return;
             }
         }
         ApplyRestart(thread, cpu, handlerRuns: false, 0);
+        // No handler ran: the mask sigsuspend, ppoll or epoll_pwait put in place goes back now.
+        if (thread.SavedMask is { } saved)
+        {
+            thread.SignalMask = saved;
+            thread.SavedMask = null;
+        }
     }
 
     /// <summary>The status of a process a signal's default action kills, with what a fault touched for the user's message.</summary>
@@ -284,7 +278,7 @@ public static class SignalDelivery
         return null;
     }
 
-    /// <summary>A signal interrupted a call: restart it (RIP back on the syscall, RAX its number) or leave its EINTR.</summary>
+    /// <summary>A signal interrupted a call: restart it (back on its syscall instruction) or leave its EINTR.</summary>
     private static void ApplyRestart(GuestThread thread, ICpu cpu, bool handlerRuns, ulong flags)
     {
         if (thread.InterruptedCall is not { } call)
@@ -293,69 +287,31 @@ public static class SignalDelivery
         var restart = handlerRuns
             ? call.Rule == RestartRule.UnlessHandlerWithoutRestartFlag && (flags & SignalActions.Restart) != 0
             : call.Rule != RestartRule.Never;
-        if (!restart)
+        if (!restart || handlerRuns)
+            thread.RestartBlock = null;
+        if (!restart || thread.Process.Personality.SignalFrames is not { } frames)
             return;
-        cpu.WriteRegister(X64Register.Rip, call.SyscallAddress);
-        cpu.WriteRegister(X64Register.Rax, call.Number);
+        var number = call.Number;
+        if (call.Rule == RestartRule.RestartBlock)
+        {
+            var table = thread.Process.Personality.Table;
+            number = (ulong)table.FirstOrDefault(entry => entry.Name == "restart_syscall", (Name: "", Number: -1, Definition: null)).Number;
+        }
+        frames.Restart(cpu, call, number);
     }
 
-    /// <summary>Builds the rt_sigframe (and its fxsave area) and enters the handler.</summary>
-    private static bool SetupFrame(GuestThread thread, ICpu cpu, SignalInfo info, ulong handler, ulong flags)
+    /// <summary>Enters the handler through the ABI's frame, then applies sa_mask, SA_NODEFER and SA_RESETHAND.</summary>
+    private static bool SetupFrame(GuestThread thread, ISignalFrames frames, ICpu cpu, SignalInfo info, ulong handler, ulong flags)
     {
         var signal = info.Signal;
-        Span<ulong> registers = stackalloc ulong[ContextRegisters.Length];
-        cpu.ReadRegisters(ContextRegisters, registers);
-        var rip = cpu.ReadRegister(X64Register.Rip);
-        var rflags = cpu.ReadRegister(X64Register.Rflags);
-        var originalSp = registers[15];
-        var onAlternate = OnAlternateStack(thread, originalSp);
-        ulong sp;
-        if ((flags & SignalActions.OnStack) != 0 && thread.AlternateStackSize != 0 && !onAlternate)
-            sp = thread.AlternateStackBase + thread.AlternateStackSize;
-        else
-            sp = originalSp - RedZone;
-        var fpState = (sp - FxsaveSize) & ~63UL;
-        var frame = ((fpState - FrameSize) & ~15UL) - 8;
-        if ((flags & SignalActions.Restorer) == 0)
-            return false;
-
-        var fxsave = new byte[FxsaveSize];
-        cpu.SaveFloatingPoint(fxsave);
-        var bytes = new byte[FrameSize];
-        var span = bytes.AsSpan();
-        BinaryPrimitives.WriteUInt64LittleEndian(span, thread.Process.Signals.RestorerAddress(signal));
-        var uc = span[UcontextOffset..];
-        BinaryPrimitives.WriteUInt64LittleEndian(uc, 6); // UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
-        BinaryPrimitives.WriteUInt64LittleEndian(uc[16..], thread.AlternateStackBase);
-        BinaryPrimitives.WriteInt32LittleEndian(uc[24..], thread.AlternateStackSize == 0 ? 2 : onAlternate ? 1 : 0);
-        BinaryPrimitives.WriteUInt64LittleEndian(uc[32..], thread.AlternateStackSize);
-        var context = uc[SigcontextOffset..];
-        for (var i = 0; i < registers.Length; i++)
-            BinaryPrimitives.WriteUInt64LittleEndian(context[(8 * i)..], registers[i]);
-        BinaryPrimitives.WriteUInt64LittleEndian(context[128..], rip);
-        BinaryPrimitives.WriteUInt64LittleEndian(context[136..], rflags);
-        BinaryPrimitives.WriteUInt16LittleEndian(context[144..], 0x33); // cs
-        BinaryPrimitives.WriteUInt16LittleEndian(context[150..], 0x2b); // ss
-        BinaryPrimitives.WriteUInt64LittleEndian(context[152..], info.ErrorCode);
-        BinaryPrimitives.WriteUInt64LittleEndian(context[160..], (ulong)info.TrapNumber);
-        var oldMask = thread.SavedMask ?? thread.SignalMask;
-        thread.SavedMask = null;
-        BinaryPrimitives.WriteUInt64LittleEndian(context[168..], oldMask);
-        BinaryPrimitives.WriteUInt64LittleEndian(context[176..], info.Address is { } address && info.TrapNumber == 14 ? address : 0);
-        BinaryPrimitives.WriteUInt64LittleEndian(context[184..], fpState);
-        BinaryPrimitives.WriteUInt64LittleEndian(uc[MaskOffset..], oldMask);
-        info.ToBytes().CopyTo(span[(UcontextOffset + UcontextSize)..]);
-
-        var memory = thread.Memory;
-        if (memory.Write(new GuestAddress(fpState), fxsave) != Errno.None || memory.Write(new GuestAddress(frame), bytes) != Errno.None)
-            return false;
-
-        const ulong ClearedFlags = 0x400 | 0x100 | 0x10000 | 0x40000; // DF TF RF AC
-        ReadOnlySpan<X64Register> entry = [X64Register.Rsp, X64Register.Rip, X64Register.Rdi, X64Register.Rsi, X64Register.Rdx, X64Register.Rax, X64Register.Rflags];
-        ReadOnlySpan<ulong> values = [frame, handler, (ulong)signal, frame + UcontextOffset + UcontextSize, frame + UcontextOffset, 0, rflags & ~ClearedFlags];
-        cpu.WriteRegisters(entry, values);
-
         var actions = thread.Process.Signals;
+        var onAlternate = OnAlternateStack(thread, frames.StackPointer(cpu));
+        var switchStack = (flags & SignalActions.OnStack) != 0 && thread.AlternateStackSize != 0 && !onAlternate;
+        var savedMask = thread.SavedMask ?? thread.SignalMask;
+        thread.SavedMask = null;
+        var entry = new SignalHandlerEntry(info, handler, flags, actions.RestorerAddress(signal), savedMask, switchStack, onAlternate);
+        if (!frames.Enter(thread, cpu, entry))
+            return false;
         var mask = actions.Mask(signal) | ((flags & SignalActions.NoDefer) == 0 ? Bit(signal) : 0);
         thread.SignalMask = (thread.SignalMask | mask) & ~SignalDefaults.Unblockable;
         if ((flags & SignalActions.ResetHand) != 0)
@@ -367,35 +323,20 @@ public static class SignalDelivery
     internal static bool OnAlternateStack(GuestThread thread, ulong sp)
         => thread.AlternateStackSize != 0 && sp > thread.AlternateStackBase && sp - thread.AlternateStackBase <= thread.AlternateStackSize;
 
-    /// <summary>rt_sigreturn: the registers, mask and FP state the frame at RSP holds (the handler's ret popped pretcode).</summary>
-    private static bool RestoreFrame(GuestThread thread, ICpu cpu)
+    /// <summary>uc_stack's (and sigaltstack's) ss_flags: SS_DISABLE without an alternate stack, SS_ONSTACK while on it.</summary>
+    internal static int AlternateStackFlags(GuestThread thread, bool onAlternate)
+        => thread.AlternateStackSize == 0 ? 2 : onAlternate ? 1 : 0;
+
+    /// <summary>sigreturn: the ABI's frame at the stack pointer gives the registers and the mask back.</summary>
+    private static bool RestoreFrame(GuestThread thread, ICpu cpu, SignalFrameKind kind)
     {
-        var uc = cpu.ReadRegister(X64Register.Rsp);
-        var bytes = new byte[UcontextSize];
-        if (thread.Memory.Read(new GuestAddress(uc), bytes) != Errno.None)
+        if (thread.Process.Personality.SignalFrames is not { } frames || !frames.Return(thread, cpu, kind, out var mask))
             return false;
-        var context = bytes.AsSpan(SigcontextOffset);
-        Span<ulong> registers = stackalloc ulong[ContextRegisters.Length];
-        for (var i = 0; i < registers.Length; i++)
-            registers[i] = BinaryPrimitives.ReadUInt64LittleEndian(context[(8 * i)..]);
-        var fpState = BinaryPrimitives.ReadUInt64LittleEndian(context[184..]);
-        if (fpState != 0)
-        {
-            var fxsave = new byte[FxsaveSize];
-            if (thread.Memory.Read(new GuestAddress(fpState), fxsave) != Errno.None)
-                return false;
-            cpu.RestoreFloatingPoint(fxsave);
-        }
-        cpu.WriteRegisters(ContextRegisters, registers);
-        cpu.WriteRegister(X64Register.Rip, BinaryPrimitives.ReadUInt64LittleEndian(context[128..]));
-        const ulong Restored = 0x50dd5; // CF PF AF ZF SF TF DF OF RF AC
-        var flags = cpu.ReadRegister(X64Register.Rflags);
-        cpu.WriteRegister(X64Register.Rflags, (flags & ~Restored) | (BinaryPrimitives.ReadUInt64LittleEndian(context[136..]) & Restored));
-        thread.SignalMask = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(MaskOffset)) & ~SignalDefaults.Unblockable;
+        thread.SignalMask = mask & ~SignalDefaults.Unblockable;
         return true;
     }
 
-    /// <summary>The RAX the frame at <paramref name="uc"/> will restore (what strace prints as rt_sigreturn's result).</summary>
-    internal static long SavedResult(GuestThread thread, ulong uc)
-        => thread.Memory.Read(new GuestAddress(uc + SigcontextOffset + 13 * 8), out ulong rax) == Errno.None ? (long)rax : 0;
+    /// <summary>The result register the frame at the stack pointer will restore (what strace prints as sigreturn's result).</summary>
+    internal static long SavedResult(GuestThread thread, SignalFrameKind kind)
+        => thread.Process.Personality.SignalFrames is { } frames ? frames.SavedResult(thread, thread.Process.Cpu, kind) : 0;
 }

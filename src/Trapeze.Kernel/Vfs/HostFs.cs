@@ -195,7 +195,7 @@ public sealed unsafe class HostFs : FileSystem
         }
         if (descriptor < 0)
             return descriptor;
-        file = new HostFile((int)descriptor, System.Text.Encoding.UTF8.GetString(path), Status(flags)) { GuestPath = path };
+        file = new HostFile((int)descriptor, System.Text.Encoding.UTF8.GetString(path), StatusFlagsOf(flags)) { GuestPath = path };
         return 0;
     }
 
@@ -207,27 +207,27 @@ public sealed unsafe class HostFs : FileSystem
             descriptor = HostSyscall.Invoke(HostSyscall.Openat, ((HostNode)directory).Descriptor, (long)text, (long)(flags | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC), mode);
         if (descriptor < 0)
             return descriptor;
-        file = new HostFile((int)descriptor, System.Text.Encoding.UTF8.GetString(path), Status(flags)) { GuestPath = path };
+        file = new HostFile((int)descriptor, System.Text.Encoding.UTF8.GetString(path), StatusFlagsOf(flags)) { GuestPath = path };
         return 0;
     }
 
-    public override Errno MakeDirectory(Node directory, byte[] name, uint mode)
+    public override Errno MakeDirectory(GuestThread? caller, Node directory, byte[] name, uint mode)
         => AtName(directory, name, (fd, text) => HostSyscall.Invoke(HostSyscall.Mkdirat, fd, text, mode));
 
-    public override Errno MakeNode(Node directory, byte[] name, uint mode, ulong device)
+    public override Errno MakeNode(GuestThread? caller, Node directory, byte[] name, uint mode, ulong device)
         => AtName(directory, name, (fd, text) => HostSyscall.Invoke(HostSyscall.Mknodat, fd, text, mode, (long)device));
 
-    public override Errno Remove(Node directory, byte[] name, bool isDirectory)
+    public override Errno Remove(GuestThread? caller, Node directory, byte[] name, bool isDirectory)
         => AtName(directory, name, (fd, text) => HostSyscall.Invoke(HostSyscall.Unlinkat, fd, text, isDirectory ? (long)AtFlags.AT_REMOVEDIR : 0));
 
-    public override Errno Rename(Node fromDirectory, byte[] fromName, Node toDirectory, byte[] toName, uint flags)
+    public override Errno Rename(GuestThread? caller, Node fromDirectory, byte[] fromName, Node toDirectory, byte[] toName, uint flags)
     {
         fixed (byte* from = Terminated(fromName))
         fixed (byte* to = Terminated(toName))
             return HostSyscall.ErrorOf(HostSyscall.Invoke(HostSyscall.Renameat2, ((HostNode)fromDirectory).Descriptor, (long)from, ((HostNode)toDirectory).Descriptor, (long)to, flags));
     }
 
-    public override Errno Link(Node existing, Node directory, byte[] name)
+    public override Errno Link(GuestThread? caller, Node existing, Node directory, byte[] name)
     {
         // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the host's /proc link of the descriptor (with AT_SYMLINK_FOLLOW) needs nothing.
         fixed (byte* source = Terminated(System.Text.Encoding.ASCII.GetBytes(((HostNode)existing).ProcPath)))
@@ -235,7 +235,7 @@ public sealed unsafe class HostFs : FileSystem
             return HostSyscall.ErrorOf(HostSyscall.Invoke(HostSyscall.Linkat, HostPath.CurrentDirectory, (long)source, ((HostNode)directory).Descriptor, (long)target, (long)AtFlags.AT_SYMLINK_FOLLOW));
     }
 
-    public override Errno SymbolicLink(byte[] target, Node directory, byte[] name)
+    public override Errno SymbolicLink(GuestThread? caller, byte[] target, Node directory, byte[] name)
     {
         fixed (byte* text = Terminated(target))
         {
@@ -244,30 +244,30 @@ public sealed unsafe class HostFs : FileSystem
         }
     }
 
-    public override Errno ChangeMode(Node node, uint mode)
+    public override Errno ChangeMode(GuestThread? caller, Node node, uint mode)
     {
         if (node.IsSymbolicLink)
             return Errno.EOPNOTSUPP; // Linux cannot change a link's mode
         return OnProcPath(node, text => HostSyscall.Invoke(HostSyscall.Fchmodat, HostPath.CurrentDirectory, text, mode));
     }
 
-    public override Errno ChangeOwner(Node node, uint user, uint group)
+    public override Errno ChangeOwner(GuestThread? caller, Node node, uint user, uint group)
     {
         fixed (byte* empty = "\0"u8)
             return HostSyscall.ErrorOf(HostSyscall.Invoke(HostSyscall.Fchownat, ((HostNode)node).Descriptor, (long)empty, user, group, (long)(AtFlags.AT_EMPTY_PATH | AtFlags.AT_SYMLINK_NOFOLLOW)));
     }
 
-    public override Errno SetTimes(Node node, Timespec* times)
+    public override Errno SetTimes(GuestThread? caller, Node node, Timespec* times)
     {
         if (node.IsSymbolicLink)
             return Errno.EOPNOTSUPP;
         return OnProcPath(node, text => HostSyscall.Invoke(HostSyscall.Utimensat, HostPath.CurrentDirectory, text, (long)times, 0));
     }
 
-    public override Errno Truncate(Node node, long length)
+    public override Errno Truncate(GuestThread? caller, Node node, long length)
         => OnProcPath(node, text => HostSyscall.Invoke(HostSyscall.Truncate, text, length));
 
-    public override Errno Access(Node node, AccessMode mode, bool effective)
+    public override Errno Access(GuestThread? caller, Node node, AccessMode mode, bool effective)
         => OnProcPath(node, text => HostSyscall.Invoke(HostSyscall.Faccessat2, HostPath.CurrentDirectory, text, (long)mode, effective ? (long)AtFlags.AT_EACCESS : 0));
 
     public override Errno FileSystemStatus(Node node, Span<byte> statfs)
@@ -304,7 +304,7 @@ public sealed unsafe class HostFs : FileSystem
         };
     }
 
-    private static OpenFlags Status(OpenFlags flags)
+    internal static OpenFlags StatusFlagsOf(OpenFlags flags)
         => flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOCTTY | OpenFlags.O_TRUNC | OpenFlags.O_CLOEXEC);
 
     internal static byte[] Terminated(byte[] name)

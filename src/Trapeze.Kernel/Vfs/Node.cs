@@ -87,17 +87,17 @@ public abstract class FileSystem
         return Errno.EACCES;
     }
 
-    public virtual Errno MakeDirectory(Node directory, byte[] name, uint mode) => Errno.EACCES;
-    public virtual Errno MakeNode(Node directory, byte[] name, uint mode, ulong device) => Errno.EACCES;
-    public virtual Errno Remove(Node directory, byte[] name, bool isDirectory) => Errno.EACCES;
-    public virtual Errno Rename(Node fromDirectory, byte[] fromName, Node toDirectory, byte[] toName, uint flags) => Errno.EACCES;
-    public virtual Errno Link(Node existing, Node directory, byte[] name) => Errno.EACCES;
-    public virtual Errno SymbolicLink(byte[] target, Node directory, byte[] name) => Errno.EACCES;
-    public virtual Errno ChangeMode(Node node, uint mode) => Errno.EPERM;
-    public virtual Errno ChangeOwner(Node node, uint user, uint group) => Errno.EPERM;
-    public virtual unsafe Errno SetTimes(Node node, Timespec* times) => Errno.EPERM;
-    public virtual Errno Truncate(Node node, long length) => Errno.EACCES;
-    public abstract Errno Access(Node node, AccessMode mode, bool effective);
+    public virtual Errno MakeDirectory(GuestThread? caller, Node directory, byte[] name, uint mode) => Errno.EACCES;
+    public virtual Errno MakeNode(GuestThread? caller, Node directory, byte[] name, uint mode, ulong device) => Errno.EACCES;
+    public virtual Errno Remove(GuestThread? caller, Node directory, byte[] name, bool isDirectory) => Errno.EACCES;
+    public virtual Errno Rename(GuestThread? caller, Node fromDirectory, byte[] fromName, Node toDirectory, byte[] toName, uint flags) => Errno.EACCES;
+    public virtual Errno Link(GuestThread? caller, Node existing, Node directory, byte[] name) => Errno.EACCES;
+    public virtual Errno SymbolicLink(GuestThread? caller, byte[] target, Node directory, byte[] name) => Errno.EACCES;
+    public virtual Errno ChangeMode(GuestThread? caller, Node node, uint mode) => Errno.EPERM;
+    public virtual Errno ChangeOwner(GuestThread? caller, Node node, uint user, uint group) => Errno.EPERM;
+    public virtual unsafe Errno SetTimes(GuestThread? caller, Node node, Timespec* times) => Errno.EPERM;
+    public virtual Errno Truncate(GuestThread? caller, Node node, long length) => Errno.EACCES;
+    public abstract Errno Access(GuestThread? caller, Node node, AccessMode mode, bool effective);
     public abstract Errno FileSystemStatus(Node node, Span<byte> statfs);
 
     /// <summary>A host path that reaches exactly this node (for the xattr calls, which have no *at form), or null.</summary>

@@ -149,7 +149,7 @@ internal sealed class ProcVfs : FileSystem
         return Errno.EACCES;
     }
 
-    public override Errno Access(Node node, AccessMode mode, bool effective)
+    public override Errno Access(GuestThread? caller, Node node, AccessMode mode, bool effective)
     {
         // The guest's user owns these files; root passes read and write checks regardless of the
         // mode, and execute checks when anyone may execute (or it is a directory), as Linux decides.
@@ -221,7 +221,7 @@ internal sealed class ProcVfs : FileSystem
             return 0;
         }
 
-        public override Errno Access(Node node, AccessMode mode, bool effective) => Errno.None;
+        public override Errno Access(GuestThread? caller, Node node, AccessMode mode, bool effective) => Errno.None;
         public override Errno FileSystemStatus(Node node, Span<byte> statfs) => Errno.ENOSYS;
     }
 }

@@ -20,9 +20,9 @@ public sealed class RootTests
         var root = Path.Combine(top, "root");
         Shell($"""
             set -e
-            mkdir -p {root}/bin {root}/etc {root}/proc {root}/tmp {root}/ro {top}/robind
+            mkdir -p {root}/bin {root}/etc {root}/proc {root}/dev {root}/tmp {root}/ro {top}/robind
             cp /bin/busybox {root}/bin/busybox
-            for applet in sh ls wc cat echo; do ln -s busybox {root}/bin/$applet; done
+            for applet in sh ls wc cat echo head stat tr; do ln -s busybox {root}/bin/$applet; done
             printf 'NAME="Trapeze test root"\nID=trapeze\n' > {root}/etc/os-release
             echo SECRET > {top}/secret
             echo robind > {top}/robind/file
@@ -47,11 +47,49 @@ public sealed class RootTests
             var dynamic = Runner.RunTrapeze("run", "--root", root, "/bin/true");
             Assert.True(dynamic.ExitCode == 0, dynamic.Stderr);
             var exe = Runner.RunTrapeze("run", "--root", root, "/bin/sh", "-c", "readlink /proc/self/exe; cd /tmp && pwd; cat /proc/self/mounts | wc -l");
-            Assert.Equal("/bin/busybox\n/tmp\n2\n", exe.Stdout.Replace(" ", ""));
+            Assert.Equal("/bin/busybox\n/tmp\n3\n", exe.Stdout.Replace(" ", ""));
         }
         finally
         {
             Shell($"rm -rf {top}"); // .NET cannot name the non-UTF-8 file the guest made
+        }
+    }
+
+    [Fact]
+    public void DevicesUnderAnotherRootAreTrapezes()
+    {
+        var top = Directory.CreateTempSubdirectory("trapeze-dev-").FullName;
+        try
+        {
+            var root = MakeRoot(top);
+            var script = """
+                ls /dev | tr '\n' ' '; echo
+                head -c 5 /dev/zero | wc -c; cat /dev/null | wc -c; head -c 16 /dev/urandom | wc -c
+                echo x > /dev/full || echo full refuses
+                echo to-stdout > /dev/stdout; ls /dev/fd/ | grep -c '^[012]$'
+                stat -c '%F %t,%T' /dev/null /dev/zero; stat -c '%a' /dev/shm
+                echo shared > /dev/shm/f && cat /dev/shm/f
+                """;
+            var result = Runner.RunTrapeze("run", "--root", root, "/bin/sh", "-c", script);
+            Assert.Equal("""
+                console fd full null pts random shm stderr stdin stdout tty urandom zero
+                5
+                0
+                16
+                full refuses
+                to-stdout
+                3
+                character special file 1,3
+                character special file 1,5
+                1777
+                shared
+
+                """, string.Join('\n', result.Stdout.Split('\n').Select(line => line.Trim()))); // busybox wc pads counts
+            Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(root, "dev")));
+        }
+        finally
+        {
+            Shell($"rm -rf {top}");
         }
     }
 

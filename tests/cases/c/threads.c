@@ -109,8 +109,10 @@ int main(void) {
     pthread_mutex_unlock(&robust);
 
     struct timespec deadline, before, after;
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    // The monotonic start is read first: a thread preempted between the two reads then measures
+    // more than the timeout, never less.
     clock_gettime(CLOCK_MONOTONIC, &before);
+    clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_nsec += 50 * 1000 * 1000;
     if (deadline.tv_nsec >= 1000000000) { deadline.tv_sec++; deadline.tv_nsec -= 1000000000; }
     // A fresh condition variable, and the loop POSIX asks for: a wait may wake without a signal.

@@ -456,3 +456,417 @@ public enum ResolveFlags : ulong
     RESOLVE_IN_ROOT = 16,
     RESOLVE_CACHED = 32,
 }
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum PollEvents : int
+{
+    POLLIN = 1,
+    POLLPRI = 2,
+    POLLOUT = 4,
+    POLLERR = 8,
+    POLLHUP = 16,
+    POLLNVAL = 32,
+    POLLRDNORM = 64,
+    POLLRDBAND = 128,
+    POLLWRNORM = 256,
+    POLLWRBAND = 512,
+    POLLMSG = 1024,
+    POLLRDHUP = 8192,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum EpollEvents : uint
+{
+    EPOLLIN = 1,
+    EPOLLPRI = 2,
+    EPOLLOUT = 4,
+    EPOLLERR = 8,
+    EPOLLHUP = 16,
+    EPOLLNVAL = 32,
+    EPOLLRDNORM = 64,
+    EPOLLRDBAND = 128,
+    EPOLLWRNORM = 256,
+    EPOLLWRBAND = 512,
+    EPOLLMSG = 1024,
+    EPOLLRDHUP = 8192,
+    EPOLLEXCLUSIVE = 268435456,
+    EPOLLWAKEUP = 536870912,
+    EPOLLONESHOT = 1073741824,
+    EPOLLET = 2147483648,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum EpollOperation : int
+{
+    EPOLL_CTL_ADD = 1,
+    EPOLL_CTL_DEL = 2,
+    EPOLL_CTL_MOD = 3,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum EventFdFlags : int
+{
+    EFD_SEMAPHORE = 1,
+    EFD_CLOEXEC = 524288,
+    EFD_NONBLOCK = 2048,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum TimerFdFlags : int
+{
+    TFD_TIMER_ABSTIME = 1,
+    TFD_TIMER_CANCEL_ON_SET = 2,
+    TFD_CLOEXEC = 524288,
+    TFD_NONBLOCK = 2048,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum SignalFdFlags : int
+{
+    SFD_CLOEXEC = 524288,
+    SFD_NONBLOCK = 2048,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum IpcFlags : int
+{
+    IPC_CREAT = 512,
+    IPC_EXCL = 1024,
+    IPC_NOWAIT = 2048,
+    SEM_UNDO = 4096,
+    SHM_RDONLY = 4096,
+    SHM_RND = 8192,
+    SHM_REMAP = 16384,
+    SHM_EXEC = 32768,
+    MSG_NOERROR = 4096,
+    MSG_EXCEPT = 8192,
+    MSG_COPY = 16384,
+    SHM_HUGETLB = 2048,
+    SHM_NORESERVE = 4096,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum IpcCommand : int
+{
+    IPC_RMID = 0,
+    IPC_SET = 1,
+    IPC_STAT = 2,
+    IPC_INFO = 3,
+    GETPID = 11,
+    GETVAL = 12,
+    GETALL = 13,
+    GETNCNT = 14,
+    GETZCNT = 15,
+    SETVAL = 16,
+    SETALL = 17,
+    SEM_STAT = 18,
+    SEM_INFO = 19,
+    SEM_STAT_ANY = 20,
+    SHM_LOCK = 11,
+    SHM_UNLOCK = 12,
+    SHM_STAT = 13,
+    SHM_INFO = 14,
+    SHM_STAT_ANY = 15,
+    MSG_STAT = 11,
+    MSG_INFO = 12,
+    MSG_STAT_ANY = 13,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum IoUringOperation : int
+{
+    IORING_OP_NOP = 0,
+    IORING_OP_READV = 1,
+    IORING_OP_WRITEV = 2,
+    IORING_OP_FSYNC = 3,
+    IORING_OP_READ_FIXED = 4,
+    IORING_OP_WRITE_FIXED = 5,
+    IORING_OP_POLL_ADD = 6,
+    IORING_OP_POLL_REMOVE = 7,
+    IORING_OP_SYNC_FILE_RANGE = 8,
+    IORING_OP_SENDMSG = 9,
+    IORING_OP_RECVMSG = 10,
+    IORING_OP_TIMEOUT = 11,
+    IORING_OP_TIMEOUT_REMOVE = 12,
+    IORING_OP_ACCEPT = 13,
+    IORING_OP_ASYNC_CANCEL = 14,
+    IORING_OP_LINK_TIMEOUT = 15,
+    IORING_OP_CONNECT = 16,
+    IORING_OP_FALLOCATE = 17,
+    IORING_OP_OPENAT = 18,
+    IORING_OP_CLOSE = 19,
+    IORING_OP_FILES_UPDATE = 20,
+    IORING_OP_STATX = 21,
+    IORING_OP_READ = 22,
+    IORING_OP_WRITE = 23,
+    IORING_OP_FADVISE = 24,
+    IORING_OP_MADVISE = 25,
+    IORING_OP_SEND = 26,
+    IORING_OP_RECV = 27,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum IoUringEnterFlags : uint
+{
+    IORING_ENTER_GETEVENTS = 1,
+    IORING_ENTER_SQ_WAKEUP = 2,
+    IORING_ENTER_SQ_WAIT = 4,
+    IORING_ENTER_EXT_ARG = 8,
+    IORING_ENTER_REGISTERED_RING = 16,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum IoUringSetupFlags : uint
+{
+    IORING_SETUP_IOPOLL = 1,
+    IORING_SETUP_SQPOLL = 2,
+    IORING_SETUP_SQ_AFF = 4,
+    IORING_SETUP_CQSIZE = 8,
+    IORING_SETUP_CLAMP = 16,
+    IORING_SETUP_ATTACH_WQ = 32,
+    IORING_SETUP_R_DISABLED = 64,
+    IORING_SETUP_SUBMIT_ALL = 128,
+    IORING_SETUP_COOP_TASKRUN = 256,
+    IORING_SETUP_TASKRUN_FLAG = 512,
+    IORING_SETUP_SQE128 = 1024,
+    IORING_SETUP_CQE32 = 2048,
+    IORING_SETUP_SINGLE_ISSUER = 4096,
+    IORING_SETUP_DEFER_TASKRUN = 8192,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum IoUringFeatures : uint
+{
+    IORING_FEAT_SINGLE_MMAP = 1,
+    IORING_FEAT_NODROP = 2,
+    IORING_FEAT_SUBMIT_STABLE = 4,
+    IORING_FEAT_RW_CUR_POS = 8,
+    IORING_FEAT_CUR_PERSONALITY = 16,
+    IORING_FEAT_FAST_POLL = 32,
+    IORING_FEAT_POLL_32BITS = 64,
+    IORING_FEAT_SQPOLL_NONFIXED = 128,
+    IORING_FEAT_EXT_ARG = 256,
+    IORING_FEAT_NATIVE_WORKERS = 512,
+    IORING_FEAT_RSRC_TAGS = 1024,
+    IORING_FEAT_CQE_SKIP = 2048,
+    IORING_FEAT_LINKED_FILE = 4096,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum IoUringSqeFlags : int
+{
+    IOSQE_FIXED_FILE = 1,
+    IOSQE_IO_DRAIN = 2,
+    IOSQE_IO_LINK = 4,
+    IOSQE_IO_HARDLINK = 8,
+    IOSQE_ASYNC = 16,
+    IOSQE_BUFFER_SELECT = 32,
+    IOSQE_CQE_SKIP_SUCCESS = 64,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum AddressFamily : int
+{
+    AF_UNSPEC = 0,
+    AF_UNIX = 1,
+    AF_INET = 2,
+    AF_INET6 = 10,
+    AF_NETLINK = 16,
+    AF_PACKET = 17,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum SocketType : int
+{
+    SOCK_STREAM = 1,
+    SOCK_DGRAM = 2,
+    SOCK_RAW = 3,
+    SOCK_RDM = 4,
+    SOCK_SEQPACKET = 5,
+    SOCK_DCCP = 6,
+    SOCK_PACKET = 10,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum SocketTypeFlags : int
+{
+    SOCK_NONBLOCK = 2048,
+    SOCK_CLOEXEC = 524288,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum SocketLevel : int
+{
+    SOL_IP = 0,
+    SOL_SOCKET = 1,
+    SOL_TCP = 6,
+    SOL_IPV6 = 41,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum SocketOption : int
+{
+    SO_DEBUG = 1,
+    SO_REUSEADDR = 2,
+    SO_TYPE = 3,
+    SO_ERROR = 4,
+    SO_DONTROUTE = 5,
+    SO_BROADCAST = 6,
+    SO_SNDBUF = 7,
+    SO_RCVBUF = 8,
+    SO_KEEPALIVE = 9,
+    SO_OOBINLINE = 10,
+    SO_NO_CHECK = 11,
+    SO_PRIORITY = 12,
+    SO_LINGER = 13,
+    SO_BSDCOMPAT = 14,
+    SO_REUSEPORT = 15,
+    SO_PASSCRED = 16,
+    SO_PEERCRED = 17,
+    SO_RCVLOWAT = 18,
+    SO_SNDLOWAT = 19,
+    SO_RCVTIMEO_OLD = 20,
+    SO_SNDTIMEO_OLD = 21,
+    SO_TIMESTAMP_OLD = 29,
+    SO_ACCEPTCONN = 30,
+    SO_PEERSEC = 31,
+    SO_SNDBUFFORCE = 32,
+    SO_RCVBUFFORCE = 33,
+    SO_PROTOCOL = 38,
+    SO_DOMAIN = 39,
+    SO_INCOMING_CPU = 49,
+    SO_BUSY_POLL = 46,
+    SO_ZEROCOPY = 60,
+    SO_TXTIME = 61,
+    SO_RCVTIMEO_NEW = 66,
+    SO_SNDTIMEO_NEW = 67,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum TcpOption : int
+{
+    TCP_NODELAY = 1,
+    TCP_MAXSEG = 2,
+    TCP_CORK = 3,
+    TCP_KEEPIDLE = 4,
+    TCP_KEEPINTVL = 5,
+    TCP_KEEPCNT = 6,
+    TCP_SYNCNT = 7,
+    TCP_LINGER2 = 8,
+    TCP_DEFER_ACCEPT = 9,
+    TCP_WINDOW_CLAMP = 10,
+    TCP_INFO = 11,
+    TCP_QUICKACK = 12,
+    TCP_CONGESTION = 13,
+    TCP_USER_TIMEOUT = 18,
+    TCP_FASTOPEN = 23,
+    TCP_NOTSENT_LOWAT = 25,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum IpOption : int
+{
+    IP_TOS = 1,
+    IP_TTL = 2,
+    IP_HDRINCL = 3,
+    IP_OPTIONS = 4,
+    IP_RECVOPTS = 6,
+    IP_RETOPTS = 7,
+    IP_PKTINFO = 8,
+    IP_MTU_DISCOVER = 10,
+    IP_RECVERR = 11,
+    IP_RECVTTL = 12,
+    IP_RECVTOS = 13,
+    IP_MTU = 14,
+    IP_FREEBIND = 15,
+    IP_MULTICAST_IF = 32,
+    IP_MULTICAST_TTL = 33,
+    IP_MULTICAST_LOOP = 34,
+    IP_ADD_MEMBERSHIP = 35,
+    IP_DROP_MEMBERSHIP = 36,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum Ipv6Option : int
+{
+    IPV6_ADDRFORM = 1,
+    IPV6_2292PKTINFO = 2,
+    IPV6_UNICAST_HOPS = 16,
+    IPV6_MULTICAST_IF = 17,
+    IPV6_MULTICAST_HOPS = 18,
+    IPV6_MULTICAST_LOOP = 19,
+    IPV6_JOIN_GROUP = 20,
+    IPV6_LEAVE_GROUP = 21,
+    IPV6_MTU_DISCOVER = 23,
+    IPV6_MTU = 24,
+    IPV6_RECVERR = 25,
+    IPV6_V6ONLY = 26,
+    IPV6_RECVPKTINFO = 49,
+    IPV6_PKTINFO = 50,
+    IPV6_TCLASS = 67,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum MessageFlags : int
+{
+    MSG_OOB = 1,
+    MSG_PEEK = 2,
+    MSG_DONTROUTE = 4,
+    MSG_CTRUNC = 8,
+    MSG_PROXY = 16,
+    MSG_TRUNC = 32,
+    MSG_DONTWAIT = 64,
+    MSG_EOR = 128,
+    MSG_WAITALL = 256,
+    MSG_FIN = 512,
+    MSG_SYN = 1024,
+    MSG_CONFIRM = 2048,
+    MSG_RST = 4096,
+    MSG_ERRQUEUE = 8192,
+    MSG_NOSIGNAL = 16384,
+    MSG_MORE = 32768,
+    MSG_WAITFORONE = 65536,
+    MSG_BATCH = 262144,
+    MSG_ZEROCOPY = 67108864,
+    MSG_FASTOPEN = 536870912,
+    MSG_CMSG_CLOEXEC = 1073741824,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum ShutdownHow : int
+{
+    SHUT_RD = 0,
+    SHUT_WR = 1,
+    SHUT_RDWR = 2,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum ControlMessageType : int
+{
+    SCM_RIGHTS = 1,
+    SCM_CREDENTIALS = 2,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum InternetProtocol : int
+{
+    IPPROTO_IP = 0,
+    IPPROTO_ICMP = 1,
+    IPPROTO_TCP = 6,
+    IPPROTO_UDP = 17,
+    IPPROTO_IPV6 = 41,
+    IPPROTO_ICMPV6 = 58,
+    IPPROTO_RAW = 255,
+}

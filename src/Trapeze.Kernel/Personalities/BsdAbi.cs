@@ -1,0 +1,328 @@
+using Trapeze.Kernel.Abi.Bsd;
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Syscalls;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel.Personalities;
+
+/// <summary>How an argument of a BSD call is spelled differently from Linux's.</summary>
+internal enum BsdArgument : byte
+{
+    OpenFlags,
+    MapFlags,
+    Signal,
+    Clock,
+    DirectoryFd,
+    AtFlags,
+    WaitOptions,
+    FcntlCommand,
+}
+
+/// <summary>
+/// What a BSD-derived system (FreeBSD, Darwin) spells differently from Linux: errno values, signal
+/// numbers, open/mmap/wait/*at flags, clock ids, fcntl commands. Every value is looked up by its C
+/// name in the system's own constant table (tools/abi/OS/constants.tbl), so the handlers keep Linux's
+/// vocabulary and each call's arguments are translated on the way in, its results on the way out.
+/// </summary>
+public sealed class BsdAbi
+{
+    private readonly long[] errnoToOs;
+    private readonly Dictionary<long, int> signalToLinux = [];
+    private readonly Dictionary<int, long> signalFromLinux = [];
+    private readonly (ulong Os, ulong Linux)[] openFlags, mapFlags, atFlags, waitOptions;
+    private readonly Dictionary<long, int> clocks = [];
+    private readonly Dictionary<long, int> fcntlCommands = [];
+    private readonly long directoryFd;
+
+    private BsdAbi(string os, (string Name, long Value)[] constants, (string Name, int Number)[] numbers, IReadOnlyDictionary<string, string> aliases, IReadOnlySet<string> calls)
+    {
+        Os = os;
+        Numbers = numbers;
+        Aliases = aliases;
+        Calls = calls;
+        var byName = new Dictionary<string, long>();
+        foreach (var (name, value) in constants)
+            byName.TryAdd(name, value);
+        // Linux errnos the system lacks become EINVAL, the answer a BSD gives to what it cannot do.
+        errnoToOs = new long[4096];
+        for (var index = 0; index < errnoToOs.Length; index++)
+            errnoToOs[index] = byName["EINVAL"];
+        foreach (var name in Enum.GetNames<Errno>())
+        {
+            var linux = (long)Enum.Parse<Errno>(name);
+            if (linux is > 0 and < 4096 && byName.TryGetValue(name, out var value) && errnoToOs[linux] == byName["EINVAL"])
+                errnoToOs[linux] = value;
+        }
+        errnoToOs[(int)Errno.EINVAL] = byName["EINVAL"];
+        foreach (var name in Enum.GetNames<Signal>())
+        {
+            if (!byName.TryGetValue(name, out var value))
+                continue;
+            var linux = (int)Enum.Parse<Signal>(name);
+            signalToLinux.TryAdd(value, linux);
+            signalFromLinux.TryAdd(linux, value);
+        }
+        openFlags = Pairs<OpenFlags>(byName, "O_", []);
+        mapFlags = Pairs<MapFlags>(byName, "MAP_", new Dictionary<string, string> { ["MAP_ANON"] = "MAP_ANONYMOUS" });
+        atFlags = Pairs<AtFlags>(byName, "AT_", []);
+        waitOptions = Pairs<WaitOptions>(byName, "W", []);
+        foreach (var name in Enum.GetNames<ClockId>())
+        {
+            if (byName.TryGetValue(name, out var value))
+                clocks.TryAdd(value, (int)Enum.Parse<ClockId>(name));
+        }
+        // FreeBSD's own clocks: the uptime clocks are the monotonic clock, _FAST and _PRECISE their base clock.
+        foreach (var (name, value) in constants)
+        {
+            if (!name.StartsWith("CLOCK_", StringComparison.Ordinal) || clocks.ContainsKey(value))
+                continue;
+            var basic = name.Replace("_FAST", "").Replace("_PRECISE", "").Replace("UPTIME", "MONOTONIC").Replace("_RAW_APPROX", "").Replace("_RAW", "");
+            if (Enum.TryParse<ClockId>(basic, out var linux))
+                clocks[value] = (int)linux;
+        }
+        foreach (var name in Enum.GetNames<FcntlCommand>())
+        {
+            if (byName.TryGetValue(name, out var value))
+                fcntlCommands.TryAdd(value, (int)Enum.Parse<FcntlCommand>(name));
+        }
+        directoryFd = byName["AT_FDCWD"];
+    }
+
+    /// <summary>The system's name as the CLI spells it (--personality, syscalls --os).</summary>
+    public string Os { get; }
+
+    /// <summary>kern.ostype, kern.osrelease and kern.osreldate (0: the system has no such name) as sysctl reports them.</summary>
+    public required (string Type, string Release, int ReleaseDate) Version { get; init; }
+
+    public (string Name, int Number)[] Numbers { get; }
+
+    /// <summary>Table names served by a Linux handler of another name (FreeBSD's exit is exit_group).</summary>
+    public IReadOnlyDictionary<string, string> Aliases { get; }
+
+    /// <summary>The calls whose Linux handler serves this system once arguments are translated (by handler name).</summary>
+    public IReadOnlySet<string> Calls { get; }
+
+    /// <summary>Same number, same meaning after translation: the calls every BSD-derived system shares with Linux.</summary>
+    private static readonly string[] CommonCalls =
+    [
+        "read", "write", "open", "close", "wait4", "link", "unlink", "chdir", "fchdir", "chmod", "chown", "getpid", "setuid", "getuid",
+        "geteuid", "access", "sync", "kill", "getppid", "dup", "getegid", "getgid", "symlink", "readlink", "execve", "umask", "chroot",
+        "fork", "vfork", "munmap", "mprotect", "getpgrp", "setpgid", "dup2", "fcntl", "fsync", "rename", "mkdir", "rmdir", "setsid",
+        "getpgid", "lchown", "fchown", "fchmod", "setreuid", "setregid", "setgid", "getsid", "poll", "pread64", "pwrite64", "readv",
+        "writev", "ftruncate", "truncate", "lseek", "mmap", "exit_group", "gettimeofday", "getrandom", "sched_yield", "nanosleep",
+        "clock_gettime", "clock_getres", "openat", "unlinkat", "mkdirat", "fchmodat", "fchownat", "faccessat", "readlinkat",
+        "symlinkat", "linkat", "renameat", "pipe2", "select", "issetugid", "pipe_pair",
+    ];
+
+    public static BsdAbi FreeBsd { get; } = new("freebsd", FreeBsdConstants.All, FreeBsdSyscallNumbers.All,
+        new Dictionary<string, string>
+        {
+            ["exit"] = "exit_group",
+            ["pread"] = "pread64",
+            ["pwrite"] = "pwrite64",
+            ["thr_kill"] = "tkill",
+        },
+        new HashSet<string>(CommonCalls) { "thr_new", "thr_self", "thr_exit", "tkill", "_umtx_op", "__sysctl", "cpuset_getaffinity" })
+    {
+        // FreeBSD 14.0-RELEASE: __FreeBSD_version 1400097 (sys/sys/param.h).
+        Version = ("FreeBSD", "14.0-RELEASE", 1400097),
+    };
+
+    public static BsdAbi Darwin { get; } = new("darwin", DarwinConstants.All, DarwinSyscallNumbers.All,
+        new Dictionary<string, string>
+        {
+            ["exit"] = "exit_group",
+            ["pread"] = "pread64",
+            ["pwrite"] = "pwrite64",
+            ["pipe"] = "pipe_pair",
+            // The *_nocancel entries are the same calls without a cancellation point (Trapeze has none).
+            ["read_nocancel"] = "read",
+            ["write_nocancel"] = "write",
+            ["open_nocancel"] = "open",
+            ["close_nocancel"] = "close",
+            ["wait4_nocancel"] = "wait4",
+            ["fcntl_nocancel"] = "fcntl",
+            ["openat_nocancel"] = "openat",
+            ["sysctl"] = "__sysctl",
+        },
+        new HashSet<string>(CommonCalls) { "__sysctl" })
+    {
+        // macOS 14's kernel, Darwin 23.
+        Version = ("Darwin", "23.0.0", 0),
+    };
+
+    /// <summary>The system's errno for a Linux one (handlers speak Linux's).</summary>
+    public long ErrnoFromLinux(long linux) => linux is > 0 and < 4096 ? errnoToOs[linux] : errnoToOs[(int)Errno.EINVAL];
+
+    public long SignalFromLinux(int linux) => signalFromLinux.GetValueOrDefault(linux, linux);
+
+    /// <summary>The handler a table entry binds to, wrapped in the entry's translations; null where Linux's meaning differs.</summary>
+    internal SyscallDefinition? Bind(string name, SyscallDefinition? definition, Action<GuestThread, ulong> writeSecondResult)
+    {
+        if (definition is null)
+            return null;
+        var handler = Aliases.GetValueOrDefault(name) ?? name;
+        if (!Calls.Contains(handler))
+            return null;
+        var rules = RulesFor(name);
+        var original = definition.Invoke;
+        var twoResults = handler is "fork" or "vfork" or "pipe_pair";
+        Result Invoke(GuestThread thread, in SyscallArguments arguments)
+        {
+            thread.SecondResult = 0;
+            var result = original(thread, arguments);
+            if (!result.IsFinished || result.IsError)
+                return result;
+            if (twoResults)
+                writeSecondResult(thread, thread.SecondResult);
+            return handler switch
+            {
+                "wait4" => TranslateStatus(thread, new GuestAddress(arguments.Arg1), result),
+                "fcntl" when arguments.Arg1 == (ulong)FcntlCommand.F_GETFL => (long)Flags((ulong)result.Raw, openFlags, toLinux: false),
+                _ => result,
+            };
+        }
+        var note = rules.Length == 0 ? definition.Note : JoinNote(definition.Note, $"{Os}'s values translated to Linux's by name");
+        return definition with { Invoke = Invoke, Note = note };
+    }
+
+    /// <summary>Which arguments of a table entry are spelled in the system's own values.</summary>
+    internal (int Index, BsdArgument Kind)[] RulesFor(string name)
+        => (Aliases.GetValueOrDefault(name) ?? name) switch
+        {
+            "open" => [(1, BsdArgument.OpenFlags)],
+            "openat" => [(0, BsdArgument.DirectoryFd), (2, BsdArgument.OpenFlags)],
+            "pipe2" => [(1, BsdArgument.OpenFlags)],
+            "mmap" => [(3, BsdArgument.MapFlags)],
+            "kill" or "tkill" => [(1, BsdArgument.Signal)],
+            "clock_gettime" or "clock_getres" => [(0, BsdArgument.Clock)],
+            "wait4" => [(2, BsdArgument.WaitOptions)],
+            "fcntl" => [(1, BsdArgument.FcntlCommand)],
+            "unlinkat" => [(0, BsdArgument.DirectoryFd), (2, BsdArgument.AtFlags)],
+            "fchmodat" or "faccessat" => [(0, BsdArgument.DirectoryFd), (3, BsdArgument.AtFlags)],
+            "fchownat" => [(0, BsdArgument.DirectoryFd), (4, BsdArgument.AtFlags)],
+            "mkdirat" or "readlinkat" => [(0, BsdArgument.DirectoryFd)],
+            "symlinkat" => [(1, BsdArgument.DirectoryFd)],
+            "renameat" => [(0, BsdArgument.DirectoryFd), (2, BsdArgument.DirectoryFd)],
+            "linkat" => [(0, BsdArgument.DirectoryFd), (2, BsdArgument.DirectoryFd), (4, BsdArgument.AtFlags)],
+            _ => [],
+        };
+
+    /// <summary>
+    /// The arguments in Linux's vocabulary, before the tracer and the handler see them (so a trace names
+    /// the flags). A value the system does not define becomes one Linux rejects too (EINVAL).
+    /// </summary>
+    internal void Translate((int Index, BsdArgument Kind)[] rules, ref SyscallArguments arguments)
+    {
+        const ulong Undefined = 0x7fff_ffff;
+        foreach (var (index, kind) in rules)
+        {
+            if (!Translate(kind, ref Slot(ref arguments, index), ref arguments))
+                Slot(ref arguments, index) = Undefined;
+        }
+    }
+
+    private static string JoinNote(string note, string extra) => note.Length == 0 ? extra : $"{note}; {extra}";
+
+    private static ref ulong Slot(ref SyscallArguments arguments, int index)
+    {
+        switch (index)
+        {
+            case 0: return ref arguments.Arg0;
+            case 1: return ref arguments.Arg1;
+            case 2: return ref arguments.Arg2;
+            case 3: return ref arguments.Arg3;
+            case 4: return ref arguments.Arg4;
+            default: return ref arguments.Arg5;
+        }
+    }
+
+    /// <summary>One argument into Linux's vocabulary; false for a value the system does not define.</summary>
+    private bool Translate(BsdArgument kind, ref ulong value, ref SyscallArguments all)
+    {
+        switch (kind)
+        {
+            case BsdArgument.OpenFlags:
+                value = Flags(value, openFlags, toLinux: true);
+                return true;
+            case BsdArgument.MapFlags:
+                value = Flags(value, mapFlags, toLinux: true);
+                return true;
+            case BsdArgument.AtFlags:
+                value = Flags(value, atFlags, toLinux: true);
+                return true;
+            case BsdArgument.WaitOptions:
+                value = Flags(value, waitOptions, toLinux: true);
+                return true;
+            case BsdArgument.DirectoryFd:
+                if ((int)value == directoryFd)
+                    value = unchecked((ulong)-100); // Linux's AT_FDCWD
+                return true;
+            case BsdArgument.Signal:
+                if ((int)value == 0)
+                    return true;
+                if (!signalToLinux.TryGetValue((int)value, out var signal))
+                    return false;
+                value = (ulong)signal;
+                return true;
+            case BsdArgument.Clock:
+                if (!clocks.TryGetValue((int)value, out var clock))
+                    return false;
+                value = (ulong)clock;
+                return true;
+            case BsdArgument.FcntlCommand:
+                if (!fcntlCommands.TryGetValue((int)value, out var command))
+                    return false;
+                value = (ulong)command;
+                if (command == (int)FcntlCommand.F_SETFL)
+                    all.Arg2 = Flags(all.Arg2, openFlags, toLinux: true);
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>wait4's status word: the exit code sits where Linux puts it, a signal number is the system's own.</summary>
+    private Result TranslateStatus(GuestThread thread, GuestAddress status, Result result)
+    {
+        if (status.IsNull || result.Raw == 0 || thread.Memory.Read(status, out int word) != Errno.None)
+            return result;
+        var low = word & 0x7f;
+        if (low == 0x7f)
+            word = (word & ~0xff00) | (int)(SignalFromLinux((word >> 8) & 0xff) << 8);
+        else if (low != 0)
+            word = (word & ~0x7f) | (int)SignalFromLinux(low);
+        thread.Memory.Write(status, word);
+        return result;
+    }
+
+    private static ulong Flags(ulong value, (ulong Os, ulong Linux)[] pairs, bool toLinux)
+    {
+        // The access mode (O_RDONLY, O_WRONLY, O_RDWR) is a two-bit number on every system.
+        var result = value & 3;
+        foreach (var (os, linux) in pairs)
+        {
+            var from = toLinux ? os : linux;
+            if (from != 0 && (value & from) == from)
+                result |= toLinux ? linux : os;
+        }
+        return result;
+    }
+
+    /// <summary>Each flag of Linux's enum that the system names too: (the system's bits, Linux's bits).</summary>
+    private static (ulong, ulong)[] Pairs<T>(Dictionary<string, long> byName, string prefix, Dictionary<string, string> synonyms)
+        where T : struct, Enum
+    {
+        var pairs = new List<(ulong, ulong)>();
+        foreach (var (name, value) in byName)
+        {
+            if (!name.StartsWith(prefix, StringComparison.Ordinal) || value <= 0 || name is "O_ACCMODE" or "O_RDWR" or "O_WRONLY")
+                continue;
+            var linuxName = synonyms.GetValueOrDefault(name, name);
+            if (Enum.TryParse<T>(linuxName, out var linux) && Convert.ToUInt64(linux, System.Globalization.CultureInfo.InvariantCulture) is var bits and not 0)
+                pairs.Add(((ulong)value, bits));
+        }
+        return [.. pairs];
+    }
+}

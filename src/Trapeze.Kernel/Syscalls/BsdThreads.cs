@@ -1,0 +1,88 @@
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Personalities;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel.Syscalls;
+
+/// <summary>FreeBSD's threads (thr(2)) and its user mutex call (_umtx_op(2)), on Trapeze's threads and futexes.</summary>
+public static class BsdThreads
+{
+    // sys/umtx.h
+    private const int UmtxWait = 2, UmtxWake = 3, UmtxWaitUint = 11, UmtxWaitUintPrivate = 15, UmtxWakePrivate = 16;
+    private const int TimespecSize = 16;
+
+    /// <summary>struct thr_param (sys/thr.h): start_func, arg, stack_base, stack_size, tls_base, tls_size, child_tid, parent_tid, flags, rtp.</summary>
+    [Syscall("thr_new", Support = Support.Partial, Note = "start_func(arg) on stack_base+stack_size with tls_base; flags and rtprio ignored")]
+    public static Result NewThread(GuestThread thread, GuestAddress parameters, int size)
+    {
+        Span<ulong> fields = stackalloc ulong[8];
+        if (size < 8 * 8)
+            return Errno.EINVAL;
+        if (thread.Memory.Read(parameters, System.Runtime.InteropServices.MemoryMarshal.AsBytes(fields)) is var fault and not Errno.None)
+            return fault;
+        var (start, argument, stackBase, stackSize, tls) = (fields[0], fields[1], fields[2], fields[3], fields[4]);
+        var created = CloneCalls.CreateThread(thread, stackBase + stackSize, tls);
+        if (created.IsError || thread.Kernel.FindThread((int)created.Raw) is not { } child)
+            return created;
+        if (thread.Process.Personality is BsdPersonality personality)
+            personality.StartThread(child, start, argument, stackBase + stackSize);
+        // Both tids are longs: the child's own and its creator's copy.
+        if (fields[6] != 0)
+            thread.Memory.Write(new GuestAddress(fields[6]), (long)child.Id);
+        if (fields[7] != 0)
+            thread.Memory.Write(new GuestAddress(fields[7]), (long)child.Id);
+        return 0;
+    }
+
+    [Syscall("thr_self", Support = Support.Full)]
+    public static Result Self(GuestThread thread, GuestAddress id)
+        => thread.Memory.Write(id, (long)thread.Id) is var fault and not Errno.None ? fault : 0;
+
+    /// <summary>thr_exit(2): *state = 1 and a wake-up for its waiters (what pthread_join sleeps on), then the thread ends.</summary>
+    [Syscall("thr_exit", Support = Support.Full)]
+    public static Result Exit(GuestThread thread, GuestAddress state)
+    {
+        if (!state.IsNull && thread.Memory.Write(state, 1L) is Errno.None)
+            thread.Kernel.Futexes.Wake(thread.Process, state, int.MaxValue, uint.MaxValue);
+        return ProcessCalls.Exit(thread, 0);
+    }
+
+    [Syscall("_umtx_op", Support = Support.Partial, Note = "WAIT, WAIT_UINT(_PRIVATE), WAKE(_PRIVATE) with a relative timespec; the mutex, condition variable and semaphore operations ENOSYS")]
+    public static Result UserMutex(GuestThread thread, GuestAddress address, int operation, ulong value, GuestAddress size, GuestAddress timeout)
+    {
+        switch (operation)
+        {
+            case UmtxWait or UmtxWaitUint or UmtxWaitUintPrivate:
+                // A retried wait is the futex's own business; a first one compares the whole word (a long for UMTX_OP_WAIT).
+                if (thread.RetryState is not FutexWaiter)
+                {
+                    var wide = operation == UmtxWait;
+                    Errno fault;
+                    ulong current;
+                    if (wide)
+                    {
+                        fault = thread.Memory.Read(address, out current);
+                    }
+                    else
+                    {
+                        fault = thread.Memory.Read(address, out uint narrow);
+                        current = narrow;
+                    }
+                    if (fault is not Errno.None)
+                        return fault;
+                    if (current != (wide ? value : (uint)value))
+                        return 0;
+                    value = current;
+                }
+                var limit = size.Value == TimespecSize ? timeout : default;
+                var waited = FutexCalls.Futex(thread, address, (int)FutexOperation.FUTEX_WAIT, (uint)value, limit, default, 0);
+                return waited.Error == Errno.EAGAIN ? 0 : waited;
+            case UmtxWake or UmtxWakePrivate:
+                var woken = FutexCalls.Futex(thread, address, (int)FutexOperation.FUTEX_WAKE, (uint)Math.Min(value, int.MaxValue), default, default, 0);
+                return woken.IsError ? woken : 0;
+            default:
+                return Errno.ENOSYS;
+        }
+    }
+}

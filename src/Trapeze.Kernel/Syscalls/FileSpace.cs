@@ -1,0 +1,134 @@
+using Trapeze.Kernel.Abi.Linux;
+using Trapeze.Kernel.Host;
+using Trapeze.Kernel.Memory;
+using Trapeze.Kernel.Tasks;
+
+namespace Trapeze.Kernel.Syscalls;
+
+/// <summary>
+/// The rest of the file family on open files: space (fallocate), whole-file locks (flock),
+/// write-back (sync_file_range, syncfs, sync), the *v2 transfers, sendfile, the older times
+/// calls, and file handles (not offered).
+/// </summary>
+public static unsafe class FileSpace
+{
+    /// <summary>RWF_HIPRI: a polling hint, meaningless here; other RWF_* flags are not offered.</summary>
+    private const int HighPriority = 1;
+
+    [Syscall("fallocate", Support = Support.Full)]
+    public static Result Allocate(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Hex)] int mode, long offset, long length)
+        => OnHost(thread, fd, Errno.ENODEV, host => HostSyscall.Invoke(HostSyscall.Fallocate, host, mode, offset, length));
+
+    /// <summary>flock locks belong to open file descriptions, which is what the host's are: a fork shares them, another open conflicts.</summary>
+    [Syscall("flock", Support = Support.Partial, Note = "a blocking lock waits in the host kernel, where signals do not interrupt it; on pipes and /proc files it excludes nothing")]
+    public static Result Lock(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, int operation)
+        => thread.Process.Files.Get(fd) switch
+        {
+            null => Errno.EBADF,
+            { HostDescriptor: { } host } => HostSyscall.Invoke(HostSyscall.Flock, host, operation),
+            _ => operation is 1 or 2 or 8 or 5 or 6 or 12 ? 0 : Errno.EINVAL, // a pipe's or /proc file's lock excludes no one else here
+        };
+
+    [Syscall("sync_file_range", Support = Support.Full)]
+    public static Result SynchronizeRange(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long offset, long count, [Argument(ArgumentKind.Hex)] uint flags)
+        => OnHost(thread, fd, Errno.ESPIPE, host => HostSyscall.Invoke(HostSyscall.Number("sync_file_range"), host, offset, count, flags));
+
+    [Syscall("syncfs", Support = Support.Full)]
+    public static Result SynchronizeFileSystem(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd)
+        => thread.Process.Files.Get(fd) is not { } file ? Errno.EBADF
+            : file.HostDescriptor is { } host ? HostSyscall.Invoke(HostSyscall.Number("syncfs"), host) : 0;
+
+    [Syscall("sync", Support = Support.Full)]
+    public static Result Synchronize(GuestThread thread)
+    {
+        HostSyscall.Invoke(HostSyscall.Number("sync"));
+        return 0; // sync cannot fail
+    }
+
+    [Syscall("preadv2", Support = Support.Partial, Note = "flags 0 and RWF_HIPRI; others EOPNOTSUPP")]
+    public static Result PositionalReadVector2(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.IoVectors, Direction = Direction.Out, SizeFrom = nameof(count))] GuestAddress vectors, int count, long offset, [Argument(ArgumentKind.Hex)] int flags)
+        => Vector2(thread, fd, vectors, count, offset, flags, write: false);
+
+    [Syscall("pwritev2", Support = Support.Partial, Note = "flags 0 and RWF_HIPRI; others EOPNOTSUPP")]
+    public static Result PositionalWriteVector2(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.IoVectors, SizeFrom = nameof(count))] GuestAddress vectors, int count, long offset, [Argument(ArgumentKind.Hex)] int flags)
+        => Vector2(thread, fd, vectors, count, offset, flags, write: true);
+
+    /// <summary>Offset -1 means the file offset, as readv and writev use it.</summary>
+    private static Result Vector2(GuestThread thread, int fd, GuestAddress vectors, int count, long offset, int flags, bool write)
+    {
+        if ((flags & ~HighPriority) != 0)
+            return Errno.EOPNOTSUPP;
+        if (offset < -1)
+            return Errno.EINVAL;
+        return FileIo.Vector(thread, fd, vectors, count, write, offset);
+    }
+
+    [Syscall("sendfile", Support = Support.Partial, Note = "between host descriptors (files, ttys, sockets); others EINVAL, so callers fall back to read and write")]
+    public static Result SendFile(GuestThread thread, [Argument(ArgumentKind.Fd)] int output, [Argument(ArgumentKind.Fd)] int input, GuestAddress offset, ulong count)
+    {
+        var files = thread.Process.Files;
+        if (files.Get(output) is not { } target || files.Get(input) is not { } source)
+            return Errno.EBADF;
+        if (source.HostDescriptor is not { } from || target.HostDescriptor is not { } to)
+            return Errno.EINVAL;
+        long position = 0;
+        if (!offset.IsNull && thread.Memory.Read(offset, out position) is var fault and not Errno.None)
+            return fault;
+        var result = HostSyscall.Invoke(HostSyscall.Number("sendfile"), to, from, offset.IsNull ? 0 : (long)&position, (long)count);
+        if (result >= 0 && !offset.IsNull && thread.Memory.Write(offset, position) is var writeFault and not Errno.None)
+            return writeFault;
+        return result;
+    }
+
+    [Syscall("utimes", Support = Support.Partial, Note = "as utimensat")]
+    public static Result SetTimesMicro(GuestThread thread, CString path, GuestAddress times)
+        => SetTimesMicroAt(thread, -100, path, times);
+
+    [Syscall("futimesat", Support = Support.Partial, Note = "as utimensat")]
+    public static Result SetTimesMicroAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, GuestAddress times)
+    {
+        if (times.IsNull)
+            return FileSystem.SetTimes(thread, directory, path, null, 0);
+        var values = stackalloc Timeval[2];
+        if (thread.Memory.Read(times, new Span<byte>(values, 2 * sizeof(Timeval))) is var fault and not Errno.None)
+            return fault;
+        var converted = stackalloc Timespec[2];
+        for (var index = 0; index < 2; index++)
+        {
+            if (values[index].Microseconds is < 0 or >= 1_000_000)
+                return Errno.EINVAL;
+            converted[index] = new Timespec { Seconds = values[index].Seconds, Nanoseconds = values[index].Microseconds * 1000 };
+        }
+        return FileSystem.SetTimes(thread, directory, path, converted, 0);
+    }
+
+    [Syscall("utime", Support = Support.Partial, Note = "as utimensat")]
+    public static Result SetTimesSeconds(GuestThread thread, CString path, GuestAddress times)
+    {
+        if (times.IsNull)
+            return FileSystem.SetTimes(thread, -100, path, null, 0);
+        var values = stackalloc long[2]; // struct utimbuf: actime, modtime
+        if (thread.Memory.Read(times, new Span<byte>(values, 2 * sizeof(long))) is var fault and not Errno.None)
+            return fault;
+        var converted = stackalloc Timespec[2];
+        converted[0] = new Timespec { Seconds = values[0] };
+        converted[1] = new Timespec { Seconds = values[1] };
+        return FileSystem.SetTimes(thread, -100, path, converted, 0);
+    }
+
+    [Syscall("name_to_handle_at", Support = Support.Unsupported, Note = "ENOSYS by design: a handle would name a host inode outside the guest's namespace")]
+    public static Result NameToHandle(GuestThread thread, int directory, CString path, GuestAddress handle, GuestAddress mountId, int flags) => Errno.ENOSYS;
+
+    [Syscall("open_by_handle_at", Support = Support.Unsupported, Note = "ENOSYS by design, as name_to_handle_at")]
+    public static Result OpenByHandle(GuestThread thread, int mountDescriptor, GuestAddress handle, int flags) => Errno.ENOSYS;
+
+    /// <summary>A call on the host descriptor behind an open file; <paramref name="otherwise"/> for files Trapeze makes itself (pipes, /proc).</summary>
+    private static Result OnHost(GuestThread thread, int fd, Errno otherwise, Func<int, Result> call)
+        => thread.Process.Files.Get(fd) switch
+        {
+            null => Errno.EBADF,
+            { HostDescriptor: { } host } => call(host),
+            Files.PipeEnd => Errno.ESPIPE,
+            _ => otherwise,
+        };
+}

@@ -1,0 +1,90 @@
+using Trapeze.Tests.Support;
+
+namespace Trapeze.Tests.Vfs;
+
+/// <summary>
+/// Trapeze's own file systems: a program working in a --tmpfs directory sees what it sees in a host
+/// directory, and /dev under --root is Trapeze's DevFs.
+/// </summary>
+public sealed class TmpFsTests
+{
+    /// <summary>The file-family cases whose output does not depend on which file system holds their scratch directory.</summary>
+    public static TheoryData<string> Cases() => new(
+        from name in new[] { "c_files", "fs_names", "fs_links", "fs_modes", "fs_mmap", "fs_memfd" }
+        from variant in new[] { "glibc-static", "musl-dynamic" }
+        where File.Exists(Path.Combine(Runner.CasesBuild, $"{name}.{variant}"))
+        select $"{name}.{variant}");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void CaseInATmpFsMatchesTheHostDirectory(string name)
+    {
+        var program = Path.Combine(Runner.CasesBuild, name);
+        var native = Directory.CreateTempSubdirectory("trapeze-native-").FullName;
+        var mountPoint = Directory.CreateTempSubdirectory("trapeze-tmpfs-").FullName;
+        try
+        {
+            var expected = Runner.Run(program, [native]);
+            var actual = Runner.RunTrapeze("run", "--tmpfs", mountPoint, "--", program, mountPoint);
+            Assert.Equal(expected.Stdout.Replace(native, "$TMP"), actual.Stdout.Replace(mountPoint, "$TMP"));
+            Assert.Equal(expected.ExitCode, actual.ExitCode);
+            Assert.Empty(Directory.GetFileSystemEntries(mountPoint)); // the guest's files never reached the host
+        }
+        finally
+        {
+            Directory.Delete(native, recursive: true);
+            Directory.Delete(mountPoint, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ShellWorksInATmpFs()
+    {
+        var mountPoint = Directory.CreateTempSubdirectory("trapeze-tmpfs-").FullName;
+        try
+        {
+            var script = $"""
+                cd {mountPoint} && echo hi > a && mkdir -p d/e && ln a d/b && ln -s a s && mv d/b d/e/c
+                cat s d/e/c; stat -c '%h %s %a %F' a d s; ls -a d/e | tr '\n' ' '; echo
+                df -k . | tail -1 | tr -s ' ' | cut -d' ' -f1,2,6
+                touch -d '2001-02-03 04:05:06' a d; stat -c '%y' a d | cut -c1-19
+                rm -r d; ls | tr '\n' ' '; echo; mkdir d; rmdir d; rmdir . 2>/dev/null || echo busy
+                grep ' {mountPoint} ' /proc/self/mounts | cut -d' ' -f1,3
+                """;
+            var result = Runner.RunTrapeze("run", "--tmpfs", $"{mountPoint}:size=2m,mode=700", "/bin/busybox", "sh", "-c", script);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Equal($"""
+                hi
+                hi
+                2 3 644 regular file
+                3 60 755 directory
+                1 1 777 symbolic link
+                . .. c 
+                tmpfs 2048 {mountPoint}
+                2001-02-03 04:05:06
+                2001-02-03 04:05:06
+                a s 
+                busy
+                tmpfs tmpfs
+
+                """, result.Stdout);
+            Assert.Empty(Directory.GetFileSystemEntries(mountPoint));
+        }
+        finally
+        {
+            Directory.Delete(mountPoint, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void BadTmpFsOptionsGetOneLine()
+    {
+        var result = Runner.RunTrapeze("run", "--tmpfs", "/tmp:size=lots", "/bin/true");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("--tmpfs /tmp: bad size= value", result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stderr);
+        var missing = Runner.RunTrapeze("run", "--tmpfs", "/no/such/directory", "/bin/true");
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("--tmpfs /no/such/directory: cannot mount there", missing.Stderr);
+    }
+}
