@@ -27,6 +27,9 @@ public sealed class ElfImage
     private const int ProgramHeadersMaximum = 65536;
 
     public required ExecutableFile File { get; init; }
+
+    /// <summary>A Mach-O program's whole file (MachOImage reads its load commands from it); null for ELF.</summary>
+    public byte[]? MachOData { get; init; }
     public required bool IsPositionIndependent { get; init; }
     public required ulong Entry { get; init; }
     public required ulong ProgramHeaderOffset { get; init; }

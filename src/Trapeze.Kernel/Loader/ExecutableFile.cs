@@ -80,6 +80,14 @@ public sealed unsafe class ExecutableFile : IDisposable
     public bool ReadExactly(ulong offset, Span<byte> destination)
         => offset <= Length && (ulong)destination.Length <= Length - offset && ReadAt(offset, destination) == destination.Length;
 
+    /// <summary>The file's first bytes, up to <paramref name="maximum"/> (fewer for a short file or a failed read).</summary>
+    public byte[] Head(int maximum)
+    {
+        var head = new byte[(int)Math.Min(Length, (ulong)maximum)];
+        var read = ReadAt(0, head);
+        return read == head.Length ? head : head[..(int)Math.Max(0, read)];
+    }
+
     /// <summary>Closes the descriptor once: a second close could hit a number the host reused.</summary>
     public void Dispose()
     {

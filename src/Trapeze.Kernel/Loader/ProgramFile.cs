@@ -65,7 +65,6 @@ public static class ProgramFile
                     file.Release();
                     return bad;
                 }
-<<<<<<< HEAD
                 if (OpenInterpreter(read, image!, path, out var interpreter) is { } badInterpreter)
                 {
                     file.Release();
@@ -79,28 +78,6 @@ public static class ProgramFile
                     InterpreterShownPath = interpreter?.ShownPath ?? "",
                 };
                 return null;
-=======
-                // argv[0] is replaced by the interpreter, its argument, and the script as named.
-                var rewritten = new List<string> { interpreter };
-                if (argument is not null)
-                    rewritten.Add(argument);
-                rewritten.Add(path);
-                rewritten.AddRange(argv.Skip(1));
-                argv = rewritten;
-                path = interpreter;
-                continue;
-            }
-            try
-            {
-                program = new ProgramToRun(path, MachOImage.IsMachO(file.Data) ? MachOImage.Parse(file.Data, path).Image : ElfImage.Parse(file.Data, path), argv) { Location = file.Location, ShownPath = file.ShownPath };
-                return Errno.None;
-            }
-            catch (ExecutableFormatException error)
-            {
-                file.Location.Node.Dispose();
-                message = error.Message;
-                return Errno.ENOEXEC;
->>>>>>> main
             }
             file.Release();
             if (depth >= ScriptDepthMaximum)
