@@ -119,6 +119,24 @@ public sealed class GuestLayout
         }
     }
 
+    /// <summary>Writes the structure, one value per field, at <paramref name="address"/> in guest memory.</summary>
+    public Errno Write(Memory.GuestMemory memory, Memory.GuestAddress address, ReadOnlySpan<long> values)
+    {
+        Span<byte> bytes = stackalloc byte[Size];
+        Write(bytes, values);
+        return memory.Write(address, bytes);
+    }
+
+    /// <summary>Reads the structure at <paramref name="address"/> in guest memory, one value per field.</summary>
+    public Errno Read(Memory.GuestMemory memory, Memory.GuestAddress address, Span<long> values)
+    {
+        Span<byte> bytes = stackalloc byte[Size];
+        if (memory.Read(address, bytes) is var fault and not Errno.None)
+            return fault;
+        Read(bytes, values);
+        return Errno.None;
+    }
+
     /// <summary>Reads the fields; 32-bit ones come back zero-extended (the kernel's unsigned view).</summary>
     public void Read(ReadOnlySpan<byte> source, Span<long> values)
     {

@@ -57,11 +57,9 @@ public sealed class MessageLayouts
     public Errno Read(GuestMemory memory, GuestAddress address, out MessageHeader message)
     {
         message = default;
-        Span<byte> bytes = stackalloc byte[header.Size];
-        if (memory.Read(address, bytes) is var fault and not Errno.None)
-            return fault;
         Span<long> values = stackalloc long[7];
-        header.Read(bytes, values);
+        if (header.Read(memory, address, values) is var fault and not Errno.None)
+            return fault;
         message = new MessageHeader
         {
             Name = (ulong)values[0],

@@ -50,9 +50,7 @@ public sealed partial class LinuxStructures
             status.AccessSeconds, status.AccessNanoseconds, status.ModifySeconds, status.ModifyNanoseconds,
             status.ChangeSeconds, status.ChangeNanoseconds, (long)status.Inode,
         ];
-        Span<byte> bytes = stackalloc byte[stat.Size];
-        stat.Write(bytes, values);
-        return memory.Write(address, bytes);
+        return stat.Write(memory, address, values);
     }
 
     /// <summary>A stat structure the guest holds, as the kernel's (the tracer prints what a call wrote).</summary>
@@ -61,11 +59,9 @@ public sealed partial class LinuxStructures
         if (stat is null)
             return memory.Read(address, out status);
         status = default;
-        Span<byte> bytes = stackalloc byte[stat.Size];
-        if (memory.Read(address, bytes) is var fault and not Errno.None)
-            return fault;
         Span<long> values = stackalloc long[17];
-        stat.Read(bytes, values);
+        if (stat.Read(memory, address, values) is var fault and not Errno.None)
+            return fault;
         status = new LinuxStat
         {
             Device = (ulong)values[0],
@@ -148,11 +144,9 @@ public sealed partial class LinuxStructures
         if (ioVector is null)
             return memory.Read(vectors + (ulong)(index * 16), out vector);
         vector = default;
-        Span<byte> bytes = stackalloc byte[ioVector.Size];
-        if (memory.Read(vectors + (ulong)(index * ioVector.Size), bytes) is var fault and not Errno.None)
-            return fault;
         Span<long> values = stackalloc long[2];
-        ioVector.Read(bytes, values);
+        if (ioVector.Read(memory, vectors + (ulong)(index * ioVector.Size), values) is var fault and not Errno.None)
+            return fault;
         vector = new IoVector { Base = (ulong)values[0], Length = (ulong)values[1] };
         return Errno.None;
     }
