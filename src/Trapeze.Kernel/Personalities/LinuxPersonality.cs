@@ -158,6 +158,12 @@ public abstract class LinuxPersonality : IPersonality
             tracer.Enter(thread, ref call);
             if (!call.Blocked)
                 call.Result = Dispatch(thread, number, definition, call.Arguments);
+            if (call.Result.IsFinished)
+            {
+                // The common case, kept free of copies of the call (a struct with references: each copy costs write barriers).
+                FinishTraced(thread, cpu, tracer, ref call, nextInstruction, flags);
+                return;
+            }
             arguments = call.Arguments;
             result = call.Result;
             trace = call;
@@ -261,16 +267,26 @@ public abstract class LinuxPersonality : IPersonality
 
     private protected void Finish(GuestThread thread, ICpu cpu, Result result, ulong nextInstruction, ulong flags, SyscallCall? trace)
     {
-        if (trace is { } call)
+        if (trace is { } call && thread.Kernel.Tracer is { } tracer)
         {
             call.Result = result;
-            thread.Kernel.Tracer?.Exit(thread, ref call);
-            result = call.Result;
+            FinishTraced(thread, cpu, tracer, ref call, nextInstruction, flags);
+            return;
         }
         thread.CallFinished();
         if (thread.Killed)
             return;
         WriteResult(cpu, result.Raw, nextInstruction, flags);
+    }
+
+    /// <summary>The tracer sees the result (and may change it) before the guest does.</summary>
+    private void FinishTraced(GuestThread thread, ICpu cpu, ISyscallTracer tracer, ref SyscallCall call, ulong nextInstruction, ulong flags)
+    {
+        tracer.Exit(thread, ref call);
+        thread.CallFinished();
+        if (thread.Killed)
+            return;
+        WriteResult(cpu, call.Result.Raw, nextInstruction, flags);
     }
 
     /// <summary>Runs the handler. Anything it throws is a Trapeze bug: one line for the user, SIGSYS for the guest.</summary>
