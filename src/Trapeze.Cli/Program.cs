@@ -1,7 +1,6 @@
-using System.CommandLine;
 using Trapeze.Cli;
 
 // The OCI runtime's command line is runc's (Go flag style, global flags first), not System.CommandLine's.
 if (args is ["oci", ..])
     return Trapeze.Oci.OciRuntime.Main(args[1..]);
-return CommandLine.Build().Parse(CommandLine.MarkProgramBoundary(args)).Invoke();
+return CommandLine.Invoke(args);

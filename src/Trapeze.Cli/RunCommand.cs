@@ -11,15 +11,15 @@ internal static class RunCommand
 {
     public const int NotFound = 127;
     public const int CannotExecute = 126;
-    public const int UsageError = 2;
+    public const int UsageError = CommandLine.UsageError;
 
     public static Command Create()
     {
         var program = new Argument<string>("PROGRAM") { Description = "The program to run" };
         var arguments = new Argument<string[]>("ARGS") { Description = "Its arguments", Arity = ArgumentArity.ZeroOrMore };
-        var set = new Option<string[]>("-E") { Description = "Set VAR=VALUE in the guest's environment (repeatable)" };
-        var unset = new Option<string[]>("-U") { Description = "Remove VAR from the guest's environment (repeatable)" };
-        var argv0 = new Option<string?>("--argv0") { Description = "argv[0] for the guest (default: PROGRAM)" };
+        var set = new Option<string[]>("-E") { HelpName = "VAR=VALUE", Description = "Set VAR=VALUE in the guest's environment (repeatable)" };
+        var unset = new Option<string[]>("-U") { HelpName = "VAR", Description = "Remove VAR from the guest's environment (repeatable)" };
+        var argv0 = new Option<string?>("--argv0") { HelpName = "NAME", Description = "argv[0] for the guest (default: PROGRAM)" };
         var reportUnsupported = new Option<bool>("--report-unsupported") { Description = "Name each unsupported syscall once on stderr" };
         var maxProcesses = new Option<int>("--max-processes") { Description = "Guest processes alive at once at most; fork beyond it fails with EAGAIN", DefaultValueFactory = _ => 1024, HelpName = "N" };
         var debugInternal = new Option<bool>("--debug-internal") { Description = "Print the full report of an internal error" };
@@ -65,15 +65,11 @@ internal static class RunCommand
         {
             status = kernel.Run(path, argv, environment);
         }
-        catch (ExecutableNotFoundException error)
+        catch (ExecutableException error)
         {
-            Console.Error.WriteLine($"trapeze: {error.Message}");
-            return NotFound;
-        }
-        catch (ExecutableFormatException error)
-        {
-            Console.Error.WriteLine($"trapeze: {error.Message}");
-            return CannotExecute;
+            // A shell's convention: 127 when the program is missing, 126 when it cannot be run.
+            Console.Error.WriteLine($"trapeze: {error.Failure.Message}");
+            return error.Failure.Errno == Errno.ENOENT ? NotFound : CannotExecute;
         }
         // As shells do, a death by SIGINT (the user's Ctrl-C) or SIGPIPE (a reader that went away) goes unreported.
         if (status.Signal is { } signal && signal is not (Signal.SIGINT or Signal.SIGPIPE))
@@ -82,43 +78,71 @@ internal static class RunCommand
     }
 }
 
-/// <summary>The guest's environment: Trapeze's own, edited like qemu-user's -E / -U.</summary>
+/// <summary>The guest's environment: Trapeze's own, in the order Trapeze got it, edited like qemu-user's -E / -U.</summary>
 internal static class GuestEnvironment
 {
     public static List<string> Build(IEnumerable<string> set, IEnumerable<string> unset)
     {
-        var variables = new List<KeyValuePair<string, string>>();
-        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
-            variables.Add(new((string)entry.Key, (string?)entry.Value ?? ""));
+        var variables = Inherited();
         foreach (var name in unset)
-            variables.RemoveAll(v => v.Key == name);
+            variables.RemoveAll(v => NameOf(v) == name);
         foreach (var assignment in set)
         {
-            var equals = assignment.IndexOf('=');
-            var (name, value) = equals < 0 ? (assignment, "") : (assignment[..equals], assignment[(equals + 1)..]);
-            variables.RemoveAll(v => v.Key == name);
-            variables.Add(new(name, value));
+            var name = NameOf(assignment);
+            var entry = assignment.Contains('=') ? assignment : assignment + "=";
+            // setenv(3) replaces a variable where it stands; a new one goes at the end.
+            var index = variables.FindIndex(v => NameOf(v) == name);
+            if (index < 0)
+            {
+                variables.Add(entry);
+                continue;
+            }
+            variables[index] = entry;
+            for (var later = variables.Count - 1; later > index; later--)
+            {
+                if (NameOf(variables[later]) == name)
+                    variables.RemoveAt(later);
+            }
         }
-        return variables.Select(v => $"{v.Key}={v.Value}").ToList();
+        return variables;
+    }
+
+    private static string NameOf(string entry) => entry.IndexOf('=') is >= 0 and var equals ? entry[..equals] : entry;
+
+    /// <summary>
+    /// The environment exactly as this process received it: /proc/self/environ keeps the order
+    /// (and duplicates) of the block exec gave us, which .NET's dictionary of variables loses.
+    /// </summary>
+    private static List<string> Inherited()
+    {
+        try
+        {
+            var block = File.ReadAllBytes("/proc/self/environ");
+            return System.Text.Encoding.UTF8.GetString(block).Split('\0', StringSplitOptions.RemoveEmptyEntries).ToList();
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            var variables = new List<string>();
+            foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+                variables.Add($"{entry.Key}={entry.Value}");
+            return variables;
+        }
     }
 }
 
 /// <summary>The guest's file system on the command line: --root, --bind, --tmpfs, --ro, --cwd.</summary>
 internal static class FileSystemOptions
 {
-    /// <summary>The options that take a value (the command line splits Trapeze's words from the guest's by them).</summary>
-    public static readonly string[] WithValue = ["--root", "--bind", "--tmpfs", "--cwd", "--sysroot"];
-
     /// <summary>Reads the layout from a parsed command line; null with a one-line message when an option is malformed.</summary>
     public delegate Trapeze.Kernel.Vfs.FileSystemLayout? LayoutReader(ParseResult result, out string error);
 
     public static LayoutReader AddTo(Command command)
     {
-        var root = new Option<string?>("--root") { Description = "Host directory that is the guest's / (default /)" };
-        var bind = new Option<string[]>("--bind") { Description = "HOST:GUEST[:ro]: show a host directory at a guest path (repeatable)" };
-        var tmpfs = new Option<string[]>("--tmpfs") { Description = "GUEST[:size=N,mode=M,ro]: an empty in-memory file system at a guest path (repeatable)" };
+        var root = new Option<string?>("--root") { HelpName = "DIR", Description = "Host directory that is the guest's / (default /)" };
+        var bind = new Option<string[]>("--bind") { HelpName = "HOST:GUEST[:ro]", Description = "HOST:GUEST[:ro]: show a host directory at a guest path (repeatable)" };
+        var tmpfs = new Option<string[]>("--tmpfs") { HelpName = "GUEST[:size=N,mode=M,ro]", Description = "GUEST[:size=N,mode=M,ro]: an empty in-memory file system at a guest path (repeatable)" };
         var readOnly = new Option<bool>("--ro") { Description = "The whole root file system read-only" };
-        var cwd = new Option<string?>("--cwd") { Description = "The guest's working directory (a guest path)" };
+        var cwd = new Option<string?>("--cwd") { HelpName = "DIR", Description = "The guest's working directory (a guest path)" };
         command.Options.Add(root);
         command.Options.Add(bind);
         command.Options.Add(tmpfs);

@@ -7,10 +7,7 @@ namespace Trapeze.Cli;
 /// <summary>`trapeze trace [options] PROGRAM [ARGS...]`: strace's output and options, without ptrace.</summary>
 internal static class TraceCommand
 {
-    /// <summary>Options that take a value, so CommandLine.MarkProgramBoundary can find PROGRAM.</summary>
-    public static readonly string[] OptionsWithValue = ["-o", "-e", "-s", "-S", "--json", "--perfetto"];
-
-    private const int UsageError = 2;
+    private const int UsageError = CommandLine.UsageError;
 
     public static Command Create()
     {

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
@@ -22,10 +23,23 @@ public sealed class SyscallGenerator : IIncrementalGenerator
         "TRAPEZE001", "Invalid syscall handler",
         "Syscall handler {0}: {1}", "Trapeze", DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    private static readonly DiagnosticDescriptor UnstatedSupport = new(
+        "TRAPEZE002", "Syscall handler without a support level",
+        "Syscall handler {0} ({1}) must state Support = Full, Partial or Unsupported: none is assumed", "Trapeze", DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    private static readonly DiagnosticDescriptor AliasTooSupported = new(
+        "TRAPEZE003", "Alias more supported than its handler",
+        "Syscall {0} ({1}) is marked {2} but calls {3}, which is marked {4}: an alias cannot do more than the handler it calls", "Trapeze", DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    private static readonly string[] SupportNames = { "Full", "Partial", "Unsupported" };
+
     private sealed class Entry
     {
         public string Name = "";
-        public int Support;
+        public int Support = -1;
+        public string? AliasOf;
+        public int AliasSupport = -1;
+        public string Family = "";
         public string Note = "";
         public string Method = "";
         public string Call = "";
@@ -57,8 +71,11 @@ public sealed class SyscallGenerator : IIncrementalGenerator
             {
                 Name = (string)attribute.ConstructorArguments[0].Value!,
                 Method = method.ContainingType.Name + "." + method.Name,
+                Family = method.ContainingType.Name,
                 Location = method.Locations.FirstOrDefault(),
             };
+            if (CalledHandler(context, method) is { } target)
+                (entry.AliasOf, entry.AliasSupport) = target;
             foreach (var named in attribute.NamedArguments)
             {
                 if (named.Key == "Support")
@@ -76,6 +93,29 @@ public sealed class SyscallGenerator : IIncrementalGenerator
             builder.Add(entry);
         }
         return builder.ToImmutable();
+    }
+
+    /// <summary>
+    /// The [Syscall] handler an alias forwards to: a method whose whole body is one call to
+    /// another handler (`=> ReadLinkAt(...)`), with the weakest support level that handler states.
+    /// </summary>
+    private static (string Name, int Support)? CalledHandler(GeneratorAttributeSyntaxContext context, IMethodSymbol method)
+    {
+        if (context.TargetNode is not MethodDeclarationSyntax declaration)
+            return null;
+        var body = declaration.ExpressionBody?.Expression
+            ?? (declaration.Body?.Statements.Count == 1 && declaration.Body.Statements[0] is ReturnStatementSyntax ret ? ret.Expression : null);
+        if (body is not InvocationExpressionSyntax invocation
+            || context.SemanticModel.GetSymbolInfo(invocation).Symbol is not IMethodSymbol called
+            || SymbolEqualityComparer.Default.Equals(called, method))
+            return null;
+        var support = -1;
+        foreach (var attribute in called.GetAttributes().Where(a => a.AttributeClass?.ToDisplayString() == AttributeName))
+        {
+            var stated = attribute.NamedArguments.Where(n => n.Key == "Support").Select(n => (int)n.Value.Value!).DefaultIfEmpty(-1).First();
+            support = Math.Max(support, stated);
+        }
+        return support < 0 ? null : (called.ContainingType.Name + "." + called.Name, support);
     }
 
     private static string? Validate(IMethodSymbol method)
@@ -203,6 +243,17 @@ public sealed class SyscallGenerator : IIncrementalGenerator
             if (entry.Error is not null)
             {
                 context.ReportDiagnostic(Diagnostic.Create(BadHandler, entry.Location, entry.Method, entry.Error));
+                continue;
+            }
+            if (entry.Support < 0)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(UnstatedSupport, entry.Location, entry.Method, entry.Name));
+                continue;
+            }
+            if (entry.AliasOf is not null && entry.Support < entry.AliasSupport)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(AliasTooSupported, entry.Location, entry.Name, entry.Method,
+                    SupportNames[entry.Support], entry.AliasOf, SupportNames[entry.AliasSupport]));
                 continue;
             }
             var parameters = string.Join(", ", entry.Parameters.Select((p, index) => $"new(\"{p.Name}\", typeof({p.Type}){entry.Formats[index]}"));

@@ -58,8 +58,6 @@ public sealed class KernelOptions
     public string? HostName { get; init; }
 }
 
-/// <summary>The program file is missing (the CLI exits 127).</summary>
-public sealed class ExecutableNotFoundException(string message) : Exception(message);
 
 /// <summary>
 /// One Trapeze kernel: its processes, scheduler and services. Nothing is global, so tests can run
@@ -202,28 +200,40 @@ public sealed class Kernel : IDisposable
 
     private readonly Dictionary<(ProgramOs, CpuArchitecture), IPersonality> otherSystems = [];
 
-    /// <summary>The personality for a program: its system (the file's marks, or <see cref="KernelOptions.Personality"/>) and CPU.</summary>
-    public IPersonality PersonalityFor(ElfImage image)
+    /// <summary>
+    /// The personality for a program: its system (the file's marks, or <see cref="KernelOptions.Personality"/>)
+    /// and CPU; ENOEXEC for a pair Trapeze has no personality for.
+    /// </summary>
+    public LoadFailure? PersonalityFor(ElfImage image, string path, out IPersonality? personality)
     {
-        var os = options.Personality ?? ProgramOsDetector.Detect(image.Data);
+        personality = null;
+        var os = options.Personality ?? ProgramOsDetector.Detect(image.MachOData ?? image.File.Head(ProgramOsDetector.HeadSize));
         if (os == ProgramOs.Linux)
-            return PersonalityFor(image.Architecture);
+        {
+            personality = PersonalityFor(image.Architecture);
+            return null;
+        }
         if (otherSystems.TryGetValue((os, image.Architecture), out var known))
-            return known;
-        var abi = os switch
+        {
+            personality = known;
+            return null;
+        }
+        BsdAbi? abi = os switch
         {
             ProgramOs.FreeBsd => BsdAbi.FreeBsd,
             ProgramOs.Darwin => BsdAbi.Darwin,
-            _ => throw new ExecutableFormatException($"{image.Architecture} programs for {os} are not supported yet"),
+            _ => null,
         };
-        IPersonality personality = image.Architecture switch
+        personality = (abi, image.Architecture) switch
         {
-            CpuArchitecture.X86_64 => new BsdX64Personality(abi),
-            CpuArchitecture.I386 => new BsdI386Personality(abi),
-            _ => throw new ExecutableFormatException($"{image.Architecture} programs for {os} are not supported"),
+            ({ } bsd, CpuArchitecture.X86_64) => new BsdX64Personality(bsd),
+            ({ } bsd, CpuArchitecture.I386) => new BsdI386Personality(bsd),
+            _ => null,
         };
+        if (personality is null)
+            return new LoadFailure(Errno.ENOEXEC, $"{LoadFailure.Printable(path)}: {image.Architecture} programs for {os} are not supported{(abi is null ? " yet" : "")}");
         otherSystems[(os, image.Architecture)] = personality;
-        return personality;
+        return null;
     }
 
     public Scheduler Scheduler { get; } = new();
@@ -281,23 +291,28 @@ public sealed class Kernel : IDisposable
         return process.Exit!;
     }
 
-    /// <summary>Creates the first process running <paramref name="path"/>, stopped at its first instruction.</summary>
+    /// <summary>
+    /// Creates the first process running <paramref name="path"/>, stopped at its first instruction;
+    /// an <see cref="ExecutableException"/> (with the errno execve would give) when it cannot start.
+    /// </summary>
     public Process Start(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
-        if (FileSystems.Table.RootMount is null && FileSystems.Setup(options.Layout, out var layoutError) is not Errno.None)
-            throw new ExecutableNotFoundException(layoutError);
+        if (FileSystems.Table.RootMount is null && FileSystems.Setup(options.Layout, out var layoutError) is var setupError and not Errno.None)
+            throw new ExecutableException(new LoadFailure(setupError, layoutError));
         var fileSystem = FileSystems.InitialContext(options.Layout, options.FileCreationMask);
-        var found = ProgramFile.Find((string name, out Vfs.ProgramData? data, out string message) => Vfs.KernelFileSystems.ReadProgram(null, fileSystem, name, out data, out message, FileSystems.Sysroot),
-            path, arguments, out var program, out var findError);
-        if (found != Errno.None)
+        if (ProgramFile.Find((string name, out Vfs.ProgramData? data) => Vfs.KernelFileSystems.ReadProgram(null, fileSystem, name, out data, FileSystems.Sysroot),
+            path, arguments, environment, out var program) is { } failure)
         {
             fileSystem.Release();
-            if (found == Errno.ENOENT)
-                throw new ExecutableNotFoundException(findError.EndsWith("No such file or directory", StringComparison.Ordinal) ? findError : $"{path}: No such file or directory");
-            throw new ExecutableFormatException(findError);
+            throw new ExecutableException(failure);
         }
-        var personality = PersonalityFor(program!.Image);
-        var memory = new MemoryContext(Platform, personality.Architecture);
+        if (PersonalityFor(program!.Image, path, out var personality) is { } unsupported)
+        {
+            program.Abandon();
+            fileSystem.Release();
+            throw new ExecutableException(unsupported);
+        }
+        var memory = new MemoryContext(Platform, personality!.Architecture);
         var process = new Process(this, Pids.Allocate(), null, personality, memory, new FileTable(), fileSystem, new SignalActions());
         process.Credentials = ProcessCredentials.From(Credentials);
         process.ProcessGroupId = (int)HostSyscall.Invoke(HostSyscall.Getpgid, 0);
@@ -305,9 +320,18 @@ public sealed class Kernel : IDisposable
         process.AddThread(process.Id);
         processes.Add(process);
         init = process;
+        LoadFailure? startFailure;
+        using (program)
+            startFailure = ProgramStart.Load(process, program!, environment);
+        if (startFailure is not null)
+        {
+            program.Location?.Node.Dispose();
+            memory.Dispose();
+            processes.Remove(process);
+            throw new ExecutableException(startFailure.Value);
+        }
         try
         {
-            ProgramStart.Load(process, program!, environment);
             InheritFiles(process, options.InheritedDescriptors ?? InheritableHostDescriptors());
             Tracer?.ProcessStarted(process, path, arguments, environment);
             return process;

@@ -107,7 +107,7 @@ internal static class Supervisor
             {
                 process = kernel.Start(hook.Path, hook.Args is { Count: > 0 } args ? args : [hook.Path], hook.Env ?? []);
             }
-            catch (Exception error) when (error is ExecutableNotFoundException or ExecutableFormatException)
+            catch (ExecutableException error)
             {
                 throw new OciException($"startContainer hook {hook.Path}: {error.Message}");
             }
@@ -168,14 +168,13 @@ internal static class Supervisor
                     process.ResourceLimits[resource] = limit;
                 return process;
             }
-            catch (ExecutableNotFoundException error)
+            catch (ExecutableException error)
             {
                 if (error.Message.StartsWith("--root", StringComparison.Ordinal) || error.Message.StartsWith("--bind", StringComparison.Ordinal))
                     throw new OciException(error.Message);
-            }
-            catch (ExecutableFormatException error)
-            {
-                denied ??= error.Message;
+                // As a shell: a missing file is "not found" (127), anything else "permission denied" (126).
+                if (error.Failure.Errno != Errno.ENOENT)
+                    denied ??= error.Message;
             }
         }
         // podman and CRI-O read these words to exit 126 or 127 as a shell does.

@@ -171,7 +171,9 @@ public sealed class CliTests
         Assert.True(rows.Count > 300);
         var write = rows.Single(row => row.GetProperty("name").GetString() == "write");
         Assert.Equal(1, write.GetProperty("number").GetInt32());
-        Assert.Equal("full", write.GetProperty("support").GetString());
+        Assert.Equal("partial", write.GetProperty("support").GetString()); // pipes: see its note
+        var read = rows.Single(row => row.GetProperty("name").GetString() == "read");
+        Assert.Equal("full", read.GetProperty("support").GetString());
     }
 
     [Fact]
@@ -180,5 +182,48 @@ public sealed class CliTests
         var result = Runner.RunTrapeze("run", "--no-such-option");
         Assert.NotEqual(0, result.ExitCode);
         Assert.DoesNotContain("   at ", result.Stderr);
+    }
+
+    [Theory]
+    [InlineData("run", "--bogus", "--argv0")]
+    [InlineData("run", "--argv", "--argv0")]
+    [InlineData("run", "--report-unsuported", "--report-unsupported")]
+    [InlineData("trace", "--jsn", "--json")]
+    public void UnknownOptionIsNamedWithTheClosestKnownOne(string command, string option, string suggestion)
+    {
+        var result = Runner.RunTrapeze(command, option, "/bin/true");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"trapeze {command}: unknown option {option} (did you mean {suggestion}?); see trapeze {command} --help\n", result.Stderr);
+    }
+
+    [Fact]
+    public void OptionsWithInlineValuesAreKnown()
+    {
+        var result = Runner.RunTrapeze("run", "--argv0=renamed", "-E", "TRAPEZE_X=1", "/bin/sh", "-c", "echo $0 $TRAPEZE_X");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("renamed 1\n", result.Stdout);
+    }
+
+    [Fact]
+    public void RunHelpShowsValueNames()
+    {
+        var result = Runner.RunTrapeze("run", "--help");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("-E <VAR=VALUE>", result.Stdout);
+        Assert.Contains("-U <VAR>", result.Stdout);
+        Assert.Contains("--argv0 <NAME>", result.Stdout);
+    }
+
+    [Fact]
+    public void GuestGetsTheEnvironmentInTheOrderGiven()
+    {
+        // env -i hands Trapeze exactly these variables in this order, as a shell would; -E replaces in place, appends new ones.
+        string[] variables = ["ZULU=1", "ALPHA=2", "MIKE=3", "BRAVO=4", "YANKEE=5", "CHARLIE=6"];
+        var native = Runner.Run("/usr/bin/env", ["-i", .. variables, "/usr/bin/env"]);
+        var emulated = Runner.Run("/usr/bin/env", ["-i", .. variables, Runner.Trapeze, "run", "/usr/bin/env"]);
+        Assert.Equal(string.Join("", variables.Select(v => v + "\n")), native.Stdout);
+        Assert.Equal(native.Stdout, emulated.Stdout);
+        var edited = Runner.Run("/usr/bin/env", ["-i", .. variables, Runner.Trapeze, "run", "-E", "MIKE=9", "-E", "NEW=7", "-U", "ALPHA", "/usr/bin/env"]);
+        Assert.Equal("ZULU=1\nMIKE=9\nBRAVO=4\nYANKEE=5\nCHARLIE=6\nNEW=7\n", edited.Stdout);
     }
 }

@@ -32,7 +32,11 @@ public sealed unsafe class GeneratedFile(string path, Func<byte[]> generate, Lin
             return Errno.EINVAL;
         var available = Snapshot(offset);
         var length = (int)Math.Min(count, (ulong)available.Length);
-        return memory.Write(buffer, available[..length]) is var fault and not Errno.None ? fault : length;
+        if (length == 0)
+            return 0;
+        // As copy_to_user: bytes up to the first faulting page, EFAULT only when none fit.
+        var written = memory.WritePrefix(buffer, available[..length]);
+        return written == 0 ? Errno.EFAULT : written;
     }
 
     public override Result ReadVector(List<HostSegment> segments, long offset)

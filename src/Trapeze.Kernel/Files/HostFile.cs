@@ -15,6 +15,9 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
     /// <summary>Linux's MAX_RW_COUNT: one read or write moves at most this much.</summary>
     private const ulong MaximumTransfer = 0x7fff_f000;
 
+    /// <summary>A buffer spanning several mappings is filled through a host buffer of at most this size.</summary>
+    private const ulong DirectoryScratch = 64 * 1024;
+
     private readonly List<HostSegment> segments = [];
 
     public override string Path => path;
@@ -70,15 +73,18 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
 
     public override Result ReadDirectory(GuestMemory memory, GuestAddress buffer, ulong count)
     {
+        // Entries are written up to the first page that faults; a shorter buffer only means fewer entries.
+        var usable = memory.AccessibleLength(buffer, Math.Min(count, MaximumTransfer), write: true);
+        if (usable == 0 && count > 0)
+            return HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, HostMemory.FaultPage, (long)Math.Min(count, AddressSpace.PageSize));
         segments.Clear();
-        if (memory.GetSegments(buffer, Math.Min(count, MaximumTransfer), write: true, segments) is var error and not Errno.None)
-            return error;
-        if (segments.Count == 1)
-            return HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, segments[0].Pointer, (long)segments[0].Length);
-        var scratch = new byte[count];
+        memory.GetSegments(buffer, usable, write: true, segments);
+        if (segments.Count <= 1)
+            return HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, segments.Count == 0 ? 0 : segments[0].Pointer, (long)usable);
+        var scratch = new byte[Math.Min(usable, DirectoryScratch)];
         fixed (byte* pointer = scratch)
         {
-            var result = HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, (long)pointer, (long)count);
+            var result = HostSyscall.Invoke(HostSyscall.Getdents64, descriptor, (long)pointer, scratch.Length);
             if (result > 0)
                 memory.Write(buffer, scratch.AsSpan(0, (int)result));
             return result;
@@ -104,10 +110,30 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
     private Result Transfer(GuestMemory memory, GuestAddress buffer, ulong count, bool write, long offset)
     {
         if (count == 0)
-            return HostSyscall.Invoke(write ? HostSyscall.Write : HostSyscall.Read, descriptor, 0, 0);
+        {
+            // The host still checks the descriptor, the offset and seekability, and access_ok: a
+            // buffer past user space is EFAULT even for no bytes.
+            var none = buffer.Value > AddressSpace.UserTop ? HostMemory.KernelAddress : 0;
+            return offset < 0
+                ? HostSyscall.Invoke(write ? HostSyscall.Write : HostSyscall.Read, descriptor, none, 0)
+                : HostSyscall.Invoke(write ? HostSyscall.Pwrite64 : HostSyscall.Pread64, descriptor, none, 0, offset);
+        }
+        // Linux moves data up to the first byte that faults and returns that count; EFAULT only when none can move.
+        var usable = memory.AccessibleLength(buffer, Math.Min(count, MaximumTransfer), write: !write);
+        var inUserSpace = buffer.Value <= AddressSpace.UserTop && count <= AddressSpace.UserTop - buffer.Value;
+        if (usable == 0 || !inUserSpace)
+        {
+            // Not one byte can move: the host kernel answers with a host buffer that faults the same
+            // way, so its checks keep Linux's order (EBADF, EINVAL, ESPIPE, EISDIR, 0 at the end of
+            // the file, then EFAULT). A range past user space fails access_ok before any transfer.
+            var pointer = inUserSpace ? HostMemory.FaultPage : HostMemory.KernelAddress;
+            var length = inUserSpace ? (long)Math.Min(count, AddressSpace.PageSize) : (long)Math.Min(count, long.MaxValue);
+            return offset < 0
+                ? HostSyscall.Invoke(write ? HostSyscall.Write : HostSyscall.Read, descriptor, pointer, length)
+                : HostSyscall.Invoke(write ? HostSyscall.Pwrite64 : HostSyscall.Pread64, descriptor, pointer, length, offset);
+        }
         segments.Clear();
-        if (memory.GetSegments(buffer, Math.Min(count, MaximumTransfer), write: !write, segments) is var error and not Errno.None)
-            return error;
+        memory.GetSegments(buffer, usable, write: !write, segments);
         return Vector(segments, write, offset);
     }
 

@@ -97,6 +97,8 @@ public sealed class PipeEnd : OpenFile
     {
         if (IsWriter)
             return Errno.EBADF;
+        if (PastUserSpace(thread, buffer, count))
+            return Errno.EFAULT;
         if (count == 0)
             return 0;
         if (Pipe.Length == 0)
@@ -113,7 +115,35 @@ public sealed class PipeEnd : OpenFile
     }
 
     public override Result Write(GuestThread thread, GuestAddress buffer, ulong count)
-        => Write(thread, count, (offset, into) => thread.Memory.Read(buffer + (ulong)offset, into));
+    {
+        if (IsWriter && PastUserSpace(thread, buffer, count))
+            return Errno.EFAULT;
+        var whole = WholePages(thread, buffer, count);
+        return Write(thread, whole, (offset, into) => thread.Memory.Read(buffer + (ulong)offset, into), faulted: whole < count);
+    }
+
+    /// <summary>vfs_read and vfs_write refuse a range past user space (access_ok) before the pipe looks at it.</summary>
+    private static bool PastUserSpace(GuestThread thread, GuestAddress buffer, ulong count)
+    {
+        var top = thread.Process.Personality.Layout.UserTop;
+        return buffer.Value > top || count > top - buffer.Value;
+    }
+
+    /// <summary>
+    /// How much of a write whose buffer faults part-way Linux takes: pipe_write copies a first
+    /// piece (count modulo a page) into the last partly filled page, then whole pages, and drops
+    /// a piece that faults. So only complete pieces before the fault reach the pipe.
+    /// </summary>
+    private ulong WholePages(GuestThread thread, GuestAddress buffer, ulong count)
+    {
+        const ulong Page = 4096;
+        var readable = thread.Memory.AccessibleLength(buffer, count, write: false);
+        if (readable >= count)
+            return count;
+        var tail = (ulong)Pipe.Length % Page;
+        var first = tail != 0 && tail + count % Page <= Page ? count % Page : 0;
+        return readable < first ? 0 : first + (readable - first) / Page * Page;
+    }
 
     public override Result ReadVector(GuestThread thread, List<HostSegment> segments, long offset)
     {
@@ -149,10 +179,10 @@ public sealed class PipeEnd : OpenFile
         {
             HostSegments.Gather(segments, at, into);
             return Errno.None;
-        });
+        }, faulted: false);
     }
 
-    private Result Write(GuestThread thread, ulong count, Func<int, Span<byte>, Errno> copyIn)
+    private Result Write(GuestThread thread, ulong count, Func<int, Span<byte>, Errno> copyIn, bool faulted)
     {
         if (!IsWriter)
             return Errno.EBADF;
@@ -167,7 +197,7 @@ public sealed class PipeEnd : OpenFile
             return thread.Killed ? Result.ThreadGone : Errno.EPIPE;
         }
         if (count == 0)
-            return 0;
+            return done > 0 ? done : faulted ? Errno.EFAULT : 0;
         var total = (int)Math.Min(count, 0x7fff_f000);
         while (done < total)
         {
@@ -188,7 +218,7 @@ public sealed class PipeEnd : OpenFile
             Pipe.Put(data);
             done += room;
         }
-        return done;
+        return done == 0 && faulted ? Errno.EFAULT : done;
     }
 
     public override short? Readiness(out WaitQueue? changes)

@@ -35,6 +35,21 @@ internal static unsafe class HostMemory
     }
 
     /// <summary>
+    /// A host page that is mapped but inaccessible: a host call given it fails with EFAULT exactly
+    /// where the guest's unmapped buffer would, after the host kernel's other checks. One per host
+    /// process: it holds nothing and never changes, so sharing it shares no state.
+    /// </summary>
+    public static nint FaultPage => FaultPageHolder.Page;
+
+    /// <summary>An address in the kernel half: host calls fail their access_ok check with it, as Linux does for a range past user space.</summary>
+    public const long KernelAddress = unchecked((long)0xffff_8000_0000_0000);
+
+    private static class FaultPageHolder
+    {
+        public static readonly nint Page = (nint)HostSyscall.Invoke(HostSyscall.Mmap, 0, 4096, 0, MapPrivate | MapAnonymous | MapNoReserve, -1, 0);
+    }
+
+    /// <summary>
     /// Maps a host file MAP_SHARED: the pages are the host's page cache, so writes reach the file,
     /// read() and every other process mapping it. Pages past the end of the file stay anonymous
     /// zeros (Linux would raise SIGBUS there; here the host would, and take Trapeze down).

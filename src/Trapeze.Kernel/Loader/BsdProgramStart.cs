@@ -23,7 +23,8 @@ internal static class BsdProgramStart
     /// <summary>__FreeBSD_version of FreeBSD 14.0-RELEASE, what kern.osreldate reports.</summary>
     public const int OsReleaseDate = 1400097;
 
-    public static void Load(Process process, ProgramToRun toRun, IReadOnlyList<string> environment, BsdPersonality personality)
+    /// <summary>As <see cref="ProgramStart.Load"/>: a failure is past execve's point of no return.</summary>
+    public static LoadFailure? Load(Process process, ProgramToRun toRun, IReadOnlyList<string> environment, BsdPersonality personality)
     {
         var (image, path, arguments) = (toRun.Image, toRun.Path, toRun.Arguments);
         var memory = process.Memory;
@@ -31,8 +32,9 @@ internal static class BsdProgramStart
         process.AddressSpace.MmapBase = layout.MmapBase;
         var bias = image.IsPositionIndependent ? layout.ProgramBase : 0;
         if (image.Interpreter is { } interpreter)
-            throw new ExecutableFormatException($"{path}: needs the dynamic linker {interpreter}; Trapeze runs static {personality.Abi.Os} programs");
-        var program = ElfLoader.Load(image, memory, bias, toRun.ShownPath);
+            return new LoadFailure(Errno.ENOEXEC, $"{LoadFailure.Printable(path)}: needs the dynamic linker {LoadFailure.Printable(interpreter)}; Trapeze runs static {personality.Abi.Os} programs");
+        if (ElfLoader.Load(image, memory, bias, layout.UserTop, toRun.ShownPath, path, out var program) is { } failure)
+            return failure;
         process.ExecutablePath = toRun.ShownPath;
         process.Executable?.Node.Dispose();
         process.Executable = toRun.Location;
@@ -41,12 +43,12 @@ internal static class BsdProgramStart
         process.BreakStart = process.Break = AddressSpace.PageUp(program.End);
 
         var wordSize = personality.Structures.Model.WordSize;
-        var stack = InitialStack.Create(memory, layout.StackTop, wordSize);
+        if (InitialStack.Create(memory, layout.StackTop, wordSize) is not { } stack)
+            return new LoadFailure(Errno.ENOMEM, $"{LoadFailure.Printable(path)}: out of memory for the stack");
         var words = new List<ulong>();
         var entry = program.Entry;
-        if (personality.Abi == BsdAbi.Darwin)
+        if (personality.Abi == BsdAbi.Darwin && image.MachOStart is { } start)
         {
-            var start = MachOImage.Parse(image.Data, path).Start;
             var (argumentPointers, environmentPointers) = PushVectors(stack, arguments, environment, process);
             var apple = stack.PushString("executable_path=" + path);
             words.Add((ulong)arguments.Count);
@@ -59,14 +61,12 @@ internal static class BsdProgramStart
             var pointer = WriteWords(memory, stack, words, wordSize);
             process.AuxiliaryVector = [];
             if (start.CallsMain)
-            {
-                CallMain(process, personality, start.Entry, pointer, arguments.Count, environmentPointers.Length);
-                return;
-            }
+                return CallMain(process, personality, start.Entry, pointer, arguments.Count, environmentPointers.Length)
+                    ? null : new LoadFailure(Errno.ENOMEM, $"{LoadFailure.Printable(path)}: no room for dyld's exit stub");
             // XNU sets the thread state LC_UNIXTHREAD gives; a zero stack pointer means the one it built.
             personality.StartProgram(process.Cpu, entry, start.StackPointer != 0 ? start.StackPointer : pointer);
             process.Cpu.WriteRegister(X64Register.Rax, start.Accumulator);
-            return;
+            return null;
         }
 
         var path0 = stack.PushString(path);
@@ -103,6 +103,7 @@ internal static class BsdProgramStart
             WriteWord(vector, index - auxiliaryStart, words[index], wordSize);
         process.AuxiliaryVector = vector;
         personality.StartProgram(process.Cpu, entry, WriteWords(memory, stack, words, wordSize));
+        return null;
     }
 
     private static (ulong[] Arguments, ulong[] Environment) PushVectors(InitialStack stack, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, Process process)
@@ -148,7 +149,7 @@ internal static class BsdProgramStart
     /// What dyld does for LC_MAIN: main(argc, argv, envp, apple) with a return address into a stub that
     /// passes main's result to exit. x86-64 passes them in RDI RSI RDX RCX; i386 on the stack, with EAX = main.
     /// </summary>
-    private static void CallMain(Process process, BsdPersonality personality, ulong main, ulong vectors, int argumentCount, int environmentCount)
+    private static bool CallMain(Process process, BsdPersonality personality, ulong main, ulong vectors, int argumentCount, int environmentCount)
     {
         var memory = process.Memory;
         var wide = personality.Architecture == CpuArchitecture.X86_64;
@@ -156,8 +157,9 @@ internal static class BsdProgramStart
         byte[] code = wide
             ? [0x89, 0xc7, 0xb8, 0x01, 0x00, 0x00, 0x02, 0x0f, 0x05]
             : [0x50, 0x50, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xcd, 0x80];
-        var stub = process.AddressSpace.FindFree(AddressSpace.PageSize) ?? throw new ExecutableFormatException("no room for the exit stub");
-        ElfLoader.MapOrFail(memory.Space, stub, AddressSpace.PageSize, MemoryProtection.Read | MemoryProtection.Execute, "[dyld exit]");
+        if (process.AddressSpace.FindFree(AddressSpace.PageSize) is not { } stub
+            || memory.Space.Map(stub, AddressSpace.PageSize, MemoryProtection.Read | MemoryProtection.Execute, "[dyld exit]") is null)
+            return false;
         memory.Poke(stub, code);
         var word = (ulong)(wide ? 8 : 4);
         var argv = vectors + word;
@@ -173,7 +175,7 @@ internal static class BsdProgramStart
             cpu.WriteRegister(X64Register.Rsi, argv);
             cpu.WriteRegister(X64Register.Rdx, envp);
             cpu.WriteRegister(X64Register.Rcx, apple);
-            return;
+            return true;
         }
         // A cdecl frame below the vectors: return address, argc, argv, envp, apple; 16-byte aligned after the return address.
         var frame = ((vectors - 16) & ~15UL) - 4;
@@ -186,5 +188,6 @@ internal static class BsdProgramStart
         memory.Poke(frame, bytes);
         personality.StartProgram(cpu, main, frame);
         cpu.WriteRegister(X64Register.Rax, main);
+        return true;
     }
 }

@@ -17,12 +17,9 @@ public sealed class InitialStack(GuestMemory memory, ulong top, int wordSize = 8
     public const ulong Size = 8 * 1024 * 1024;
     public const ulong Top = 0x7fff_ffff_f000;
 
-    /// <summary>Maps the stack below <paramref name="top"/>; its words are <paramref name="wordSize"/> bytes (4 for 32-bit programs).</summary>
-    public static InitialStack Create(GuestMemory memory, ulong top = Top, int wordSize = 8)
-    {
-        ElfLoader.MapOrFail(memory.Space, top - Size, Size, MemoryProtection.Read | MemoryProtection.Write, "[stack]");
-        return new InitialStack(memory, top, wordSize);
-    }
+    /// <summary>Maps the stack below <paramref name="top"/>, its words <paramref name="wordSize"/> bytes (4 for 32-bit programs); null when the host has no memory for it.</summary>
+    public static InitialStack? Create(GuestMemory memory, ulong top = Top, int wordSize = 8)
+        => memory.Space.Map(top - Size, Size, MemoryProtection.Read | MemoryProtection.Write, "[stack]") is null ? null : new InitialStack(memory, top, wordSize);
 
     /// <summary>Where the argument and environment strings lie, for /proc/PID/cmdline and environ.</summary>
     public (ulong Start, ulong End) Arguments { get; private set; }

@@ -12,6 +12,9 @@ public sealed record MachOStart(bool CallsMain, ulong Entry, ulong StackPointer,
 /// with their file ranges and initial protections, the entry from LC_UNIXTHREAD or LC_MAIN. There is
 /// no dyld: a program that imports symbols from a library (not just naming libSystem) is refused.
 /// </summary>
+/// <summary>A malformed Mach-O file; it never leaves <see cref="MachOImage"/>, which answers ENOEXEC.</summary>
+internal sealed class MachOFormatException(string message) : Exception(message);
+
 public static class MachOImage
 {
     private const uint Magic32 = 0xfeedface, Magic64 = 0xfeedfacf;
@@ -20,29 +23,47 @@ public static class MachOImage
     private const uint Segment32 = 0x1, Symbols = 0x2, UnixThread = 0x5, DynamicSymbols = 0xb, Segment64 = 0x19, Main = 0x8000_0028;
     private const uint ThreadState32 = 1, ThreadState64 = 4;
 
-    public static bool IsMachO(byte[] data)
+    public static bool IsMachO(ReadOnlySpan<byte> data)
         => data.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(data) is Magic32 or Magic64;
 
-    public static (ElfImage Image, MachOStart Start) Parse(byte[] data, string path)
+    /// <summary>Mach-O files are read whole; a larger one is refused rather than allocated.</summary>
+    public const int SizeMaximum = 256 << 20;
+
+    /// <summary>Parses a Mach-O file read whole from <paramref name="file"/>; a malformed one is ENOEXEC with one line.</summary>
+    internal static LoadFailure? Parse(ExecutableFile file, byte[] data, string path, out (ElfImage Image, MachOStart Start)? parsed)
+    {
+        parsed = null;
+        try
+        {
+            parsed = Parse(file, data, path);
+            return null;
+        }
+        catch (MachOFormatException error)
+        {
+            return new LoadFailure(Errno.ENOEXEC, LoadFailure.Printable(error.Message));
+        }
+    }
+
+    private static (ElfImage Image, MachOStart Start) Parse(ExecutableFile file, byte[] data, string path)
     {
         var span = data.AsSpan();
         var wide = U32(span, 0) == Magic64;
         var headerSize = wide ? 32 : 28;
         if (data.Length < headerSize)
-            throw new ExecutableFormatException($"{path}: truncated Mach-O header ({data.Length} bytes)");
+            throw new MachOFormatException($"{path}: truncated Mach-O header ({data.Length} bytes)");
         var cpu = U32(span, 4);
         var architecture = (wide, cpu) switch
         {
             (true, CpuX86_64) => CpuArchitecture.X86_64,
             (false, CpuX86) => CpuArchitecture.I386,
-            _ => throw new ExecutableFormatException($"{path}: Mach-O for CPU type 0x{cpu:x}; Trapeze runs x86-64 and i386 Mach-O programs"),
+            _ => throw new MachOFormatException($"{path}: Mach-O for CPU type 0x{cpu:x}; Trapeze runs x86-64 and i386 Mach-O programs"),
         };
         if (U32(span, 12) != TypeExecute)
-            throw new ExecutableFormatException($"{path}: Mach-O file type {U32(span, 12)} is not an executable (MH_EXECUTE)");
+            throw new MachOFormatException($"{path}: Mach-O file type {U32(span, 12)} is not an executable (MH_EXECUTE)");
         var count = U32(span, 16);
         var commandsSize = U32(span, 20);
         if ((ulong)headerSize + commandsSize > (ulong)data.Length)
-            throw new ExecutableFormatException($"{path}: truncated Mach-O load commands");
+            throw new MachOFormatException($"{path}: truncated Mach-O load commands");
 
         var segments = new List<ProgramSegment>();
         ulong textAddress = 0, end = 0;
@@ -53,11 +74,11 @@ public static class MachOImage
         for (var index = 0; index < count; index++)
         {
             if (offset + 8 > headerSize + commandsSize)
-                throw new ExecutableFormatException($"{path}: malformed Mach-O load command {index}");
+                throw new MachOFormatException($"{path}: malformed Mach-O load command {index}");
             var kind = U32(span, offset);
             var size = (int)U32(span, offset + 4);
             if (size < 8 || offset + size > headerSize + commandsSize)
-                throw new ExecutableFormatException($"{path}: malformed Mach-O load command {index}");
+                throw new MachOFormatException($"{path}: malformed Mach-O load command {index}");
             var command = span.Slice(offset, size);
             switch (kind)
             {
@@ -76,7 +97,7 @@ public static class MachOImage
                         if (protection == 0 || memorySize == 0)
                             break;
                         if (fileOffset + fileSize > (ulong)data.Length || fileSize > memorySize)
-                            throw new ExecutableFormatException($"{path}: truncated Mach-O (segment {name} runs past the end of the file)");
+                            throw new MachOFormatException($"{path}: truncated Mach-O (segment {name} runs past the end of the file)");
                         var flags = ((protection & 1) != 0 ? MemoryProtection.Read : 0)
                             | ((protection & 2) != 0 ? MemoryProtection.Write : 0)
                             | ((protection & 4) != 0 ? MemoryProtection.Execute : 0);
@@ -100,17 +121,19 @@ public static class MachOImage
             offset += size;
         }
         if (segments.Count == 0)
-            throw new ExecutableFormatException($"{path}: Mach-O has no loadable segments");
+            throw new MachOFormatException($"{path}: Mach-O has no loadable segments");
         if (FirstImport(span, wide, symbols, undefined) is { } import)
-            throw new ExecutableFormatException($"{path}: needs dyld to bind {import} from its libraries; Trapeze runs Mach-O programs that make their system calls themselves");
+            throw new MachOFormatException($"{path}: needs dyld to bind {import} from its libraries; Trapeze runs Mach-O programs that make their system calls themselves");
         if (start is null)
-            throw new ExecutableFormatException($"{path}: Mach-O has neither LC_MAIN nor LC_UNIXTHREAD");
+            throw new MachOFormatException($"{path}: Mach-O has neither LC_MAIN nor LC_UNIXTHREAD");
         // LC_MAIN's entry is an offset into the file, which __TEXT maps from offset 0.
         if (start.CallsMain)
             start = start with { Entry = textAddress + start.Entry };
         var image = new ElfImage
         {
-            Data = data,
+            File = file,
+            MachOData = data,
+            MachOStart = start,
             IsPositionIndependent = false,
             Entry = start.Entry,
             Architecture = architecture,
@@ -154,7 +177,7 @@ public static class MachOImage
             return new MachOStart(false, U64(state, 16 * 8), U64(state, 7 * 8), U64(state, 0)); // rip, rsp, rax
         if (!wide && flavor == ThreadState32 && state.Length >= 16 * 4)
             return new MachOStart(false, U32(state, 10 * 4), U32(state, 7 * 4), U32(state, 0)); // eip, esp, eax
-        throw new ExecutableFormatException($"{path}: LC_UNIXTHREAD with thread state flavor {flavor} is not an x86 thread state");
+        throw new MachOFormatException($"{path}: LC_UNIXTHREAD with thread state flavor {flavor} is not an x86 thread state");
     }
 
     private static uint U32(ReadOnlySpan<byte> span, int offset) => BinaryPrimitives.ReadUInt32LittleEndian(span[offset..]);

@@ -27,6 +27,9 @@ public static class ProgramOsDetector
         _ => null,
     };
 
+    /// <summary>How much of an ELF file <see cref="Detect"/> wants: FreeBSD's ABI note lies in the first page or so.</summary>
+    public const int HeadSize = 64 * 1024;
+
     public static ProgramOs Detect(byte[] data)
     {
         if (MachOImage.IsMachO(data))

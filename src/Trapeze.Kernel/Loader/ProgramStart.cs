@@ -9,48 +9,53 @@ namespace Trapeze.Kernel.Loader;
 /// <summary>Puts a fresh program into a process: image, interpreter, stack, registers (execve's second half).</summary>
 internal static class ProgramStart
 {
-    public static void Load(Process process, ProgramToRun toRun, IReadOnlyList<string> environment)
+    /// <summary>
+    /// Loads <paramref name="toRun"/> into <paramref name="process"/>, whose address space must be
+    /// empty. A failure here is past execve's point of no return (Linux then kills the process).
+    /// </summary>
+    public static LoadFailure? Load(Process process, ProgramToRun toRun, IReadOnlyList<string> environment)
     {
         if (process.Personality is Personalities.BsdPersonality bsd)
-        {
-            BsdProgramStart.Load(process, toRun, environment, bsd);
-            return;
-        }
+            return BsdProgramStart.Load(process, toRun, environment, bsd);
         var (image, path, arguments) = (toRun.Image, toRun.Path, toRun.Arguments);
         var memory = process.Memory;
         var personality = process.Personality;
         var layout = personality.Layout;
         process.AddressSpace.MmapBase = layout.MmapBase;
-        var bias = image.IsPositionIndependent ? layout.ProgramBase : 0;
+        var bias = image.IsPositionIndependent ? layout.ProgramBase - image.Start : 0;
         // Linux names a program by the file it opened: /proc/PID/exe and maps show the canonical path.
         var realPath = toRun.ShownPath;
-        var program = ElfLoader.Load(image, memory, bias, realPath);
+        if (ElfLoader.Load(image, memory, bias, layout.UserTop, realPath, path, out var program) is { } programFailure)
+            return programFailure;
 
         var entry = program.Entry;
         ulong interpreterBase = 0;
-        if (image.Interpreter is { } interpreterPath)
+        if (toRun.InterpreterImage is { } interpreter)
         {
-            // The interpreter comes from the process's root, like any file the program names.
-            if (Vfs.KernelFileSystems.ReadProgram(null, process.FileSystem, interpreterPath, out var interpreterFile, out var message, process.Kernel.FileSystems.Sysroot) is not Errno.None)
-                throw new ExecutableNotFoundException($"{path}: interpreter {message}");
-            interpreterFile!.Location.Node.Dispose();
-            var interpreter = ElfImage.Parse(interpreterFile.Data, interpreterPath);
-            if (interpreter.Architecture != image.Architecture)
-                throw new ExecutableFormatException($"{interpreterPath}: the interpreter is for {interpreter.Architecture}, the program for {image.Architecture}");
-            var span = interpreter.Segments.Max(s => s.VirtualAddress + s.MemorySize) - AddressSpace.PageDown(interpreter.Segments.Min(s => s.VirtualAddress));
-            interpreterBase = interpreter.IsPositionIndependent ? process.AddressSpace.FindFree(span) ?? throw new ExecutableFormatException($"{path}: no room for the interpreter") : 0;
-            entry = ElfLoader.Load(interpreter, memory, interpreterBase, interpreterFile.ShownPath).Entry;
+            var name = image.Interpreter!;
+            if (interpreter.IsPositionIndependent)
+            {
+                if (ElfLoader.Fits(interpreter, 0, name, layout.UserTop) is { } tooLarge)
+                    return tooLarge;
+                if (process.AddressSpace.FindFree(interpreter.End - interpreter.Start) is not { } free)
+                    return new LoadFailure(Errno.ENOMEM, $"{LoadFailure.Printable(path)}: no room for the interpreter");
+                interpreterBase = free - interpreter.Start;
+            }
+            if (ElfLoader.Load(interpreter, memory, interpreterBase, layout.UserTop, toRun.InterpreterShownPath, name, out var loaded) is { } interpreterFailure)
+                return interpreterFailure;
+            entry = loaded.Entry;
         }
 
         // Linux places the vDSO below the interpreter, top-down like any other mapping.
-        var (vdso, vsyscall) = personality.Architecture switch
+        (ulong Image, ulong Vsyscall)? mapped = personality.Architecture switch
         {
-            CpuArchitecture.X86_64 => (Vdso.Map(memory), 0UL),
+            CpuArchitecture.X86_64 => Vdso.Map(memory) is { } image64 ? (image64, 0UL) : null,
             CpuArchitecture.I386 => Vdso32.Map(memory),
-            _ => (0UL, 0UL),
+            _ => KuserHelpers.Map(memory) ? (0UL, 0UL) : null,
         };
-        if (personality.Architecture == CpuArchitecture.Arm)
-            KuserHelpers.Map(memory);
+        if (mapped is not { } pair || InitialStack.Create(memory, layout.StackTop, personality.Structures.Model.WordSize) is not { } stack)
+            return new LoadFailure(Errno.ENOMEM, $"{LoadFailure.Printable(path)}: out of memory for the stack or vDSO");
+        var (vdso, vsyscall) = pair;
 
         process.ExecutablePath = realPath;
         process.Executable?.Node.Dispose();
@@ -59,7 +64,6 @@ internal static class ProgramStart
         process.Command = command.Length > 15 ? command[..15] : command;
         process.BreakStart = process.Break = AddressSpace.PageUp(program.End);
 
-        var stack = InitialStack.Create(memory, layout.StackTop, personality.Structures.Model.WordSize);
         if (vsyscall != 0)
             stack.AddAuxiliary((AuxiliaryVectorType)32, vsyscall); // AT_SYSINFO (asm/auxvec.h, i386 only)
         if (vdso != 0)
@@ -70,7 +74,7 @@ internal static class ProgramStart
         stack.AddAuxiliary(AuxiliaryVectorType.AT_PHDR, program.ProgramHeaders);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_PHENT, image.ProgramHeaderSize);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_PHNUM, image.ProgramHeaderCount);
-        stack.AddAuxiliary(AuxiliaryVectorType.AT_BASE, interpreterBase);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_BASE, interpreterBase + (toRun.InterpreterImage?.Start ?? 0));
         stack.AddAuxiliary(AuxiliaryVectorType.AT_FLAGS, 0);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_ENTRY, program.Entry);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_UID, (ulong)HostIdentity.UserId);
@@ -84,5 +88,6 @@ internal static class ProgramStart
         process.AuxiliaryVector = stack.AuxiliaryVector;
 
         personality.StartProgram(process.Cpu, entry, stackPointer);
+        return null;
     }
 }

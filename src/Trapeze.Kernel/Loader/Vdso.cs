@@ -34,13 +34,14 @@ public static class Vdso
     private const int HeaderSize = 64, ProgramHeaderSize = 56, SectionHeaderSize = 64, SymbolSize = 24;
     private const int FunctionStride = 16;
 
-    /// <summary>Builds the image and maps it read+execute at a free address; returns that address.</summary>
-    public static ulong Map(GuestMemory memory)
+    /// <summary>Builds the image and maps it read+execute at a free address; returns that address (null: no room).</summary>
+    public static ulong? Map(GuestMemory memory)
     {
         var image = Build();
         var space = memory.Space;
-        var address = space.FindFree((ulong)image.Length) ?? throw new ExecutableFormatException("no room for the vDSO");
-        ElfLoader.MapOrFail(space, address, (ulong)image.Length, MemoryProtection.Read | MemoryProtection.Execute, MappingName);
+        if (space.FindFree((ulong)image.Length) is not { } address
+            || space.Map(address, (ulong)image.Length, MemoryProtection.Read | MemoryProtection.Execute, MappingName) is null)
+            return null;
         memory.Poke(address, image);
         return address;
     }

@@ -27,13 +27,14 @@ public static class Vdso32
     /// <summary>Where in the image a handler without SA_RESTORER returns to: __kernel_rt_sigreturn or __kernel_sigreturn.</summary>
     public static ulong SignalReturnOffset(bool realtime) => (ulong)Functions[realtime ? 2 : 1].Offset;
 
-    /// <summary>Maps the image read+execute at a free address; returns it and __kernel_vsyscall's address.</summary>
-    public static (ulong Image, ulong Vsyscall) Map(GuestMemory memory)
+    /// <summary>Maps the image read+execute at a free address; returns it and __kernel_vsyscall's address (null: no room).</summary>
+    public static (ulong Image, ulong Vsyscall)? Map(GuestMemory memory)
     {
         var image = Build();
         var space = memory.Space;
-        var address = space.FindFree((ulong)image.Length) ?? throw new ExecutableFormatException("no room for the vDSO");
-        ElfLoader.MapOrFail(space, address, (ulong)image.Length, MemoryProtection.Read | MemoryProtection.Execute, Vdso.MappingName);
+        if (space.FindFree((ulong)image.Length) is not { } address
+            || space.Map(address, (ulong)image.Length, MemoryProtection.Read | MemoryProtection.Execute, Vdso.MappingName) is null)
+            return null;
         memory.Poke(address, image);
         return (address, address + (ulong)Functions[0].Offset);
     }
@@ -152,7 +153,8 @@ public static class KuserHelpers
         (0xffc, [5]),
     ];
 
-    public static void Map(GuestMemory memory)
+    /// <summary>Maps the helper page; false when its fixed address is taken or the host has no memory.</summary>
+    public static bool Map(GuestMemory memory)
     {
         var page = new byte[4096];
         foreach (var (offset, code) in Helpers)
@@ -160,7 +162,9 @@ public static class KuserHelpers
             for (var index = 0; index < code.Length; index++)
                 BinaryPrimitives.WriteUInt32LittleEndian(page.AsSpan(offset + index * 4), code[index]);
         }
-        ElfLoader.MapOrFail(memory.Space, Page, 4096, MemoryProtection.Read | MemoryProtection.Execute, "[vectors]");
+        if (memory.Space.Map(Page, 4096, MemoryProtection.Read | MemoryProtection.Execute, "[vectors]") is null)
+            return false;
         memory.Poke(Page, page);
+        return true;
     }
 }

@@ -45,6 +45,28 @@ public sealed unsafe class GuestMemory(AddressSpace space)
         return mapping is null || (mapping.Protection & MemoryProtection.Read) == 0 ? Errno.EFAULT : Errno.None;
     }
 
+    /// <summary>
+    /// How much of [address, address+length) is accessible from its start: where a transfer of
+    /// that length would fault. read(2) and write(2) move data up to that point, as Linux does.
+    /// </summary>
+    public ulong AccessibleLength(GuestAddress address, ulong length, bool write)
+    {
+        var need = write ? MemoryProtection.Write : MemoryProtection.Read;
+        var cursor = address.Value;
+        var end = ulong.MaxValue - cursor < length ? ulong.MaxValue : cursor + length;
+        while (cursor < end && space.Find(cursor) is { } mapping && (mapping.Protection & need) != 0)
+            cursor = Math.Min(end, mapping.End);
+        return cursor - address.Value;
+    }
+
+    /// <summary>Writes as much of <paramref name="source"/> as is writable, as copy_to_user does; the count written.</summary>
+    public int WritePrefix(GuestAddress address, ReadOnlySpan<byte> source)
+    {
+        var count = (int)AccessibleLength(address, (ulong)source.Length, write: true);
+        Write(address, source[..count]);
+        return count;
+    }
+
     public Errno Read(GuestAddress address, Span<byte> destination)
     {
         var cursor = address.Value;

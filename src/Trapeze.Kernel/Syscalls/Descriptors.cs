@@ -9,7 +9,7 @@ namespace Trapeze.Kernel.Syscalls;
 /// <summary>File descriptors themselves: dup, fcntl, ioctl, pipe.</summary>
 public static class Descriptors
 {
-    [Syscall("pipe")]
+    [Syscall("pipe", Support = Support.Partial, Note = "as pipe2")]
     public static Result Pipe(GuestThread thread, GuestAddress descriptors) => Pipe2(thread, descriptors, 0);
 
     [Syscall("pipe2", Support = Support.Partial, Note = "pipes inside Trapeze; O_DIRECT (packet mode) is accepted but writes are not packets")]
@@ -57,7 +57,7 @@ public static class Descriptors
         return readEnd;
     }
 
-    [Syscall("dup", Returns = ResultKind.Fd)]
+    [Syscall("dup", Support = Support.Full, Returns = ResultKind.Fd)]
     public static Result Duplicate(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd)
     {
         var files = thread.Process.Files;
@@ -70,7 +70,7 @@ public static class Descriptors
         return result;
     }
 
-    [Syscall("dup2", Returns = ResultKind.Fd)]
+    [Syscall("dup2", Support = Support.Full, Returns = ResultKind.Fd)]
     public static Result Duplicate2(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Fd)] int target)
     {
         if (thread.Process.Files.Get(fd) is null)
@@ -78,7 +78,7 @@ public static class Descriptors
         return fd == target ? fd : Duplicate3(thread, fd, target, 0);
     }
 
-    [Syscall("dup3", Returns = ResultKind.Fd)]
+    [Syscall("dup3", Support = Support.Full, Returns = ResultKind.Fd)]
     public static Result Duplicate3(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Fd)] int target, [Argument(ArgumentKind.FlagsOnly)] OpenFlags flags)
     {
         var files = thread.Process.Files;

@@ -6,9 +6,10 @@ using Trapeze.Kernel.Tasks;
 namespace Trapeze.Kernel.Syscalls;
 
 /// <summary>What execve found to run; the run loop puts it in place of the old program.</summary>
-public sealed class ExecRequest(ProgramToRun program, List<string> environment) : ControlOutcome("exec")
+public sealed class ExecRequest(ProgramToRun program, IPersonality personality, List<string> environment) : ControlOutcome("exec")
 {
     public ProgramToRun Program { get; } = program;
+    public IPersonality Personality { get; } = personality;
     public List<string> Environment { get; } = environment;
 }
 
@@ -58,12 +59,17 @@ public static class ExecCalls
             return environmentFault;
         if (arguments.Sum(a => (long)a.Length + 1) + environment.Sum(e => (long)e.Length + 1) > ArgumentBytesMaximum)
             return Errno.E2BIG;
-        if (ProgramFile.Find((string name, out Vfs.ProgramData? data, out string message) => Vfs.KernelFileSystems.ReadProgram(thread, process.FileSystem, name, out data, out message, thread.Kernel.FileSystems.Sysroot),
-            path, arguments, out var program, out _) is var error and not Errno.None)
-            return error;
+        if (ProgramFile.Find((string name, out Vfs.ProgramData? data) => Vfs.KernelFileSystems.ReadProgram(thread, process.FileSystem, name, out data, thread.Kernel.FileSystems.Sysroot),
+            path, arguments, environment, out var program) is { } failure)
+            return failure.Errno;
+        if (thread.Kernel.PersonalityFor(program!.Image, path, out var personality) is { } unsupported)
+        {
+            program.Abandon();
+            return unsupported.Errno;
+        }
 
         // The old image can only go outside the CPU engine, which may be running its code now.
-        return Result.Exec(new ExecRequest(program!, environment));
+        return Result.Exec(new ExecRequest(program, personality!, environment));
     }
 
     /// <summary>execve's second half, from the run loop: the point of no return.</summary>
@@ -73,7 +79,7 @@ public static class ExecCalls
         var kernel = thread.Kernel;
         var memory = process.MemoryContext;
         // A program for another CPU (an i386 program exec'd by an x86-64 one) gets a CPU of its kind.
-        var personality = kernel.PersonalityFor(request.Program.Image);
+        var personality = request.Personality;
         var shared = memory.Users > 1 || personality.Architecture != memory.Cpu.Architecture;
         var target = shared ? new MemoryContext(kernel.Platform, personality.Architecture) : memory;
         process.Personality = personality;
@@ -88,13 +94,13 @@ public static class ExecCalls
             target.Space.Clear();
         }
         ResetSignalHandlers(process);
-        try
+        LoadFailure? failure;
+        using (request.Program)
+            failure = ProgramStart.Load(process, request.Program, request.Environment);
+        if (failure is { } lost)
         {
-            ProgramStart.Load(process, request.Program, request.Environment);
-        }
-        catch (Exception exception) when (exception is ExecutableFormatException or ExecutableNotFoundException)
-        {
-            kernel.Diagnostics.WriteLine($"trapeze: execve: {exception.Message}");
+            request.Program.Location?.Node.Dispose();
+            kernel.Diagnostics.WriteLine($"trapeze: execve: {lost.Message}");
             process.Terminate(ExitStatus.Killed(Signal.SIGSEGV, "(execve failed after the old program was gone)"));
         }
     }

@@ -13,53 +13,54 @@ public static unsafe class ExtendedAttributes
     private const int NameMaximum = 255; // XATTR_NAME_MAX
     private const ulong ValueMaximum = 65536; // XATTR_SIZE_MAX
 
-    [Syscall("getxattr")]
+    [Syscall("getxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result Get(GuestThread thread, CString path, CString name, GuestAddress value, ulong size)
         => OnPath(thread, path, "getxattr", host => GetValue(thread, HostSyscall.Getxattr, host, name, value, size));
 
-    [Syscall("lgetxattr")]
+    [Syscall("lgetxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result GetOfLink(GuestThread thread, CString path, CString name, GuestAddress value, ulong size)
         => OnPath(thread, path, "lgetxattr", host => GetValue(thread, HostSyscall.Lgetxattr, host, name, value, size));
 
-    [Syscall("fgetxattr")]
+    [Syscall("fgetxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result GetOfFile(GuestThread thread, int fd, CString name, GuestAddress value, ulong size)
-        => OnDescriptor(thread, fd, host => GetValue(thread, HostSyscall.Fgetxattr, host, name, value, size));
+        => NameFirst(thread, name, () => OnDescriptor(thread, fd, host => GetValue(thread, HostSyscall.Fgetxattr, host, name, value, size)));
 
-    [Syscall("listxattr")]
+    [Syscall("listxattr", Support = Support.Full)]
     public static Result List(GuestThread thread, CString path, GuestAddress list, ulong size)
         => OnPath(thread, path, "listxattr", host => ListNames(thread, HostSyscall.Listxattr, host, list, size));
 
-    [Syscall("llistxattr")]
+    [Syscall("llistxattr", Support = Support.Full)]
     public static Result ListOfLink(GuestThread thread, CString path, GuestAddress list, ulong size)
         => OnPath(thread, path, "llistxattr", host => ListNames(thread, HostSyscall.Llistxattr, host, list, size));
 
-    [Syscall("flistxattr")]
+    [Syscall("flistxattr", Support = Support.Full)]
     public static Result ListOfFile(GuestThread thread, int fd, GuestAddress list, ulong size)
-        => OnDescriptor(thread, fd, host => ListNames(thread, HostSyscall.Flistxattr, host, list, size));
+        => thread.Process.Files.Get(fd) is { HostDescriptor: null } ? 0 // a pipe or socket has no attributes: an empty list
+            : OnDescriptor(thread, fd, host => ListNames(thread, HostSyscall.Flistxattr, host, list, size));
 
-    [Syscall("setxattr")]
+    [Syscall("setxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result Set(GuestThread thread, CString path, CString name, GuestAddress value, ulong size, int flags)
-        => OnPath(thread, path, "setxattr", host => SetValue(thread, HostSyscall.Setxattr, host, name, value, size, flags));
+        => !ValidSetFlags(flags) ? Errno.EINVAL : OnPath(thread, path, "setxattr", host => SetValue(thread, HostSyscall.Setxattr, host, name, value, size, flags));
 
-    [Syscall("lsetxattr")]
+    [Syscall("lsetxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result SetOfLink(GuestThread thread, CString path, CString name, GuestAddress value, ulong size, int flags)
-        => OnPath(thread, path, "lsetxattr", host => SetValue(thread, HostSyscall.Lsetxattr, host, name, value, size, flags));
+        => !ValidSetFlags(flags) ? Errno.EINVAL : OnPath(thread, path, "lsetxattr", host => SetValue(thread, HostSyscall.Lsetxattr, host, name, value, size, flags));
 
-    [Syscall("fsetxattr")]
+    [Syscall("fsetxattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result SetOfFile(GuestThread thread, int fd, CString name, GuestAddress value, ulong size, int flags)
-        => OnDescriptor(thread, fd, host => SetValue(thread, HostSyscall.Fsetxattr, host, name, value, size, flags));
+        => !ValidSetFlags(flags) ? Errno.EINVAL : NameFirst(thread, name, () => OnDescriptor(thread, fd, host => SetValue(thread, HostSyscall.Fsetxattr, host, name, value, size, flags)));
 
-    [Syscall("removexattr")]
+    [Syscall("removexattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result Remove(GuestThread thread, CString path, CString name)
         => OnPath(thread, path, "removexattr", host => RemoveName(thread, HostSyscall.Removexattr, host, name));
 
-    [Syscall("lremovexattr")]
+    [Syscall("lremovexattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result RemoveOfLink(GuestThread thread, CString path, CString name)
         => OnPath(thread, path, "lremovexattr", host => RemoveName(thread, HostSyscall.Lremovexattr, host, name));
 
-    [Syscall("fremovexattr")]
+    [Syscall("fremovexattr", Support = Support.Partial, Note = "the host file's attributes; for a bad name together with another bad argument the errno may differ from Linux's (ERANGE/EFAULT order)")]
     public static Result RemoveOfFile(GuestThread thread, int fd, CString name)
-        => OnDescriptor(thread, fd, host => RemoveName(thread, HostSyscall.Fremovexattr, host, name));
+        => NameFirst(thread, name, () => OnDescriptor(thread, fd, host => RemoveName(thread, HostSyscall.Fremovexattr, host, name)));
 
     /// <summary>
     /// Runs a host call on the guest's path. The path calls have no *at form, so a relative path
@@ -70,7 +71,9 @@ public static unsafe class ExtendedAttributes
     {
         if (thread.Memory.ReadCStringBytes(path, out var text) is var error and not Errno.None)
             return error;
-        var walkError = PathWalker.Walk(thread, CurrentDirectory, text, call.StartsWith('l') ? WalkFlags.None : WalkFlags.FollowLast, out var walk);
+        if (text.Length == 0)
+            return Errno.ENOENT; // the *xattr path calls take no AT_EMPTY_PATH
+        var walkError = PathWalker.Walk(thread, CurrentDirectory, text, call is "lgetxattr" or "lsetxattr" or "llistxattr" or "lremovexattr" ? WalkFlags.None : WalkFlags.FollowLast, out var walk);
         using var _ = walk;
         if (walkError != Errno.None)
             return walkError;
@@ -93,6 +96,17 @@ public static unsafe class ExtendedAttributes
         {
             handle.Free();
         }
+    }
+
+    private static bool ValidSetFlags(int flags) => (flags & ~3) == 0; // XATTR_CREATE | XATTR_REPLACE
+
+    /// <summary>Linux (6.x) copies the attribute name in before it looks at the descriptor: a bad name wins over a bad fd.</summary>
+    private static Result NameFirst(GuestThread thread, CString name, Func<Result> call)
+    {
+        if (ReadName(thread, name, out _, out var handle) is var error and not Errno.None)
+            return error;
+        handle.Free();
+        return call();
     }
 
     private static Result OnDescriptor(GuestThread thread, int fd, Func<long, Result> invoke)

@@ -12,43 +12,45 @@ public static class FileIo
     /// <summary>UIO_MAXIOV: the most iovecs one readv or writev takes.</summary>
     private const int MaximumVectors = 1024;
 
-    [Syscall("read")]
+    [Syscall("read", Support = Support.Full)]
     public static Result Read(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong count)
         => thread.Process.Files.Get(fd) is { } file ? file.Read(thread, buffer, count) : Errno.EBADF;
 
-    [Syscall("write")]
+    [Syscall("write", Support = Support.Partial, Note = "into a pipe from a buffer that faults mid-page, the bytes before the fault are written (Linux writes whole pages only)")]
     public static Result Write(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, SizeFrom = nameof(count))] GuestAddress buffer, ulong count)
         => thread.Process.Files.Get(fd) is { } file ? file.Write(thread, buffer, count) : Errno.EBADF;
 
-    [Syscall("pread64")]
+    [Syscall("pread64", Support = Support.Full)]
     public static Result PositionalRead(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong count, long offset)
         => Positional(thread, fd, buffer, count, offset, write: false);
 
-    [Syscall("pwrite64")]
+    [Syscall("pwrite64", Support = Support.Full)]
     public static Result PositionalWrite(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, SizeFrom = nameof(count))] GuestAddress buffer, ulong count, long offset)
         => Positional(thread, fd, buffer, count, offset, write: true);
 
-    [Syscall("readv")]
+    [Syscall("readv", Support = Support.Partial, Note = "the vectors are read before the descriptor is checked (EFAULT before EBADF), and a vector that faults gives EFAULT rather than a partial count")]
     public static Result ReadVector(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.IoVectors, Direction = Direction.Out, SizeFrom = nameof(count))] GuestAddress vectors, int count)
         => Vector(thread, fd, vectors, count, write: false, offset: -1);
 
-    [Syscall("writev")]
+    [Syscall("writev", Support = Support.Partial, Note = "the vectors are read before the descriptor is checked (EFAULT before EBADF), and a vector that faults gives EFAULT rather than a partial count")]
     public static Result WriteVector(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.IoVectors, SizeFrom = nameof(count))] GuestAddress vectors, int count)
         => Vector(thread, fd, vectors, count, write: true, offset: -1);
 
-    [Syscall("preadv")]
+    [Syscall("preadv", Support = Support.Partial, Note = "the vectors are read before the descriptor is checked (EFAULT before EBADF), and a vector that faults gives EFAULT rather than a partial count")]
     public static Result PositionalReadVector(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.IoVectors, Direction = Direction.Out, SizeFrom = nameof(count))] GuestAddress vectors, int count, long offset)
         => offset < 0 ? Errno.EINVAL : Vector(thread, fd, vectors, count, write: false, offset);
 
-    [Syscall("pwritev")]
+    [Syscall("pwritev", Support = Support.Partial, Note = "the vectors are read before the descriptor is checked (EFAULT before EBADF), and a vector that faults gives EFAULT rather than a partial count")]
     public static Result PositionalWriteVector(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.IoVectors, SizeFrom = nameof(count))] GuestAddress vectors, int count, long offset)
         => offset < 0 ? Errno.EINVAL : Vector(thread, fd, vectors, count, write: true, offset);
 
-    [Syscall("lseek")]
+    [Syscall("lseek", Support = Support.Full)]
     public static Result Seek(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long offset, SeekWhence whence)
-        => thread.Process.Files.Get(fd) is { } file ? file.Seek(offset, whence) : Errno.EBADF;
+        => thread.Process.Files.Get(fd) is not { } file ? Errno.EBADF
+            : (uint)whence > (uint)SeekWhence.SEEK_HOLE ? Errno.EINVAL // ksys_lseek checks whence before the file does
+            : file.Seek(offset, whence);
 
-    [Syscall("fadvise64")]
+    [Syscall("fadvise64", Support = Support.Full)]
     public static Result Advise(GuestThread thread, int fd, long offset, long length, int advice)
         => thread.Process.Files.Get(fd) switch
         {
@@ -81,8 +83,9 @@ public static class FileIo
         return result;
     }
 
+    // A negative offset is EINVAL before the descriptor is even looked at (fs/read_write.c).
     private static Result Positional(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset, bool write)
-        => thread.Process.Files.Get(fd) switch
+        => offset < 0 ? Errno.EINVAL : thread.Process.Files.Get(fd) switch
         {
             HostFile file => file.PositionalTransfer(thread.Memory, buffer, count, offset, write),
             GeneratedFile file => write ? file.Write(thread.Memory, buffer, count) : file.ReadAt(thread.Memory, buffer, count, offset),

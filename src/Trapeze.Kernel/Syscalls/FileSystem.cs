@@ -21,11 +21,11 @@ public static unsafe class FileSystem
     /// <summary>The mode a new file gets: the requested one less the process's umask.</summary>
     private static uint CreationMode(GuestThread thread, uint mode) => mode & ~thread.Process.FileCreationMask & 0xfff;
 
-    [Syscall("open", Returns = ResultKind.Fd)]
+    [Syscall("open", Support = Support.Partial, Note = "as openat; some invalid flag combinations are reported after the path is read", Returns = ResultKind.Fd)]
     public static Result Open(GuestThread thread, CString path, OpenFlags flags, [Argument(ArgumentKind.Octal, ShownIf = nameof(flags), ShownIfAny = CreatesFile)] uint mode)
         => OpenAt(thread, CurrentDirectory, path, flags, mode);
 
-    [Syscall("creat", Returns = ResultKind.Fd)]
+    [Syscall("creat", Support = Support.Partial, Note = "as openat; some invalid flag combinations are reported after the path is read", Returns = ResultKind.Fd)]
     public static Result Create(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode)
         => OpenAt(thread, CurrentDirectory, path, OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode);
 
@@ -127,18 +127,18 @@ public static unsafe class FileSystem
         }
     }
 
-    [Syscall("close")]
+    [Syscall("close", Support = Support.Full)]
     public static Result Close(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => thread.Process.Files.Close(fd);
 
-    [Syscall("stat")]
+    [Syscall("stat", Support = Support.Partial, Note = "as newfstatat")]
     public static Result Stat(GuestThread thread, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status)
         => StatAt(thread, CurrentDirectory, path, status, 0);
 
-    [Syscall("lstat")]
+    [Syscall("lstat", Support = Support.Partial, Note = "as newfstatat")]
     public static Result LinkStat(GuestThread thread, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status)
         => StatAt(thread, CurrentDirectory, path, status, AtFlags.AT_SYMLINK_NOFOLLOW);
 
-    [Syscall("fstat")]
+    [Syscall("fstat", Support = Support.Full)]
     public static Result FileStat(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status)
     {
         if (thread.Process.Files.Get(fd) is not { } file)
@@ -147,7 +147,7 @@ public static unsafe class FileSystem
         return result.IsError ? result : WriteOut(thread, status, buffer);
     }
 
-    [Syscall("newfstatat")]
+    [Syscall("newfstatat", Support = Support.Partial, Note = "an empty path with AT_EMPTY_PATH and unknown flags gives EINVAL where Linux ignores the flags")]
     public static Result StatAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Stat, Direction = Direction.Out)] GuestAddress status, AtFlags flags)
     {
         if (OutsideNamespace(thread, directory, path, flags, out var file) is var readError and not Errno.None)
@@ -162,7 +162,7 @@ public static unsafe class FileSystem
         });
     }
 
-    [Syscall("statx")]
+    [Syscall("statx", Support = Support.Partial, Note = "an empty path with AT_EMPTY_PATH and unknown flags gives EINVAL where Linux ignores the flags")]
     public static Result StatExtended(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(Enum = typeof(StatxFlags))] AtFlags flags, [Argument(Enum = typeof(StatxMask))] uint mask, [Argument(ArgumentKind.Statx, Direction = Direction.Out)] GuestAddress status)
     {
         var buffer = new byte[StatxLayout.Size];
@@ -184,15 +184,15 @@ public static unsafe class FileSystem
         });
     }
 
-    [Syscall("access")]
+    [Syscall("access", Support = Support.Full)]
     public static Result Access(GuestThread thread, CString path, AccessMode mode)
         => AccessAt2(thread, CurrentDirectory, path, mode, 0);
 
-    [Syscall("faccessat")]
+    [Syscall("faccessat", Support = Support.Full)]
     public static Result AccessAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AccessMode mode)
         => AccessAt2(thread, directory, path, mode, 0);
 
-    [Syscall("faccessat2")]
+    [Syscall("faccessat2", Support = Support.Full)]
     public static Result AccessAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AccessMode mode, AtFlags flags)
     {
         if (((int)mode & ~7) != 0 || (flags & ~(AtFlags.AT_EACCESS | AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH)) != 0)
@@ -205,11 +205,11 @@ public static unsafe class FileSystem
         });
     }
 
-    [Syscall("readlink")]
+    [Syscall("readlink", Support = Support.Partial, Note = "as readlinkat")]
     public static Result ReadLink(GuestThread thread, CString path, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, int size)
         => ReadLinkAt(thread, CurrentDirectory, path, buffer, size);
 
-    [Syscall("readlinkat")]
+    [Syscall("readlinkat", Support = Support.Partial, Note = "a bad directory descriptor with a missing path may give ENOENT where Linux gives EBADF")]
     public static Result ReadLinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, int size)
     {
         if (size <= 0)
@@ -223,7 +223,7 @@ public static unsafe class FileSystem
         });
     }
 
-    [Syscall("getcwd")]
+    [Syscall("getcwd", Support = Support.Full)]
     public static Result GetWorkingDirectory(GuestThread thread, [Argument(ArgumentKind.String, Direction = Direction.Out)] GuestAddress buffer, ulong size)
     {
         var context = thread.Process.FileSystem;
@@ -236,11 +236,11 @@ public static unsafe class FileSystem
         return thread.Memory.Write(buffer, bytes) is var fault and not Errno.None ? fault : bytes.Length;
     }
 
-    [Syscall("chdir")]
+    [Syscall("chdir", Support = Support.Full)]
     public static Result ChangeDirectory(GuestThread thread, CString path)
         => OnTarget(thread, CurrentDirectory, path, WalkFlags.FollowLast, target => EnterDirectory(thread, target, root: false));
 
-    [Syscall("fchdir")]
+    [Syscall("fchdir", Support = Support.Full)]
     public static Result ChangeDirectoryTo(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd)
     {
         if (thread.Process.Files.Get(fd) is not { } file)
@@ -254,18 +254,18 @@ public static unsafe class FileSystem
         => OnTarget(thread, CurrentDirectory, path, WalkFlags.FollowLast, target =>
             thread.Kernel.Credentials.EffectiveUserId != 0 ? Errno.EPERM : EnterDirectory(thread, target, root: true));
 
-    [Syscall("getdents64")]
+    [Syscall("getdents64", Support = Support.Partial, Note = "a buffer smaller than one entry that also faults gives EFAULT where Linux gives EINVAL")]
     public static Result GetDirectoryEntries(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.DirectoryEntries, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, uint count)
         => thread.Process.Files.Get(fd) is { } file ? file.ReadDirectory(thread.Memory, buffer, count) : Errno.EBADF;
 
-    [Syscall("mkdir")]
+    [Syscall("mkdir", Support = Support.Full)]
     public static Result MakeDirectory(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode) => MakeDirectoryAt(thread, CurrentDirectory, path, mode);
 
-    [Syscall("mkdirat")]
+    [Syscall("mkdirat", Support = Support.Full)]
     public static Result MakeDirectoryAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
         => OnNewName(thread, directory, path, allowSlash: true, (place, name) => place.Node.FileSystem.MakeDirectory(thread, place.Node, name, CreationMode(thread, mode & 0b111_111_111_111)));
 
-    [Syscall("mknod")]
+    [Syscall("mknod", Support = Support.Partial, Note = "as mknodat")]
     public static Result MakeNode(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode, ulong device) => MakeNodeAt(thread, CurrentDirectory, path, mode, device);
 
     [Syscall("mknodat", Support = Support.Partial, Note = "FIFOs, regular files and sockets; devices only for root (the host decides)")]
@@ -280,13 +280,13 @@ public static unsafe class FileSystem
         return OnNewName(thread, directory, path, allowSlash: false, (place, name) => place.Node.FileSystem.MakeNode(thread, place.Node, name, made, device));
     }
 
-    [Syscall("rmdir")]
+    [Syscall("rmdir", Support = Support.Full)]
     public static Result RemoveDirectory(GuestThread thread, CString path) => UnlinkAt(thread, CurrentDirectory, path, AtFlags.AT_REMOVEDIR);
 
-    [Syscall("unlink")]
+    [Syscall("unlink", Support = Support.Full)]
     public static Result Unlink(GuestThread thread, CString path) => UnlinkAt(thread, CurrentDirectory, path, 0);
 
-    [Syscall("unlinkat")]
+    [Syscall("unlinkat", Support = Support.Full)]
     public static Result UnlinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, AtFlags flags)
     {
         if ((flags & ~AtFlags.AT_REMOVEDIR) != 0)
@@ -312,10 +312,10 @@ public static unsafe class FileSystem
         });
     }
 
-    [Syscall("rename")]
+    [Syscall("rename", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result Rename(GuestThread thread, CString from, CString to) => RenameAt2(thread, CurrentDirectory, from, CurrentDirectory, to, 0);
 
-    [Syscall("renameat")]
+    [Syscall("renameat", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result RenameAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to)
         => RenameAt2(thread, fromDirectory, from, toDirectory, to, 0);
 
@@ -340,10 +340,10 @@ public static unsafe class FileSystem
         }));
     }
 
-    [Syscall("link")]
+    [Syscall("link", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result Link(GuestThread thread, CString from, CString to) => LinkAt(thread, CurrentDirectory, from, CurrentDirectory, to, 0);
 
-    [Syscall("linkat")]
+    [Syscall("linkat", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result LinkAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int fromDirectory, CString from, [Argument(ArgumentKind.DirectoryFd)] int toDirectory, CString to, AtFlags flags)
     {
         if ((flags & ~(AtFlags.AT_SYMLINK_FOLLOW | AtFlags.AT_EMPTY_PATH)) != 0)
@@ -361,10 +361,10 @@ public static unsafe class FileSystem
         }));
     }
 
-    [Syscall("symlink")]
+    [Syscall("symlink", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result SymbolicLink(GuestThread thread, CString target, CString path) => SymbolicLinkAt(thread, target, CurrentDirectory, path);
 
-    [Syscall("symlinkat")]
+    [Syscall("symlinkat", Support = Support.Partial, Note = "with one bad path pointer and an error on the other path, the errno reported may differ from Linux's")]
     public static Result SymbolicLinkAt(GuestThread thread, CString target, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path)
     {
         if (thread.Memory.ReadCStringBytes(target, out var text) is var error and not Errno.None)
@@ -374,22 +374,22 @@ public static unsafe class FileSystem
         return OnNewName(thread, directory, path, allowSlash: false, (place, name) => place.Node.FileSystem.SymbolicLink(thread, text, place.Node, name));
     }
 
-    [Syscall("chmod")]
+    [Syscall("chmod", Support = Support.Full)]
     public static Result ChangeMode(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode) => ChangeModeAt(thread, CurrentDirectory, path, mode);
 
-    [Syscall("fchmodat")]
+    [Syscall("fchmodat", Support = Support.Full)]
     public static Result ChangeModeAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
         => OnTarget(thread, directory, path, WalkFlags.FollowLast, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(thread, target.Node, mode & 0b111_111_111_111));
 
-    [Syscall("fchmod")]
+    [Syscall("fchmod", Support = Support.Partial, Note = "a pipe's or socket's mode cannot be changed (EBADF; Linux changes it)")]
     public static Result ChangeModeOf(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Octal)] uint mode)
         => OnFile(thread, fd, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(thread, target.Node, mode & 0b111_111_111_111),
             host => HostSyscall.Invoke(HostSyscall.Fchmod, host, mode));
 
-    [Syscall("chown")]
+    [Syscall("chown", Support = Support.Partial, Note = "as fchownat")]
     public static Result ChangeOwner(GuestThread thread, CString path, uint user, uint group) => ChangeOwnerAt(thread, CurrentDirectory, path, user, group, 0);
 
-    [Syscall("lchown")]
+    [Syscall("lchown", Support = Support.Partial, Note = "as fchownat")]
     public static Result ChangeOwnerOfLink(GuestThread thread, CString path, uint user, uint group)
         => ChangeOwnerAt(thread, CurrentDirectory, path, user, group, AtFlags.AT_SYMLINK_NOFOLLOW);
 
@@ -405,24 +405,24 @@ public static unsafe class FileSystem
         return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(thread, target.Node, user, group));
     }
 
-    [Syscall("fchown")]
+    [Syscall("fchown", Support = Support.Full)]
     public static Result ChangeOwnerOf(GuestThread thread, int fd, uint user, uint group)
         => OnFile(thread, fd, target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(thread, target.Node, user, group),
             host => HostSyscall.Invoke(HostSyscall.Fchown, host, user, group));
 
-    [Syscall("ftruncate")]
+    [Syscall("ftruncate", Support = Support.Full)]
     public static Result TruncateFile(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long length)
-        => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length));
+        => length < 0 ? Errno.EINVAL : WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length)); // do_sys_ftruncate: the length first
 
-    [Syscall("truncate")]
+    [Syscall("truncate", Support = Support.Full)]
     public static Result Truncate(GuestThread thread, CString path, long length)
-        => OnTarget(thread, CurrentDirectory, path, WalkFlags.FollowLast, target =>
-            target.Node.IsDirectory ? Errno.EISDIR : length < 0 ? Errno.EINVAL : Writable(target) ?? target.Node.FileSystem.Truncate(thread, target.Node, length));
+        => length < 0 ? Errno.EINVAL : OnTarget(thread, CurrentDirectory, path, WalkFlags.FollowLast, target => // do_sys_truncate checks the length first
+            target.Node.IsDirectory ? Errno.EISDIR : Writable(target) ?? target.Node.FileSystem.Truncate(thread, target.Node, length));
 
-    [Syscall("fsync")]
+    [Syscall("fsync", Support = Support.Full)]
     public static Result Synchronize(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fsync, host));
 
-    [Syscall("fdatasync")]
+    [Syscall("fdatasync", Support = Support.Full)]
     public static Result SynchronizeData(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fdatasync, host));
 
     [Syscall("utimensat", Support = Support.Partial, Note = "not on symbolic links themselves (EOPNOTSUPP)")]
@@ -455,11 +455,11 @@ public static unsafe class FileSystem
         return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.SetTimes(thread, target.Node, times));
     }
 
-    [Syscall("statfs")]
+    [Syscall("statfs", Support = Support.Partial, Note = "the host's answer; a bad buffer pointer is not always reported in Linux's order")]
     public static Result FileSystemStatus(GuestThread thread, CString path, GuestAddress buffer)
         => OnTarget(thread, CurrentDirectory, path, WalkFlags.FollowLast, target => CopyStatfs(thread, buffer, statfs => target.Node.FileSystem.FileSystemStatus(target.Node, statfs)));
 
-    [Syscall("fstatfs")]
+    [Syscall("fstatfs", Support = Support.Partial, Note = "the host's answer; a bad buffer pointer is not always reported in Linux's order")]
     public static Result FileSystemStatusOf(GuestThread thread, int fd, GuestAddress buffer)
         => OnFile(thread, fd, target => CopyStatfs(thread, buffer, statfs => target.Node.FileSystem.FileSystemStatus(target.Node, statfs)),
             host => CopyStatfs(thread, buffer, statfs =>
@@ -531,8 +531,14 @@ public static unsafe class FileSystem
         return file.HostDescriptor is { } descriptor ? host(descriptor) : Errno.EBADF;
     }
 
+    /// <summary>A call on a host file; a pipe or socket has no such operation, which Linux answers with EINVAL.</summary>
     internal static Result WithDescriptor(GuestThread thread, int fd, Func<int, Result> call)
-        => thread.Process.Files.Get(fd) is { HostDescriptor: { } host } ? call(host) : Errno.EBADF;
+        => thread.Process.Files.Get(fd) switch
+        {
+            null => Errno.EBADF,
+            { HostDescriptor: { } host } => call(host),
+            _ => Errno.EINVAL,
+        };
 
     private static Result EnterDirectory(GuestThread thread, Location target, bool root)
     {

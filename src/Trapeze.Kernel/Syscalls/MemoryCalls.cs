@@ -14,7 +14,7 @@ public static class MemoryCalls
     /// <summary>The top of user space for the caller's personality (TASK_SIZE).</summary>
     private static ulong UserTop(GuestThread thread) => thread.Process.Personality.Layout.UserTop;
 
-    [Syscall("brk", Returns = ResultKind.Address)]
+    [Syscall("brk", Support = Support.Full, Returns = ResultKind.Address)]
     public static Result Break(GuestThread thread, [Argument(ArgumentKind.Address)] ulong address)
     {
         var process = thread.Process;
@@ -66,15 +66,20 @@ public static class MemoryCalls
         if (fixedAddress)
         {
             start = address.Value;
-            if ((start & PageMask) != 0 || start + size > UserTop(thread) || start < AddressSpace.MinimumAddress)
-                return (start & PageMask) != 0 ? Errno.EINVAL : Errno.EPERM;
+            if ((start & PageMask) != 0)
+                return Errno.EINVAL;
+            if (size > UserTop(thread) || start > UserTop(thread) - size)
+                return Errno.ENOMEM; // get_unmapped_area: past TASK_SIZE
+            if (start < AddressSpace.MinimumAddress)
+                return Errno.EPERM;
             if ((flags & MapFlags.MAP_FIXED_NOREPLACE) != 0 && !space.IsFree(start, start + size))
                 return Errno.EEXIST;
         }
         else
         {
             var hint = AddressSpace.PageDown(address.Value);
-            if (hint >= AddressSpace.MinimumAddress && hint + size <= UserTop(thread) && space.IsFree(hint, hint + size))
+            // A hint that cannot hold the mapping (beyond user space, or wrapping, as (void*)-1 does) is ignored, as Linux ignores it.
+            if (hint >= AddressSpace.MinimumAddress && size <= UserTop(thread) && hint <= UserTop(thread) - size && space.IsFree(hint, hint + size))
                 start = hint;
             else if (space.FindFree(size) is { } free)
                 start = free;
@@ -123,10 +128,10 @@ public static class MemoryCalls
         const int Async = 1, Invalidate = 2, Sync = 4;
         if ((address.Value & PageMask) != 0 || (flags & ~(Async | Invalidate | Sync)) != 0 || (flags & (Async | Sync)) == (Async | Sync))
             return Errno.EINVAL;
+        if (length > ulong.MaxValue - PageMask || address.Value + AddressSpace.PageUp(length) < address.Value)
+            return Errno.ENOMEM;
         var space = thread.Process.AddressSpace;
         var end = address.Value + AddressSpace.PageUp(length);
-        if (end < address.Value)
-            return Errno.ENOMEM;
         var mapped = space.IsFullyMapped(address.Value, end);
         for (var cursor = address.Value; cursor < end;)
         {
@@ -161,23 +166,37 @@ public static class MemoryCalls
         return start;
     }
 
-    [Syscall("munmap")]
+    [Syscall("munmap", Support = Support.Full)]
     public static Result Unmap(GuestThread thread, GuestAddress address, ulong length)
     {
-        if ((address.Value & PageMask) != 0 || length == 0 || address.Value + length > UserTop(thread))
+        // mm/mmap.c's checks, overflow-safe: a length past the top of user space is EINVAL.
+        if ((address.Value & PageMask) != 0 || address.Value > UserTop(thread) || length > UserTop(thread) - address.Value || length == 0)
             return Errno.EINVAL;
         thread.Process.AddressSpace.Unmap(address.Value, length);
         return 0;
     }
 
-    [Syscall("mprotect")]
+    [Syscall("mprotect", Support = Support.Partial, Note = "no mapping grows down, so PROT_GROWSDOWN/UP is EINVAL; some invalid ranges are checked in another order than Linux's")]
     public static Result Protect(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection)
     {
-        if ((address.Value & PageMask) != 0)
+        const int GrowsDown = 0x0100_0000, GrowsUp = 0x0200_0000, Semaphore = 8;
+        var bits = (int)protection;
+        if ((bits & (GrowsDown | GrowsUp)) == (GrowsDown | GrowsUp) || (address.Value & PageMask) != 0)
             return Errno.EINVAL;
         if (length == 0)
             return 0;
-        if ((protection & ProtectionFlags.PROT_WRITE) != 0 && ReadOnlyShared(thread.Process.AddressSpace, address.Value, address.Value + AddressSpace.PageUp(length)))
+        // The order of mm/mprotect.c: a range that wraps is ENOMEM before bad bits are EINVAL.
+        if (length > ulong.MaxValue - PageMask || address.Value + AddressSpace.PageUp(length) <= address.Value)
+            return Errno.ENOMEM;
+        if ((bits & ~(GrowsDown | GrowsUp) & ~(7 | Semaphore)) != 0)
+            return Errno.EINVAL;
+        var end = address.Value + AddressSpace.PageUp(length);
+        if (!thread.Process.AddressSpace.IsFullyMapped(address.Value, end))
+            return Errno.ENOMEM;
+        // No Trapeze mapping grows down (the stack is a fixed mapping), so PROT_GROWSDOWN/UP cannot apply.
+        if ((bits & (GrowsDown | GrowsUp)) != 0)
+            return Errno.EINVAL;
+        if ((protection & ProtectionFlags.PROT_WRITE) != 0 && ReadOnlyShared(thread.Process.AddressSpace, address.Value, end))
             return Errno.EACCES;
         return thread.Process.AddressSpace.Protect(address.Value, length, ToMemory(protection)) ? 0 : Errno.ENOMEM;
     }
@@ -217,10 +236,14 @@ public static class MemoryCalls
     [Syscall("madvise", Support = Support.Partial, Note = "MADV_DONTNEED zeroes private pages and leaves shared ones; other advice is accepted and ignored")]
     public static Result Advise(GuestThread thread, GuestAddress address, ulong length, MadviseAdvice advice)
     {
-        if ((address.Value & PageMask) != 0)
+        if (!IsKnownAdvice((int)advice) || (address.Value & PageMask) != 0)
+            return Errno.EINVAL;
+        if (length > ulong.MaxValue - PageMask || address.Value + AddressSpace.PageUp(length) < address.Value)
             return Errno.EINVAL;
         var space = thread.Process.AddressSpace;
         var end = address.Value + AddressSpace.PageUp(length);
+        if (end == address.Value)
+            return 0;
         if (!space.IsFullyMapped(address.Value, end))
             return Errno.ENOMEM;
         if (advice == MadviseAdvice.MADV_DONTNEED)
@@ -246,15 +269,25 @@ public static class MemoryCalls
     {
         if ((address.Value & PageMask) != 0)
             return Errno.EINVAL;
-        var end = address.Value + AddressSpace.PageUp(length);
-        if (end < address.Value || end > UserTop(thread))
+        if (length > UserTop(thread) || address.Value > UserTop(thread) - AddressSpace.PageUp(length))
             return Errno.ENOMEM;
+        var end = address.Value + AddressSpace.PageUp(length);
         if (!thread.Process.AddressSpace.IsFullyMapped(address.Value, end))
             return Errno.ENOMEM;
-        var pages = new byte[(end - address.Value) / AddressSpace.PageSize];
-        Array.Fill(pages, (byte)1);
-        return thread.Memory.Write(vector, pages) is var fault and not Errno.None ? fault : 0;
+        // One byte per page, written a page of bytes at a time: the range may span terabytes of mappings.
+        Span<byte> resident = stackalloc byte[(int)AddressSpace.PageSize];
+        resident.Fill(1);
+        var count = (end - address.Value) / AddressSpace.PageSize;
+        for (ulong done = 0; done < count; done += (ulong)resident.Length)
+        {
+            if (thread.Memory.Write(vector + done, resident[..(int)Math.Min((ulong)resident.Length, count - done)]) is var fault and not Errno.None)
+                return fault;
+        }
+        return 0;
     }
+
+    /// <summary>The advice values mm/madvise.c accepts (MADV_NORMAL..MADV_COLLAPSE, HWPOISON, SOFT_OFFLINE, GUARD_*).</summary>
+    private static bool IsKnownAdvice(int advice) => advice is (>= 0 and <= 4) or (>= 8 and <= 25) or (>= 100 and <= 103);
 
     /// <summary>True when part of the range is a shared mapping of a file not open for writing (mprotect may not make it writable).</summary>
     private static bool ReadOnlyShared(AddressSpace space, ulong start, ulong end)

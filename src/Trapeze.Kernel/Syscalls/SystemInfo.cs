@@ -9,7 +9,7 @@ namespace Trapeze.Kernel.Syscalls;
 /// <summary>Who and where the process is: uname, ids, limits, randomness, CPU state.</summary>
 public static unsafe class SystemInfo
 {
-    [Syscall("uname")]
+    [Syscall("uname", Support = Support.Full)]
     public static Result Uname(GuestThread thread, [Argument(ArgumentKind.SystemName, Direction = Direction.Out)] GuestAddress name)
     {
         const int UtsnameSize = 6 * 65;
@@ -27,14 +27,23 @@ public static unsafe class SystemInfo
         return thread.Memory.Write(name, new ReadOnlySpan<byte>(buffer, UtsnameSize)) is var fault and not Errno.None ? fault : 0;
     }
 
-    [Syscall("getrandom")]
+    [Syscall("getrandom", Support = Support.Full)]
     public static Result GetRandom(GuestThread thread, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result, Hex = true)] GuestAddress buffer, ulong count, GetRandomFlags flags)
     {
         if ((flags & ~(GetRandomFlags.GRND_NONBLOCK | GetRandomFlags.GRND_RANDOM | GetRandomFlags.GRND_INSECURE)) != 0)
             return Errno.EINVAL;
-        var length = (int)Math.Min(count, 32 * 1024 * 1024);
-        var bytes = HostRandom.GetBytes(length);
-        return thread.Memory.Write(buffer, bytes) is var fault and not Errno.None ? fault : length;
+        // Linux fills up to the first faulting page (EFAULT only if none), in chunks, so a huge
+        // count never becomes a huge host buffer; one call gives at most 32 MiB, as a short read may.
+        var length = thread.Memory.AccessibleLength(buffer, Math.Min(count, 32 * 1024 * 1024), write: true);
+        if (length == 0)
+            return count == 0 ? 0 : Errno.EFAULT;
+        for (ulong done = 0; done < length;)
+        {
+            var chunk = HostRandom.GetBytes((int)Math.Min(length - done, 64 * 1024));
+            thread.Memory.Write(buffer + done, chunk);
+            done += (ulong)chunk.Length;
+        }
+        return (long)length;
     }
 
     [Syscall("prlimit64", Support = Support.Partial, Note = "the calling process only (pid 0 or its own)")]
@@ -68,15 +77,15 @@ public static unsafe class SystemInfo
         return 0;
     }
 
-    [Syscall("getrlimit")]
+    [Syscall("getrlimit", Support = Support.Partial, Note = "the calling process only; limits are recorded, not enforced; a bad pointer is not always EFAULT")]
     public static Result GetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit, Direction = Direction.Out)] GuestAddress limit)
         => Limits(thread, 0, resource, default, limit, thread.Process.Personality.Structures);
 
-    [Syscall("setrlimit")]
+    [Syscall("setrlimit", Support = Support.Partial, Note = "the calling process only; limits are recorded, not enforced; a bad pointer is not always EFAULT")]
     public static Result SetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit)] GuestAddress limit)
         => Limits(thread, 0, resource, limit, default, thread.Process.Personality.Structures);
 
-    [Syscall("sched_getaffinity")]
+    [Syscall("sched_getaffinity", Support = Support.Partial, Note = "every host CPU, for the calling process; arguments are checked in another order than Linux's")]
     public static Result GetAffinity(GuestThread thread, int pid, uint size, [Argument(ArgumentKind.CpuSet, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress mask)
     {
         // One guest thread runs at a time, but the guest may use as many CPUs' worth of threads as the host has.
@@ -98,7 +107,7 @@ public static unsafe class SystemInfo
         return 0;
     }
 
-    [Syscall("getcpu")]
+    [Syscall("getcpu", Support = Support.Partial, Note = "always CPU 0, node 0")]
     public static Result GetCpu(GuestThread thread, GuestAddress cpu, GuestAddress node)
     {
         if (!cpu.IsNull && thread.Memory.Write(cpu, 0u) is var fault and not Errno.None)
@@ -108,7 +117,7 @@ public static unsafe class SystemInfo
         return 0;
     }
 
-    [Syscall("umask", Returns = ResultKind.Octal)]
+    [Syscall("umask", Support = Support.Full, Returns = ResultKind.Octal)]
     public static Result UserFileCreationMask(GuestThread thread, [Argument(ArgumentKind.Octal)] uint mask)
     {
         var previous = thread.Process.FileCreationMask;
@@ -116,7 +125,7 @@ public static unsafe class SystemInfo
         return previous;
     }
 
-    [Syscall("arch_prctl")]
+    [Syscall("arch_prctl", Support = Support.Partial, Note = "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS")]
     public static Result ArchitectureControl(GuestThread thread, ArchPrctlCode code, [Argument(ArgumentKind.Hex)] ulong address)
     {
         var cpu = thread.Process.Cpu;
@@ -137,7 +146,7 @@ public static unsafe class SystemInfo
         }
     }
 
-    [Syscall("sysinfo")]
+    [Syscall("sysinfo", Support = Support.Partial, Note = "the host's memory and load figures; the process count is the guest's")]
     public static Result SystemStatistics(GuestThread thread, GuestAddress info)
     {
         const int SysinfoSize = 112, ProcessCountOffset = 80;

@@ -10,7 +10,7 @@ public static class Time
 {
     private const long NanosecondsPerSecond = 1_000_000_000;
 
-    [Syscall("clock_gettime")]
+    [Syscall("clock_gettime", Support = Support.Partial, Note = "CPU-time clocks of other processes and threads (clock_getcpuclockid) are EINVAL")]
     public static Result GetClock(GuestThread thread, ClockId clock, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress time)
     {
         if (thread.Kernel.Clock.Now(clock) is not { } now)
@@ -18,7 +18,7 @@ public static class Time
         return LinuxStructures.WriteTime(thread, time, ToTimespec(now)) is var fault and not Errno.None ? fault : 0;
     }
 
-    [Syscall("clock_getres")]
+    [Syscall("clock_getres", Support = Support.Partial, Note = "CPU-time clocks of other processes and threads are EINVAL")]
     public static Result GetClockResolution(GuestThread thread, ClockId clock, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress resolution)
     {
         if (thread.Kernel.Clock.Now(clock) is null)
@@ -30,7 +30,7 @@ public static class Time
         return LinuxStructures.WriteTime(thread, resolution, value) is var fault and not Errno.None ? fault : 0;
     }
 
-    [Syscall("gettimeofday")]
+    [Syscall("gettimeofday", Support = Support.Full)]
     public static Result GetTimeOfDay(GuestThread thread, [Argument(ArgumentKind.Timeval, Direction = Direction.Out)] GuestAddress time, GuestAddress zone)
     {
         var now = thread.Kernel.Clock.Now(ClockId.CLOCK_REALTIME)!.Value;
@@ -42,7 +42,7 @@ public static class Time
         return 0;
     }
 
-    [Syscall("time")]
+    [Syscall("time", Support = Support.Full)]
     public static Result GetTime(GuestThread thread, GuestAddress location)
     {
         var seconds = thread.Kernel.Clock.Now(ClockId.CLOCK_REALTIME)!.Value / NanosecondsPerSecond;
@@ -51,11 +51,11 @@ public static class Time
         return seconds;
     }
 
-    [Syscall("nanosleep")]
+    [Syscall("nanosleep", Support = Support.Partial, Note = "as clock_nanosleep on CLOCK_MONOTONIC")]
     public static Result Sleep(GuestThread thread, [Argument(ArgumentKind.Timespec)] GuestAddress request, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress remaining)
         => Sleep(thread, "nanosleep", ClockId.CLOCK_MONOTONIC, 0, request, remaining);
 
-    [Syscall("clock_nanosleep")]
+    [Syscall("clock_nanosleep", Support = Support.Partial, Note = "CPU-time clocks of other processes are EINVAL")]
     public static Result SleepOnClock(GuestThread thread, ClockId clock, int flags, [Argument(ArgumentKind.Timespec)] GuestAddress request, [Argument(ArgumentKind.Timespec, Direction = Direction.Out)] GuestAddress remaining)
         => Sleep(thread, "clock_nanosleep", clock, flags, request, remaining);
 

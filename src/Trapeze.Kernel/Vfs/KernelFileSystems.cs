@@ -78,8 +78,15 @@ public sealed record FileSystemLayout
     public string? Sysroot { get; init; }
 }
 
-/// <summary>A program file read through the VFS for the loader: its bytes and where it is (held: the caller owns the node).</summary>
-public sealed record ProgramData(byte[] Data, Location Location, string ShownPath);
+/// <summary>A program file opened through the VFS for the loader: the file and where it is (held: the caller owns both).</summary>
+public sealed record ProgramData(Loader.ExecutableFile File, Location Location, string ShownPath)
+{
+    public void Release()
+    {
+        File.Dispose();
+        Location.Node.Dispose();
+    }
+}
 
 /// <summary>The kernel's mount namespace: the root file system, Trapeze's /proc, and the binds.</summary>
 public sealed class KernelFileSystems
@@ -168,54 +175,34 @@ public sealed class KernelFileSystems
     }
 
     /// <summary>
-    /// Reads a program as execve does: resolved from the process's root and working directory,
-    /// a regular file with an execute bit (EACCES otherwise).
+    /// Opens a program as execve does: resolved from the process's root and working directory,
+    /// a regular file with an execute bit (EACCES otherwise), read by offset, never whole.
     /// </summary>
-    public static Errno ReadProgram(GuestThread? reader, FileSystemContext context, string path, out ProgramData? program, out string message, Location? sysroot = null)
+    public static Loader.LoadFailure? ReadProgram(GuestThread? reader, FileSystemContext context, string path, out ProgramData? program, Location? sysroot = null)
     {
         const uint AnyExecute = 0b001_001_001;
         program = null;
-        message = "";
         var bytes = Memory.GuestText.Encode(path);
         using var walk = bytes.Length > 0 && PathWalker.InSysroot(reader, sysroot, bytes, WalkFlags.FollowLast) is { } inSysroot ? inSysroot : new WalkResult();
         var error = bytes.Length == 0 ? Errno.ENOENT
             : walk.Target is not null ? Errno.None
             : PathWalker.Walk(reader, context.Root, context.WorkingDirectory, bytes, WalkFlags.FollowLast, walk);
-        if (error == Errno.None && walk.Target is not { } target)
+        if (error == Errno.None && walk.Target is null)
             error = Errno.ENOENT;
         if (error != Errno.None)
-        {
-            message = $"{path}: {ErrnoMessages.Text[(int)error]}";
-            return error;
-        }
+            return Loader.LoadFailure.From(error, path);
         var location = walk.Target!.Value;
+        var name = Loader.LoadFailure.Printable(path);
         if (location.Node.IsDirectory)
-        {
-            message = $"{path}: is a directory";
-            return Errno.EACCES;
-        }
+            return new Loader.LoadFailure(Errno.EACCES, $"{name}: Is a directory");
         if ((location.Node.Mode & FileTypes.Mask) != FileTypes.Regular || (location.Node.Mode & AnyExecute) == 0)
-        {
-            message = $"{path}: Permission denied";
-            return Errno.EACCES;
-        }
+            return new Loader.LoadFailure(Errno.EACCES, $"{name}: Permission denied");
         if (location.Node.FileSystem.HostPathOf(location.Node) is not { } hostPath)
-        {
-            message = $"{path}: cannot be read as a program";
-            return Errno.EACCES;
-        }
-        byte[] data;
-        try
-        {
-            data = File.ReadAllBytes(hostPath);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            message = $"{path}: {exception.Message}";
-            return Errno.EACCES;
-        }
-        program = new ProgramData(data, location.Clone(), Memory.GuestText.Decode(PathWalker.Show(location.Path, context.Root.Path)));
-        return Errno.None;
+            return new Loader.LoadFailure(Errno.EACCES, $"{name}: Permission denied (not a file Trapeze can load)");
+        if (Loader.ExecutableFile.Open(hostPath, path, out var file) is { } failure)
+            return failure;
+        program = new ProgramData(file!, location.Clone(), Memory.GuestText.Decode(PathWalker.Show(location.Path, context.Root.Path)));
+        return null;
     }
 
     /// <summary>

@@ -16,7 +16,8 @@ public sealed class TraceComparisonTests
     /// and the multiplexing and IPC cases, whose traces hold times and orders that change per run.
     /// The fs_ cases (issue 11's file family) pass flags the tracer does not name yet (renameat2's
     /// RENAME_*, msync's MS_*, statx masks as strace abbreviates them, unknown AT_* bits as
-    /// "0x8 /* AT_??? */") and fs_mmap forks.
+    /// "0x8 /* AT_??? */") and fs_mmap forks. The syscall fuzzer is left out too: its hostile
+    /// arguments reach formats the tracer does not share with strace yet (docs/TRACING.md).
     /// </summary>
     public static TheoryData<string> Cases()
     {
@@ -26,7 +27,7 @@ public sealed class TraceComparisonTests
             "epoll.", "event_descriptors.", "poll_signals.", "sysv_ipc.", "io_uring.",
             // Two processes talk over sockets: their lines interleave as the schedulers decide.
             "net_tcp.", "net_unix.", "net_epoll_echo.",
-            "fs_"];
+            "fs_", "fuzz_syscalls."];
         var data = new TheoryData<string>();
         foreach (var name in ((IEnumerable<object[]>)DifferentialTests.Cases()).Select(row => (string)row[0]))
         {
