@@ -1,12 +1,14 @@
-// bench: title=Network: small HTTP server, 2000 requests from 4 keep-alive clients
+// bench: title=Network: small HTTP server, 20000 requests from 4 keep-alive clients
 // bench: kind=network
-// bench: args=2000 4
+// bench: args=20000 4
 // bench: quick-args=40 2
-// bench: strace-args=200 4
+// bench: strace-args=2000 4
 // bench: strace-scale=10
 // A poll-based HTTP/1.1 server in a child process answers a bounded load generator: C client
 // connections (keep-alive) that send N requests in all, each waiting for its response
-// (requests/s = N / time).
+// (requests/s = N / time). 20000 requests, as tcp_echo makes 20000 round trips: 2000 take about
+// 50 ms natively, and Trapeze's fixed start-up and fork (about 45 ms) would then be most of what
+// is timed, not requests/s.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
