@@ -54,7 +54,12 @@ public sealed class ArgumentFormatter(TraceOptions options)
 
     /// <summary>Whether the result's text comes from its value alone (see <see cref="FromRegisters"/>).</summary>
     public bool ResultFromRegisters(SyscallDefinition? definition)
-        => !(options.DecodeDescriptors && definition?.Returns == ResultKind.Fd);
+        => definition?.Returns switch
+        {
+            ResultKind.Fd => !options.DecodeDescriptors,
+            ResultKind.PollReady or ResultKind.SelectReady => false,
+            _ => true,
+        };
 
     /// <summary>
     /// Formats arguments [from, to) of the call; <paramref name="result"/> is null at entry.
@@ -179,8 +184,30 @@ public sealed class ArgumentFormatter(TraceOptions options)
             ResultKind.Octal => Octal((ulong)result.Raw),
             ResultKind.Fd => Descriptor(thread, (int)result.Raw),
             ResultKind.Fcntl => FcntlFormatter.Result(Command(call), result.Raw, enums),
+            ResultKind.PollReady or ResultKind.SelectReady => Ready(ThreadOf(thread), call),
             _ => result.Raw.ToString(),
         };
+    }
+
+    /// <summary>
+    /// poll's and select's count with what came back, as strace writes it: "0 (Timeout)", or
+    /// "1 ([{fd=5, revents=POLLIN}], left {tv_sec=0, tv_nsec=0})" and "3 (in [5 7], out [6])".
+    /// </summary>
+    private string Ready(GuestThread thread, in SyscallCall call)
+    {
+        var count = call.Result.Raw;
+        if (count == 0)
+            return "0 (Timeout)";
+        var parameters = call.Definition!.Parameters;
+        var arguments = call.Arguments;
+        var answers = call.Definition.Returns == ResultKind.PollReady
+            ? PollFormatter.PollAnswers(thread.Memory, arguments[0], (long)(uint)arguments[1], enums)
+            : PollFormatter.SelectAnswers(thread.Memory, (int)arguments[0], arguments[1], arguments[2], arguments[3]);
+        if (answers is null)
+            return count.ToString();
+        var timeout = Array.FindIndex(parameters, parameter => parameter.Kind is ArgumentKind.Timespec or ArgumentKind.Timeval);
+        var left = timeout >= 0 && arguments[timeout] != 0 ? $", left {structs.Format(parameters[timeout].Kind, thread, arguments[timeout], 0, enums)}" : "";
+        return $"{count} ({answers}{left})";
     }
 
     /// <summary>A value an in-out argument had at entry, kept by the tracer (<see cref="EntryValues"/>).</summary>

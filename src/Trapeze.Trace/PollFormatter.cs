@@ -25,9 +25,44 @@ internal static class PollFormatter
         {
             var fd = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(i * 8));
             var events = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(i * 8 + 4));
-            text.Append(i > 0 ? ", " : "").Append($"{{fd={fd}, events={enums.Format(typeof(PollEvents), events)}}}");
+            // The kernel ignores an entry with a negative descriptor, and strace shows only that descriptor.
+            text.Append(i > 0 ? ", " : "").Append(fd < 0 ? $"{{fd={fd}}}" : $"{{fd={fd}, events={enums.Format(typeof(PollEvents), events)}}}");
         }
         return text.Append(count > shown ? ", ...]" : "]").ToString();
+    }
+
+    /// <summary>What poll answered, after its result: [{fd=5, revents=POLLIN}, ...], the entries with events only.</summary>
+    public static string? PollAnswers(GuestMemory memory, ulong address, long count, EnumFormatter enums)
+    {
+        if (count < 0 || count > 1 << 16)
+            return null;
+        var bytes = new byte[count * 8];
+        if (memory.Read(new GuestAddress(address), bytes) != Errno.None)
+            return null;
+        var answers = new List<string>();
+        for (var i = 0; i < count && answers.Count < MaximumShown; i++)
+        {
+            var returned = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(i * 8 + 6));
+            if (returned != 0)
+                answers.Add($"{{fd={BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(i * 8))}, revents={enums.Format(typeof(PollEvents), returned)}}}");
+        }
+        return $"[{string.Join(", ", answers)}]";
+    }
+
+    /// <summary>What select answered, after its result: "in [5 7], out [6]", the non-empty sets only.</summary>
+    public static string? SelectAnswers(GuestMemory memory, long count, ulong read, ulong write, ulong except)
+    {
+        var sets = new List<string>();
+        foreach (var (name, address) in new[] { ("in", read), ("out", write), ("except", except) })
+        {
+            if (address == 0)
+                continue;
+            if (FdSet(memory, address, count) is not { } set)
+                return null;
+            if (set != "[]")
+                sets.Add($"{name} {set}");
+        }
+        return string.Join(", ", sets);
     }
 
     /// <summary>[3 4]: the descriptors below <paramref name="count"/> whose bits are set.</summary>

@@ -41,12 +41,31 @@ public sealed class StructFormatter(TraceOptions options)
             ArgumentKind.Statx => Statx(memory, address, enums),
             ArgumentKind.PollDescriptors => PollFormatter.PollDescriptors(memory, address, size, enums),
             ArgumentKind.FdSet => PollFormatter.FdSet(memory, address, size),
+            ArgumentKind.SelectSignalMask => SelectSignalMask(memory, address, narrow),
             ArgumentKind.EpollEvent => PollFormatter.EpollEvent(memory, address, enums),
             ArgumentKind.EpollEvents => PollFormatter.EpollEvents(memory, address, size, enums),
             ArgumentKind.IntervalTimerSpec => PollFormatter.IntervalTimer(memory, address),
             _ => null,
         };
         return text ?? ArgumentFormatter.Address(address);
+    }
+
+    /// <summary>pselect6's {sigmask=[...], sigsetsize=8}: a pointer and a size_t, each a word of the guest's.</summary>
+    private static string? SelectSignalMask(GuestMemory memory, ulong address, bool narrow)
+    {
+        ulong pointer, size;
+        if (narrow)
+        {
+            if (!Read<uint>(memory, address, out var narrowPointer) || !Read<uint>(memory, address + 4, out var narrowSize))
+                return null;
+            (pointer, size) = (narrowPointer, narrowSize);
+        }
+        else if (!Read(memory, address, out pointer) || !Read(memory, address + 8, out size))
+        {
+            return null;
+        }
+        var mask = pointer == 0 ? "NULL" : Read<ulong>(memory, pointer, out var set) ? SignalSet(set) : ArgumentFormatter.Address(pointer);
+        return $"{{sigmask={mask}, sigsetsize={size}}}";
     }
 
     private static bool Read<T>(GuestMemory memory, ulong address, out T value) where T : unmanaged

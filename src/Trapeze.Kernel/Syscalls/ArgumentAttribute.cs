@@ -53,6 +53,8 @@ public enum ArgumentKind
     PollDescriptors,
     /// <summary>An fd_set bitmap of select; its descriptor count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
     FdSet,
+    /// <summary>pselect6's sixth argument: a signal set's address and size side by side.</summary>
+    SelectSignalMask,
     /// <summary>One struct epoll_event (epoll_ctl).</summary>
     EpollEvent,
     /// <summary>struct epoll_event records filled by epoll_wait; their count is the result.</summary>
@@ -100,6 +102,10 @@ public enum ResultKind
     Hex,
     /// <summary>fcntl's result, whose meaning depends on the command (flags for F_GETFD, F_GETFL).</summary>
     Fcntl,
+    /// <summary>poll's count of ready descriptors, followed by their answers (revents) and the time left.</summary>
+    PollReady,
+    /// <summary>select's count of ready descriptors, followed by the sets that came back and the time left.</summary>
+    SelectReady,
 }
 
 /// <summary>

@@ -30,11 +30,11 @@ public static unsafe class Polling
         public short ReturnedEvents;
     }
 
-    [Syscall("poll", Support = Support.Full)]
+    [Syscall("poll", Support = Support.Full, Returns = ResultKind.PollReady)]
     public static Result Poll(GuestThread thread, [Argument(ArgumentKind.PollDescriptors, SizeFrom = nameof(count))] GuestAddress descriptors, uint count, int timeout)
         => Wait(thread, descriptors, count, timeout < 0 ? Syscalls.Wait.NoDeadline : thread.DeadlineAfter(timeout * 1_000_000L));
 
-    [Syscall("ppoll", Support = Support.Full)]
+    [Syscall("ppoll", Support = Support.Full, Returns = ResultKind.PollReady)]
     public static Result PollWithMask(GuestThread thread, [Argument(ArgumentKind.PollDescriptors, SizeFrom = nameof(count))] GuestAddress descriptors, uint count, [Argument(ArgumentKind.Timespec)] GuestAddress timeout, [Argument(ArgumentKind.SignalSet)] GuestAddress signalMask, ulong maskSize)
     {
         if (TimespecDeadline(thread, timeout, out var deadline) is var error and not Errno.None)
@@ -43,7 +43,7 @@ public static unsafe class Polling
         return WriteRemaining(thread, timeout, deadline, result, timeval: false);
     }
 
-    [Syscall("select", Support = Support.Partial, Note = "a closed descriptor is EBADF even past the size of Linux's file table, where Linux ignores it")]
+    [Syscall("select", Support = Support.Partial, Returns = ResultKind.SelectReady, Note = "a closed descriptor is EBADF even past the size of Linux's file table, where Linux ignores it")]
     public static Result Select(GuestThread thread, int count, [Argument(ArgumentKind.FdSet, SizeFrom = nameof(count))] GuestAddress read, [Argument(ArgumentKind.FdSet, SizeFrom = nameof(count))] GuestAddress write, [Argument(ArgumentKind.FdSet, SizeFrom = nameof(count))] GuestAddress except, [Argument(ArgumentKind.Timeval)] GuestAddress timeout)
     {
         var deadline = Syscalls.Wait.NoDeadline;
@@ -60,8 +60,8 @@ public static unsafe class Polling
         return WriteRemaining(thread, timeout, deadline, result, timeval: true);
     }
 
-    [Syscall("pselect6", Support = Support.Partial, Note = "a closed descriptor is EBADF even past the size of Linux's file table, where Linux ignores it")]
-    public static Result SelectWithMask(GuestThread thread, int count, [Argument(ArgumentKind.FdSet, SizeFrom = nameof(count))] GuestAddress read, [Argument(ArgumentKind.FdSet, SizeFrom = nameof(count))] GuestAddress write, [Argument(ArgumentKind.FdSet, SizeFrom = nameof(count))] GuestAddress except, [Argument(ArgumentKind.Timespec)] GuestAddress timeout, GuestAddress signalMask)
+    [Syscall("pselect6", Support = Support.Partial, Returns = ResultKind.SelectReady, Note = "a closed descriptor is EBADF even past the size of Linux's file table, where Linux ignores it")]
+    public static Result SelectWithMask(GuestThread thread, int count, [Argument(ArgumentKind.FdSet, SizeFrom = nameof(count))] GuestAddress read, [Argument(ArgumentKind.FdSet, SizeFrom = nameof(count))] GuestAddress write, [Argument(ArgumentKind.FdSet, SizeFrom = nameof(count))] GuestAddress except, [Argument(ArgumentKind.Timespec)] GuestAddress timeout, [Argument(ArgumentKind.SelectSignalMask)] GuestAddress signalMask)
     {
         if (TimespecDeadline(thread, timeout, out var deadline) is var error and not Errno.None)
             return error;
