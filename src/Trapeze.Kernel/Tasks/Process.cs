@@ -235,6 +235,10 @@ public sealed class Process
         return thread;
     }
 
+    /// <summary>The soft limit of <paramref name="resource"/> (RLIM_INFINITY, ulong.MaxValue, when none is set).</summary>
+    public ulong LimitOf(RlimitResource resource)
+        => ResourceLimits.TryGetValue(resource, out var limit) ? limit.Current : ulong.MaxValue;
+
     internal void CopyLimitsFrom(Process other)
     {
         ResourceLimits = new Dictionary<RlimitResource, ResourceLimit>(other.ResourceLimits);
