@@ -331,6 +331,9 @@ public sealed class Process
         Files.Release();
         FileSystem.Release();
         MemoryContext.Release();
+        // A zombie has no /proc/PID/exe: the program's file (a host descriptor) goes with the memory.
+        Executable?.Node.Dispose();
+        Executable = null;
         Kernel.ReparentChildren(this);
         State = ProcessState.Zombie;
         Ended.Notify();

@@ -4,8 +4,9 @@
 //   THREADS    threads alive at once, then as many created and joined one after another
 //   PROCESSES  processes alive at once (a tree: each child waits on a pipe until the parent closes it)
 //   CALLS      cheap system calls in a row
-// Before the first phase and after each, it prints "checkpoint NAME" and waits for a line on
-// stdin, so the test can measure Trapeze's memory and host descriptors between phases.
+// It does all of that twice. Before the first phase and after each, it prints "checkpoint NAME
+// ROUND" and waits for a line on stdin, so the test can measure Trapeze's memory and host
+// descriptors between phases: what a leak keeps grows again in the second round.
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,9 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void checkpoint(const char *name) {
+static void checkpoint(const char *name, int round) {
     char line[16];
-    printf("checkpoint %s\n", name);
+    printf("checkpoint %s %d\n", name, round);
     fflush(stdout);
     if (!fgets(line, sizeof line, stdin))
         exit(3);
@@ -134,18 +135,20 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: load FORKS FILES THREADS PROCESSES CALLS\n");
         return 2;
     }
-    checkpoint("start");
-    forks(atoi(argv[1]));
-    checkpoint("forks");
-    files(atoi(argv[2]));
-    checkpoint("files");
-    threads(atoi(argv[3]));
-    checkpoint("threads");
-    processes(atoi(argv[4]));
-    checkpoint("processes");
-    for (long i = 0, calls = atol(argv[5]); i < calls; i++)
-        syscall(SYS_getppid);
-    checkpoint("calls");
+    checkpoint("start", 0);
+    for (int round = 1; round <= 2; round++) {
+        forks(atoi(argv[1]));
+        checkpoint("forks", round);
+        files(atoi(argv[2]));
+        checkpoint("files", round);
+        threads(atoi(argv[3]));
+        checkpoint("threads", round);
+        processes(atoi(argv[4]));
+        checkpoint("processes", round);
+        for (long i = 0, calls = atol(argv[5]); i < calls; i++)
+            syscall(SYS_getppid);
+        checkpoint("calls", round);
+    }
     printf("done\n");
     return 0;
 }
