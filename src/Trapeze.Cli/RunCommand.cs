@@ -22,12 +22,15 @@ internal static class RunCommand
         var argv0 = new Option<string?>("--argv0") { HelpName = "NAME", Description = "argv[0] for the guest (default: PROGRAM)" };
         var reportUnsupported = new Option<bool>("--report-unsupported") { Description = "Name each unsupported syscall once on stderr" };
         var maxProcesses = new Option<int>("--max-processes") { Description = "Guest processes alive at once at most; fork beyond it fails with EAGAIN", DefaultValueFactory = _ => 1024, HelpName = "N" };
+        var memory = new Option<string?>("--memory") { HelpName = "BYTES", Description = "Each guest process's address space at most this size (RLIMIT_AS; k, m, g suffixes): mmap and brk past it fail with ENOMEM" };
+        var maxOpenFiles = new Option<int?>("--max-open-files") { HelpName = "N", Description = "Descriptors per guest process at most (RLIMIT_NOFILE): open past it fails with EMFILE" };
+        var timeout = new Option<double?>("--timeout") { HelpName = "SECONDS", Description = $"Kill the whole guest after SECONDS; trapeze then exits {TimedOut}, as timeout(1) does" };
         var debugInternal = new Option<bool>("--debug-internal") { Description = "Print the full report of an internal error" };
         var network = new Option<string>("--net") { Description = "host: inet sockets are host sockets; none: loopback and AF_UNIX only, inside Trapeze", DefaultValueFactory = _ => "host", HelpName = "host|none" };
         network.AcceptOnlyFromAmong("host", "none");
         var personality = new Option<string?>("--personality") { Description = "Run every program as this system's: linux, freebsd, darwin or sunos4 (default: what the file says)" };
         personality.AcceptOnlyFromAmong("linux", "freebsd", "darwin", "sunos4");
-        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal, network, personality };
+        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, memory, maxOpenFiles, timeout, debugInternal, network, personality };
         var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
@@ -36,8 +39,15 @@ internal static class RunCommand
                 Console.Error.WriteLine($"trapeze: {layoutError}");
                 return UsageError;
             }
+            if (ReadLimits(result.GetValue(memory), result.GetValue(maxOpenFiles), result.GetValue(timeout), out var memoryLimit, out var limitError) is not { } limits)
+            {
+                Console.Error.WriteLine($"trapeze: {limitError}");
+                return UsageError;
+            }
             var options = new KernelOptions
             {
+                MemoryLimit = memoryLimit,
+                MaximumOpenFiles = limits.OpenFiles,
                 Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(),
                 ReportUnsupported = result.GetValue(reportUnsupported),
                 FileCreationMask = HostProcess.TakeFileCreationMask(),
@@ -51,15 +61,55 @@ internal static class RunCommand
             var path = result.GetValue(program)!;
             var argv = new List<string> { result.GetValue(argv0) ?? path };
             argv.AddRange(result.GetValue(arguments) ?? []);
-            return Execute(options, path, argv, environment);
+            return Execute(options, path, argv, environment, limits.Timeout);
         });
         return command;
     }
 
-    public static int Execute(KernelOptions options, string path, List<string> argv, List<string> environment)
+    /// <summary>timeout(1)'s status when the time ran out.</summary>
+    public const int TimedOut = 124;
+
+    private readonly record struct RunLimits(int? OpenFiles, TimeSpan? Timeout);
+
+    /// <summary>--memory, --max-open-files and --timeout checked; null with a one-line message when one is out of range.</summary>
+    private static RunLimits? ReadLimits(string? memory, int? openFiles, double? seconds, out ulong? memoryLimit, out string error)
+    {
+        memoryLimit = null;
+        error = "";
+        if (memory is not null)
+        {
+            if (Trapeze.Kernel.Vfs.TmpFsMount.ParseSize(memory) is not { } bytes || bytes <= 0)
+            {
+                error = $"--memory {memory}: expected a size in bytes, e.g. 512m or 2g";
+                return null;
+            }
+            memoryLimit = (ulong)bytes;
+        }
+        if (openFiles is < 3 or > 1024 * 1024)
+        {
+            error = $"--max-open-files {openFiles}: expected 3 to 1048576 (the guest needs 0, 1 and 2)";
+            return null;
+        }
+        if (seconds is { } timeout && (double.IsNaN(timeout) || timeout <= 0 || timeout > int.MaxValue / 1000))
+        {
+            error = $"--timeout {seconds}: expected a positive number of seconds";
+            return null;
+        }
+        return new RunLimits(openFiles, seconds is { } value ? TimeSpan.FromSeconds(value) : null);
+    }
+
+    public static int Execute(KernelOptions options, string path, List<string> argv, List<string> environment, TimeSpan? timeout = null)
     {
         using var kernel = new Kernel.Kernel(options);
         using var forwarding = kernel.ForwardHostSignals();
+        var timedOut = 0;
+        using var timer = timeout is { } limit
+            ? new Timer(_ =>
+            {
+                Interlocked.Exchange(ref timedOut, 1);
+                kernel.KillAll();
+            }, null, limit, Timeout.InfiniteTimeSpan)
+            : null;
         ExitStatus status;
         try
         {
@@ -70,6 +120,11 @@ internal static class RunCommand
             // A shell's convention: 127 when the program is missing, 126 when it cannot be run.
             Console.Error.WriteLine($"trapeze: {error.Failure.Message}");
             return error.Failure.Errno == Errno.ENOENT ? NotFound : CannotExecute;
+        }
+        if (Volatile.Read(ref timedOut) == 1 && status.Signal == Signal.SIGKILL)
+        {
+            Console.Error.WriteLine($"trapeze: {path}: timed out after {timeout!.Value.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} s (--timeout); every guest process was killed");
+            return TimedOut;
         }
         // As shells do, a death by SIGINT (the user's Ctrl-C) or SIGPIPE (a reader that went away) goes unreported.
         if (status.Signal is { } signal && signal is not (Signal.SIGINT or Signal.SIGPIPE))

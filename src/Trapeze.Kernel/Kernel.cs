@@ -56,6 +56,15 @@ public sealed class KernelOptions
 
     /// <summary>The node name uname gives the guest (an OCI container's hostname); by default the host's.</summary>
     public string? HostName { get; init; }
+
+    /// <summary>
+    /// --memory: every process's address space at most this many bytes (its RLIMIT_AS, soft and
+    /// hard); mmap, brk and mremap past it fail with ENOMEM, and no guest can raise it, root included.
+    /// </summary>
+    public ulong? MemoryLimit { get; init; }
+
+    /// <summary>--max-open-files: RLIMIT_NOFILE, soft and hard, that no guest can raise: open and dup past it fail with EMFILE.</summary>
+    public int? MaximumOpenFiles { get; init; }
 }
 
 
@@ -318,6 +327,7 @@ public sealed class Kernel : IDisposable
         process.ProcessGroupId = (int)HostSyscall.Invoke(HostSyscall.Getpgid, 0);
         process.SessionId = (int)HostSyscall.Invoke(HostSyscall.Getsid, 0);
         process.AddThread(process.Id);
+        ApplyLimitOptions(process);
         processes.Add(process);
         init = process;
         LoadFailure? startFailure;
@@ -342,6 +352,60 @@ public sealed class Kernel : IDisposable
             processes.Remove(process);
             throw;
         }
+    }
+
+    /// <summary>The first process's limits from --memory and --max-open-files: soft and hard alike.</summary>
+    private void ApplyLimitOptions(Process process)
+    {
+        if (options.MemoryLimit is { } memory)
+            process.ResourceLimits[RlimitResource.RLIMIT_AS] = new ResourceLimit { Current = memory, Maximum = memory };
+        if (options.MaximumOpenFiles is { } files)
+        {
+            process.ResourceLimits[RlimitResource.RLIMIT_NOFILE] = new ResourceLimit { Current = (ulong)files, Maximum = (ulong)files };
+            process.Files.Limit = files;
+        }
+    }
+
+    /// <summary>The most a guest may raise <paramref name="resource"/>'s hard limit to, privileged or not: what the options fixed.</summary>
+    internal ulong CeilingOf(RlimitResource resource) => resource switch
+    {
+        RlimitResource.RLIMIT_AS when options.MemoryLimit is { } memory => memory,
+        RlimitResource.RLIMIT_NOFILE when options.MaximumOpenFiles is { } files => (ulong)files,
+        _ => ulong.MaxValue,
+    };
+
+    /// <summary>
+    /// RLIMIT_NPROC as fork and clone check it: the tasks (threads) of the caller's real user,
+    /// zombies included, against the caller's limit; root is exempt, as CAP_SYS_RESOURCE is on Linux.
+    /// </summary>
+    internal bool AtTaskLimit(Process caller)
+    {
+        var credentials = caller.Credentials;
+        var limit = caller.LimitOf(RlimitResource.RLIMIT_NPROC);
+        if (limit == ulong.MaxValue || credentials.RealUser == 0 || credentials.EffectiveUser == 0)
+            return false;
+        ulong tasks = 0;
+        foreach (var process in processes)
+        {
+            if (process.State != ProcessState.Reaped && process.Credentials.RealUser == credentials.RealUser)
+                tasks += (ulong)Math.Max(1, process.Threads.Count);
+        }
+        return tasks >= limit;
+    }
+
+    /// <summary>
+    /// Ends every guest process at once (--timeout): as SIGKILL, so nothing in the guest can delay it.
+    /// </summary>
+    public void KillAll()
+    {
+        RunAsKernel(() =>
+        {
+            foreach (var process in processes.ToArray())
+            {
+                if (process.State == ProcessState.Running)
+                    process.Terminate(ExitStatus.Killed(Signal.SIGKILL));
+            }
+        });
     }
 
     /// <summary>

@@ -212,6 +212,9 @@ public sealed class CliTests
         Assert.Contains("-E <VAR=VALUE>", result.Stdout);
         Assert.Contains("-U <VAR>", result.Stdout);
         Assert.Contains("--argv0 <NAME>", result.Stdout);
+        Assert.Contains("--memory <BYTES>", result.Stdout);
+        Assert.Contains("--max-open-files <N>", result.Stdout);
+        Assert.Contains("--timeout <SECONDS>", result.Stdout);
     }
 
     [Fact]

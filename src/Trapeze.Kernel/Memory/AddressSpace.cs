@@ -103,6 +103,28 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
 
     public IReadOnlyList<Mapping> Mappings => mappings;
 
+    /// <summary>Bytes of [start, end) that are mapped: a mapping placed over them does not grow the space.</summary>
+    public ulong MappedWithin(ulong start, ulong end)
+    {
+        ulong total = 0;
+        for (var index = IndexAtOrAfter(start); index < mappings.Count && mappings[index].Start < end; index++)
+            total += Math.Min(end, mappings[index].End) - Math.Max(start, mappings[index].Start);
+        return total;
+    }
+
+    /// <summary>
+    /// may_expand_vm: whether mapping [start, start+length) keeps the whole space within
+    /// <paramref name="limit"/> bytes (RLIMIT_AS); what is mapped there already is counted once.
+    /// </summary>
+    public bool MayGrow(ulong start, ulong length, ulong limit)
+    {
+        if (limit == ulong.MaxValue)
+            return true;
+        var growth = length - MappedWithin(start, start + length);
+        var mapped = MappedWithin(0, ulong.MaxValue);
+        return mapped <= limit && growth <= limit - mapped;
+    }
+
     public static ulong PageDown(ulong value) => value & ~(PageSize - 1);
     public static ulong PageUp(ulong value) => (value + PageSize - 1) & ~(PageSize - 1);
 

@@ -68,6 +68,8 @@ public static class CloneCalls
 
         var kernel = thread.Kernel;
         var parent = thread.Process;
+        if (kernel.AtTaskLimit(parent))
+            return Errno.EAGAIN;
         GuestThread child;
         if ((flags & CloneFlags.CLONE_THREAD) != 0)
         {

@@ -14,9 +14,18 @@ public static class FutexCalls
     public static Result Futex(GuestThread thread, GuestAddress address, [Argument(Enum = typeof(FutexOperation))] int operation, uint value, GuestAddress timeout, GuestAddress address2, uint value3)
     {
         var command = (FutexOperation)(operation & CommandMask);
+        if (command is < FutexOperation.FUTEX_WAIT or > FutexOperation.FUTEX_WAKE_BITSET or FutexOperation.FUTEX_FD)
+            return Errno.ENOSYS;
+        // Linux reads an unlock's word before it looks at the address's alignment (an odd address is EFAULT there).
+        if (command == FutexOperation.FUTEX_UNLOCK_PI)
+            return UnlockPriorityInheritance(thread, address);
         if ((address.Value & 3) != 0)
             return Errno.EINVAL;
-        if (thread.Memory.HostAddress(address, out var key) is var fault and not Errno.None)
+        // A private futex is named by its address alone, which Linux only range-checks: on an unmapped
+        // word (key 0, where no sleeper can be) a wake finds nobody, and what reads the word is EFAULT.
+        var isPrivate = (operation & (int)FutexOperation.FUTEX_PRIVATE_FLAG) != 0;
+        if (thread.Memory.HostAddress(address, out var key) is var fault and not Errno.None
+            && !(isPrivate && address.Value <= thread.Process.Personality.Layout.UserTop - sizeof(uint)))
             return fault;
         var futexes = thread.Kernel.Futexes;
         switch (command)
@@ -47,8 +56,6 @@ public static class FutexCalls
             case FutexOperation.FUTEX_LOCK_PI:
             case FutexOperation.FUTEX_TRYLOCK_PI:
                 return LockPriorityInheritance(thread, address, key, timeout, tryOnly: command == FutexOperation.FUTEX_TRYLOCK_PI);
-            case FutexOperation.FUTEX_UNLOCK_PI:
-                return UnlockPriorityInheritance(thread, address, key);
             default:
                 return Errno.ENOSYS;
         }
@@ -173,12 +180,16 @@ public static class FutexCalls
     }
 
     /// <summary>FUTEX_UNLOCK_PI: release a lock this thread owns and wake one sleeper to take it.</summary>
-    private static Result UnlockPriorityInheritance(GuestThread thread, GuestAddress address, nint key)
+    private static Result UnlockPriorityInheritance(GuestThread thread, GuestAddress address)
     {
         if (thread.Memory.Read(address, out uint word) is var fault and not Errno.None)
             return fault;
         if ((word & ThreadIdMask) != (uint)thread.Id)
             return Errno.EPERM;
+        if ((address.Value & 3) != 0)
+            return Errno.EINVAL;
+        if (thread.Memory.HostAddress(address, out var key) is var keyFault and not Errno.None)
+            return keyFault;
         if (thread.Memory.Write(address, 0u) is var writeFault and not Errno.None)
             return writeFault;
         thread.Kernel.Futexes.Wake(key, 1, uint.MaxValue);

@@ -27,6 +27,9 @@ public static class MemoryCalls
         {
             if (!space.IsFree(oldEnd, newEnd) || newEnd > space.MmapBase || newEnd - oldEnd > AddressSpace.MaximumMapping)
                 return process.Break;
+            // check_data_rlimit and may_expand_vm: the heap within RLIMIT_DATA, the space within RLIMIT_AS.
+            if (newEnd - process.BreakStart > process.LimitOf(RlimitResource.RLIMIT_DATA) || !space.MayGrow(oldEnd, newEnd - oldEnd, process.LimitOf(RlimitResource.RLIMIT_AS)))
+                return process.Break;
             if (space.Map(oldEnd, newEnd - oldEnd, MemoryProtection.Read | MemoryProtection.Write, "[heap]") is null)
                 return process.Break;
         }
@@ -87,6 +90,8 @@ public static class MemoryCalls
                 return Errno.ENOMEM;
         }
 
+        if (!space.MayGrow(start, size, thread.Process.LimitOf(RlimitResource.RLIMIT_AS)))
+            return Errno.ENOMEM;
         var name = file is null ? "" : (file.HostDescriptor is { } host ? Host.HostLinks.PathOf(host) : null) ?? file.Path;
         var shared = type is (MapFlags.MAP_SHARED or MapFlags.MAP_SHARED_VALIDATE);
         if (shared && file is HostFile sharedFile)
@@ -218,6 +223,8 @@ public static class MemoryCalls
             space.Unmap(start + newLength, oldLength - newLength);
             return start;
         }
+        if (!space.MayGrow(start + oldLength, newLength - oldLength, thread.Process.LimitOf(RlimitResource.RLIMIT_AS)))
+            return Errno.ENOMEM;
         if (space.IsFree(start + oldLength, start + newLength) && start + newLength <= space.MmapBase)
         {
             return space.Map(start + oldLength, newLength - oldLength, mapping.Protection, mapping.Name) is null ? Errno.ENOMEM : start;

@@ -46,9 +46,12 @@ public static unsafe class SystemInfo
         return (long)length;
     }
 
-    [Syscall("prlimit64", Support = Support.Partial, Note = "the calling process only (pid 0 or its own)")]
+    [Syscall("prlimit64", Support = Support.Partial, Note = "the calling process only (pid 0 or its own); enforced: RLIMIT_AS (mmap, brk, mremap), RLIMIT_DATA (brk), RLIMIT_NOFILE, RLIMIT_NPROC (fork, clone); other limits are recorded, not enforced")]
     public static Result ResourceLimit(GuestThread thread, int pid, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit)] GuestAddress newLimit, [Argument(ArgumentKind.ResourceLimit, Direction = Direction.Out)] GuestAddress oldLimit)
         => Limits(thread, pid, resource, newLimit, oldLimit, null);
+
+    /// <summary>fs.nr_open: the most descriptors RLIMIT_NOFILE may allow.</summary>
+    private const ulong MostOpenFiles = 1024 * 1024;
 
     /// <summary>prlimit64 always takes struct rlimit64; getrlimit and setrlimit the personality's struct rlimit (<paramref name="structures"/>).</summary>
     private static Result Limits(GuestThread thread, int pid, RlimitResource resource, GuestAddress newLimit, GuestAddress oldLimit, Abi.Linux.LinuxStructures? structures)
@@ -66,22 +69,27 @@ public static unsafe class SystemInfo
                 return fault;
             if (requested.Current > requested.Maximum)
                 return Errno.EINVAL;
-            if (requested.Maximum > current.Maximum && HostIdentity.EffectiveUserId != 0)
+            // Raising a hard limit takes CAP_SYS_RESOURCE (the guest's root, where Trapeze has it), never
+            // past nr_open for descriptors, and never past what Trapeze's own options fixed.
+            var privileged = thread.Process.Credentials.EffectiveUser == 0 && HostIdentity.MayRaiseLimits;
+            if (requested.Maximum > current.Maximum && (!privileged || requested.Maximum > thread.Kernel.CeilingOf(resource)))
+                return Errno.EPERM;
+            if (resource == RlimitResource.RLIMIT_NOFILE && requested.Maximum > MostOpenFiles)
                 return Errno.EPERM;
             limits[resource] = requested;
             if (resource == RlimitResource.RLIMIT_NOFILE)
-                thread.Process.Files.Limit = (int)Math.Min(requested.Current, 1024 * 1024);
+                thread.Process.Files.Limit = (int)requested.Current;
         }
         if (!oldLimit.IsNull && (structures is null ? thread.Memory.Write(oldLimit, current) : structures.WriteLimit(thread.Memory, oldLimit, current)) is var writeFault and not Errno.None)
             return writeFault;
         return 0;
     }
 
-    [Syscall("getrlimit", Support = Support.Partial, Note = "the calling process only; limits are recorded, not enforced; a bad pointer is not always EFAULT")]
+    [Syscall("getrlimit", Support = Support.Partial, Note = "the calling process only")]
     public static Result GetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit, Direction = Direction.Out)] GuestAddress limit)
         => Limits(thread, 0, resource, default, limit, thread.Process.Personality.Structures);
 
-    [Syscall("setrlimit", Support = Support.Partial, Note = "the calling process only; limits are recorded, not enforced; a bad pointer is not always EFAULT")]
+    [Syscall("setrlimit", Support = Support.Partial, Note = "the calling process only; enforced: RLIMIT_AS (mmap, brk, mremap), RLIMIT_DATA (brk), RLIMIT_NOFILE, RLIMIT_NPROC (fork, clone); other limits are recorded, not enforced")]
     public static Result SetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit)] GuestAddress limit)
         => Limits(thread, 0, resource, limit, default, thread.Process.Personality.Structures);
 

@@ -235,6 +235,10 @@ public sealed class Process
         return thread;
     }
 
+    /// <summary>The soft limit of <paramref name="resource"/> (RLIM_INFINITY, ulong.MaxValue, when none is set).</summary>
+    public ulong LimitOf(RlimitResource resource)
+        => ResourceLimits.TryGetValue(resource, out var limit) ? limit.Current : ulong.MaxValue;
+
     internal void CopyLimitsFrom(Process other)
     {
         ResourceLimits = new Dictionary<RlimitResource, ResourceLimit>(other.ResourceLimits);
@@ -327,6 +331,9 @@ public sealed class Process
         Files.Release();
         FileSystem.Release();
         MemoryContext.Release();
+        // A zombie has no /proc/PID/exe: the program's file (a host descriptor) goes with the memory.
+        Executable?.Node.Dispose();
+        Executable = null;
         Kernel.ReparentChildren(this);
         State = ProcessState.Zombie;
         Ended.Notify();

@@ -42,12 +42,15 @@ public sealed record TmpFsMount(string GuestPath, long? SizeLimit = null, uint M
         return mount;
     }
 
-    private static long? ParseSize(string text)
+    /// <summary>A size as tmpfs and --memory take it: bytes, or a number with k, m, g (KiB, MiB, GiB) or % (of memory).</summary>
+    public static long? ParseSize(string text)
     {
         if (text.Length == 0)
             return null;
         var (digits, unit) = char.IsAsciiDigit(text[^1]) ? (text, 1L) : (text[..^1], char.ToLowerInvariant(text[^1]) switch { 'k' => 1L << 10, 'm' => 1L << 20, 'g' => 1L << 30, '%' => -1L, _ => 0L });
         if (unit == 0 || !long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+            return null;
+        if (unit > 0 && number > long.MaxValue / unit)
             return null;
         return unit < 0 ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 100 * number : number * unit;
     }

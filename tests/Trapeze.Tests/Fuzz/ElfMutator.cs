@@ -143,21 +143,6 @@ public static class ElfMutator
         }
         return null;
     }
-
-    /// <summary>
-    /// True when a mutant will jump to address 0, which hangs Trapeze today (see FuzzTests): a
-    /// fixed-address executable entered at 0, or a dynamically linked one that lost its PT_INTERP
-    /// (nothing relocates it, so its first call through the GOT goes to 0).
-    /// </summary>
-    public static bool JumpsToZero(byte[] bytes)
-    {
-        if (bytes.Length < 64 || ProgramHeaders(bytes) is not { } headers || FindType(bytes, headers, PtLoad) is null)
-            return false;
-        var enteredAtZero = Read(bytes, 16, 2) == 2 && Read(bytes, 24, 8) == 0;
-        var unrelocated = FindType(bytes, headers, PtDynamic) is not null && FindType(bytes, headers, PtInterp) is null;
-        return enteredAtZero || unrelocated;
-    }
-
     private static ulong Mask(int size) => size == 8 ? ulong.MaxValue : (1UL << (size * 8)) - 1;
 
     private static ulong Read(byte[] bytes, int offset, int size)

@@ -93,6 +93,17 @@ public sealed class LoaderTests
         Assert.Contains("Segmentation fault at 0x401000", result.Stderr);
     }
 
+    /// <summary>Once a hang at 100% CPU (Unicorn's run ended before the first instruction, forever); Linux gives SIGSEGV.</summary>
+    [Fact]
+    public void EntryPointZeroIsASegfault()
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var result = RunMutant(e => e.Set64(24, 0));
+        Assert.Equal(139, result.ExitCode);
+        Assert.Contains("Segmentation fault at 0x0 (unmapped access, pc 0x0)", result.Stderr);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"took {started.Elapsed}");
+    }
+
     [Fact]
     public void FifoIsRefusedWithoutWaiting()
     {

@@ -27,7 +27,11 @@ public sealed class TraceComparisonTests
             "epoll.", "event_descriptors.", "poll_signals.", "sysv_ipc.", "io_uring.",
             // Two processes talk over sockets: their lines interleave as the schedulers decide.
             "net_tcp.", "net_unix.", "net_epoll_echo.",
-            "fs_", "fuzz_syscalls."];
+            "fs_", "fuzz_syscalls.",
+            // Issue 15's cases fork (crash_signals, rlimits: clone is formatted apart from strace's and
+            // pids are not normalised in arguments), and futex_faults' hostile commands print as strace
+            // does not yet (every argument of FUTEX_WAIT, where strace shows four).
+            "crash_signals.", "rlimits.", "futex_faults."];
         var data = new TheoryData<string>();
         foreach (var name in ((IEnumerable<object[]>)DifferentialTests.Cases()).Select(row => (string)row[0]))
         {
