@@ -195,7 +195,7 @@ internal static class FileSystemOptions
     {
         var root = new Option<string?>("--root") { HelpName = "DIR", Description = "Host directory that is the guest's / (default /)" };
         var bind = new Option<string[]>("--bind") { HelpName = "HOST:GUEST[:ro]", Description = "HOST:GUEST[:ro]: show a host directory at a guest path (repeatable)" };
-        var tmpfs = new Option<string[]>("--tmpfs") { HelpName = "GUEST[:size=N,mode=M,ro]", Description = "GUEST[:size=N,mode=M,ro]: an empty in-memory file system at a guest path (repeatable)" };
+        var tmpfs = new Option<string[]>("--tmpfs") { HelpName = "GUEST[:size=N,nr_inodes=N,mode=M,ro]", Description = "GUEST[:size=N,nr_inodes=N,mode=M,ro]: an empty in-memory file system at a guest path (repeatable)" };
         var readOnly = new Option<bool>("--ro") { Description = "The whole root file system read-only" };
         var cwd = new Option<string?>("--cwd") { HelpName = "DIR", Description = "The guest's working directory (a guest path)" };
         command.Options.Add(root);

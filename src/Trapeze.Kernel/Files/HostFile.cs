@@ -93,6 +93,39 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
 
     protected override void Close() => HostSyscall.Invoke(HostSyscall.Close, descriptor);
 
+    private bool IsOnLimitedTmpFs => Node is Vfs.TmpNode { FileSystem: Vfs.TmpFs { SizeLimit: not null } };
+
+    /// <summary>How much of a write of <paramref name="count"/> bytes at <paramref name="offset"/> (-1: the file offset) fits in a tmpfs with a size=.</summary>
+    internal long WritableBytes(long offset, long count)
+        => Node is Vfs.TmpNode { FileSystem: Vfs.TmpFs { SizeLimit: not null } tmpfs } node
+            ? tmpfs.WritableBytes(node, offset >= 0 ? offset : WritePosition(), count)
+            : count;
+
+    /// <summary>Where a write at the file offset lands: the end for O_APPEND.</summary>
+    private long WritePosition()
+    {
+        var flags = (OpenFlags)(int)HostSyscall.Invoke(HostSyscall.Fcntl, descriptor, (long)FcntlCommand.F_GETFL);
+        if ((flags & OpenFlags.O_APPEND) == 0)
+            return HostSyscall.Invoke(HostSyscall.Lseek, descriptor, 0, (long)SeekWhence.SEEK_CUR);
+        LinuxStat status;
+        HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&status);
+        return status.Size;
+    }
+
+    private static List<HostSegment> Shortened(List<HostSegment> pieces, long length)
+    {
+        var kept = new List<HostSegment>();
+        foreach (var piece in pieces)
+        {
+            if (length <= 0)
+                break;
+            var part = (ulong)Math.Min((long)piece.Length, length);
+            kept.Add(piece with { Length = part });
+            length -= (long)part;
+        }
+        return kept;
+    }
+
     private Result ControlWithBuffer(IoctlRequest request, GuestMemory memory, GuestAddress argument, int size, bool copyIn)
     {
         Span<byte> buffer = stackalloc byte[64];
@@ -139,6 +172,15 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
 
     private Result Vector(List<HostSegment> pieces, bool write, long offset)
     {
+        if (write && IsOnLimitedTmpFs)
+        {
+            var wanted = pieces.Sum(piece => (long)piece.Length);
+            var fits = WritableBytes(offset, wanted);
+            if (fits == 0)
+                return Errno.ENOSPC;
+            if (fits < wanted)
+                pieces = Shortened(pieces, fits);
+        }
         if (pieces.Count == 1)
         {
             var (pointer, length) = (pieces[0].Pointer, (long)pieces[0].Length);

@@ -131,7 +131,8 @@ public sealed class LocalNetwork
             return Errno.EINVAL;
         if (address[SocketAddresses.UnixPathOffset] == 0)
             return abstractNames.TryGetValue(AbstractKey(address), out target) ? 0 : Errno.ECONNREFUSED;
-        if (PathWalker.Walk(thread, -100, UnixPath(address), WalkFlags.None, out var walk) is var error and not Errno.None)
+        // As unix_find_bsd: a symbolic link to a socket file reaches the socket.
+        if (PathWalker.Walk(thread, -100, UnixPath(address), WalkFlags.FollowLast, out var walk) is var error and not Errno.None)
             return error;
         using (walk)
         {

@@ -72,6 +72,8 @@ public static class FileIo
             return fault;
         if (!outputOffset.IsNull && thread.Memory.Read(outputOffset, out toOffset) is var outFault and not Errno.None)
             return outFault;
+        if (target is HostFile destination && length > 0 && (length = (ulong)destination.WritableBytes(outputOffset.IsNull ? -1 : toOffset, (long)Math.Min(length, long.MaxValue))) == 0)
+            return Errno.ENOSPC;
         var result = HostSyscall.Invoke(HostSyscall.CopyFileRange, from, inputOffset.IsNull ? 0 : (long)&fromOffset,
             to, outputOffset.IsNull ? 0 : (long)&toOffset, (long)length, flags);
         if (result < 0)

@@ -17,7 +17,14 @@ public static unsafe class FileSpace
 
     [Syscall("fallocate", Support = Support.Full)]
     public static Result Allocate(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Hex)] int mode, long offset, long length)
-        => OnHost(thread, fd, Errno.ENODEV, host => HostSyscall.Invoke(HostSyscall.Fallocate, host, mode, offset, length));
+    {
+        const int KeepSize = 1;
+        // Allocating in a tmpfs with a size= takes every missing page or none (shmem_fallocate).
+        if ((mode & ~KeepSize) == 0 && offset >= 0 && length > 0 && thread.Process.Files.Get(fd) is Files.HostFile { Node: Vfs.TmpNode { FileSystem: Vfs.TmpFs tmpfs } node } file
+            && (file.InitialFlags & (OpenFlags.O_WRONLY | OpenFlags.O_RDWR)) != 0 && !tmpfs.RoomFor(node, offset, length))
+            return Errno.ENOSPC;
+        return OnHost(thread, fd, Errno.ENODEV, host => HostSyscall.Invoke(HostSyscall.Fallocate, host, mode, offset, length));
+    }
 
     /// <summary>flock locks belong to open file descriptions, which is what the host's are: a fork shares them, another open conflicts.</summary>
     [Syscall("flock", Support = Support.Partial, Note = "a blocking lock waits in the host kernel, where signals do not interrupt it; on pipes and /proc files it excludes nothing")]
@@ -74,6 +81,8 @@ public static unsafe class FileSpace
         long position = 0;
         if (!offset.IsNull && thread.Memory.Read(offset, out position) is var fault and not Errno.None)
             return fault;
+        if (target is Files.HostFile destination && count > 0 && (count = (ulong)destination.WritableBytes(-1, (long)Math.Min(count, long.MaxValue))) == 0)
+            return Errno.ENOSPC;
         var result = HostSyscall.Invoke(HostSyscall.Number("sendfile"), to, from, offset.IsNull ? 0 : (long)&position, (long)count);
         if (result >= 0 && !offset.IsNull && thread.Memory.Write(offset, position) is var writeFault and not Errno.None)
             return writeFault;

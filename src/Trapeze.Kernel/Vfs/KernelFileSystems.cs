@@ -11,9 +11,9 @@ public sealed record BindMount(string HostPath, string GuestPath, bool ReadOnly)
 /// A --tmpfs: an empty in-memory file system at a guest path (an OCI tmpfs mount). Its root has
 /// <paramref name="Mode"/>; <paramref name="SizeLimit"/> bytes is what statfs reports as its size.
 /// </summary>
-public sealed record TmpFsMount(string GuestPath, long? SizeLimit = null, uint Mode = 0b1_111_111_111, bool ReadOnly = false)
+public sealed record TmpFsMount(string GuestPath, long? SizeLimit = null, uint Mode = 0b1_111_111_111, bool ReadOnly = false, long? InodeLimit = null)
 {
-    /// <summary>Parses mount(8)-style options: size=N[k|m|g|%], mode=OCTAL, ro, rw (others, such as nosuid or nodev, are accepted and change nothing).</summary>
+    /// <summary>Parses mount(8)-style options: size=N[k|m|g|%], nr_inodes=N[k|m|g], mode=OCTAL, ro, rw (others, such as nosuid or nodev, are accepted and change nothing).</summary>
     public static TmpFsMount Parse(string guestPath, string options, out string? error)
     {
         error = null;
@@ -24,7 +24,10 @@ public sealed record TmpFsMount(string GuestPath, long? SizeLimit = null, uint M
             switch (name)
             {
                 case "size" when ParseSize(value) is { } size:
-                    mount = mount with { SizeLimit = size };
+                    mount = mount with { SizeLimit = size == 0 ? null : size }; // 0: unlimited, as Linux's
+                    break;
+                case "nr_inodes" when !value.EndsWith('%') && ParseSize(value) is { } inodes:
+                    mount = mount with { InodeLimit = inodes == 0 ? null : inodes };
                     break;
                 case "mode" when value.Length > 0 && value.All(c => c is >= '0' and <= '7') && value.Length <= 4:
                     mount = mount with { Mode = Convert.ToUInt32(value, 8) };
@@ -32,7 +35,7 @@ public sealed record TmpFsMount(string GuestPath, long? SizeLimit = null, uint M
                 case "ro" or "rw":
                     mount = mount with { ReadOnly = name == "ro" };
                     break;
-                case "size" or "mode":
+                case "size" or "mode" or "nr_inodes":
                     error = $"--tmpfs {guestPath}: bad {name}= value '{value}'";
                     return mount;
                 default:
@@ -143,7 +146,7 @@ public sealed class KernelFileSystems
                 message = $"--tmpfs {guestPath}: cannot mount there: {ErrnoMessages.Text[(int)pointError]}";
                 return pointError;
             }
-            var memory = new TmpFs(tmpfs!.Mode, HostIdentity.EffectiveUserId, HostIdentity.EffectiveGroupId, tmpfs.SizeLimit, minor++);
+            var memory = new TmpFs(tmpfs!.Mode, HostIdentity.EffectiveUserId, HostIdentity.EffectiveGroupId, tmpfs.SizeLimit, minor++, tmpfs.InodeLimit);
             Table.Add(memory, memory.Root, point, tmpfs.ReadOnly);
             point.Node.Dispose();
         }

@@ -13,7 +13,7 @@ namespace Trapeze.Kernel.Vfs;
 /// included), ftruncate, fallocate, SEEK_DATA and seals are the host kernel's. Permissions are
 /// checked here against the caller's credentials, as the host cannot know the guest's.
 /// </summary>
-public sealed unsafe class TmpFs : FileSystem
+public sealed unsafe partial class TmpFs : FileSystem
 {
     public const ulong Magic = 0x01021994; // TMPFS_MAGIC
     private const uint Read = 4, Write = 2, Execute = 1;
@@ -21,11 +21,13 @@ public sealed unsafe class TmpFs : FileSystem
     private readonly Lock gate = new();
     private ulong nextInode = 1;
 
-    /// <summary>A tmpfs whose root has <paramref name="rootMode"/> (permission bits) and owner; <paramref name="sizeLimit"/> bytes for statfs.</summary>
-    public TmpFs(uint rootMode, uint user, uint group, long? sizeLimit = null, uint deviceMinor = 40)
+    /// <summary>A tmpfs whose root has <paramref name="rootMode"/> (permission bits) and owner, holding at most <paramref name="sizeLimit"/> bytes and <paramref name="inodeLimit"/> inodes.</summary>
+    public TmpFs(uint rootMode, uint user, uint group, long? sizeLimit = null, uint deviceMinor = 40, long? inodeLimit = null)
     {
         Device = deviceMinor; // makedev(0, minor): an anonymous device, as Linux gives tmpfs
         SizeLimit = sizeLimit;
+        InodeLimit = inodeLimit;
+        TakeInode();
         RootNode = new TmpNode(this, FileTypes.Directory | (rootMode & 0b111_111_111_111), user, group, null);
     }
 
@@ -34,7 +36,7 @@ public sealed unsafe class TmpFs : FileSystem
     public TmpNode RootNode { get; }
     public ulong Device { get; }
 
-    /// <summary>The size= option: what statfs reports as the total (half the host's memory when unset, as Linux's default).</summary>
+    /// <summary>The size= option: the most bytes the files hold (half the host's memory for statfs when unset, as Linux's default).</summary>
     public long? SizeLimit { get; }
 
     internal ulong NextInode() => Interlocked.Increment(ref nextInode);
@@ -59,8 +61,13 @@ public sealed unsafe class TmpFs : FileSystem
     }
 
     /// <summary>Makes a regular file that no directory names (O_TMPFILE, memfd_create).</summary>
-    public TmpNode MakeUnnamed(GuestThread? caller, uint permissions, int memory = -1)
+    public TmpNode? MakeUnnamed(GuestThread? caller, uint permissions, int memory = -1)
     {
+        lock (gate)
+        {
+            if (!TakeInode())
+                return null;
+        }
         var (user, group) = Owner(caller, null);
         var node = new TmpNode(this, FileTypes.Regular | (permissions & 0b111_111_111_111), user, group, null) { Memory = memory };
         node.LinkCount = 0;
@@ -72,7 +79,10 @@ public sealed unsafe class TmpFs : FileSystem
     {
         var node = new TmpNode(this, mode, directory.UserId, directory.GroupId, directory) { Device = device, Target = target ?? [] };
         lock (gate)
+        {
+            TakeInode();
             directory.AddEntry(System.Text.Encoding.UTF8.GetBytes(name), node);
+        }
         return node;
     }
 
@@ -156,7 +166,7 @@ public sealed unsafe class TmpFs : FileSystem
         return OpenNode(tmp, flags, path, out file);
     }
 
-    private static Result OpenNode(TmpNode node, OpenFlags flags, byte[] path, out OpenFile? file)
+    private Result OpenNode(TmpNode node, OpenFlags flags, byte[] path, out OpenFile? file)
     {
         file = null;
         switch (node.Mode & FileTypes.Mask)
@@ -176,6 +186,9 @@ public sealed unsafe class TmpFs : FileSystem
                     if (descriptor < 0)
                         return descriptor;
                     file = new HostFile((int)descriptor, System.Text.Encoding.UTF8.GetString(path), HostFs.StatusFlagsOf(flags)) { GuestPath = path, Node = node };
+                    lock (gate)
+                        node.Opens++;
+                    file.Released += _ => Closed(node);
                     return 0;
                 }
             default:
@@ -195,7 +208,9 @@ public sealed unsafe class TmpFs : FileSystem
             // O_TMPFILE: an unnamed file, which linkat may name later.
             if ((flags & (OpenFlags.O_WRONLY | OpenFlags.O_RDWR)) == 0)
                 return Errno.EINVAL;
-            node = MakeUnnamed(thread, mode);
+            if (MakeUnnamed(thread, mode) is not { } unnamed)
+                return Errno.ENOSPC;
+            node = unnamed;
             node.GroupId = Owner(thread, parent).Group;
         }
         else
@@ -204,6 +219,8 @@ public sealed unsafe class TmpFs : FileSystem
             {
                 if (parent.Find(name) is not null)
                     return Errno.EEXIST;
+                if (!TakeInode())
+                    return Errno.ENOSPC;
                 var (user, group) = Owner(thread, parent);
                 node = new TmpNode(this, FileTypes.Regular | (mode & 0b111_111_111_111), user, group, parent);
                 parent.AddEntry(name, node);
@@ -235,6 +252,8 @@ public sealed unsafe class TmpFs : FileSystem
         {
             if (parent.Find(name) is not null)
                 return Errno.EEXIST;
+            if (!TakeInode())
+                return Errno.ENOSPC;
             var (user, group) = Owner(caller, parent);
             if ((mode & FileTypes.Mask) == FileTypes.Directory && (parent.Mode & SetGroupBit) != 0)
                 mode |= SetGroupBit;
@@ -332,6 +351,8 @@ public sealed unsafe class TmpFs : FileSystem
         {
             if (parent.Find(name) is not null)
                 return Errno.EEXIST;
+            if (node.LinkCount > 0 && !TakeInode())
+                return Errno.ENOSPC; // shmem reserves an inode per extra name; an O_TMPFILE's first name reuses its own
             node.LinkCount++;
             node.ChangeTime = Now();
             parent.AddEntry(name, node);
@@ -406,10 +427,9 @@ public sealed unsafe class TmpFs : FileSystem
     public override Errno FileSystemStatus(Node node, Span<byte> statfs)
     {
         const long Block = 4096;
-        var total = (SizeLimit ?? Math.Max(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2, Block)) / Block;
-        var used = Math.Min(total, UsedBlocks() * 512 / Block);
+        var (total, free, files, freeFiles) = Space();
         statfs.Clear();
-        long[] fields = [(long)Magic, Block, total, total - used, total - used, total, total - (long)nextInode, 0, PathWalker.NameMaximum, Block, 0x20 /* ST_RELATIME */];
+        long[] fields = [(long)Magic, Block, total, free, free, files, freeFiles, 0, PathWalker.NameMaximum, Block, 0x20 /* ST_RELATIME */];
         for (var index = 0; index < fields.Length; index++)
             BitConverter.TryWriteBytes(statfs[(index * 8)..], fields[index]);
         BitConverter.TryWriteBytes(statfs[56..], (int)Device);
@@ -417,34 +437,6 @@ public sealed unsafe class TmpFs : FileSystem
     }
 
     public override string? HostPathOf(Node node) => ((TmpNode)node).IsRegular ? $"/proc/self/fd/{((TmpNode)node).Memory}" : null;
-
-    /// <summary>The 512-byte blocks the files reachable from the root hold.</summary>
-    private long UsedBlocks()
-    {
-        long blocks = 0;
-        var pending = new Stack<TmpNode>([RootNode]);
-        var seen = new HashSet<TmpNode>();
-        lock (gate)
-        {
-            while (pending.TryPop(out var directory))
-            {
-                foreach (var entry in directory.EntriesAfter(0))
-                {
-                    if (entry.Node.IsDirectory)
-                        pending.Push(entry.Node);
-                    else if (entry.Node.IsRegular && seen.Add(entry.Node) && HostFs.StatusOf(entry.Node.Memory, out var status) == Errno.None)
-                        blocks += status.Blocks;
-                }
-            }
-        }
-        return blocks;
-    }
-
-    private static void Unlinked(TmpNode node)
-    {
-        node.LinkCount = node.IsDirectory ? 0 : node.LinkCount - 1;
-        node.ChangeTime = Now();
-    }
 
     private static ProcessCredentials? Who(GuestThread? caller) => caller?.Process.Credentials;
 

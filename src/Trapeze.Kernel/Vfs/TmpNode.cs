@@ -59,16 +59,27 @@ public sealed class TmpNode : Node
     /// <summary>The directory holding this one ("..": itself at the root); null for other kinds.</summary>
     internal TmpNode? Parent { get; set; }
 
+    /// <summary>Open files of this regular file (its pages stay counted until the last one closes).</summary>
+    internal int Opens { get; set; }
+
     /// <summary>The host memfd holding a regular file's bytes (made on first use).</summary>
     internal int Memory
     {
         get
         {
             if (memory < 0)
+            {
                 memory = TmpFs.MakeMemory("tmpfs");
+                fileSystem.Holds(this);
+            }
             return memory;
         }
-        init => memory = value;
+        init
+        {
+            memory = value;
+            if (value >= 0)
+                fileSystem.Holds(this);
+        }
     }
 
     public uint Permissions => Mode & 0b111_111_111_111;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using Trapeze.Tests.Support;
 
 namespace Trapeze.Tests.Vfs;
@@ -93,6 +94,14 @@ public sealed class RootTests
         }
     }
 
+    private static Socket Listen(UnixDomainSocketEndPoint endPoint)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(endPoint);
+        socket.Listen(4);
+        return socket;
+    }
+
     [Fact]
     public void EscapeAttemptsFailInsideTheRoot()
     {
@@ -102,11 +111,18 @@ public sealed class RootTests
             var root = MakeRoot(top);
             var source = Path.Combine(Runner.Root, "tests", "Trapeze.Tests", "Vfs", "jail.c");
             Shell($"gcc -O1 -static -pthread -o {root}/jail {source}");
-            var result = Runner.RunTrapeze("run", "--root", root, "--bind", $"{top}/robind:/ro:ro", "/jail", $"{top}/secret", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            // Host sockets outside the root, by path and by abstract name: the guest must reach neither.
+            using var hostSocket = Listen(new UnixDomainSocketEndPoint($"{top}/host.sock"));
+            var abstractName = $"trapeze-jail-{Environment.ProcessId}-{Environment.TickCount64}";
+            using var abstractSocket = Listen(new UnixDomainSocketEndPoint("\0" + abstractName));
+            var result = Runner.RunTrapeze("run", "--root", root, "--bind", $"{top}/robind:/ro:ro", "/jail", $"{top}/secret",
+                Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{top}/host.sock", abstractName);
             Assert.True(result.ExitCode == 0, result.Stderr + result.Stdout);
             Assert.DoesNotContain("FAIL", result.Stdout);
             var count = int.Parse(result.Stdout.Split('\n').Single(line => line.StartsWith("checks: ", StringComparison.Ordinal))["checks: ".Length..]);
-            Assert.True(count >= 40, result.Stdout);
+            Assert.True(count >= 60, result.Stdout);
+            Assert.False(hostSocket.Poll(0, SelectMode.SelectRead), "a guest connected to the host's socket");
+            Assert.False(abstractSocket.Poll(0, SelectMode.SelectRead), "a guest connected to the host's abstract socket");
             // Nothing outside the root changed: the names the guest aimed there exist inside it instead.
             Assert.False(File.Exists(Path.Combine(top, "moved-out")));
             Assert.False(Directory.Exists(Path.Combine(top, "made-out")));

@@ -76,12 +76,48 @@ public sealed class TmpFsTests
         }
     }
 
+    /// <summary>
+    /// A tmpfs with size= and nr_inodes= fills up: short writes, then ENOSPC for write, pwrite,
+    /// writev, appends and fallocate (all or nothing), none for a sparse ftruncate; statfs counts
+    /// as Linux's shmem (an unlinked open file keeps its pages until closed, each hard link takes an
+    /// inode). The expected output is a native run in a real tmpfs mounted the same way, repeated
+    /// here when this machine lets an unprivileged user namespace mount one.
+    /// </summary>
+    [Theory]
+    [InlineData("gcc", "-static")]
+    [InlineData("musl-gcc", "-O1")]
+    public void FullTmpFsAnswersAsLinux(string compiler, string option)
+    {
+        var top = Directory.CreateTempSubdirectory("trapeze-full-").FullName;
+        try
+        {
+            var program = Path.Combine(top, "tmpfs_full");
+            var build = Runner.Run(compiler, [option, "-o", program, Path.Combine(Runner.Root, "tests", "Trapeze.Tests", "Vfs", "tmpfs_full.c")]);
+            Assert.True(build.ExitCode == 0, build.Stderr);
+            var mountPoint = Directory.CreateDirectory(Path.Combine(top, "mnt")).FullName;
+            var expected = File.ReadAllText(Path.Combine(Runner.Root, "tests", "Trapeze.Tests", "Vfs", "tmpfs_full.expected"));
+            var native = Runner.Run("unshare", ["-rm", "sh", "-c", $"mount -t tmpfs -o size=256k,nr_inodes=16 tmpfs {mountPoint} && exec {program} {mountPoint}"]);
+            if (native.ExitCode == 0)
+                Assert.Equal(expected, native.Stdout);
+            var actual = Runner.RunTrapeze("run", "--tmpfs", $"{mountPoint}:size=256k,nr_inodes=16", "--", program, mountPoint);
+            Assert.True(actual.ExitCode == 0, actual.Stderr);
+            Assert.Equal(expected, actual.Stdout);
+            Assert.Empty(Directory.GetFileSystemEntries(mountPoint));
+        }
+        finally
+        {
+            Directory.Delete(top, recursive: true);
+        }
+    }
+
     [Fact]
     public void BadTmpFsOptionsGetOneLine()
     {
         var result = Runner.RunTrapeze("run", "--tmpfs", "/tmp:size=lots", "/bin/true");
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("--tmpfs /tmp: bad size= value", result.Stderr);
+        var inodes = Runner.RunTrapeze("run", "--tmpfs", "/tmp:nr_inodes=10%", "/bin/true");
+        Assert.Contains("--tmpfs /tmp: bad nr_inodes= value", inodes.Stderr);
         Assert.DoesNotContain("   at ", result.Stderr);
         var missing = Runner.RunTrapeze("run", "--tmpfs", "/no/such/directory", "/bin/true");
         Assert.NotEqual(0, missing.ExitCode);

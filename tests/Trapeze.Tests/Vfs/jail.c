@@ -8,8 +8,13 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int checks;
@@ -23,6 +28,118 @@ static int sealed(const char *path) {
     read(fd, buffer, 6);
     close(fd);
     return strncmp(buffer, "SECRET", 6) != 0;
+}
+
+static long open2(int dirfd, const char *path, unsigned long long resolve);
+
+/* True when the path, relative to a directory descriptor, cannot be read as the secret. */
+static int sealed_at(int dirfd, const char *path) {
+    char buffer[16] = {0};
+    int fd = openat(dirfd, path, O_RDONLY);
+    if (fd < 0) return 1;
+    read(fd, buffer, 6);
+    close(fd);
+    return strncmp(buffer, "SECRET", 6) != 0;
+}
+
+static int send_fds(int sock, const int *fds, int count) {
+    char byte = 'f';
+    struct iovec io = { .iov_base = &byte, .iov_len = 1 };
+    union { char space[CMSG_SPACE(8 * sizeof(int))]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = control.space, .msg_controllen = CMSG_SPACE(count * sizeof(int)) };
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET; header->cmsg_type = SCM_RIGHTS; header->cmsg_len = CMSG_LEN(count * sizeof(int));
+    memcpy(CMSG_DATA(header), fds, count * sizeof(int));
+    return sendmsg(sock, &message, 0) == 1 ? 0 : -1;
+}
+
+static int receive_fds(int sock, int *fds, int count) {
+    char byte;
+    struct iovec io = { .iov_base = &byte, .iov_len = 1 };
+    union { char space[CMSG_SPACE(8 * sizeof(int))]; struct cmsghdr align; } control;
+    struct msghdr message = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = control.space, .msg_controllen = sizeof control.space };
+    if (recvmsg(sock, &message, 0) != 1) return -1;
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    if (!header || header->cmsg_type != SCM_RIGHTS || header->cmsg_len != CMSG_LEN(count * sizeof(int))) return -1;
+    memcpy(fds, CMSG_DATA(header), count * sizeof(int));
+    return 0;
+}
+
+static int unix_connect(const char *path, int abstract) {
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    strncpy(address.sun_path + (abstract ? 1 : 0), path, sizeof address.sun_path - 2);
+    socklen_t length = offsetof(struct sockaddr_un, sun_path) + strlen(path) + (abstract ? 1 : 0);
+    int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    int result = connect(sock, (struct sockaddr *)&address, length);
+    int saved = errno;
+    close(sock);
+    errno = saved;
+    return result;
+}
+
+/* Another guest process opens descriptors inside the root and passes them over a socket bound in /tmp. */
+static void fd_passing(const char *host_socket, const char *abstract_name) {
+    unlink("/tmp/pass.sock");
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un address = { .sun_family = AF_UNIX, .sun_path = "/tmp/pass.sock" };
+    report("guest socket binds inside the root", bind(listener, (struct sockaddr *)&address, sizeof address) == 0 && listen(listener, 1) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (connect(sock, (struct sockaddr *)&address, sizeof address) != 0) _exit(2);
+        int fds[5] = { open("/tmp", O_PATH | O_DIRECTORY), open("/", O_RDONLY | O_DIRECTORY), open("/dev/shm", O_PATH),
+                       open("/ro", O_RDONLY | O_DIRECTORY), open("/ro/file", O_RDONLY) };
+        _exit(send_fds(sock, fds, 5) == 0 ? 0 : 3);
+    }
+    int sock = accept(listener, NULL, NULL);
+    int fds[5] = { -1, -1, -1, -1, -1 };
+    int received = sock >= 0 && receive_fds(sock, fds, 5) == 0;
+    int status = 0; waitpid(child, &status, 0);
+    report("guest socket inside the root connects and passes descriptors", received && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    int path_fd = fds[0], root_fd = fds[1], shm_fd = fds[2], ro_fd = fds[3], ro_file = fds[4];
+    struct stat probe;
+    report("passed O_PATH fd names /tmp", fstat(path_fd, &probe) == 0 && S_ISDIR(probe.st_mode) && faccessat(path_fd, "../etc/os-release", R_OK, 0) == 0);
+    report("passed O_PATH fd openat dotdot", sealed_at(path_fd, "../secret") && sealed_at(path_fd, "../../../../secret"));
+    report("passed root fd openat dotdot", sealed_at(root_fd, "../secret") && sealed_at(root_fd, "../../../secret"));
+    report("passed root fd reads inside", !sealed_at(root_fd, "etc/os-release") || faccessat(root_fd, "etc/os-release", R_OK, 0) == 0);
+    report("passed tmpfs fd openat dotdot", sealed_at(shm_fd, "../../secret") && sealed_at(shm_fd, "../../../../../secret"));
+    char text[256] = {0}, link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", path_fd);
+    readlink(link, text, sizeof text - 1);
+    report("passed fd shows a guest path", strcmp(text, "/tmp") == 0);
+    char through[128];
+    snprintf(through, sizeof through, "/proc/self/fd/%d/../secret", path_fd);
+    int sealed_proc = sealed(through);
+    snprintf(through, sizeof through, "/proc/self/fd/%d/../../../secret", root_fd);
+    report("passed fd through /proc/self/fd dotdot", sealed_proc && sealed(through));
+    report("passed fd openat2 beneath", open2(path_fd, "../etc/os-release", RESOLVE_BENEATH) < 0 && errno == EXDEV);
+    report("passed fd openat2 in root", open2(path_fd, "../../../secret", RESOLVE_IN_ROOT) < 0 && errno == ENOENT);
+    report("passed read-only bind fd refuses writes", openat(ro_fd, "file", O_WRONLY) < 0 && errno == EROFS && write(ro_file, "x", 1) < 0 && errno == EBADF);
+    report("passed read-only bind fd dotdot", sealed_at(ro_fd, "../secret") && sealed_at(ro_fd, "../../secret"));
+    int here = open(".", O_RDONLY | O_DIRECTORY);
+    fchdir(root_fd); for (int i = 0; i < 10; i++) chdir("..");
+    char cwd[256] = {0}; getcwd(cwd, sizeof cwd);
+    report("passed fd fchdir then dotdot", strcmp(cwd, "/") == 0 && sealed("secret") && sealed("../secret"));
+    fchdir(path_fd); chdir("../..");
+    getcwd(cwd, sizeof cwd);
+    report("passed O_PATH fd fchdir then dotdot", strcmp(cwd, "/") == 0 && sealed("../../secret"));
+    fchdir(here); close(here);
+    for (int i = 0; i < 5; i++) close(fds[i]);
+    unlink("/tmp/pass-link"); symlink("/tmp/pass.sock", "/tmp/pass-link");
+    report("connect through a symlink inside the root", unix_connect("/tmp/pass-link", 0) == 0);
+    close(sock); close(listener);
+    if (host_socket) { // a host process listens outside the root: no path reaches it
+        report("connect to host socket path", unix_connect(host_socket, 0) < 0 && errno == ENOENT);
+        char up[256]; snprintf(up, sizeof up, "/../../..%s", host_socket);
+        report("connect to host socket through dotdot", unix_connect(up, 0) < 0 && errno == ENOENT);
+        snprintf(up, sizeof up, "/proc/self/root/..%s", host_socket);
+        report("connect to host socket through proc root", unix_connect(up, 0) < 0 && errno == ENOENT);
+        symlink(host_socket, "/tmp/host-sock-link");
+        report("connect to host socket through a symlink", unix_connect("/tmp/host-sock-link", 0) < 0 && errno == ENOENT);
+    }
+    if (abstract_name)
+        report("connect to host abstract socket", unix_connect(abstract_name, 1) < 0 && errno == ECONNREFUSED);
 }
 
 static long open2(int dirfd, const char *path, unsigned long long resolve) {
@@ -120,6 +237,7 @@ int main(int argc, char **argv) {
     while ((entry = readdir(dir))) found |= strcmp(entry->d_name, "caf\xe9") == 0;
     closedir(dir);
     report("non-UTF-8 name round-trips", found && access(name, F_OK) == 0);
+    fd_passing(argc > 3 ? argv[3] : NULL, argc > 4 ? argv[4] : NULL);
     if (geteuid() == 0) {
         int outside = open("/", O_RDONLY | O_DIRECTORY);
         report("chroot", chroot("/tmp") == 0);
