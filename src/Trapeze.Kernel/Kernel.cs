@@ -135,6 +135,8 @@ public sealed class Kernel : IDisposable
     internal void CancelTimers(Process process)
     {
         process.RealTimer?.Arm(this, 0, 0);
+        process.VirtualTimer?.Arm(this, 0, 0);
+        process.ProfileTimer?.Arm(this, 0, 0);
         foreach (var timer in process.Timers.Values)
             timer.Arm(this, 0, 0);
         process.Timers.Clear();

@@ -148,6 +148,14 @@ public enum ClockId : int
 }
 
 /// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum IntervalTimer : int
+{
+    ITIMER_REAL = 0,
+    ITIMER_VIRTUAL = 1,
+    ITIMER_PROF = 2,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
 public enum Signal : int
 {
     SIGHUP = 1,
