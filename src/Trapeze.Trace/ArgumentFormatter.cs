@@ -115,6 +115,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
             case ArgumentKind.Pages: return Hex(raw * 4096);
             case ArgumentKind.FlagsOnly: return enums.Format(parameter.Type, raw, accessMode: false);
             case ArgumentKind.Signal: return SignalName((int)raw);
+            case ArgumentKind.SignalReturnFrame: return StructFormatter.SignalReturnFrame(ThreadOf(thread));
             case ArgumentKind.String: return Path(MemoryOf(thread), raw);
             case ArgumentKind.Buffer: return Buffer(MemoryOf(thread), raw, size, parameter.Hex);
             case ArgumentKind.IoVectors: return structs.IoVectors(ThreadOf(thread), raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);
@@ -179,6 +180,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
             ResultKind.Octal => Octal((ulong)result.Raw),
             ResultKind.Fd => Descriptor(thread, (int)result.Raw),
             ResultKind.Fcntl => FcntlFormatter.Result(Command(call), result.Raw, enums),
+            ResultKind.Signal => $"{result.Raw} ({SignalName((int)result.Raw)})",
             _ => result.Raw.ToString(),
         };
     }

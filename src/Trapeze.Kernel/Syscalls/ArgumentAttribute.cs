@@ -29,6 +29,15 @@ public enum ArgumentKind
     /// <summary>An iovec array; its count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
     IoVectors,
     SignalSet,
+    /// <summary>A siginfo_t (rt_sigqueueinfo's, rt_sigtimedwait's).</summary>
+    SignalInformation,
+    /// <summary>A stack_t (sigaltstack).</summary>
+    SignalStack,
+    /// <summary>
+    /// sigreturn's frame at the stack pointer, shown as strace shows it: {mask=[...]}, the mask it
+    /// puts back. The register value is not used (the call has no arguments).
+    /// </summary>
+    SignalReturnFrame,
     SignalAction,
     ResourceLimit,
     SystemName,
@@ -100,6 +109,8 @@ public enum ResultKind
     Hex,
     /// <summary>fcntl's result, whose meaning depends on the command (flags for F_GETFD, F_GETFL).</summary>
     Fcntl,
+    /// <summary>A signal number, printed as strace does: 10 (SIGUSR1).</summary>
+    Signal,
 }
 
 /// <summary>

@@ -33,6 +33,7 @@ public static class Signals
             // The mask never holds SIGKILL or SIGSTOP.
             var mask = BinaryPrimitives.ReadUInt64LittleEndian(incoming.AsSpan(24)) & ~SignalDefaults.Unblockable;
             BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(24), mask);
+            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(8), BinaryPrimitives.ReadUInt64LittleEndian(incoming.AsSpan(8)) & SignalActions.KnownFlags);
             incoming.CopyTo(slot, 0);
             SignalDelivery.DiscardIgnored(thread.Process, signal);
             var handler = BinaryPrimitives.ReadUInt64LittleEndian(incoming);
@@ -84,7 +85,7 @@ public static class Signals
     }
 
     [Syscall("sigaltstack", Support = Support.Partial, Note = "SS_AUTODISARM is accepted and not acted on")]
-    public static Result AlternateStack(GuestThread thread, GuestAddress stack, GuestAddress oldStack)
+    public static Result AlternateStack(GuestThread thread, [Argument(ArgumentKind.SignalStack)] GuestAddress stack, [Argument(ArgumentKind.SignalStack, Direction = Direction.Out)] GuestAddress oldStack)
     {
         const int OnStack = 1, Disable = 2, AutoDisarm = 1 << 31;
         const ulong MinimumSize = 2048;
@@ -128,7 +129,7 @@ public static class Signals
     }
 
     [Syscall("rt_sigreturn", Support = Support.Full)]
-    public static Result SignalReturn(GuestThread thread)
+    public static Result SignalReturn(GuestThread thread, [Argument(ArgumentKind.SignalReturnFrame)] GuestAddress frame)
         => Result.SignalReturn(SignalDelivery.SavedResult(thread, SignalFrameKind.RealTime));
 
     [Syscall("kill", Support = Support.Full)]
@@ -212,7 +213,7 @@ public static class Signals
     }
 
     [Syscall("rt_sigqueueinfo", Support = Support.Full)]
-    public static Result QueueInformation(GuestThread thread, int pid, [Argument(ArgumentKind.Signal)] int signal, GuestAddress information)
+    public static Result QueueInformation(GuestThread thread, int pid, [Argument(ArgumentKind.Signal)] int signal, [Argument(ArgumentKind.SignalInformation)] GuestAddress information)
     {
         if (ReadQueuedInformation(thread, signal, information, pid == thread.Process.Id, out var info) is var error and not Errno.None)
             return error;
@@ -226,7 +227,7 @@ public static class Signals
     }
 
     [Syscall("rt_tgsigqueueinfo", Support = Support.Full)]
-    public static Result ThreadQueueInformation(GuestThread thread, int group, int tid, [Argument(ArgumentKind.Signal)] int signal, GuestAddress information)
+    public static Result ThreadQueueInformation(GuestThread thread, int group, int tid, [Argument(ArgumentKind.Signal)] int signal, [Argument(ArgumentKind.SignalInformation)] GuestAddress information)
     {
         if (ReadQueuedInformation(thread, signal, information, tid == thread.Id, out var info) is var error and not Errno.None)
             return error;
@@ -312,8 +313,8 @@ public static class Signals
         return slept;
     }
 
-    [Syscall("rt_sigtimedwait", Support = Support.Full)]
-    public static Result TimedWait(GuestThread thread, [Argument(ArgumentKind.SignalSet)] GuestAddress set, GuestAddress information, [Argument(ArgumentKind.Timespec)] GuestAddress timeout, ulong setSize)
+    [Syscall("rt_sigtimedwait", Support = Support.Full, Returns = ResultKind.Signal)]
+    public static Result TimedWait(GuestThread thread, [Argument(ArgumentKind.SignalSet)] GuestAddress set, [Argument(ArgumentKind.SignalInformation, Direction = Direction.Out)] GuestAddress information, [Argument(ArgumentKind.Timespec)] GuestAddress timeout, ulong setSize)
     {
         if (setSize != SignalSetSize)
             return Errno.EINVAL;

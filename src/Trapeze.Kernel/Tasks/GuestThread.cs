@@ -213,6 +213,9 @@ public sealed class GuestThread
         host.Start();
     }
 
+    /// <summary>Ignored signals sent to this thread while it is traced: the tracer hears of them on its way back to user space.</summary>
+    internal List<SignalInformation>? IgnoredSignalsToTrace { get; set; }
+
     /// <summary>The host thread that runs this one (its CPU time is this thread's); 0 before it starts.</summary>
     private int hostThread;
 
