@@ -3,6 +3,7 @@ using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Files;
 using Trapeze.Kernel.Host;
 using Trapeze.Kernel.Loader;
+using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Personalities;
 using Trapeze.Kernel.Tasks;
 
@@ -143,6 +144,8 @@ public sealed class Kernel : IDisposable
     internal void CancelTimers(Process process)
     {
         process.RealTimer?.Arm(this, 0, 0);
+        process.VirtualTimer?.Arm(this, 0, 0);
+        process.ProfileTimer?.Arm(this, 0, 0);
         foreach (var timer in process.Timers.Values)
             timer.Arm(this, 0, 0);
         process.Timers.Clear();
@@ -501,8 +504,19 @@ public sealed class Kernel : IDisposable
     internal void OnCpuEvent(GuestThread thread, CpuEvent cpuEvent)
     {
         var pc = cpuEvent.ProgramCounter;
+        var pastEndOfFile = cpuEvent is { Kind: CpuEventKind.MemoryFault, Unmapped: false }
+            ? thread.Process.AddressSpace.FaultPastEndOfFile(cpuEvent.Address, cpuEvent.Write) : FileFault.None;
         SignalInfo info = cpuEvent.Kind switch
         {
+            CpuEventKind.MemoryFault when pastEndOfFile == FileFault.PastEnd => new SignalInfo
+            {
+                Signal = (int)Signal.SIGBUS,
+                Code = 2, // BUS_ADRERR
+                Address = cpuEvent.Address,
+                TrapNumber = 14,
+                ErrorCode = (cpuEvent.Write ? 2UL : 0) | 4,
+                Detail = $"at 0x{cpuEvent.Address:x} (past the end of the mapped file, pc 0x{pc:x})",
+            },
             CpuEventKind.MemoryFault => new SignalInfo
             {
                 Signal = (int)Signal.SIGSEGV,
@@ -523,12 +537,14 @@ public sealed class Kernel : IDisposable
                 var number => new SignalInfo { Signal = (int)Signal.SIGSEGV, Code = SignalInformation.Kernel, Address = 0, TrapNumber = 13, Detail = $"at 0x{pc:x} (interrupt {number})" },
             },
         };
-        // The handler's frame saves the faulting instruction (after int3, as the CPU leaves it).
+        // The handler's frame saves the faulting instruction (after int3, as the CPU leaves it);
+        // a page the file has grown over is simply touched again.
         if (thread.Process.Personality.SignalFrames is { } frames)
             frames.SetProgramCounter(thread.Process.Cpu, pc);
         else
             thread.Process.Cpu.WriteRegister(X64Register.Rip, pc);
-        SignalDelivery.Force(thread, info);
+        if (pastEndOfFile != FileFault.Grown)
+            SignalDelivery.Force(thread, info);
     }
 
     /// <summary>

@@ -120,6 +120,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
             case ArgumentKind.Pages: return Hex(raw * 4096);
             case ArgumentKind.FlagsOnly: return enums.Format(parameter.Type, raw, accessMode: false);
             case ArgumentKind.Signal: return SignalName((int)raw);
+            case ArgumentKind.SignalReturnFrame: return StructFormatter.SignalReturnFrame(ThreadOf(thread));
             case ArgumentKind.String: return Path(MemoryOf(thread), raw);
             case ArgumentKind.Buffer: return Buffer(MemoryOf(thread), raw, size, parameter.Hex);
             case ArgumentKind.IoVectors: return structs.IoVectors(ThreadOf(thread), raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);
@@ -185,6 +186,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
             ResultKind.Fd => Descriptor(thread, (int)result.Raw),
             ResultKind.Fcntl => FcntlFormatter.Result(Command(call), result.Raw, enums),
             ResultKind.PollReady or ResultKind.SelectReady => Ready(ThreadOf(thread), call),
+            ResultKind.Signal => $"{result.Raw} ({SignalName((int)result.Raw)})",
             _ => result.Raw.ToString(),
         };
     }

@@ -7,18 +7,26 @@ namespace Trapeze.Trace;
 public static class SignalFormatter
 {
     public static string Line(SignalInformation information)
+        => $"--- {ArgumentFormatter.SignalName((int)information.Signal)} {Fields(information)} ---";
+
+    /// <summary>A siginfo_t as strace prints it: {si_signo=SIGUSR1, si_code=SI_QUEUE, si_pid=1, si_uid=0, si_int=42, si_ptr=0x2a}.</summary>
+    public static string Fields(SignalInformation information)
     {
         var signal = information.Signal;
-        var fields = new List<string> { $"si_signo={signal}", $"si_code={CodeName(signal, information.Code)}" };
+        var fields = new List<string> { $"si_signo={ArgumentFormatter.SignalName((int)signal)}", $"si_code={CodeName(signal, information.Code)}" };
+        if (information.TimerId is { } timer)
+            fields.AddRange([$"si_timerid={(timer == 0 ? "0" : $"0x{timer:x}")}", $"si_overrun={information.Overrun ?? 0}"]);
         if (information.SenderProcess is { } sender)
             fields.Add($"si_pid={sender}");
         if (information.SenderUser is { } user)
             fields.Add($"si_uid={user}");
         if (signal == Signal.SIGCHLD && information.Status is { } status)
             fields.AddRange([$"si_status={(information.Code == ChildExited ? status.ToString() : ArgumentFormatter.SignalName(status))}", "si_utime=0", "si_stime=0"]);
+        if (information.Value is { } value)
+            fields.AddRange([$"si_int={(int)value}", $"si_ptr={ArgumentFormatter.Address(value)}"]);
         if (information.Address is { } address)
             fields.Add($"si_addr={ArgumentFormatter.Address(address)}");
-        return $"--- {signal} {{{string.Join(", ", fields)}}} ---";
+        return $"{{{string.Join(", ", fields)}}}";
     }
 
     private const int ChildExited = 1;

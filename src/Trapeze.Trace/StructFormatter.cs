@@ -29,6 +29,8 @@ public sealed class StructFormatter(TraceOptions options)
             ArgumentKind.Timeval => LinuxStructures.ReadTime(thread, new GuestAddress(address), out var value) == Errno.None ? $"{{tv_sec={value.Seconds}, tv_usec={value.Nanoseconds}}}" : null,
             ArgumentKind.SignalSet => Read<ulong>(memory, address, out var set) ? SignalSet(set) : null,
             ArgumentKind.SignalAction => SignalAction(thread, address, enums),
+            ArgumentKind.SignalInformation => SignalInformation(thread, address),
+            ArgumentKind.SignalStack => SignalStack(thread, address),
             // A 32-bit rlimit's infinity is RLIM_INFINITY (~0UL), which ReadLimit widens.
             ArgumentKind.ResourceLimit => layouts.ReadLimit(memory, new GuestAddress(address), out var limit) == Errno.None
                 ? $"{{rlim_cur={Limit(limit.Current, narrow)}, rlim_max={Limit(limit.Maximum, narrow)}}}" : null,
@@ -174,6 +176,35 @@ public sealed class StructFormatter(TraceOptions options)
         }
         return (complement ? "~[" : "[") + string.Join(' ', names) + "]";
     }
+
+    private static string? SignalInformation(GuestThread thread, ulong address)
+    {
+        Span<byte> bytes = stackalloc byte[SignalInfo.Size];
+        return thread.Memory.Read(new GuestAddress(address), bytes) == Errno.None
+            ? SignalFormatter.Fields(Kernel.Tasks.SignalInformation.FromBytes(bytes, thread.Process.Personality.Structures.Model.WordSize)) : null;
+    }
+
+    /// <summary>stack_t: {ss_sp=0x7f0000, ss_flags=SS_ONSTACK, ss_size=65536}.</summary>
+    private static string? SignalStack(GuestThread thread, ulong address)
+    {
+        const int OnStack = 1, Disable = 2, AutoDisarm = 1 << 31;
+        if (thread.Process.Personality.Structures.ReadSignalStack(thread.Memory, new GuestAddress(address), out var stackBase, out var flags, out var size) != Errno.None)
+            return null;
+        var names = new List<string>();
+        if ((flags & OnStack) != 0)
+            names.Add("SS_ONSTACK");
+        if ((flags & Disable) != 0)
+            names.Add("SS_DISABLE");
+        if ((flags & AutoDisarm) != 0)
+            names.Add("SS_AUTODISARM");
+        if ((flags & ~(OnStack | Disable | AutoDisarm)) is var unknown and not 0)
+            names.Add($"0x{unknown:x}");
+        return $"{{ss_sp={ArgumentFormatter.Address(stackBase)}, ss_flags={(names.Count == 0 ? "0" : string.Join('|', names))}, ss_size={size}}}";
+    }
+
+    /// <summary>sigreturn's frame: {mask=[...]}, the mask it puts back; null where the ABI's frames do not say.</summary>
+    public static string? SignalReturnFrame(GuestThread thread)
+        => thread.Process.Personality.SignalFrames?.SavedMask(thread, thread.Process.Cpu, SignalFrameKind.RealTime) is { } mask ? $"{{mask={SignalSet(mask)}}}" : null;
 
     private static string? SignalAction(GuestThread thread, ulong address, EnumFormatter enums)
     {

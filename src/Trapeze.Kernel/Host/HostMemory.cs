@@ -52,8 +52,8 @@ internal static unsafe class HostMemory
     /// <summary>
     /// Maps a host file MAP_SHARED: the pages are the host's page cache, so writes reach the file,
     /// read() and every other process mapping it. Pages past the end of the file stay anonymous
-    /// zeros (Linux would raise SIGBUS there; here the host would, and take Trapeze down).
-    /// 0 when the host refuses; the error in <paramref name="error"/>.
+    /// zeros the guest cannot reach (its SIGBUS is the kernel's, see <see cref="Memory.MemoryObject.FileEnd"/>;
+    /// the host's would take Trapeze down). 0 when the host refuses; the error in <paramref name="error"/>.
     /// </summary>
     public static nint MapFile(int descriptor, ulong length, long offset, bool writable, out Errno error)
     {
@@ -82,6 +82,35 @@ internal static unsafe class HostMemory
             return 0;
         }
         return host;
+    }
+
+    /// <summary>
+    /// Replaces host pages of a shared file mapping that were past the end of the file with the
+    /// file's pages, once the file has grown over them.
+    /// </summary>
+    public static Errno MapFileOver(nint host, ulong length, int descriptor, long offset, bool writable)
+    {
+        const long ProtectionRead = 1, MapFixed = 0x10;
+        return HostSyscall.ErrorOf(HostSyscall.Invoke(HostSyscall.Mmap, host, (long)length, writable ? ProtectionReadWrite : ProtectionRead, MapShared | MapFixed, descriptor, offset));
+    }
+
+    /// <summary>The size of the host file behind <paramref name="descriptor"/>; -1 when fstat fails.</summary>
+    public static long FileSize(int descriptor)
+    {
+        LinuxStat status;
+        return HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&status) < 0 ? -1 : status.Size;
+    }
+
+    /// <summary>Reads the file into host pages from <paramref name="offset"/>; stops early at the end of the file.</summary>
+    public static void ReadFile(nint host, ulong length, int descriptor, long offset)
+    {
+        for (ulong done = 0; done < length;)
+        {
+            var count = HostSyscall.Invoke(HostSyscall.Pread64, descriptor, host + (nint)done, (long)(length - done), offset + (long)done);
+            if (count <= 0)
+                return;
+            done += (ulong)count;
+        }
     }
 
     /// <summary>msync over host pages of a shared mapping.</summary>

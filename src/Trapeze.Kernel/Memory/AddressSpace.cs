@@ -36,6 +36,60 @@ public sealed class MemoryObject
     public static MemoryObject? MapFile(int descriptor, ulong length, long offset, bool writable, out Errno error)
         => HostMemory.MapFile(descriptor, length, offset, writable, out error) is var host and not 0 ? new MemoryObject(host, length, shared: true, writable) : null;
 
+    /// <summary>
+    /// For a mapping of a file: where (an offset in this object) the pages past the end of the file
+    /// begin. A guest touching them gets SIGBUS, as from Linux; null when every page is the file's.
+    /// </summary>
+    public ulong? FileEnd { get; private set; }
+
+    // The file behind FileEnd (a host descriptor of Trapeze's own), asked again at each such fault: it may have grown.
+    private int file = -1;
+    private long fileOffset;
+
+    /// <summary>Notes where <paramref name="descriptor"/>'s file ends in this object (mapped from <paramref name="offset"/>).</summary>
+    internal void TrackFileEnd(int descriptor, long offset)
+    {
+        fileOffset = offset;
+        if (FileEndOf(HostMemory.FileSize(descriptor)) >= Length)
+            return;
+        file = (int)HostSyscall.Invoke(HostSyscall.Fcntl, descriptor, (long)Abi.Linux.FcntlCommand.F_DUPFD_CLOEXEC, 3);
+        FileEnd = FileEndOf(HostMemory.FileSize(descriptor));
+    }
+
+    /// <summary>A fork's private copy of this object keeps its end of file.</summary>
+    internal void TrackFileEndOf(MemoryObject source)
+    {
+        if (source.file >= 0)
+            TrackFileEnd(source.file, source.fileOffset);
+    }
+
+    /// <summary>
+    /// The file grew: its new pages join the mapping (the file's own pages when shared, a copy when
+    /// private, as this object's pages were filled at mmap).
+    /// </summary>
+    internal void FollowFile()
+    {
+        if (FileEnd is not { } end || FileEndOf(HostMemory.FileSize(file)) is var grown && grown <= end)
+            return;
+        if (Shared)
+            HostMemory.MapFileOver(Host + (nint)end, grown - end, file, fileOffset + (long)end, Writable);
+        else
+            HostMemory.ReadFile(Host + (nint)end, grown - end, file, fileOffset + (long)end);
+        FileEnd = grown < Length ? grown : null;
+        if (FileEnd is null)
+            CloseFile();
+    }
+
+    private ulong FileEndOf(long size)
+        => size < 0 || size <= fileOffset ? 0 : Math.Min(Length, ((ulong)(size - fileOffset) + AddressSpace.PageSize - 1) & ~(AddressSpace.PageSize - 1));
+
+    private void CloseFile()
+    {
+        if (file >= 0)
+            HostSyscall.Invoke(HostSyscall.Close, file);
+        file = -1;
+    }
+
     internal MemoryObject AddReference()
     {
         references++;
@@ -44,9 +98,24 @@ public sealed class MemoryObject
 
     internal void Release()
     {
-        if (--references == 0)
-            HostMemory.Release(Host, Length);
+        if (--references != 0)
+            return;
+        CloseFile();
+        HostMemory.Release(Host, Length);
     }
+}
+
+/// <summary>What a fault past the end of a mapped file comes to.</summary>
+public enum FileFault
+{
+    /// <summary>Not such a fault: the guest's SIGSEGV.</summary>
+    None,
+
+    /// <summary>The file has grown over the page since: the access is tried again.</summary>
+    Grown,
+
+    /// <summary>The page is past the end of the file: SIGBUS with BUS_ADRERR.</summary>
+    PastEnd,
 }
 
 /// <summary>One mapped range of guest memory: a piece of a <see cref="MemoryObject"/>.</summary>
@@ -68,6 +137,10 @@ public sealed class Mapping(ulong start, ulong end, MemoryProtection protection,
     public ulong FileOffset { get; init; }
 
     public bool Contains(ulong address) => address >= Start && address < End;
+
+    /// <summary>The first address of this mapping past the end of its file (the guest's SIGBUS); null when there is none.</summary>
+    public ulong? PastEndOfFile
+        => Object.FileEnd is { } end && end < ObjectOffset + Length ? Start + (Math.Max(end, ObjectOffset) - ObjectOffset) : null;
 
     internal Mapping Slice(ulong start, ulong end) => new(start, end, Protection, Object.AddReference(), ObjectOffset + (start - Start), Name)
     {
@@ -181,6 +254,7 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
                 if (MemoryObject.Allocate(mapping.Length, shared: false) is not { } copy)
                     return false;
                 HostMemory.CopyTouched(mapping.Host, copy.Host, mapping.Length);
+                copy.TrackFileEndOf(mapping.Object);
                 memory = copy;
                 offset = 0;
             }
@@ -227,8 +301,8 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
             var mapping = mappings[index];
             if (mapping.Protection == protection)
                 continue;
-            cpu.ProtectMemory(mapping.Start, mapping.Length, protection);
             mapping.Protection = protection;
+            ApplyProtection(mapping);
         }
         return true;
     }
@@ -297,7 +371,47 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
     private void Insert(Mapping mapping)
     {
         cpu.MapMemory(mapping.Start, mapping.Length, mapping.Protection, mapping.Host);
+        if (mapping.PastEndOfFile is { } boundary)
+            cpu.ProtectMemory(boundary, mapping.End - boundary, MemoryProtection.None);
         mappings.Insert(IndexAtOrAfter(mapping.Start), mapping);
+    }
+
+    /// <summary>Gives the CPU the mapping's protections again, its pages past the end of its file out of reach.</summary>
+    private void ApplyProtection(Mapping mapping)
+    {
+        cpu.ProtectMemory(mapping.Start, mapping.Length, mapping.Protection);
+        if (mapping.PastEndOfFile is { } boundary)
+            cpu.ProtectMemory(boundary, mapping.End - boundary, MemoryProtection.None);
+    }
+
+    /// <summary>
+    /// Notes where a file mapped at <paramref name="mapping"/> (from <paramref name="offset"/>) ends:
+    /// pages past it fault with SIGBUS.
+    /// </summary>
+    public void TrackFileEnd(Mapping mapping, int hostDescriptor, long offset)
+    {
+        mapping.Object.TrackFileEnd(hostDescriptor, offset);
+        if (mapping.PastEndOfFile is not null)
+            ApplyProtection(mapping);
+    }
+
+    /// <summary>
+    /// A fault the guest's protections allow at <paramref name="address"/>: past the end of a mapped
+    /// file (Linux's SIGBUS), or a page the file has grown over since (the access is retried).
+    /// </summary>
+    public FileFault FaultPastEndOfFile(ulong address, bool write)
+    {
+        if (Find(address) is not { PastEndOfFile: { } boundary } mapping || address < boundary
+            || (mapping.Protection & (write ? MemoryProtection.Write : MemoryProtection.Read)) == 0)
+            return FileFault.None;
+        var memory = mapping.Object;
+        memory.FollowFile();
+        foreach (var other in mappings)
+        {
+            if (other.Object == memory)
+                ApplyProtection(other);
+        }
+        return mapping.PastEndOfFile is { } now && address >= now ? FileFault.PastEnd : FileFault.Grown;
     }
 
     /// <summary>Makes <paramref name="address"/> a boundary between mappings, if it falls inside one.</summary>

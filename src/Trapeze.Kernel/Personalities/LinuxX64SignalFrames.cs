@@ -115,6 +115,9 @@ internal sealed class LinuxX64SignalFrames : ISignalFrames
         return thread.Memory.Read(new GuestAddress(uc + SigcontextOffset + RaxIndex * 8), out ulong rax) == Errno.None ? (long)rax : 0;
     }
 
+    public ulong? SavedMask(GuestThread thread, ICpu cpu, SignalFrameKind kind)
+        => thread.Memory.Read(new GuestAddress(cpu.ReadRegister(X64Register.Rsp) + MaskOffset), out ulong mask) == Errno.None ? mask : null;
+
     public void Restart(ICpu cpu, in InterruptedCall call, ulong number)
     {
         ReadOnlySpan<X64Register> registers = [X64Register.Rip, X64Register.Rax];

@@ -29,6 +29,15 @@ public enum ArgumentKind
     /// <summary>An iovec array; its count is <see cref="ArgumentAttribute.SizeFrom"/>.</summary>
     IoVectors,
     SignalSet,
+    /// <summary>A siginfo_t (rt_sigqueueinfo's, rt_sigtimedwait's).</summary>
+    SignalInformation,
+    /// <summary>A stack_t (sigaltstack).</summary>
+    SignalStack,
+    /// <summary>
+    /// sigreturn's frame at the stack pointer, shown as strace shows it: {mask=[...]}, the mask it
+    /// puts back. The register value is not used (the call has no arguments).
+    /// </summary>
+    SignalReturnFrame,
     SignalAction,
     ResourceLimit,
     SystemName,
@@ -106,6 +115,8 @@ public enum ResultKind
     PollReady,
     /// <summary>select's count of ready descriptors, followed by the sets that came back and the time left.</summary>
     SelectReady,
+    /// <summary>A signal number, printed as strace does: 10 (SIGUSR1).</summary>
+    Signal,
 }
 
 /// <summary>

@@ -41,7 +41,7 @@ public static class MemoryCalls
         return address;
     }
 
-    [Syscall("mmap", Returns = ResultKind.Address, Support = Support.Partial, Note = "MAP_SHARED file mappings are the host's page cache; MAP_PRIVATE ones are copies made at mmap (later writes to the file are not seen); pages past the end of a file read as zeros instead of SIGBUS; a mapping larger than the host's memory is refused even with MAP_NORESERVE")]
+    [Syscall("mmap", Returns = ResultKind.Address, Support = Support.Partial, Note = "MAP_SHARED file mappings are the host's page cache; MAP_PRIVATE ones are copies made at mmap (later writes to the file are not seen); pages past the end of the file raise SIGBUS as Linux's do, and pages the file grows over join the mapping, but a file that shrinks under a mapping leaves its pages readable, and system calls given an address past the end of the file read zeros instead of failing with EFAULT; a mapping larger than the host's memory is refused even with MAP_NORESERVE")]
     public static Result Map(GuestThread thread, GuestAddress address, ulong length, ProtectionFlags protection, MapFlags flags, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Hex)] long offset)
     {
         var space = thread.Process.AddressSpace;
@@ -106,6 +106,8 @@ public static class MemoryCalls
                 space.Unmap(start, size);
                 return result;
             }
+            if (hostFile.HostDescriptor is { } descriptor)
+                space.TrackFileEnd(mapping, descriptor, offset);
         }
         return start;
     }
@@ -123,7 +125,7 @@ public static class MemoryCalls
             return Errno.EACCES;
         if (MemoryObject.MapFile(file.HostDescriptor!.Value, size, offset, writable, out var error) is not { } memory)
             return error; // the host's answer: EPERM for a write-sealed memfd, ENODEV for a file that cannot be mapped...
-        space.Map(start, memory, ToMemory(protection), name, (ulong)offset);
+        space.TrackFileEnd(space.Map(start, memory, ToMemory(protection), name, (ulong)offset), file.HostDescriptor!.Value, offset);
         return start;
     }
 

@@ -33,6 +33,7 @@ public static class Signals
             // The mask never holds SIGKILL or SIGSTOP.
             var mask = BinaryPrimitives.ReadUInt64LittleEndian(incoming.AsSpan(24)) & ~SignalDefaults.Unblockable;
             BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(24), mask);
+            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(8), BinaryPrimitives.ReadUInt64LittleEndian(incoming.AsSpan(8)) & SignalActions.KnownFlags);
             incoming.CopyTo(slot, 0);
             SignalDelivery.DiscardIgnored(thread.Process, signal);
             var handler = BinaryPrimitives.ReadUInt64LittleEndian(incoming);
@@ -84,7 +85,7 @@ public static class Signals
     }
 
     [Syscall("sigaltstack", Support = Support.Partial, Note = "SS_AUTODISARM is accepted and not acted on")]
-    public static Result AlternateStack(GuestThread thread, GuestAddress stack, GuestAddress oldStack)
+    public static Result AlternateStack(GuestThread thread, [Argument(ArgumentKind.SignalStack)] GuestAddress stack, [Argument(ArgumentKind.SignalStack, Direction = Direction.Out)] GuestAddress oldStack)
     {
         const int OnStack = 1, Disable = 2, AutoDisarm = 1 << 31;
         const ulong MinimumSize = 2048;
@@ -128,7 +129,7 @@ public static class Signals
     }
 
     [Syscall("rt_sigreturn", Support = Support.Full)]
-    public static Result SignalReturn(GuestThread thread)
+    public static Result SignalReturn(GuestThread thread, [Argument(ArgumentKind.SignalReturnFrame)] GuestAddress frame)
         => Result.SignalReturn(SignalDelivery.SavedResult(thread, SignalFrameKind.RealTime));
 
     [Syscall("kill", Support = Support.Full)]
@@ -212,7 +213,7 @@ public static class Signals
     }
 
     [Syscall("rt_sigqueueinfo", Support = Support.Full)]
-    public static Result QueueInformation(GuestThread thread, int pid, [Argument(ArgumentKind.Signal)] int signal, GuestAddress information)
+    public static Result QueueInformation(GuestThread thread, int pid, [Argument(ArgumentKind.Signal)] int signal, [Argument(ArgumentKind.SignalInformation)] GuestAddress information)
     {
         if (ReadQueuedInformation(thread, signal, information, pid == thread.Process.Id, out var info) is var error and not Errno.None)
             return error;
@@ -226,7 +227,7 @@ public static class Signals
     }
 
     [Syscall("rt_tgsigqueueinfo", Support = Support.Full)]
-    public static Result ThreadQueueInformation(GuestThread thread, int group, int tid, [Argument(ArgumentKind.Signal)] int signal, GuestAddress information)
+    public static Result ThreadQueueInformation(GuestThread thread, int group, int tid, [Argument(ArgumentKind.Signal)] int signal, [Argument(ArgumentKind.SignalInformation)] GuestAddress information)
     {
         if (ReadQueuedInformation(thread, signal, information, tid == thread.Id, out var info) is var error and not Errno.None)
             return error;
@@ -312,8 +313,8 @@ public static class Signals
         return slept;
     }
 
-    [Syscall("rt_sigtimedwait", Support = Support.Full)]
-    public static Result TimedWait(GuestThread thread, [Argument(ArgumentKind.SignalSet)] GuestAddress set, GuestAddress information, [Argument(ArgumentKind.Timespec)] GuestAddress timeout, ulong setSize)
+    [Syscall("rt_sigtimedwait", Support = Support.Full, Returns = ResultKind.Signal)]
+    public static Result TimedWait(GuestThread thread, [Argument(ArgumentKind.SignalSet)] GuestAddress set, [Argument(ArgumentKind.SignalInformation, Direction = Direction.Out)] GuestAddress information, [Argument(ArgumentKind.Timespec)] GuestAddress timeout, ulong setSize)
     {
         if (setSize != SignalSetSize)
             return Errno.EINVAL;
@@ -365,38 +366,49 @@ public static class Signals
         return left <= 0 ? 0 : Math.Max(1, (left + 500_000_000) / 1_000_000_000);
     }
 
-    [Syscall("setitimer", Support = Support.Partial, Note = "ITIMER_REAL; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL")]
-    public static Result SetIntervalTimer(GuestThread thread, int which, GuestAddress value, GuestAddress oldValue)
+    [Syscall("setitimer", Support = Support.Partial, Note = "ITIMER_VIRTUAL and ITIMER_PROF count the CPU time of the host threads running the process's threads, in which Trapeze's handling of the guest's system calls is user time")]
+    public static Result SetIntervalTimer(GuestThread thread, IntervalTimer which, GuestAddress value, GuestAddress oldValue)
     {
-        if (which != 0)
+        if (which is not (IntervalTimer.ITIMER_REAL or IntervalTimer.ITIMER_VIRTUAL or IntervalTimer.ITIMER_PROF))
             return Errno.EINVAL;
-        var timer = RealTimer(thread.Process);
         Span<long> fields = stackalloc long[4];
         if (!value.IsNull && thread.Process.Personality.Structures.ReadLongs(thread.Memory, value, fields) is var fault and not Errno.None)
             return fault;
-        if (!oldValue.IsNull && WriteIntervalTimer(thread, oldValue, timer) is var writeFault and not Errno.None)
+        if (!oldValue.IsNull && WriteIntervalTimer(thread, oldValue, which) is var writeFault and not Errno.None)
             return writeFault;
-        if (!value.IsNull)
-        {
-            if (fields[1] is < 0 or >= 1_000_000 || fields[3] is < 0 or >= 1_000_000 || fields[0] < 0 || fields[2] < 0)
-                return Errno.EINVAL;
-            timer.Arm(thread.Kernel, fields[2] * 1_000_000_000 + fields[3] * 1000, fields[0] * 1_000_000_000 + fields[1] * 1000);
-        }
+        if (value.IsNull)
+            return 0;
+        if (fields[1] is < 0 or >= 1_000_000 || fields[3] is < 0 or >= 1_000_000 || fields[0] < 0 || fields[2] < 0)
+            return Errno.EINVAL;
+        long initial = fields[2] * 1_000_000_000 + fields[3] * 1000, interval = fields[0] * 1_000_000_000 + fields[1] * 1000;
+        if (which == IntervalTimer.ITIMER_REAL)
+            RealTimer(thread.Process).Arm(thread.Kernel, initial, interval);
+        else
+            CpuTimer(thread.Process, which).Arm(thread.Kernel, initial, interval);
         return 0;
     }
 
-    [Syscall("getitimer", Support = Support.Partial, Note = "ITIMER_REAL; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL")]
-    public static Result GetIntervalTimer(GuestThread thread, int which, GuestAddress value)
-        => which != 0 ? Errno.EINVAL : WriteIntervalTimer(thread, value, RealTimer(thread.Process)) is var fault and not Errno.None ? fault : 0;
+    [Syscall("getitimer", Support = Support.Partial, Note = "ITIMER_VIRTUAL and ITIMER_PROF count the CPU time of the host threads running the process's threads, in which Trapeze's handling of the guest's system calls is user time")]
+    public static Result GetIntervalTimer(GuestThread thread, IntervalTimer which, GuestAddress value)
+        => which is not (IntervalTimer.ITIMER_REAL or IntervalTimer.ITIMER_VIRTUAL or IntervalTimer.ITIMER_PROF) ? Errno.EINVAL
+            : WriteIntervalTimer(thread, value, which) is var fault and not Errno.None ? fault : 0;
 
-    private static Errno WriteIntervalTimer(GuestThread thread, GuestAddress address, PosixTimer timer)
+    /// <summary>struct itimerval: the interval, then the time left, each as seconds and microseconds.</summary>
+    private static Errno WriteIntervalTimer(GuestThread thread, GuestAddress address, IntervalTimer which)
     {
-        var left = timer.Remaining(thread.Kernel);
+        var (interval, left) = which == IntervalTimer.ITIMER_REAL
+            ? (RealTimer(thread.Process).Interval, RealTimer(thread.Process).Remaining(thread.Kernel))
+            : (CpuTimer(thread.Process, which).Interval, CpuTimer(thread.Process, which).Remaining);
         // A timer about to fire reads as 1µs left, never 0 (which means disarmed).
         var leftMicroseconds = left <= 0 ? 0 : Math.Max(1, (left + 999) / 1000);
-        ReadOnlySpan<long> fields = [timer.Interval / 1_000_000_000, timer.Interval % 1_000_000_000 / 1000, leftMicroseconds / 1_000_000, leftMicroseconds % 1_000_000];
+        ReadOnlySpan<long> fields = [interval / 1_000_000_000, interval % 1_000_000_000 / 1000, leftMicroseconds / 1_000_000, leftMicroseconds % 1_000_000];
         return thread.Process.Personality.Structures.WriteLongs(thread.Memory, address, fields);
     }
+
+    private static CpuTimer CpuTimer(Process process, IntervalTimer which)
+        => which == IntervalTimer.ITIMER_VIRTUAL
+            ? process.VirtualTimer ??= new CpuTimer(process, withSystemTime: false)
+            : process.ProfileTimer ??= new CpuTimer(process, withSystemTime: true);
 
     private static PosixTimer RealTimer(Process process)
         => process.RealTimer ??= new PosixTimer(process, -1, ClockId.CLOCK_MONOTONIC) { Signal = (int)Signal.SIGALRM, Code = SignalInfo.KernelCode };

@@ -213,9 +213,19 @@ public sealed class GuestThread
         host.Start();
     }
 
+    /// <summary>Ignored signals sent to this thread while it is traced: the tracer hears of them on its way back to user space.</summary>
+    internal List<SignalInformation>? IgnoredSignalsToTrace { get; set; }
+
+    /// <summary>The host thread that runs this one (its CPU time is this thread's); 0 before it starts.</summary>
+    private int hostThread;
+
+    /// <summary>CPU time this thread has used, in nanoseconds: user time, or user and system (ITIMER_VIRTUAL, ITIMER_PROF).</summary>
+    internal long CpuTime(bool withSystemTime) => hostThread == 0 ? 0 : HostCpuClock.Of(hostThread, withSystemTime);
+
     /// <summary>Runs the thread to its end on the calling host thread.</summary>
     internal void Main()
     {
+        hostThread = HostCpuClock.CurrentThread;
         Kernel.Scheduler.Acquire(this);
         try
         {

@@ -50,6 +50,9 @@ public interface ISignalFrames
     /// <summary>The result register's value the frame at the stack pointer will restore (what strace prints as sigreturn's result).</summary>
     long SavedResult(GuestThread thread, ICpu cpu, SignalFrameKind kind);
 
+    /// <summary>The mask the frame at the stack pointer will put back (strace prints it at sigreturn); null where the ABI's frames do not say.</summary>
+    ulong? SavedMask(GuestThread thread, ICpu cpu, SignalFrameKind kind) => null;
+
     /// <summary>Puts the thread back on the call's syscall instruction to run call <paramref name="number"/> (the call itself, or restart_syscall).</summary>
     void Restart(ICpu cpu, in InterruptedCall call, ulong number);
 

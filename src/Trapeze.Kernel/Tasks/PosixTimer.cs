@@ -6,7 +6,7 @@ namespace Trapeze.Kernel.Tasks;
 /// A timer of a process (timer_create, or alarm/setitimer's ITIMER_REAL). Its deadline is on the
 /// monotonic clock; <see cref="TimerService"/> fires it under the run lock.
 /// </summary>
-internal sealed class PosixTimer(Process process, int id, ClockId clock)
+internal sealed class PosixTimer(Process process, int id, ClockId clock) : ITimerEntry
 {
     public Process Process { get; } = process;
     public int Id { get; } = id;
@@ -89,6 +89,13 @@ internal sealed class PosixTimer(Process process, int id, ClockId clock)
     }
 }
 
+/// <summary>A timer <see cref="TimerService"/> wakes at a deadline: each arming has its own generation, and a stale one is ignored.</summary>
+internal interface ITimerEntry
+{
+    /// <summary>The deadline came (called under the run lock).</summary>
+    void Fire(Kernel kernel, long generation);
+}
+
 /// <summary>
 /// One host thread that sleeps until the next timer deadline, then takes the run lock (as the
 /// kernel, not as a guest thread) and fires what is due: signals are queued and threads
@@ -97,14 +104,14 @@ internal sealed class PosixTimer(Process process, int id, ClockId clock)
 public sealed class TimerService : IDisposable
 {
     private readonly Kernel kernel;
-    private readonly PriorityQueue<(PosixTimer Timer, long Generation), long> due = new();
+    private readonly PriorityQueue<(ITimerEntry Timer, long Generation), long> due = new();
     private readonly object gate = new();
     private Thread? worker;
     private bool disposed;
 
     internal TimerService(Kernel kernel) => this.kernel = kernel;
 
-    internal void Schedule(PosixTimer timer, long deadline, long generation)
+    internal void Schedule(ITimerEntry timer, long deadline, long generation)
     {
         lock (gate)
         {
@@ -120,7 +127,7 @@ public sealed class TimerService : IDisposable
 
     private void Run()
     {
-        var fired = new List<(PosixTimer, long)>();
+        var fired = new List<(ITimerEntry, long)>();
         while (true)
         {
             lock (gate)

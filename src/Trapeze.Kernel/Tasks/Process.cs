@@ -160,6 +160,22 @@ public sealed class Process
     /// <summary>alarm and setitimer(ITIMER_REAL): one timer per process.</summary>
     internal PosixTimer? RealTimer { get; set; }
 
+    /// <summary>setitimer's ITIMER_VIRTUAL and ITIMER_PROF.</summary>
+    internal CpuTimer? VirtualTimer { get; set; }
+    internal CpuTimer? ProfileTimer { get; set; }
+
+    // CPU time of the process's threads that have ended: user, and user plus system.
+    private long endedUserTime, endedTotalTime;
+
+    /// <summary>The CPU time (nanoseconds) the process's threads have used: user time, or user and system.</summary>
+    internal long CpuTime(bool withSystemTime)
+    {
+        var total = withSystemTime ? endedTotalTime : endedUserTime;
+        foreach (var thread in threads)
+            total += thread.CpuTime(withSystemTime);
+        return total;
+    }
+
     /// <summary>timer_create's timers, by id.</summary>
     internal Dictionary<int, PosixTimer> Timers { get; } = [];
 
@@ -314,6 +330,8 @@ public sealed class Process
         Kernel.ThreadEnded();
         if (!threads.Remove(thread))
             return; // an exec had already let it go
+        endedUserTime += thread.CpuTime(withSystemTime: false);
+        endedTotalTime += thread.CpuTime(withSystemTime: true);
         if (!thread.ClearChildTid.IsNull && Memory.Write(thread.ClearChildTid, 0) == Errno.None)
             Kernel.Futexes.Wake(this, thread.ClearChildTid, 1, uint.MaxValue);
         Kernel.Futexes.ReleaseRobustList(thread);

@@ -56,7 +56,17 @@ public static class SignalDelivery
             Discard(process, Bit((int)Signal.SIGCONT));
         }
         if (IsIgnored(process, target, signal))
+        {
+            // A traced process hears of an ignored signal too, as ptrace's signal-delivery-stop shows it
+            // to strace: on the receiver's way back to user space, after the call that sent it.
+            if (process.Kernel.Tracer is not null && (target ?? Choose(process, signal) ?? process.MainThread) is { } receiver)
+            {
+                (receiver.IgnoredSignalsToTrace ??= []).Add(info.ToTrace());
+                if (process.Kernel.Scheduler.Running == receiver)
+                    process.Cpu.RequestStop();
+            }
             return;
+        }
         var queue = target?.Pending ?? process.SharedPending;
         if (!queue.Add(info))
             return;
@@ -199,6 +209,12 @@ public static class SignalDelivery
                 return;
             }
         }
+        if (thread.IgnoredSignalsToTrace is { } ignored)
+        {
+            thread.IgnoredSignalsToTrace = null;
+            foreach (var information in ignored)
+                thread.Kernel.Tracer?.SignalDelivered(thread, information);
+        }
         while (!thread.Killed)
         {
             if (process.Stopped)
@@ -212,13 +228,17 @@ public static class SignalDelivery
             var actions = process.Signals;
             var handler = actions.Handler(signal);
             if (handler == SignalActions.Ignore)
+            {
+                thread.Kernel.Tracer?.SignalDelivered(thread, info.ToTrace());
                 continue;
+            }
             if (handler == SignalActions.Default)
             {
                 switch (SignalDefaults.Of(signal))
                 {
                     case DefaultAction.Ignore:
                     case DefaultAction.Continue:
+                        thread.Kernel.Tracer?.SignalDelivered(thread, info.ToTrace());
                         continue;
                     case DefaultAction.Stop:
                         Stop(process, signal);
@@ -315,7 +335,7 @@ public static class SignalDelivery
         var mask = actions.Mask(signal) | ((flags & SignalActions.NoDefer) == 0 ? Bit(signal) : 0);
         thread.SignalMask = (thread.SignalMask | mask) & ~SignalDefaults.Unblockable;
         if ((flags & SignalActions.ResetHand) != 0)
-            actions.ResetToDefault(signal);
+            actions.ResetHandler(signal);
         thread.Kernel.Tracer?.SignalDelivered(thread, info.ToTrace());
         return true;
     }

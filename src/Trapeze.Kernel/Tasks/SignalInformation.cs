@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Trapeze.Kernel.Abi.Linux;
 
 namespace Trapeze.Kernel.Tasks;
@@ -21,6 +22,39 @@ public sealed record SignalInformation(Signal Signal, int Code)
 
     /// <summary>si_status, for SIGCHLD.</summary>
     public int? Status { get; init; }
+
+    /// <summary>si_value (si_int, si_ptr), for sigqueue's and timers' signals.</summary>
+    public ulong? Value { get; init; }
+
+    /// <summary>si_timerid and si_overrun, for a POSIX timer's signal.</summary>
+    public int? TimerId { get; init; }
+    public int? Overrun { get; init; }
+
+    /// <summary>The signals whose kernel-sent siginfo holds si_addr (strace prints it, NULL included).</summary>
+    public static bool HasAddress(Signal signal) => signal is Signal.SIGSEGV or Signal.SIGBUS or Signal.SIGILL or Signal.SIGFPE or Signal.SIGTRAP;
+
+    /// <summary>A siginfo_t as the guest holds it (rt_sigqueueinfo's argument, rt_sigtimedwait's answer), in a layout of <paramref name="wordSize"/>-byte pointers.</summary>
+    public static SignalInformation FromBytes(ReadOnlySpan<byte> bytes, int wordSize)
+    {
+        var signal = (Signal)BinaryPrimitives.ReadInt32LittleEndian(bytes);
+        var code = BinaryPrimitives.ReadInt32LittleEndian(bytes[8..]);
+        // The union after si_signo, si_errno and si_code: two ints (si_pid and si_uid, or si_timerid and
+        // si_overrun) then si_value or si_status; or si_addr.
+        var fields = bytes[(wordSize == 8 ? 16 : 12)..];
+        var first = BinaryPrimitives.ReadInt32LittleEndian(fields);
+        var second = BinaryPrimitives.ReadInt32LittleEndian(fields[4..]);
+        var third = wordSize == 8 ? BinaryPrimitives.ReadUInt64LittleEndian(fields[8..]) : BinaryPrimitives.ReadUInt32LittleEndian(fields[8..]);
+        var address = wordSize == 8 ? BinaryPrimitives.ReadUInt64LittleEndian(fields) : BinaryPrimitives.ReadUInt32LittleEndian(fields);
+        return code switch
+        {
+            SignalInfo.TimerCode => new(signal, code) { TimerId = first, Overrun = second, Value = third },
+            SignalInfo.Queue => new(signal, code) { SenderProcess = first, SenderUser = second, Value = third },
+            <= 0 => new(signal, code) { SenderProcess = first, SenderUser = second },
+            _ when signal == Signal.SIGCHLD => new(signal, code) { SenderProcess = first, SenderUser = second, Status = (int)third },
+            _ when HasAddress(signal) => new(signal, code) { Address = address },
+            _ => new(signal, code),
+        };
+    }
 
     /// <summary>What the kernel reports for a fault that ends in <paramref name="status"/>.</summary>
     public static SignalInformation ForExit(ExitStatus status) => status switch

@@ -80,12 +80,16 @@ public sealed class SignalInfo
     {
         var code = Code;
         var isChild = Signal == (int)Abi.Linux.Signal.SIGCHLD && code > 0;
+        var timer = code == TimerCode && Timer is not null;
         return new SignalInformation((Signal)Signal, code)
         {
-            SenderProcess = Address is null && Timer is null && code <= 0 || isChild ? Pid : null,
-            SenderUser = Address is null && Timer is null && code <= 0 || isChild ? (int)Uid : null,
-            Address = Address,
+            SenderProcess = Address is null && !timer && code <= 0 || isChild ? Pid : null,
+            SenderUser = Address is null && !timer && code <= 0 || isChild ? (int)Uid : null,
+            Address = code > 0 && SignalInformation.HasAddress((Signal)Signal) ? Address ?? 0 : Address,
             Status = isChild ? Status : null,
+            Value = code == Queue || timer ? Value : null,
+            TimerId = timer ? Pid : null,
+            Overrun = timer ? Overrun : null,
         };
     }
 }
@@ -142,7 +146,10 @@ public sealed class SignalActions
     public const int Count = 64;
     public const ulong Default = 0, Ignore = 1;
     public const ulong OnStack = 0x08000000, Restart = 0x10000000, NoDefer = 0x40000000, ResetHand = 0x80000000,
-        Information = 4, Restorer = 0x04000000, NoChildStop = 1, NoChildWait = 2;
+        Information = 4, Restorer = 0x04000000, NoChildStop = 1, NoChildWait = 2, ExposeTagBits = 0x800;
+
+    /// <summary>UAPI_SA_FLAGS: the sa_flags bits Linux keeps; others (a sign-extended int's) are dropped when stored.</summary>
+    public const ulong KnownFlags = NoChildStop | NoChildWait | Information | OnStack | Restart | NoDefer | ResetHand | ExposeTagBits | Restorer;
 
     /// <summary>The raw struct sigaction per signal (handler, flags, restorer, mask), as rt_sigaction stored it.</summary>
     public byte[][] Actions { get; } = Enumerable.Range(0, Count).Select(_ => new byte[32]).ToArray();
@@ -156,6 +163,9 @@ public sealed class SignalActions
     public ulong Mask(int signal) => BinaryPrimitives.ReadUInt64LittleEndian(Actions[signal - 1].AsSpan(24));
 
     public void ResetToDefault(int signal) => Array.Clear(Actions[signal - 1]);
+
+    /// <summary>SA_RESETHAND after the handler is entered: sa_handler becomes SIG_DFL and the rest stays, as Linux leaves it.</summary>
+    public void ResetHandler(int signal) => Array.Clear(Actions[signal - 1], 0, 8);
 
     public SignalActions Copy()
     {

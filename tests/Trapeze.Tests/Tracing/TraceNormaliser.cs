@@ -17,6 +17,9 @@ public static partial class TraceNormaliser
             var line = LeadingPid().Replace(raw, "PID ");
             line = Address().Replace(line, "ADDR");
             line = PidResult().Replace(line, "$1 = PID");
+            line = SignalledPid().Replace(line, "$1(PID,");
+            line = SignalledThread().Replace(line, "$1(PID, PID,");
+            line = SenderPid().Replace(line, "si_pid=PID");
             line = Padding().Replace(line, ") = ");
             line = Port().Replace(line, "htons(PORT)");
             lines.Add(line.Replace(scratch, "$TMP"));
@@ -32,6 +35,17 @@ public static partial class TraceNormaliser
 
     [GeneratedRegex(@"^(PID (?:getpid|gettid|getppid|set_tid_address)\(.*\))\s+= \d+$")]
     private static partial Regex PidResult();
+
+    /// <summary>The process (or group) a signal is sent to: a pid of this run. 0, 1 and -1 mean the same in every run.</summary>
+    [GeneratedRegex(@"^(PID (?:kill|tkill|rt_sigqueueinfo))\(-?(?:[2-9]|[1-9]\d+),")]
+    private static partial Regex SignalledPid();
+
+    [GeneratedRegex(@"^(PID (?:tgkill|rt_tgsigqueueinfo))\(\d+, \d+,")]
+    private static partial Regex SignalledThread();
+
+    /// <summary>The sender's pid in a siginfo.</summary>
+    [GeneratedRegex(@"si_pid=\d+")]
+    private static partial Regex SenderPid();
 
     [GeneratedRegex(@"\)\s+= ")]
     private static partial Regex Padding();

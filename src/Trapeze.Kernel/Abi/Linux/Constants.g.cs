@@ -148,6 +148,14 @@ public enum ClockId : int
 }
 
 /// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+public enum IntervalTimer : int
+{
+    ITIMER_REAL = 0,
+    ITIMER_VIRTUAL = 1,
+    ITIMER_PROF = 2,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
 public enum Signal : int
 {
     SIGHUP = 1,
@@ -311,14 +319,14 @@ public enum AuxiliaryVectorType : ulong
 [System.Flags]
 public enum SignalActionFlags : ulong
 {
-    SA_NOCLDSTOP = 1,
-    SA_NOCLDWAIT = 2,
-    SA_SIGINFO = 4,
+    SA_RESTORER = 67108864,
     SA_ONSTACK = 134217728,
     SA_RESTART = 268435456,
     SA_NODEFER = 1073741824,
     SA_RESETHAND = 2147483648,
-    SA_RESTORER = 67108864,
+    SA_SIGINFO = 4,
+    SA_NOCLDSTOP = 1,
+    SA_NOCLDWAIT = 2,
 }
 
 /// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
