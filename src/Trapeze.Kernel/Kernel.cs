@@ -208,6 +208,8 @@ public sealed class Kernel : IDisposable
     {
         personality = null;
         var os = options.Personality ?? ProgramOsDetector.Detect(image.MachOData ?? image.File.Head(ProgramOsDetector.HeadSize));
+        if (os == ProgramOs.Linux && image.Architecture == CpuArchitecture.Sparc)
+            return new LoadFailure(Errno.ENOEXEC, $"{LoadFailure.Printable(path)}: Trapeze runs SPARC programs as SunOS 4's only");
         if (os == ProgramOs.Linux)
         {
             personality = PersonalityFor(image.Architecture);
@@ -228,10 +230,11 @@ public sealed class Kernel : IDisposable
         {
             ({ } bsd, CpuArchitecture.X86_64) => new BsdX64Personality(bsd),
             ({ } bsd, CpuArchitecture.I386) => new BsdI386Personality(bsd),
+            _ when os == ProgramOs.SunOs4 && image.Architecture == CpuArchitecture.Sparc => new SunOsSparcPersonality(),
             _ => null,
         };
         if (personality is null)
-            return new LoadFailure(Errno.ENOEXEC, $"{LoadFailure.Printable(path)}: {image.Architecture} programs for {os} are not supported{(abi is null ? " yet" : "")}");
+            return new LoadFailure(Errno.ENOEXEC, $"{LoadFailure.Printable(path)}: {image.Architecture} programs for {os} are not supported");
         otherSystems[(os, image.Architecture)] = personality;
         return null;
     }
@@ -462,6 +465,8 @@ public sealed class Kernel : IDisposable
         // The handler's frame saves the faulting instruction (after int3, as the CPU leaves it).
         if (thread.Process.Personality.SignalFrames is { } frames)
             frames.SetProgramCounter(thread.Process.Cpu, pc);
+        else if (thread.Process.Cpu.Architecture == CpuArchitecture.Sparc)
+            thread.Process.Cpu.WriteRegister(SparcRegister.Pc, pc);
         else
             thread.Process.Cpu.WriteRegister(X64Register.Rip, pc);
         SignalDelivery.Force(thread, info);
