@@ -50,6 +50,9 @@ public abstract class BsdPersonality : LinuxPersonality
 
     private static SyscallDefinition? Bind(BsdAbi abi, string name, SyscallDefinition? definition)
     {
+        // SunOS's personality reads the real number from %o0 before it looks the call up: entry 0 is never dispatched.
+        if (abi == BsdAbi.SunOs4 && name == "syscall")
+            return new SyscallDefinition(name, Support.Full, "syscall(2): the number in %o0 and the arguments after it, served as that call", name, static (GuestThread _, in SyscallArguments _) => Errno.ENOSYS, []);
         if (Refused.TryGetValue(name, out var note))
             return new SyscallDefinition(name, Support.Unsupported, note, name, static (GuestThread _, in SyscallArguments _) => Errno.ENOSYS, []);
         return abi.Bind(name, definition, static (thread, value) => WriteSecondResult(thread.Process.Cpu, value));
