@@ -6,7 +6,7 @@ using Trapeze.Kernel.Syscalls;
 
 namespace Trapeze.Cli;
 
-/// <summary>`trapeze syscalls [--os linux|freebsd|darwin] [--arch x86_64|i386|arm] [--json]`: the support table of a personality.</summary>
+/// <summary>`trapeze syscalls [--os linux|freebsd|darwin|sunos4] [--arch x86_64|i386|arm] [--json]`: the support table of a personality.</summary>
 internal static class SyscallsCommand
 {
     public static Command Create()
@@ -20,12 +20,13 @@ internal static class SyscallsCommand
         command.SetAction(result =>
         {
             var system = result.GetValue(os)!;
-            if (system == "sunos4")
+            (string, LinuxPersonality)? personality = system switch
             {
-                Console.Error.WriteLine("trapeze: the SunOS 4 personality is not built yet");
-                return 2;
-            }
-            (string, LinuxPersonality)? personality = system == "linux" ? Personality(result.GetValue(arch)!) : Other(system, result.GetValue(arch)!);
+                "linux" => Personality(result.GetValue(arch)!),
+                // SunOS 4 runs on SPARC only: --arch does not apply.
+                "sunos4" => ("SunOS 4 SPARC", new SunOsSparcPersonality()),
+                _ => Other(system, result.GetValue(arch)!),
+            };
             if (personality is null)
             {
                 Console.Error.WriteLine($"trapeze: {system} has no {result.GetValue(arch)} personality");

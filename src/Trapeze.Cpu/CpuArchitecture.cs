@@ -11,6 +11,28 @@ public enum CpuArchitecture
 
     /// <summary>32-bit ARM, ARMv7-A with VFPv3/NEON, ARM and Thumb-2 states (<see cref="ArmRegister"/>).</summary>
     Arm,
+
+    /// <summary>32-bit SPARC (V7's user instruction set, big-endian) with register windows (<see cref="SparcRegister"/>).</summary>
+    Sparc,
+}
+
+/// <summary>
+/// SPARC registers: the globals, the current window's outs, locals and ins, the program counter and
+/// the next one (delay slots), the processor state register (icc, EF, CWP) and the window invalid mask.
+/// </summary>
+public enum SparcRegister
+{
+    G0, G1, G2, G3, G4, G5, G6, G7,
+    O0, O1, O2, O3, O4, O5, O6, O7,
+    L0, L1, L2, L3, L4, L5, L6, L7,
+    I0, I1, I2, I3, I4, I5, I6, I7,
+    Pc, Npc, Y,
+
+    /// <summary>icc (N Z V C, bits 23-20), EF (bit 12) and CWP (bits 4-0); a write changes only these.</summary>
+    Psr,
+
+    /// <summary>The window invalid mask: a save or restore into a window whose bit is set traps.</summary>
+    Wim,
 }
 
 /// <summary>ARM registers the kernel reads or writes, in the engine-neutral form.</summary>

@@ -76,6 +76,21 @@ public interface ICpu : IDisposable
             values[i] = ReadRegister(registers[i]);
     }
 
+    /// <summary>SPARC registers (only a <see cref="CpuArchitecture.Sparc"/> CPU has them).</summary>
+    ulong ReadRegister(SparcRegister register) => throw new NotSupportedException($"{Architecture} has no SPARC registers");
+    void WriteRegister(SparcRegister register, ulong value) => throw new NotSupportedException($"{Architecture} has no SPARC registers");
+
+    /// <summary>SPARC: how many register windows the CPU has (NWINDOWS).</summary>
+    int RegisterWindows => 0;
+
+    /// <summary>
+    /// SPARC: the 24 registers of window <paramref name="window"/> (outs, locals, ins: a window's outs are
+    /// the next lower window's ins), whether or not it is the current one; a write sets
+    /// <paramref name="values"/>'s registers from index <paramref name="first"/> on.
+    /// </summary>
+    void ReadWindow(int window, Span<uint> values) => throw new NotSupportedException($"{Architecture} has no register windows");
+    void WriteWindow(int window, int first, ReadOnlySpan<uint> values) => throw new NotSupportedException($"{Architecture} has no register windows");
+
     /// <summary>x86: a segment selector; loading one in 32-bit code reads its descriptor from the GDT.</summary>
     ushort ReadSegment(X86Segment segment) => throw new NotSupportedException($"{Architecture} has no segments");
     void WriteSegment(X86Segment segment, ushort selector) => throw new NotSupportedException($"{Architecture} has no segments");

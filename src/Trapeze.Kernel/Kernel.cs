@@ -220,6 +220,8 @@ public sealed class Kernel : IDisposable
     {
         personality = null;
         var os = options.Personality ?? ProgramOsDetector.Detect(image.MachOData ?? image.File.Head(ProgramOsDetector.HeadSize));
+        if (os == ProgramOs.Linux && image.Architecture == CpuArchitecture.Sparc)
+            return new LoadFailure(Errno.ENOEXEC, $"{LoadFailure.Printable(path)}: Trapeze runs SPARC programs as SunOS 4's only");
         if (os == ProgramOs.Linux)
         {
             personality = PersonalityFor(image.Architecture);
@@ -240,10 +242,11 @@ public sealed class Kernel : IDisposable
         {
             ({ } bsd, CpuArchitecture.X86_64) => new BsdX64Personality(bsd),
             ({ } bsd, CpuArchitecture.I386) => new BsdI386Personality(bsd),
+            _ when os == ProgramOs.SunOs4 && image.Architecture == CpuArchitecture.Sparc => new SunOsSparcPersonality(),
             _ => null,
         };
         if (personality is null)
-            return new LoadFailure(Errno.ENOEXEC, $"{LoadFailure.Printable(path)}: {image.Architecture} programs for {os} are not supported{(abi is null ? " yet" : "")}");
+            return new LoadFailure(Errno.ENOEXEC, $"{LoadFailure.Printable(path)}: {image.Architecture} programs for {os} are not supported");
         otherSystems[(os, image.Architecture)] = personality;
         return null;
     }
@@ -541,6 +544,8 @@ public sealed class Kernel : IDisposable
         // a page the file has grown over is simply touched again.
         if (thread.Process.Personality.SignalFrames is { } frames)
             frames.SetProgramCounter(thread.Process.Cpu, pc);
+        else if (thread.Process.Cpu.Architecture == CpuArchitecture.Sparc)
+            thread.Process.Cpu.WriteRegister(SparcRegister.Pc, pc);
         else
             thread.Process.Cpu.WriteRegister(X64Register.Rip, pc);
         if (pastEndOfFile != FileFault.Grown)

@@ -121,9 +121,13 @@ public sealed class Tracer : ISyscallTracer, IDisposable
             return;
         var quoted = string.Join(", ", arguments.Select(Limited));
         // The kernel put envp right after argv on the initial stack: argc, argv..., NULL, envp...
-        var stack = process.Cpu.Architecture == Trapeze.Cpu.CpuArchitecture.Arm
-            ? process.Cpu.ReadRegister(Trapeze.Cpu.ArmRegister.Sp)
-            : process.Cpu.ReadRegister(Trapeze.Cpu.X64Register.Rsp);
+        // (SunOS on SPARC: above the 64-byte register save area at %sp.)
+        var stack = process.Cpu.Architecture switch
+        {
+            Trapeze.Cpu.CpuArchitecture.Arm => process.Cpu.ReadRegister(Trapeze.Cpu.ArmRegister.Sp),
+            Trapeze.Cpu.CpuArchitecture.Sparc => process.Cpu.ReadRegister(Trapeze.Cpu.SparcRegister.O6) + 64,
+            _ => process.Cpu.ReadRegister(Trapeze.Cpu.X64Register.Rsp),
+        };
         var word = (ulong)process.Personality.Structures.Model.WordSize;
         var environmentText = options.Verbose
             ? "[" + string.Join(", ", environment.Select(Limited)) + "]"

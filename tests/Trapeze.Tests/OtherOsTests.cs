@@ -3,7 +3,7 @@ using Trapeze.Tests.Support;
 namespace Trapeze.Tests;
 
 /// <summary>
-/// FreeBSD and Darwin guests (tests/cases/other-os, built by its build.sh): no peer runs them on Linux,
+/// FreeBSD, Darwin and SunOS 4 SPARC guests (tests/cases/other-os, built by its build.sh): no peer runs them on Linux,
 /// so each program's stdout and exit status are checked against expected/NAME.stdout and NAME.status,
 /// written from those systems' documentation.
 /// </summary>
@@ -65,6 +65,70 @@ public sealed class OtherOsTests
         var darwin = Runner.RunTrapeze("syscalls", "--os", "darwin");
         Assert.Contains("| 42 | pipe | Full |", darwin.Stdout);
         Assert.Contains("| 16777216 | mach_trap | Unsupported |", darwin.Stdout);
+    }
+
+    [Fact]
+    public void SunOsTableHasItsOwnNumbers()
+    {
+        var sunos = Runner.RunTrapeze("syscalls", "--os", "sunos4");
+        Assert.Equal(0, sunos.ExitCode);
+        Assert.Contains("# SunOS 4 SPARC syscalls", sunos.Stdout);
+        Assert.Contains("| 4 | write |", sunos.Stdout);
+        Assert.Contains("| 20 | getpid | Full |", sunos.Stdout);
+        Assert.Contains("| 109 | sigblock | Full |", sunos.Stdout);
+        Assert.Contains("| 108 | sigvec | Unsupported |", sunos.Stdout);
+    }
+
+    /// <summary>The tracer names SunOS's calls by SunOS's table: 5 is open and 136 mkdir (Linux x86-64: fstat and a reserved slot).</summary>
+    [Fact]
+    public void TraceNamesSunOsCalls()
+    {
+        var result = Runner.RunTrapeze("trace", "--", Path.Combine(Build, "sunos4-sparc-errno"));
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("open(\"/nonexistent/file\", O_RDONLY) = -1 ENOENT", Squeezed(result.Stderr));
+        Assert.Contains("rmdir(\"/tmp/trapeze-sunos4-dir\") = -1 ENOTEMPTY", Squeezed(result.Stderr));
+        Assert.Contains("execve(", result.Stderr);
+    }
+
+    private static string Squeezed(string text) => System.Text.RegularExpressions.Regex.Replace(text, " +", " ");
+
+    /// <summary>The a.out magic picks SunOS; run as Linux, a SPARC program is refused with one line.</summary>
+    [Fact]
+    public void SunOsPersonalityFromTheAOutMagic()
+    {
+        var program = Path.Combine(Build, "sunos4-sparc-hello");
+        Assert.Equal("Hello world!\n", Runner.RunTrapeze("run", "--personality", "sunos4", "--", program).Stdout);
+        var asLinux = Runner.RunTrapeze("run", "--personality", "linux", "--", program);
+        Assert.Equal(126, asLinux.ExitCode);
+        Assert.Contains("SunOS 4", Assert.Single(asLinux.Stderr.Trim().Split('\n')));
+    }
+
+    /// <summary>Malformed a.out files are ENOEXEC with one line: a header whose text runs past the file, and a dynamically linked one.</summary>
+    [Theory]
+    [InlineData(0x00, 0x10000, "truncated a.out")]
+    [InlineData(0x80, 0x20, "needs SunOS's ld.so")]
+    public void BadAOutIsRefusedWithOneLine(byte flags, uint text, string why)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"trapeze-bad-aout-{flags:x}");
+        var header = new byte[64];
+        header[0] = flags;
+        header[1] = 3;
+        header[2] = 0x01;
+        header[3] = 0x0b;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(4), text);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(20), 0x2020);
+        File.WriteAllBytes(path, header);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var result = Runner.RunTrapeze("run", "--", path);
+            Assert.Equal(126, result.ExitCode);
+            Assert.Contains(why, Assert.Single(result.Stderr.Trim().Split('\n')));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace Trapeze.Cpu.Unicorn;
 /// A 32-bit ARM CPU (Unicorn's default model, a Cortex-A15: ARMv7-A with VFPv4/NEON and Thumb-2) in
 /// user mode. <c>svc</c> is the syscall instruction; the other exceptions become CPU events.
 /// </summary>
-public sealed unsafe class UnicornArmCpu : ICpu
+public sealed unsafe class UnicornArmCpu : UnicornCpu, ICpu
 {
     // Unicorn's ARM register ids (unicorn/arm.h), indexed by ArmRegister: r0-r12, sp lr pc, cpsr,
     // c13_c0_3 (TPIDRURO), fpscr, d8-d15.
@@ -18,35 +18,17 @@ public sealed unsafe class UnicornArmCpu : ICpu
     // QEMU's ARM exception numbers, as Unicorn hands them to the interrupt hook.
     private const uint UndefinedInstruction = 1, SupervisorCall = 2, PrefetchAbort = 3, DataAbort = 4, Breakpoint = 7;
 
-    /// <summary>uc_emu_start's end address: never an instruction's (the last byte of the address space).</summary>
-    private const ulong NoEnd = ulong.MaxValue;
-
-    private readonly nint engine;
-    private readonly ICpuEvents events;
-    private GCHandle self;
-    private CpuEvent? fault;
-    private Exception? eventFailure;
-    private bool disposed;
-    // Stops from other threads go through a flag a block hook reads, as UnicornX64Cpu's do (Unicorn
-    // 2.1 restarts an instruction after an asynchronous uc_emu_stop, running ldrex/strex loops oddly).
-    private readonly Lock stopGate = new();
-    private readonly byte* stopFlag = (byte*)NativeMemory.AllocZeroed(1);
-    private bool running;
-    private bool preciseStops, blockHookInstalled, hasRun;
-
     public UnicornArmCpu(ICpuEvents events)
+        : base(events, UnicornNative.ArchArm, UnicornNative.ModeArm)
     {
-        this.events = events;
-        Check(UnicornNative.OpenEngine(UnicornNative.ArchArm, UnicornNative.ModeArm, out engine), "uc_open");
-        self = GCHandle.Alloc(this);
-        var userData = GCHandle.ToIntPtr(self);
+        var userData = UserData;
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInterrupt, (nint)(delegate* unmanaged<nint, uint, nint, void>)&OnInterruptHook, userData, 1, 0, 0), "hook interrupt");
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookMemoryInvalid, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnMemoryFaultHook, userData, 1, 0, 0), "hook memory");
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstructionInvalid, (nint)(delegate* unmanaged<nint, nint, byte>)&OnInvalidInstructionHook, userData, 1, 0, 0), "hook invalid instruction");
         StartInUserMode();
     }
 
-    public CpuArchitecture Architecture => CpuArchitecture.Arm;
+    public override CpuArchitecture Architecture => CpuArchitecture.Arm;
 
     /// <summary>
     /// The state Linux starts a process in: user mode, ARM state, and the VFP/NEON unit on (CPACR
@@ -67,10 +49,6 @@ public sealed unsafe class UnicornArmCpu : ICpu
         value = 0x10;
         Check(UnicornNative.RegisterWrite(engine, RegisterIds[(int)ArmRegister.Cpsr], &value), "write cpsr");
     }
-
-    public ulong ReadRegister(X64Register register) => throw new NotSupportedException("an ARM CPU has no x86 registers");
-
-    public void WriteRegister(X64Register register, ulong value) => throw new NotSupportedException("an ARM CPU has no x86 registers");
 
     public ulong ReadRegister(ArmRegister register)
     {
@@ -131,93 +109,12 @@ public sealed unsafe class UnicornArmCpu : ICpu
         UnicornNative.RegisterWrite(engine, Fpscr, &status);
     }
 
-    public void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory)
-        => Check(UnicornNative.MemoryMapPointer(engine, guestAddress, (nuint)length, (uint)protection, hostMemory), $"map 0x{guestAddress:x}+0x{length:x}");
+    // uc_emu_start takes the state from the address: bit 0 set runs Thumb code.
+    private protected override ulong StartAddress => ReadRegister(ArmRegister.Pc) | ((ReadRegister(ArmRegister.Cpsr) & ThumbBit) != 0 ? 1UL : 0);
 
-    public void UnmapMemory(ulong guestAddress, ulong length)
-        => Check(UnicornNative.MemoryUnmap(engine, guestAddress, (nuint)length), $"unmap 0x{guestAddress:x}+0x{length:x}");
+    private protected override ulong ProgramCounter => ReadRegister(ArmRegister.Pc);
 
-    public void ProtectMemory(ulong guestAddress, ulong length, MemoryProtection protection)
-        => Check(UnicornNative.MemoryProtect(engine, guestAddress, (nuint)length, (uint)protection), $"protect 0x{guestAddress:x}+0x{length:x}");
-
-    public ICpuContext SaveContext(ICpuContext? into = null)
-    {
-        var context = into as UnicornContext ?? new UnicornContext(engine);
-        Check(UnicornNative.ContextSave(engine, context.Handle), "save context");
-        return context;
-    }
-
-    public void RestoreContext(ICpuContext context)
-        => Check(UnicornNative.ContextRestore(engine, ((UnicornContext)context).Handle), "restore context");
-
-    public void EnablePreciseStops() => preciseStops = true;
-
-    public CpuEvent Run()
-    {
-        fault = null;
-        eventFailure = null;
-        if (preciseStops && !blockHookInstalled)
-        {
-            Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookBlock, StopCheck.Code, (nint)stopFlag, 1, 0, 0), "hook blocks");
-            if (hasRun)
-                FlushTranslations();
-            blockHookInstalled = true;
-        }
-        hasRun = true;
-        // uc_emu_start takes the state from the address: bit 0 set runs Thumb code.
-        var start = ReadRegister(ArmRegister.Pc) | ((ReadRegister(ArmRegister.Cpsr) & ThumbBit) != 0 ? 1UL : 0);
-        lock (stopGate)
-            running = true;
-        // Unicorn stops quietly when the PC reaches `until`: an address no code can be at, so a jump to 0 faults.
-        var result = UnicornNative.EmulationStart(engine, start, NoEnd, 0, 0);
-        lock (stopGate)
-            running = false;
-        if (eventFailure is { } failure)
-        {
-            eventFailure = null;
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
-        }
-        var pc = ReadRegister(ArmRegister.Pc);
-        if (fault is { } stop)
-            return stop;
-        return result switch
-        {
-            0 => new CpuEvent(CpuEventKind.Stopped, pc),
-            10 => new CpuEvent(CpuEventKind.InvalidInstruction, pc),
-            _ => new CpuEvent(CpuEventKind.MemoryFault, pc, pc, Unmapped: true),
-        };
-    }
-
-    public void RequestStop()
-    {
-        lock (stopGate)
-        {
-            if (disposed || !running)
-                return;
-            if (blockHookInstalled)
-                Volatile.Write(ref *stopFlag, 1);
-            else
-                UnicornNative.EmulationStop(engine);
-        }
-    }
-
-    public void FlushTranslations()
-        => Check(UnicornNative.Control(engine, UnicornNative.ControlFlushTranslations | UnicornNative.ControlWriteNoArgument, 0), "flush translations");
-
-    public void Dispose()
-    {
-        lock (stopGate)
-        {
-            if (disposed)
-                return;
-            disposed = true;
-        }
-        UnicornNative.Close(engine);
-        NativeMemory.Free(stopFlag);
-        self.Free();
-    }
-
-    private static UnicornArmCpu From(nint userData) => (UnicornArmCpu)GCHandle.FromIntPtr(userData).Target!;
+    private static UnicornArmCpu From(nint userData) => From<UnicornArmCpu>(userData);
 
     /// <summary>
     /// svc is the system call (the PC is already past it); an undefined instruction, an abort or bkpt
@@ -256,10 +153,7 @@ public sealed unsafe class UnicornArmCpu : ICpu
     [UnmanagedCallersOnly]
     private static byte OnMemoryFaultHook(nint engine, int type, ulong address, int size, long value, nint userData)
     {
-        var cpu = From(userData);
-        var unmapped = type is >= 19 and <= 21;
-        var write = type is 20 or 22;
-        cpu.fault ??= new CpuEvent(CpuEventKind.MemoryFault, cpu.ReadRegister(ArmRegister.Pc), address, Write: write, Unmapped: unmapped);
+        From(userData).OnMemoryFault(type, address);
         return 0;
     }
 
@@ -269,11 +163,5 @@ public sealed unsafe class UnicornArmCpu : ICpu
         var cpu = From(userData);
         cpu.fault ??= new CpuEvent(CpuEventKind.InvalidInstruction, cpu.ReadRegister(ArmRegister.Pc));
         return 0;
-    }
-
-    private static void Check(int code, string what)
-    {
-        if (code != 0)
-            throw new CpuException($"{what}: {UnicornNative.Describe(code)}");
     }
 }

@@ -12,6 +12,9 @@ internal static unsafe partial class UnicornNative
     public const int Mode32 = 4;
     public const int ArchArm = 1;
     public const int ModeArm = 0;
+    public const int ArchSparc = 6;
+    public const int ModeSparc32 = 1 << 2;
+    public const int ModeBigEndian = 1 << 30;
 
     public const int HookInterrupt = 1;
     public const int HookInstruction = 2;
@@ -100,6 +103,9 @@ internal static unsafe partial class UnicornNative
 
     [LibraryImport(Library, EntryPoint = "uc_context_restore")]
     public static partial int ContextRestore(nint engine, nint context);
+
+    [LibraryImport(Library, EntryPoint = "uc_context_size")]
+    public static partial nuint ContextSize(nint engine);
 
     [LibraryImport(Library, EntryPoint = "uc_context_free")]
     public static partial int ContextFree(nint context);

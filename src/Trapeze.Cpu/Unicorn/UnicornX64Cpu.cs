@@ -575,6 +575,7 @@ public sealed class UnicornPlatform : IPlatform
     public ICpu CreateCpu(ICpuEvents events, CpuArchitecture architecture = CpuArchitecture.X86_64) => architecture switch
     {
         CpuArchitecture.Arm => new UnicornArmCpu(events),
+        CpuArchitecture.Sparc => new UnicornSparcCpu(events),
         _ => new UnicornX64Cpu(events, architecture),
     };
 }

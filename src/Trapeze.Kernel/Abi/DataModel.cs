@@ -19,6 +19,9 @@ public enum CType
 
     /// <summary>Four bytes of explicit padding (the __pad fields of the kernel's headers).</summary>
     Pad4,
+
+    /// <summary>short, unsigned short: 2 bytes (SunOS 4's dev_t, mode_t, uid_t and nlink).</summary>
+    Short,
 }
 
 /// <summary>How a CPU's C compiler lays data out: word size, byte order, the alignment of 64-bit integers.</summary>
@@ -33,8 +36,12 @@ public sealed record DataModel(string Name, int WordSize, int LongLongAlignment,
     /// <summary>ARM EABI: ILP32 with long long aligned to 8 bytes.</summary>
     public static readonly DataModel ArmEabi = new("ILP32 (ARM EABI)", 4, 8);
 
+    /// <summary>SPARC (the SunOS 4 C compiler's): ILP32, big-endian, long long aligned to 8 bytes.</summary>
+    public static readonly DataModel Sparc = new("ILP32 (SPARC, big-endian)", 4, 8, BigEndian: true);
+
     public int SizeOf(CType type) => type switch
     {
+        CType.Short => 2,
         CType.Int or CType.Pad4 => 4,
         CType.LongLong => 8,
         _ => WordSize,
@@ -42,6 +49,7 @@ public sealed record DataModel(string Name, int WordSize, int LongLongAlignment,
 
     public int AlignmentOf(CType type) => type switch
     {
+        CType.Short => 2,
         CType.Int or CType.Pad4 => 4,
         CType.LongLong => LongLongAlignment,
         _ => WordSize,
@@ -108,6 +116,13 @@ public sealed class GuestLayout
                 else
                     BinaryPrimitives.WriteInt64LittleEndian(at, values[i]);
             }
+            else if (Model.SizeOf(types[i]) == 2)
+            {
+                if (Model.BigEndian)
+                    BinaryPrimitives.WriteInt16BigEndian(at, (short)values[i]);
+                else
+                    BinaryPrimitives.WriteInt16LittleEndian(at, (short)values[i]);
+            }
             else if (Model.BigEndian)
             {
                 BinaryPrimitives.WriteInt32BigEndian(at, (int)values[i]);
@@ -143,9 +158,12 @@ public sealed class GuestLayout
         for (var i = 0; i < types.Length; i++)
         {
             var at = source[offsets[i]..];
-            values[i] = Model.SizeOf(types[i]) == 8
-                ? (Model.BigEndian ? BinaryPrimitives.ReadInt64BigEndian(at) : BinaryPrimitives.ReadInt64LittleEndian(at))
-                : (Model.BigEndian ? BinaryPrimitives.ReadUInt32BigEndian(at) : BinaryPrimitives.ReadUInt32LittleEndian(at));
+            values[i] = Model.SizeOf(types[i]) switch
+            {
+                8 => Model.BigEndian ? BinaryPrimitives.ReadInt64BigEndian(at) : BinaryPrimitives.ReadInt64LittleEndian(at),
+                2 => Model.BigEndian ? BinaryPrimitives.ReadUInt16BigEndian(at) : BinaryPrimitives.ReadUInt16LittleEndian(at),
+                _ => Model.BigEndian ? BinaryPrimitives.ReadUInt32BigEndian(at) : BinaryPrimitives.ReadUInt32LittleEndian(at),
+            };
         }
     }
 }

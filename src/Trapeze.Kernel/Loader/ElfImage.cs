@@ -30,6 +30,9 @@ public sealed class ElfImage
     /// <summary>A Mach-O program's whole file (MachOImage reads its load commands from it); null for ELF.</summary>
     public byte[]? MachOData { get; init; }
 
+    /// <summary>A SunOS a.out program's magic (ZMAGIC, NMAGIC or OMAGIC); null for ELF and Mach-O.</summary>
+    public ushort? AOutMagic { get; init; }
+
     /// <summary>How a Mach-O program starts (LC_MAIN or LC_UNIXTHREAD); null for ELF.</summary>
     public MachOStart? MachOStart { get; init; }
     public required bool IsPositionIndependent { get; init; }

@@ -98,10 +98,12 @@ public static class ProgramFile
         }
     }
 
-    /// <summary>An ELF file read by offset, or a Mach-O file read whole (its load commands point anywhere in it).</summary>
+    /// <summary>An ELF or a.out file read by offset, or a Mach-O file read whole (its load commands point anywhere in it).</summary>
     private static LoadFailure? ParseImage(ExecutableFile file, ReadOnlySpan<byte> prefix, string path, out ElfImage? image)
     {
         image = null;
+        if (AOutImage.MagicOf(prefix) is not null)
+            return AOutImage.Parse(file, prefix, path, out image);
         if (!MachOImage.IsMachO(prefix))
             return ElfImage.Parse(file, path, out image);
         if (file.Length > MachOImage.SizeMaximum)

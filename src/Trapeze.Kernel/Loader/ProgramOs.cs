@@ -11,7 +11,7 @@ public enum ProgramOs
     SunOs4,
 }
 
-/// <summary>Reads the system a program file is for: ELF's EI_OSABI or FreeBSD's ABI note, Mach-O's magic.</summary>
+/// <summary>Reads the system a program file is for: ELF's EI_OSABI or FreeBSD's ABI note, Mach-O's magic, a SunOS SPARC a.out's magic and machine type.</summary>
 public static class ProgramOsDetector
 {
     private const byte OsAbiFreeBsd = 9;
@@ -34,6 +34,8 @@ public static class ProgramOsDetector
     {
         if (MachOImage.IsMachO(data))
             return ProgramOs.Darwin;
+        if (AOutImage.MagicOf(data) is not null)
+            return ProgramOs.SunOs4;
         if (data.Length < 52 || data[0] != 0x7f || data[1] != (byte)'E')
             return ProgramOs.Linux;
         if (data[7] == OsAbiFreeBsd || HasFreeBsdNote(data))

@@ -15,6 +15,8 @@ internal static class ProgramStart
     /// </summary>
     public static LoadFailure? Load(Process process, ProgramToRun toRun, IReadOnlyList<string> environment)
     {
+        if (process.Personality is Personalities.SunOsSparcPersonality sunOs)
+            return SunOsProgramStart.Load(process, toRun, environment, sunOs);
         if (process.Personality is Personalities.BsdPersonality bsd)
             return BsdProgramStart.Load(process, toRun, environment, bsd);
         var (image, path, arguments) = (toRun.Image, toRun.Path, toRun.Arguments);

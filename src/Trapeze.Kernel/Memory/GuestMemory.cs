@@ -97,14 +97,34 @@ public sealed unsafe class GuestMemory(AddressSpace space)
         return Errno.None;
     }
 
+    /// <summary>
+    /// The guest CPU's byte order is big-endian (SPARC): integers read and written one at a time are
+    /// swapped; structures go through their <see cref="Abi.GuestLayout"/>, which knows their fields.
+    /// </summary>
+    public bool BigEndian { get; init; }
+
+    private static bool IsInteger<T>() => typeof(T) == typeof(int) || typeof(T) == typeof(uint) || typeof(T) == typeof(long)
+        || typeof(T) == typeof(ulong) || typeof(T) == typeof(short) || typeof(T) == typeof(ushort);
+
     public Errno Read<T>(GuestAddress address, out T value) where T : unmanaged
     {
         value = default;
-        return Read(address, MemoryMarshal.AsBytes(new Span<T>(ref value)));
+        var bytes = MemoryMarshal.AsBytes(new Span<T>(ref value));
+        var error = Read(address, bytes);
+        if (BigEndian && IsInteger<T>())
+            bytes.Reverse();
+        return error;
     }
 
     public Errno Write<T>(GuestAddress address, in T value) where T : unmanaged
-        => Write(address, MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)));
+    {
+        if (!BigEndian || !IsInteger<T>())
+            return Write(address, MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)));
+        var copy = value;
+        var bytes = MemoryMarshal.AsBytes(new Span<T>(ref copy));
+        bytes.Reverse();
+        return Write(address, bytes);
+    }
 
     /// <summary>Reads a NUL-terminated string of at most <paramref name="maximum"/> bytes (ENAMETOOLONG past it).</summary>
     public Errno ReadCString(CString pointer, out string value, int maximum = PathMax)

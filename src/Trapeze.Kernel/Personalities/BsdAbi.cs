@@ -86,7 +86,8 @@ public sealed class BsdAbi
             if (byName.TryGetValue(name, out var value))
                 fcntlCommands.TryAdd(value, (int)Enum.Parse<FcntlCommand>(name));
         }
-        directoryFd = byName["AT_FDCWD"];
+        // SunOS 4 has no *at calls, so no AT_FDCWD.
+        directoryFd = byName.GetValueOrDefault("AT_FDCWD", -100);
     }
 
     /// <summary>The system's name as the CLI spells it (--personality, syscalls --os).</summary>
@@ -129,6 +130,31 @@ public sealed class BsdAbi
         Version = ("FreeBSD", "14.0-RELEASE", 1400097),
     };
 
+    /// <summary>
+    /// SunOS 4.1 (4.3BSD's calls and numbering, with System V's errno past ENOSYS's 90): no *at calls, no
+    /// MAP_ANON (anonymous memory is a MAP_PRIVATE mapping of /dev/zero), and getpid, getuid, getgid
+    /// answering in two registers.
+    /// </summary>
+    public static BsdAbi SunOs4 { get; } = new("sunos4", SunOs4Constants.All, SunOs4SyscallNumbers.All,
+        new Dictionary<string, string>
+        {
+            ["exit"] = "exit_group",
+            ["pipe"] = "pipe_pair",
+            ["getpid"] = "sunos_getpid",
+            ["getuid"] = "sunos_getuid",
+            ["getgid"] = "sunos_getgid",
+            ["brk"] = "sunos_brk",
+            ["setpgrp"] = "setpgid",
+        },
+        new HashSet<string>(CommonCalls)
+        {
+            "creat", "stat", "lstat", "fstat", "sunos_getpid", "sunos_getuid", "sunos_getgid", "sunos_brk", "getpagesize",
+            "getdtablesize", "sigblock", "sigsetmask", "madvise",
+        })
+    {
+        Version = ("SunOS", "4.1.4", 0),
+    };
+
     public static BsdAbi Darwin { get; } = new("darwin", DarwinConstants.All, DarwinSyscallNumbers.All,
         new Dictionary<string, string>
         {
@@ -157,6 +183,9 @@ public sealed class BsdAbi
 
     public long SignalFromLinux(int linux) => signalFromLinux.GetValueOrDefault(linux, linux);
 
+    /// <summary>Linux's number for one of the system's signals; 0 for a number the system does not define.</summary>
+    public int SignalToLinux(long signal) => signalToLinux.GetValueOrDefault(signal, 0);
+
     /// <summary>The handler a table entry binds to, wrapped in the entry's translations; null where Linux's meaning differs.</summary>
     internal SyscallDefinition? Bind(string name, SyscallDefinition? definition, Action<GuestThread, ulong> writeSecondResult)
     {
@@ -167,7 +196,7 @@ public sealed class BsdAbi
             return null;
         var rules = RulesFor(name);
         var original = definition.Invoke;
-        var twoResults = handler is "fork" or "vfork" or "pipe_pair";
+        var twoResults = handler is "fork" or "vfork" or "pipe_pair" or "sunos_getpid" or "sunos_getuid" or "sunos_getgid";
         Result Invoke(GuestThread thread, in SyscallArguments arguments)
         {
             thread.SecondResult = 0;

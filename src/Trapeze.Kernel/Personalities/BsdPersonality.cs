@@ -50,9 +50,21 @@ public abstract class BsdPersonality : LinuxPersonality
 
     private static SyscallDefinition? Bind(BsdAbi abi, string name, SyscallDefinition? definition)
     {
+        // SunOS's personality reads the real number from %o0 before it looks the call up: entry 0 is never dispatched.
+        if (abi == BsdAbi.SunOs4 && name == "syscall")
+            return new SyscallDefinition(name, Support.Full, "syscall(2): the number in %o0 and the arguments after it, served as that call", name, static (GuestThread _, in SyscallArguments _) => Errno.ENOSYS, []);
         if (Refused.TryGetValue(name, out var note))
             return new SyscallDefinition(name, Support.Unsupported, note, name, static (GuestThread _, in SyscallArguments _) => Errno.ENOSYS, []);
-        return abi.Bind(name, definition, static (thread, value) => thread.Process.Cpu.WriteRegister(X64Register.Rdx, value));
+        return abi.Bind(name, definition, static (thread, value) => WriteSecondResult(thread.Process.Cpu, value));
+    }
+
+    /// <summary>The second result's register: RDX/EDX on x86, %o1 on SPARC.</summary>
+    private static void WriteSecondResult(ICpu cpu, ulong value)
+    {
+        if (cpu.Architecture == CpuArchitecture.Sparc)
+            cpu.WriteRegister(SparcRegister.O1, value);
+        else
+            cpu.WriteRegister(X64Register.Rdx, value);
     }
 
     /// <summary>The value, or the system's errno with the carry flag set (what the libc stubs test with jb/jae).</summary>

@@ -7,7 +7,7 @@ namespace Trapeze.Kernel.Syscalls;
 /// <summary>Calls the BSD-derived personalities have and Linux does not (bound by their tables' aliases).</summary>
 public static class BsdCalls
 {
-    [Syscall("pipe_pair", Returns = ResultKind.Fd, Support = Support.Full, Note = "the historical pipe(): the read end in RAX/EAX, the write end as the second result (RDX/EDX)")]
+    [Syscall("pipe_pair", Returns = ResultKind.Fd, Support = Support.Full, Note = "the historical pipe(): the read end as the result, the write end as the second (RDX/EDX on x86, %o1 on SPARC)")]
     public static Result PipePair(GuestThread thread) => Descriptors.CreatePipe(thread, 0);
 
     /// <summary>cpuset_getaffinity(2): the mask of CPUs as a bit per CPU, in a cpuset_t of the caller's size.</summary>

@@ -14,7 +14,7 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
     {
         Cpu = platform.CreateCpu(this, architecture);
         Space = new AddressSpace(Cpu);
-        Memory = new GuestMemory(Space);
+        Memory = new GuestMemory(Space) { BigEndian = architecture == CpuArchitecture.Sparc };
     }
 
     public ICpu Cpu { get; }

@@ -6,6 +6,9 @@
 #   asm/darwin-i386-*.s    ld64.lld has no i386: as --32 + ld + macho.py, LC_MAIN and LC_UNIXTHREAD -> NAME, NAME-unixthread
 #   c/*.c            clang --target=x86_64-unknown-freebsd -ffreestanding + ld.lld         -> freebsd-x86_64-NAME
 #                    clang --target=x86_64-apple-macos10.8 + ld64.lld -lSystem             -> darwin-x86_64-NAME
+#   asm/sunos4-sparc-*.s  as -Av7 + ld -T sunos4.ld + objcopy -O binary, wrapped by aout.py in the
+#                    a.out header SunOS 4's ld writes: ZMAGIC -> NAME (hello also NMAGIC, OMAGIC -> NAME-nmagic, -omagic)
+#   sunos4/*.c       clang --target=sparc -S, as -Av7 (refuses V8's multiply and divide), the same link -> sunos4-sparc-NAME
 # Neither system's libSystem nor libc is here: libSystem.tbd is a stub that only names the library
 # (and dyld_stub_binder, which ld64 always imports). OtherOsTests compares each with expected/NAME.stdout.
 set -euo pipefail
@@ -52,5 +55,34 @@ for src in c/*.c; do
     clang --target=x86_64-apple-macos10.8 "${cflags[@]}" -c -o "$out/darwin-$base.o" "$src"
     "${darwin_link[@]}" -o "$out/darwin-x86_64-$base" "$out/darwin-$base.o"
   fi
+done
+
+# aout SOURCE.o KIND OUT: link at SunOS 4's addresses, then the a.out around the memory image.
+aout() {
+  case "$2" in zmagic) start=0x2020 align=0x2000 ;; nmagic) start=0x2000 align=0x2000 ;; omagic) start=0x2000 align=8 ;; esac
+  sparc64-linux-gnu-ld -m elf32_sparc -T sunos4.ld --defsym TEXT_START=$start --defsym DATA_ALIGN=$align -o "$out/aout.elf" "$1"
+  sparc64-linux-gnu-objcopy -O binary "$out/aout.elf" "$out/aout.bin"
+  sparc64-linux-gnu-nm "$out/aout.elf" > "$out/aout.nm"
+  python3 aout.py "$2" "$out/aout.bin" "$out/aout.nm" "$3"
+  chmod +x "$3"
+  rm -f "$out/aout.elf" "$out/aout.bin" "$out/aout.nm"
+}
+for src in asm/sunos4-sparc-*.s; do
+  base=$(basename "$src" .s)
+  newer "$src" "$out/$base" || newer aout.py "$out/$base" || continue
+  sparc64-linux-gnu-as -32 -Av7 -o "$out/$base.o" "$src"
+  aout "$out/$base.o" zmagic "$out/$base"
+  if [ "$base" = sunos4-sparc-hello ]; then
+    aout "$out/$base.o" nmagic "$out/$base-nmagic"
+    aout "$out/$base.o" omagic "$out/$base-omagic"
+  fi
+done
+for src in sunos4/*.c; do
+  base=sunos4-sparc-$(basename "$src" .c)
+  newer "$src" "$out/$base" || [ sunos4/sys.h -nt "$out/$base" ] || newer aout.py "$out/$base" || continue
+  clang --target=sparc-unknown-none-elf "${cflags[@]}" -S -o "$out/$base.s" "$src"
+  sparc64-linux-gnu-as -32 -Av7 -o "$out/$base.o" "$out/$base.s"
+  aout "$out/$base.o" zmagic "$out/$base"
+  rm -f "$out/$base.s"
 done
 rm -f "$out"/*.o

@@ -12,9 +12,14 @@ public sealed partial class LinuxStructures
     private readonly GuestLayout? stat;
     private readonly GuestLayout? ioVector;
 
-    public LinuxStructures(DataModel model)
+    /// <summary>Another system's struct stat, its fields named as Linux's (st_dev ... st_ctime_nsec); others are written zero.</summary>
+    private readonly GuestLayout? systemStat;
+
+    /// <param name="systemStat">The stat structure of a system that is not Linux (SunOS 4's), declared by field names.</param>
+    public LinuxStructures(DataModel model, GuestLayout? systemStat = null)
     {
         Model = model;
+        this.systemStat = systemStat;
         if (model.WordSize == 8)
             return; // LP64: the kernel types are the guest's layout; copies stay plain struct copies.
         // struct stat64 (arch/x86 and arch/arm uapi asm/stat.h: the same fields; the padding differs
@@ -34,13 +39,61 @@ public sealed partial class LinuxStructures
     public DataModel Model { get; }
 
     /// <summary>The size of the stat structure the stat family writes (struct stat, or stat64 on 32-bit).</summary>
-    public int StatSize => stat?.Size ?? System.Runtime.CompilerServices.Unsafe.SizeOf<LinuxStat>();
+    public int StatSize => systemStat?.Size ?? stat?.Size ?? System.Runtime.CompilerServices.Unsafe.SizeOf<LinuxStat>();
+
+    private static long StatField(string name, in LinuxStat status) => name switch
+    {
+        "st_dev" => (long)status.Device,
+        "st_ino" => (long)status.Inode,
+        "st_mode" => status.Mode,
+        "st_nlink" => (long)status.LinkCount,
+        "st_uid" => status.UserId,
+        "st_gid" => status.GroupId,
+        "st_rdev" => (long)status.SpecialDevice,
+        "st_size" => status.Size,
+        "st_blksize" => status.BlockSize,
+        "st_blocks" => status.Blocks,
+        "st_atime" => status.AccessSeconds,
+        "st_atime_nsec" => status.AccessNanoseconds,
+        "st_mtime" => status.ModifySeconds,
+        "st_mtime_nsec" => status.ModifyNanoseconds,
+        "st_ctime" => status.ChangeSeconds,
+        "st_ctime_nsec" => status.ChangeNanoseconds,
+        _ => 0,
+    };
+
+    private static void SetStatField(string name, long value, ref LinuxStat status)
+    {
+        switch (name)
+        {
+            case "st_dev": status.Device = (ulong)value; break;
+            case "st_ino": status.Inode = (ulong)value; break;
+            case "st_mode": status.Mode = (uint)value; break;
+            case "st_nlink": status.LinkCount = (ulong)value; break;
+            case "st_uid": status.UserId = (uint)value; break;
+            case "st_gid": status.GroupId = (uint)value; break;
+            case "st_rdev": status.SpecialDevice = (ulong)value; break;
+            case "st_size": status.Size = (int)value; break;
+            case "st_blksize": status.BlockSize = (int)value; break;
+            case "st_blocks": status.Blocks = (int)value; break;
+            case "st_atime": status.AccessSeconds = (int)value; break;
+            case "st_mtime": status.ModifySeconds = (int)value; break;
+            case "st_ctime": status.ChangeSeconds = (int)value; break;
+        }
+    }
 
     public int IoVectorSize => ioVector?.Size ?? 16;
 
     /// <summary>The stat family's answer in the guest's layout.</summary>
     public Errno WriteStat(GuestMemory memory, GuestAddress address, in LinuxStat status)
     {
+        if (systemStat is not null)
+        {
+            Span<long> named = stackalloc long[systemStat.Names.Count];
+            for (var index = 0; index < named.Length; index++)
+                named[index] = StatField(systemStat.Names[index], status);
+            return systemStat.Write(memory, address, named);
+        }
         if (stat is null)
             return memory.Write(address, status);
         Span<long> values =
@@ -56,6 +109,16 @@ public sealed partial class LinuxStructures
     /// <summary>A stat structure the guest holds, as the kernel's (the tracer prints what a call wrote).</summary>
     public Errno ReadStat(GuestMemory memory, GuestAddress address, out LinuxStat status)
     {
+        if (systemStat is not null)
+        {
+            status = default;
+            Span<long> named = stackalloc long[systemStat.Names.Count];
+            if (systemStat.Read(memory, address, named) is var error and not Errno.None)
+                return error;
+            for (var index = 0; index < named.Length; index++)
+                SetStatField(systemStat.Names[index], named[index], ref status);
+            return Errno.None;
+        }
         if (stat is null)
             return memory.Read(address, out status);
         status = default;
@@ -123,16 +186,21 @@ public sealed partial class LinuxStructures
             return result;
         }
         time = default;
-        if (thread.Memory.Read(address, out ulong words) is var fault and not Errno.None)
+        if (thread.Memory.Read(address, out int seconds) is var fault and not Errno.None)
             return fault;
-        time = new Timespec { Seconds = (int)(uint)words, Nanoseconds = (int)(uint)(words >> 32) };
+        if (thread.Memory.Read(address + 4, out int fraction) is var fractionFault and not Errno.None)
+            return fractionFault;
+        time = new Timespec { Seconds = seconds, Nanoseconds = fraction };
         return Errno.None;
     }
 
+    /// <summary>Two 32-bit longs in the guest's byte order, or x86-64's timespec.</summary>
     public static Errno WriteTime(Tasks.GuestThread thread, GuestAddress address, in Timespec time)
-        => thread.OldTimeLayout
-            ? thread.Memory.Write(address, (ulong)(uint)time.Seconds | ((ulong)(uint)time.Nanoseconds << 32))
-            : thread.Memory.Write(address, time);
+    {
+        if (!thread.OldTimeLayout)
+            return thread.Memory.Write(address, time);
+        return thread.Memory.Write(address, (int)time.Seconds) is var fault and not Errno.None ? fault : thread.Memory.Write(address + 4, (int)time.Nanoseconds);
+    }
 
     /// <summary>A C long (time_t of time(2)): the word of the data model.</summary>
     public Errno WriteLong(GuestMemory memory, GuestAddress address, long value)

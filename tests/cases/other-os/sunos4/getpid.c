@@ -1,0 +1,23 @@
+/* getpid(2) answers the process ID in %o0 and the parent's in %o1 (SunOS 4 has no getppid call:
+ * libc's getppid takes %o1); getuid(2) answers the real and effective user IDs the same way. */
+#include "sys.h"
+void _start(void)
+{
+  struct result me = sc(SYS_getpid, 0, 0, 0);
+  line("pid positive", me.value > 0);
+  line("parent pid positive", me.second > 0);
+  long pid = do_fork();
+  if (pid == 0)
+  {
+    struct result child = sc(SYS_getpid, 0, 0, 0);
+    line("child's parent is the parent", child.second == me.value);
+    line("child differs", child.value != me.value);
+    leave(0);
+  }
+  int status;
+  call4(SYS_wait4, pid, &status, 0, 0);
+  line("fork answered the child's pid", pid != me.value && pid > 0);
+  struct result ids = sc(SYS_getuid, 0, 0, 0);
+  line("real and effective uid agree", ids.value == ids.second);
+  leave(0);
+}
