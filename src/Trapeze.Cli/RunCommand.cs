@@ -27,7 +27,8 @@ internal static class RunCommand
         network.AcceptOnlyFromAmong("host", "none");
         var personality = new Option<string?>("--personality") { Description = "Run every program as this system's: linux, freebsd, darwin or sunos4 (default: what the file says)" };
         personality.AcceptOnlyFromAmong("linux", "freebsd", "darwin", "sunos4");
-        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal, network, personality };
+        var gdb = new Option<string?>("--gdb") { HelpName = "HOST:PORT|PATH", Description = "Stop before the first instruction and wait for gdb on a TCP address or a Unix socket path" };
+        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal, network, personality, gdb };
         var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
@@ -51,25 +52,49 @@ internal static class RunCommand
             var path = result.GetValue(program)!;
             var argv = new List<string> { result.GetValue(argv0) ?? path };
             argv.AddRange(result.GetValue(arguments) ?? []);
-            return Execute(options, path, argv, environment);
+            return Execute(options, path, argv, environment, result.GetValue(gdb));
         });
         return command;
     }
 
-    public static int Execute(KernelOptions options, string path, List<string> argv, List<string> environment)
+    public static int Execute(KernelOptions options, string path, List<string> argv, List<string> environment, string? gdbAddress = null)
     {
         using var kernel = new Kernel.Kernel(options);
         using var forwarding = kernel.ForwardHostSignals();
         ExitStatus status;
+        Trapeze.Debugger.GdbServer? gdb = null;
         try
         {
-            status = kernel.Run(path, argv, environment);
+            if (gdbAddress is null)
+            {
+                status = kernel.Run(path, argv, environment);
+            }
+            else
+            {
+                try
+                {
+                    gdb = Trapeze.Debugger.GdbServer.Start(kernel, gdbAddress);
+                }
+                catch (Exception error) when (error is System.Net.Sockets.SocketException or IOException or FormatException or UnauthorizedAccessException)
+                {
+                    Console.Error.WriteLine($"trapeze: --gdb {gdbAddress}: {error.Message}");
+                    return UsageError;
+                }
+                var process = kernel.Start(path, argv, environment);
+                gdb.Attach(process);
+                Console.Error.WriteLine($"trapeze: waiting for gdb on {gdbAddress}");
+                status = kernel.Run(process);
+            }
         }
         catch (ExecutableException error)
         {
             // A shell's convention: 127 when the program is missing, 126 when it cannot be run.
             Console.Error.WriteLine($"trapeze: {error.Failure.Message}");
             return error.Failure.Errno == Errno.ENOENT ? NotFound : CannotExecute;
+        }
+        finally
+        {
+            gdb?.Dispose();
         }
         // As shells do, a death by SIGINT (the user's Ctrl-C) or SIGPIPE (a reader that went away) goes unreported.
         if (status.Signal is { } signal && signal is not (Signal.SIGINT or Signal.SIGPIPE))

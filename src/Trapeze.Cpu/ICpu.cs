@@ -23,6 +23,10 @@ public enum CpuEventKind
     InvalidInstruction,
     /// <summary>A privileged instruction in user mode (<c>hlt</c>): general protection.</summary>
     GeneralProtection,
+    /// <summary>The run reached a breakpoint of <see cref="ICpuDebugging"/> (<see cref="CpuEvent.Address"/>), before executing it.</summary>
+    Breakpoint,
+    /// <summary>An instruction touched a watched address (<see cref="CpuEvent.Address"/>; <see cref="CpuEvent.Number"/> is the <see cref="WatchKind"/> that caught it); the run stopped after it.</summary>
+    Watchpoint,
 }
 
 /// <summary>One event that ended a run of guest code, with the program counter where it happened.</summary>

@@ -183,6 +183,9 @@ public sealed class Kernel : IDisposable
     /// default) costs one check per syscall. See <see cref="SyscallHooks"/> for scripting.
     /// </summary>
     public ISyscallTracer? Tracer { get; set; }
+
+    /// <summary>May stop guest threads at ptrace's points (a debugger stub); null costs one check at each.</summary>
+    public ISupervisor? Supervisor { get; set; }
     public LinuxX64Personality LinuxX64 { get; } = new();
     public LinuxI386Personality LinuxI386 => linuxI386 ??= new();
     public LinuxArmPersonality LinuxArm => linuxArm ??= new();
@@ -449,6 +452,7 @@ public sealed class Kernel : IDisposable
                 Detail = $"at 0x{cpuEvent.Address:x} ({(cpuEvent.Unmapped ? "unmapped" : "protection")} {(cpuEvent.Write ? "write" : "access")}, pc 0x{pc:x})",
             },
             CpuEventKind.InvalidInstruction => new SignalInfo { Signal = (int)Signal.SIGILL, Code = 2, Address = pc, TrapNumber = 6, Detail = $"at 0x{pc:x}" },
+            CpuEventKind.Breakpoint or CpuEventKind.Watchpoint => new SignalInfo { Signal = (int)Signal.SIGTRAP, Code = 4, TrapNumber = 1, Detail = $"at 0x{pc:x} (debug trap)" },
             CpuEventKind.GeneralProtection => new SignalInfo { Signal = (int)Signal.SIGSEGV, Code = SignalInformation.Kernel, Address = 0, TrapNumber = 13, Detail = $"at 0x{pc:x} (general protection)" },
             _ => cpuEvent.Number switch
             {

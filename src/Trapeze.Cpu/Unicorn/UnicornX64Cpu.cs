@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Trapeze.Cpu.Unicorn;
 
 /// <summary>An x86 CPU on Unicorn 2, in long mode or 32-bit protected mode. One instance serves one guest address space.</summary>
-public sealed unsafe class UnicornX64Cpu : ICpu
+public sealed unsafe partial class UnicornX64Cpu : ICpu
 {
     // Unicorn's x86 register ids (unicorn/x86.h), indexed by X64Register.
     private static readonly int[] LongModeIds =
@@ -364,6 +364,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
                 FlushTranslations();
             blockHookInstalled = true;
         }
+        PrepareDebugRun();
         hasRun = true;
         var start = ReadRegister(X64Register.Rip);
         lock (stopGate)
@@ -372,7 +373,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
             *stopFlag = 0;
         }
         // "until" is an address no guest can execute: 0 would make a jump to address 0 end the run quietly.
-        var result = UnicornNative.EmulationStart(engine, start, ulong.MaxValue, 0, 0);
+        var result = UnicornNative.EmulationStart(engine, start, ulong.MaxValue, 0, SingleStep ? 1u : 0u);
         lock (stopGate)
             running = false;
         if (eventFailure is { } failure)
@@ -382,7 +383,9 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         }
         var pc = ReadRegister(X64Register.Rip);
         if (fault is { } stop)
-            return stop;
+            return FinishDebugStop(stop);
+        if (TakeWatchHit(pc) is { } watched)
+            return watched;
         return result switch
         {
             // Unicorn also ends a run quietly after hlt: the kernel tells that from a stop it asked for.
@@ -420,6 +423,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         if (globalDescriptors != null)
             NativeMemory.AlignedFree(globalDescriptors);
         NativeMemory.Free(stopFlag);
+        NativeMemory.Free(watchFlag);
         self.Free();
     }
 

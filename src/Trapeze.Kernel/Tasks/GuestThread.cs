@@ -121,6 +121,9 @@ public sealed class GuestThread
     /// <summary>i386: this thread's TLS descriptors (GDT entries 12-14), put into the GDT whenever it gets the CPU, as Linux's load_TLS does.</summary>
     internal ulong[]? TlsDescriptors { get; set; }
 
+    /// <summary>The supervisor stopped a call at its entry: the next run starts on its syscall instruction again.</summary>
+    internal ulong? RepeatSyscallAt { get; set; }
+
     /// <summary>Where the call being dispatched returns to (a new thread or child starts there).</summary>
     public ulong NextInstruction { get; internal set; }
 
@@ -241,10 +244,13 @@ public sealed class GuestThread
             {
                 PendingExec = null;
                 ExecCalls.Complete(this, exec);
+                Kernel.Supervisor?.Executed(this);
                 continue;
             }
             if (Blocked is { } call)
             {
+                // A supervisor sees the thread before it sleeps too (vfork's parent reports the vfork first).
+                Kernel.Supervisor?.BeforeRun(this);
                 Sleep(call.Wait);
                 if (Killed)
                     break;
@@ -264,8 +270,19 @@ public sealed class GuestThread
                 break;
             if (Blocked is not null || PendingExec is not null)
                 continue;
+            if (Kernel.Supervisor is { } supervisor)
+            {
+                supervisor.BeforeRun(this);
+                if (Killed)
+                    break;
+            }
             var cpuEvent = memory.Cpu.Run();
-            var asked = PreemptRequested || Blocked is not null || PendingExec is not null || Killed || Interrupted;
+            var asked = PreemptRequested || Blocked is not null || PendingExec is not null || Killed || Interrupted || RepeatSyscallAt is not null;
+            if (RepeatSyscallAt is { } syscallAt)
+            {
+                RepeatSyscallAt = null;
+                SetProgramCounter(syscallAt);
+            }
             if (PreemptRequested)
             {
                 PreemptRequested = false;
@@ -276,9 +293,19 @@ public sealed class GuestThread
             }
             if (cpuEvent.Kind == CpuEventKind.Stopped && !asked && StoppedAtHalt(cpuEvent.ProgramCounter))
                 cpuEvent = cpuEvent with { Kind = CpuEventKind.GeneralProtection, ProgramCounter = cpuEvent.ProgramCounter - 1 };
+            if (Kernel.Supervisor is { } observer && observer.AfterRun(this, cpuEvent))
+                continue;
             if (cpuEvent.Kind != CpuEventKind.Stopped && !Killed)
                 Kernel.OnCpuEvent(this, cpuEvent);
         }
+    }
+
+    private void SetProgramCounter(ulong address)
+    {
+        if (Process.Personality.SignalFrames is { } frames)
+            frames.SetProgramCounter(Process.Cpu, address);
+        else
+            Process.Cpu.WriteRegister(X64Register.Rip, address);
     }
 
     /// <summary>The engine ends a run quietly after hlt, which in user mode is a general protection fault.</summary>

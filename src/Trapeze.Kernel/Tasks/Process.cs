@@ -331,6 +331,7 @@ public sealed class Process
         State = ProcessState.Zombie;
         Ended.Notify();
         Kernel.Tracer?.ProcessExited(this, Exit!);
+        Kernel.Supervisor?.ProcessExited(this, Exit!);
         Kernel.ProcessEnded(this);
     }
 
