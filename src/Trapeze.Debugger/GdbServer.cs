@@ -242,7 +242,8 @@ public sealed partial class GdbServer : IDisposable
     /// <summary>The register file of gdb's general thread (Hg), put on its CPU first.</summary>
     private string WithThread(Func<GuestThread, string> read)
     {
-        if (general is not { Killed: false } thread || current is null)
+        // A thread is still when gdb holds the world stopped, or it is a new child held at its start.
+        if (general is not { Killed: false } thread || (current is null && !supervisor.ControlOf(thread).Held))
             return "E01";
         thread.Process.MemoryContext.Load(thread);
         return read(thread);
