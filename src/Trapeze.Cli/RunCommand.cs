@@ -28,7 +28,9 @@ internal static class RunCommand
         var personality = new Option<string?>("--personality") { Description = "Run every program as this system's: linux, freebsd, darwin or sunos4 (default: what the file says)" };
         personality.AcceptOnlyFromAmong("linux", "freebsd", "darwin", "sunos4");
         var gdb = new Option<string?>("--gdb") { HelpName = "HOST:PORT|PATH", Description = "Stop before the first instruction and wait for gdb on a TCP address or a Unix socket path" };
-        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal, network, personality, gdb };
+        var deterministic = new Option<bool>("--deterministic") { Description = "The same output on every run: a virtual clock moved by guest progress, seeded random bytes, pids from 1000, scheduling by progress" };
+        var seed = new Option<ulong>("--seed") { HelpName = "N", Description = "The seed of --deterministic's random bytes (default 0)" };
+        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal, network, personality, gdb, deterministic, seed };
         var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
@@ -39,7 +41,9 @@ internal static class RunCommand
             }
             var options = new KernelOptions
             {
-                Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(),
+                Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(countExecution: result.GetValue(deterministic)),
+                Deterministic = result.GetValue(deterministic),
+                Seed = result.GetValue(seed),
                 ReportUnsupported = result.GetValue(reportUnsupported),
                 FileCreationMask = HostProcess.TakeFileCreationMask(),
                 MaximumProcesses = Math.Max(1, result.GetValue(maxProcesses)),

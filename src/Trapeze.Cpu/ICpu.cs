@@ -156,10 +156,23 @@ public interface ICpu : IDisposable
     void FlushTranslations();
 }
 
+/// <summary>
+/// Guest progress counted by the engine (translation blocks run, over every CPU of a platform): the
+/// clock of a deterministic run. A run stops at the start of the block that reaches <see cref="Limit"/>.
+/// </summary>
+public interface IExecutionCounter
+{
+    ulong Executed { get; }
+    ulong Limit { get; set; }
+}
+
 /// <summary>Where guest code runs: the kernel is handed one and asks it for CPUs; it never builds an engine itself.</summary>
 public interface IPlatform
 {
     string Name { get; }
+
+    /// <summary>The platform's progress counter, when it was built to count (deterministic runs); null otherwise.</summary>
+    IExecutionCounter? Counter => null;
 
     /// <summary>A new CPU with no memory mapped, its registers at their reset values (x86-64 unless asked otherwise).</summary>
     ICpu CreateCpu(ICpuEvents events, CpuArchitecture architecture = CpuArchitecture.X86_64);

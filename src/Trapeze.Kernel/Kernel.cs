@@ -54,6 +54,15 @@ public sealed class KernelOptions
     /// <summary>--net: host sockets for AF_INET/AF_INET6, or loopback only inside Trapeze.</summary>
     public Net.NetworkMode Network { get; init; } = Net.NetworkMode.Host;
 
+    /// <summary>
+    /// --deterministic: a virtual clock moved by guest progress, random bytes from <see cref="Seed"/>,
+    /// pids from 1000, scheduling by progress; the platform must count (<see cref="IPlatform.Counter"/>).
+    /// </summary>
+    public bool Deterministic { get; init; }
+
+    /// <summary>The seed of a deterministic run's random bytes.</summary>
+    public ulong Seed { get; init; }
+
     /// <summary>The node name uname gives the guest (an OCI container's hostname); by default the host's.</summary>
     public string? HostName { get; init; }
 }
@@ -76,7 +85,20 @@ public sealed class Kernel : IDisposable
     {
         this.options = options;
         Tracer = options.Tracer;
-        Pids = new PidAllocator(options.FirstProcessId ?? Environment.ProcessId);
+        if (options.Deterministic)
+        {
+            var counter = options.Platform.Counter ?? throw new ArgumentException("a deterministic run needs a platform that counts guest progress");
+            Determinism = new DeterministicScheduling(counter);
+            Clock = new VirtualClock(counter);
+            Random = new SeededRandom(options.Seed);
+            Scheduler.Deterministic = true;
+            OutsideParentId = DeterministicFirstProcessId - 1;
+        }
+        else
+        {
+            OutsideParentId = (int)HostSyscall.Invoke(HostSyscall.Getppid);
+        }
+        Pids = new PidAllocator(options.FirstProcessId ?? (options.Deterministic ? DeterministicFirstProcessId : Environment.ProcessId));
         TimerService = new TimerService(this);
         Network = new Net.LocalNetwork { Mode = options.Network };
     }
@@ -255,7 +277,13 @@ public sealed class Kernel : IDisposable
     public Vfs.KernelFileSystems FileSystems { get; } = new();
 
     /// <summary>The first process's parent as the guest sees it: Trapeze's own parent.</summary>
-    public int OutsideParentId { get; } = (int)HostSyscall.Invoke(HostSyscall.Getppid);
+    public int OutsideParentId { get; }
+
+    /// <summary>The first process's id in a deterministic run.</summary>
+    public const int DeterministicFirstProcessId = 1000;
+
+    /// <summary>Scheduling by guest progress (--deterministic); null in an ordinary run.</summary>
+    public DeterministicScheduling? Determinism { get; }
 
     /// <summary>The guest processes this kernel runs, zombies included (what /proc lists).</summary>
     public IReadOnlyList<Process> Processes => processes;
@@ -318,8 +346,8 @@ public sealed class Kernel : IDisposable
         var memory = new MemoryContext(Platform, personality!.Architecture);
         var process = new Process(this, Pids.Allocate(), null, personality, memory, new FileTable(), fileSystem, new SignalActions());
         process.Credentials = ProcessCredentials.From(Credentials);
-        process.ProcessGroupId = (int)HostSyscall.Invoke(HostSyscall.Getpgid, 0);
-        process.SessionId = (int)HostSyscall.Invoke(HostSyscall.Getsid, 0);
+        process.ProcessGroupId = options.Deterministic ? process.Id : (int)HostSyscall.Invoke(HostSyscall.Getpgid, 0);
+        process.SessionId = options.Deterministic ? process.Id : (int)HostSyscall.Invoke(HostSyscall.Getsid, 0);
         process.AddThread(process.Id);
         processes.Add(process);
         init = process;
@@ -379,6 +407,9 @@ public sealed class Kernel : IDisposable
         // The creator's CPU goes back to its run loop, which makes its stops precise from now on.
         Scheduler.Running?.Process.Cpu.RequestStop();
         hostThreads.AddCount();
+        // A deterministic run queues the new thread now, in the kernel's order, not when its host thread starts.
+        if (Determinism is not null)
+            Scheduler.Reserve(thread);
         Tracer?.ThreadStarted(thread);
         thread.Start();
     }

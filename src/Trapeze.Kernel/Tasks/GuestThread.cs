@@ -89,6 +89,12 @@ public sealed class GuestThread
     /// <summary>Taken by <see cref="Scheduler"/> to hand this thread the run lock.</summary>
     internal SemaphoreSlim Baton { get; } = new(0);
 
+    /// <summary>In the scheduler's queue, waiting for the run lock.</summary>
+    internal bool Queued { get; set; }
+
+    /// <summary>Asleep in <see cref="Sleep"/>, without the run lock.</summary>
+    private bool sleeping, wokenWhileYielding;
+
     /// <summary>The call this thread sleeps in, if any.</summary>
     public BlockedSyscall? Blocked { get; internal set; }
 
@@ -172,10 +178,23 @@ public sealed class GuestThread
     /// <summary>Wakes the thread from any wait (a wait queue's notification).</summary>
     internal void Wake()
     {
+        wokenWhileYielding = true;
+        if (sleeping && Kernel.Determinism is not null)
+            Kernel.Scheduler.Reserve(this);
         long one = 1;
         unsafe
         {
             HostSyscall.Invoke(HostSyscall.Write, wakeDescriptor, (long)&one, 8);
+        }
+    }
+
+    /// <summary>Forgets wake-ups that came while the thread did not sleep on the host, so its next sleep does not end at once.</summary>
+    private void DrainWakeups()
+    {
+        long value;
+        unsafe
+        {
+            HostSyscall.Invoke(HostSyscall.Read, wakeDescriptor, (long)&value, 8);
         }
     }
 
@@ -276,7 +295,10 @@ public sealed class GuestThread
                 if (Killed)
                     break;
             }
+            Kernel.Determinism?.BeforeRun(this);
             var cpuEvent = memory.Cpu.Run();
+            if (Kernel.Determinism is { } determinism && determinism.SliceOver(this))
+                PreemptRequested = true;
             var asked = PreemptRequested || Blocked is not null || PendingExec is not null || Killed || Interrupted || RepeatSyscallAt is not null;
             if (RepeatSyscallAt is { } syscallAt)
             {
@@ -330,9 +352,25 @@ public sealed class GuestThread
     {
         foreach (var queue in wait.Queues)
             queue.Subscribe(this);
-        Kernel.Scheduler.Release(this);
-        var timedOut = HostWait(wait);
-        Kernel.Scheduler.Acquire(this);
+        bool timedOut;
+        if (Kernel.Determinism is not null && wait.Deadline != Wait.NoDeadline && wait.HostDescriptors.Count == 0)
+        {
+            // Virtual time: the others run first; unless one of them wakes this thread, time jumps to the deadline.
+            wokenWhileYielding = false;
+            Kernel.Scheduler.Yield(this);
+            timedOut = !wokenWhileYielding && !Interrupted && !Killed;
+            if (timedOut && Kernel.Clock is VirtualClock clock)
+                clock.SkipTo(wait.Deadline);
+            DrainWakeups();
+        }
+        else
+        {
+            sleeping = true;
+            Kernel.Scheduler.Release(this);
+            timedOut = HostWait(wait);
+            Kernel.Scheduler.Acquire(this);
+            sleeping = false;
+        }
         foreach (var queue in wait.Queues)
             queue.Unsubscribe(this);
         WakeReason = Interrupted || Killed ? WakeReason.Interrupted : timedOut ? WakeReason.TimedOut : WakeReason.Notified;
