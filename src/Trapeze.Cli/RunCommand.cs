@@ -30,7 +30,10 @@ internal static class RunCommand
         network.AcceptOnlyFromAmong("host", "none");
         var personality = new Option<string?>("--personality") { Description = "Run every program as this system's: linux, freebsd, darwin or sunos4 (default: what the file says)" };
         personality.AcceptOnlyFromAmong("linux", "freebsd", "darwin", "sunos4");
-        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, memory, maxOpenFiles, timeout, debugInternal, network, personality };
+        var gdb = new Option<string?>("--gdb") { HelpName = "HOST:PORT|PATH", Description = "Stop before the first instruction and wait for gdb on a TCP address or a Unix socket path" };
+        var deterministic = new Option<bool>("--deterministic") { Description = "The same output on every run: a virtual clock moved by guest progress, seeded random bytes, pids from 1000, scheduling by progress" };
+        var seed = new Option<ulong>("--seed") { HelpName = "N", Description = "The seed of --deterministic's random bytes (default 0)" };
+        var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, memory, maxOpenFiles, timeout, debugInternal, network, personality, gdb, deterministic, seed };
         var layout = FileSystemOptions.AddTo(command);
         command.SetAction(result =>
         {
@@ -48,7 +51,9 @@ internal static class RunCommand
             {
                 MemoryLimit = memoryLimit,
                 MaximumOpenFiles = limits.OpenFiles,
-                Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(),
+                Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(countExecution: result.GetValue(deterministic)),
+                Deterministic = result.GetValue(deterministic),
+                Seed = result.GetValue(seed),
                 ReportUnsupported = result.GetValue(reportUnsupported),
                 FileCreationMask = HostProcess.TakeFileCreationMask(),
                 MaximumProcesses = Math.Max(1, result.GetValue(maxProcesses)),
@@ -61,7 +66,7 @@ internal static class RunCommand
             var path = result.GetValue(program)!;
             var argv = new List<string> { result.GetValue(argv0) ?? path };
             argv.AddRange(result.GetValue(arguments) ?? []);
-            return Execute(options, path, argv, environment, limits.Timeout);
+            return Execute(options, path, argv, environment, limits.Timeout, result.GetValue(gdb));
         });
         return command;
     }
@@ -98,7 +103,7 @@ internal static class RunCommand
         return new RunLimits(openFiles, seconds is { } value ? TimeSpan.FromSeconds(value) : null);
     }
 
-    public static int Execute(KernelOptions options, string path, List<string> argv, List<string> environment, TimeSpan? timeout = null)
+    public static int Execute(KernelOptions options, string path, List<string> argv, List<string> environment, TimeSpan? timeout = null, string? gdbAddress = null)
     {
         using var kernel = new Kernel.Kernel(options);
         using var forwarding = kernel.ForwardHostSignals();
@@ -111,15 +116,39 @@ internal static class RunCommand
             }, null, limit, Timeout.InfiniteTimeSpan)
             : null;
         ExitStatus status;
+        Trapeze.Debugger.GdbServer? gdb = null;
         try
         {
-            status = kernel.Run(path, argv, environment);
+            if (gdbAddress is null)
+            {
+                status = kernel.Run(path, argv, environment);
+            }
+            else
+            {
+                try
+                {
+                    gdb = Trapeze.Debugger.GdbServer.Start(kernel, gdbAddress);
+                }
+                catch (Exception error) when (error is System.Net.Sockets.SocketException or IOException or FormatException or UnauthorizedAccessException)
+                {
+                    Console.Error.WriteLine($"trapeze: --gdb {gdbAddress}: {error.Message}");
+                    return UsageError;
+                }
+                var process = kernel.Start(path, argv, environment);
+                gdb.Attach(process);
+                Console.Error.WriteLine($"trapeze: waiting for gdb on {gdbAddress}");
+                status = kernel.Run(process);
+            }
         }
         catch (ExecutableException error)
         {
             // A shell's convention: 127 when the program is missing, 126 when it cannot be run.
             Console.Error.WriteLine($"trapeze: {error.Failure.Message}");
             return error.Failure.Errno == Errno.ENOENT ? NotFound : CannotExecute;
+        }
+        finally
+        {
+            gdb?.Dispose();
         }
         if (Volatile.Read(ref timedOut) == 1 && status.Signal == Signal.SIGKILL)
         {

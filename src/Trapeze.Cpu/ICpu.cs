@@ -23,6 +23,10 @@ public enum CpuEventKind
     InvalidInstruction,
     /// <summary>A privileged instruction in user mode (<c>hlt</c>): general protection.</summary>
     GeneralProtection,
+    /// <summary>The run reached a breakpoint of <see cref="ICpuDebugging"/> (<see cref="CpuEvent.Address"/>), before executing it.</summary>
+    Breakpoint,
+    /// <summary>An instruction touched a watched address (<see cref="CpuEvent.Address"/>; <see cref="CpuEvent.Number"/> is the <see cref="WatchKind"/> that caught it); the run stopped after it.</summary>
+    Watchpoint,
 }
 
 /// <summary>One event that ended a run of guest code, with the program counter where it happened.</summary>
@@ -167,10 +171,23 @@ public interface ICpu : IDisposable
     void FlushTranslations();
 }
 
+/// <summary>
+/// Guest progress counted by the engine (translation blocks run, over every CPU of a platform): the
+/// clock of a deterministic run. A run stops at the start of the block that reaches <see cref="Limit"/>.
+/// </summary>
+public interface IExecutionCounter
+{
+    ulong Executed { get; }
+    ulong Limit { get; set; }
+}
+
 /// <summary>Where guest code runs: the kernel is handed one and asks it for CPUs; it never builds an engine itself.</summary>
 public interface IPlatform
 {
     string Name { get; }
+
+    /// <summary>The platform's progress counter, when it was built to count (deterministic runs); null otherwise.</summary>
+    IExecutionCounter? Counter => null;
 
     /// <summary>A new CPU with no memory mapped, its registers at their reset values (x86-64 unless asked otherwise).</summary>
     ICpu CreateCpu(ICpuEvents events, CpuArchitecture architecture = CpuArchitecture.X86_64);

@@ -55,6 +55,15 @@ public sealed class KernelOptions
     /// <summary>--net: host sockets for AF_INET/AF_INET6, or loopback only inside Trapeze.</summary>
     public Net.NetworkMode Network { get; init; } = Net.NetworkMode.Host;
 
+    /// <summary>
+    /// --deterministic: a virtual clock moved by guest progress, random bytes from <see cref="Seed"/>,
+    /// pids from 1000, scheduling by progress; the platform must count (<see cref="IPlatform.Counter"/>).
+    /// </summary>
+    public bool Deterministic { get; init; }
+
+    /// <summary>The seed of a deterministic run's random bytes.</summary>
+    public ulong Seed { get; init; }
+
     /// <summary>The node name uname gives the guest (an OCI container's hostname); by default the host's.</summary>
     public string? HostName { get; init; }
 
@@ -86,7 +95,20 @@ public sealed class Kernel : IDisposable
     {
         this.options = options;
         Tracer = options.Tracer;
-        Pids = new PidAllocator(options.FirstProcessId ?? Environment.ProcessId);
+        if (options.Deterministic)
+        {
+            var counter = options.Platform.Counter ?? throw new ArgumentException("a deterministic run needs a platform that counts guest progress");
+            Determinism = new DeterministicScheduling(counter);
+            Clock = new VirtualClock(counter);
+            Random = new SeededRandom(options.Seed);
+            Scheduler.Deterministic = true;
+            OutsideParentId = DeterministicFirstProcessId - 1;
+        }
+        else
+        {
+            OutsideParentId = (int)HostSyscall.Invoke(HostSyscall.Getppid);
+        }
+        Pids = new PidAllocator(options.FirstProcessId ?? (options.Deterministic ? DeterministicFirstProcessId : Environment.ProcessId));
         TimerService = new TimerService(this);
         Network = new Net.LocalNetwork { Mode = options.Network };
     }
@@ -195,6 +217,9 @@ public sealed class Kernel : IDisposable
     /// default) costs one check per syscall. See <see cref="SyscallHooks"/> for scripting.
     /// </summary>
     public ISyscallTracer? Tracer { get; set; }
+
+    /// <summary>May stop guest threads at ptrace's points (a debugger stub); null costs one check at each.</summary>
+    public ISupervisor? Supervisor { get; set; }
     public LinuxX64Personality LinuxX64 { get; } = new();
     public LinuxI386Personality LinuxI386 => linuxI386 ??= new();
     public LinuxArmPersonality LinuxArm => linuxArm ??= new();
@@ -267,7 +292,13 @@ public sealed class Kernel : IDisposable
     public Vfs.KernelFileSystems FileSystems { get; } = new();
 
     /// <summary>The first process's parent as the guest sees it: Trapeze's own parent.</summary>
-    public int OutsideParentId { get; } = (int)HostSyscall.Invoke(HostSyscall.Getppid);
+    public int OutsideParentId { get; }
+
+    /// <summary>The first process's id in a deterministic run.</summary>
+    public const int DeterministicFirstProcessId = 1000;
+
+    /// <summary>Scheduling by guest progress (--deterministic); null in an ordinary run.</summary>
+    public DeterministicScheduling? Determinism { get; }
 
     /// <summary>The guest processes this kernel runs, zombies included (what /proc lists).</summary>
     public IReadOnlyList<Process> Processes => processes;
@@ -330,8 +361,8 @@ public sealed class Kernel : IDisposable
         var memory = new MemoryContext(Platform, personality!.Architecture);
         var process = new Process(this, Pids.Allocate(), null, personality, memory, new FileTable(), fileSystem, new SignalActions());
         process.Credentials = ProcessCredentials.From(Credentials);
-        process.ProcessGroupId = (int)HostSyscall.Invoke(HostSyscall.Getpgid, 0);
-        process.SessionId = (int)HostSyscall.Invoke(HostSyscall.Getsid, 0);
+        process.ProcessGroupId = options.Deterministic ? process.Id : (int)HostSyscall.Invoke(HostSyscall.Getpgid, 0);
+        process.SessionId = options.Deterministic ? process.Id : (int)HostSyscall.Invoke(HostSyscall.Getsid, 0);
         process.AddThread(process.Id);
         ApplyLimitOptions(process);
         processes.Add(process);
@@ -446,6 +477,9 @@ public sealed class Kernel : IDisposable
         // The creator's CPU goes back to its run loop, which makes its stops precise from now on.
         Scheduler.Running?.Process.Cpu.RequestStop();
         hostThreads.AddCount();
+        // A deterministic run queues the new thread now, in the kernel's order, not when its host thread starts.
+        if (Determinism is not null)
+            Scheduler.Reserve(thread);
         Tracer?.ThreadStarted(thread);
         thread.Start();
     }
@@ -530,6 +564,7 @@ public sealed class Kernel : IDisposable
                 Detail = $"at 0x{cpuEvent.Address:x} ({(cpuEvent.Unmapped ? "unmapped" : "protection")} {(cpuEvent.Write ? "write" : "access")}, pc 0x{pc:x})",
             },
             CpuEventKind.InvalidInstruction => new SignalInfo { Signal = (int)Signal.SIGILL, Code = 2, Address = pc, TrapNumber = 6, Detail = $"at 0x{pc:x}" },
+            CpuEventKind.Breakpoint or CpuEventKind.Watchpoint => new SignalInfo { Signal = (int)Signal.SIGTRAP, Code = 4, TrapNumber = 1, Detail = $"at 0x{pc:x} (debug trap)" },
             CpuEventKind.GeneralProtection => new SignalInfo { Signal = (int)Signal.SIGSEGV, Code = SignalInformation.Kernel, Address = 0, TrapNumber = 13, Detail = $"at 0x{pc:x} (general protection)" },
             _ => cpuEvent.Number switch
             {

@@ -90,7 +90,7 @@ build_one() {
   return 0
 }
 
-for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign -o -path ./other-os -o -path ./servers -o -path ./go \) -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
+for src in $(find . \( -path ./build -o -path ./limits -o -path ./foreign -o -path ./other-os -o -path ./servers -o -path ./go -o -path ./debug -o -path ./deterministic \) -prune -o -type f \( -name '*.asm' -o -name '*.s' -o -name '*.c' -o -name '*.ll' \) -print | sort); do
   build_one "$src"
 done
 
@@ -105,6 +105,24 @@ mkdir -p "$out/servers"
 for src in servers/*.asm; do
   target="$out/servers/$(basename "${src%.asm}")"
   if newer "$src" "$target"; then nasm -f elf64 "$src" -o "$target.o" && ld "$target.o" -o "$target"; fi
+done
+# debug/*.c: programs the gdb tests debug, built -g -O0 (glibc static and dynamic PIE) into build/debug/.
+mkdir -p "$out/debug"
+for src in debug/*.c; do
+  target="$out/debug/$(basename "${src%.c}")"
+  if newer "$src" "$target.dynamic"; then
+    gcc -g -O0 -static -pthread -o "$target.static" "$src"
+    gcc -g -O0 -pthread -o "$target.dynamic" "$src"
+  fi
+done
+# deterministic/*.c: programs run twice with --deterministic (glibc static and dynamic) into build/deterministic/.
+mkdir -p "$out/deterministic"
+for src in deterministic/*.c; do
+  target="$out/deterministic/$(basename "${src%.c}")"
+  if newer "$src" "$target.dynamic"; then
+    gcc -O2 -static -pthread -o "$target.static" "$src"
+    gcc -O2 -pthread -o "$target.dynamic" "$src"
+  fi
 done
 # go/NAME/: static Go programs (CGO_ENABLED=0) -> build/go/NAME, with the Go build cache under build/go/cache.
 mkdir -p "$out/go"

@@ -95,6 +95,9 @@ internal static unsafe partial class UnicornNative
     [LibraryImport(Library, EntryPoint = "uc_hook_add")]
     public static partial int HookAdd(nint engine, out nint hook, int type, nint callback, nint userData, ulong begin, ulong end, int extra);
 
+    [LibraryImport(Library, EntryPoint = "uc_hook_del")]
+    public static partial int HookDelete(nint engine, nint hook);
+
     [LibraryImport(Library, EntryPoint = "uc_context_alloc")]
     public static partial int ContextAllocate(nint engine, out nint context);
 

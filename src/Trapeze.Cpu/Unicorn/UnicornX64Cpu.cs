@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Trapeze.Cpu.Unicorn;
 
 /// <summary>An x86 CPU on Unicorn 2, in long mode or 32-bit protected mode. One instance serves one guest address space.</summary>
-public sealed unsafe class UnicornX64Cpu : ICpu
+public sealed unsafe partial class UnicornX64Cpu : ICpu
 {
     // Unicorn's x86 register ids (unicorn/x86.h), indexed by X64Register.
     private static readonly int[] LongModeIds =
@@ -58,12 +58,26 @@ public sealed unsafe class UnicornX64Cpu : ICpu
     // read-modify-write twice (lock xadd counted twice). The preemption timer must not race with
     // Dispose either.
     private readonly Lock stopGate = new();
-    private readonly byte* stopFlag = (byte*)NativeMemory.AllocZeroed(1);
+    // The stop flag, and at +8 the platform's block counter for the counting hook (null when not counting).
+    private readonly byte* stopFlag = (byte*)NativeMemory.AllocZeroed(16);
+    private readonly BlockCounter? counter;
     private bool running;
     private bool preciseStops, blockHookInstalled, hasRun;
 
     public UnicornX64Cpu(ICpuEvents events, CpuArchitecture architecture = CpuArchitecture.X86_64)
+        : this(events, architecture, null)
     {
+    }
+
+    internal UnicornX64Cpu(ICpuEvents events, CpuArchitecture architecture, BlockCounter? counter)
+    {
+        this.counter = counter;
+        if (counter is not null)
+        {
+            // Counting needs the block hook from the first block on.
+            *(ulong**)(stopFlag + 8) = counter.Words;
+            preciseStops = true;
+        }
         if (architecture is not (CpuArchitecture.X86_64 or CpuArchitecture.I386))
             throw new ArgumentException($"an x86 CPU cannot run {architecture}", nameof(architecture));
         this.events = events;
@@ -359,11 +373,12 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         {
             // Hooks only reach code translated after them. A flush before the first run would
             // reset the whole (uninitialised) translation buffer: seconds, for nothing.
-            Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookBlock, StopCheck.Code, (nint)stopFlag, 1, 0, 0), "hook blocks");
+            Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookBlock, counter is null ? StopCheck.Code : StopCheck.CountingCode, (nint)stopFlag, 1, 0, 0), "hook blocks");
             if (hasRun)
                 FlushTranslations();
             blockHookInstalled = true;
         }
+        PrepareDebugRun();
         hasRun = true;
         var start = ReadRegister(X64Register.Rip);
         lock (stopGate)
@@ -372,7 +387,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
             *stopFlag = 0;
         }
         // "until" is an address no guest can execute: 0 would make a jump to address 0 end the run quietly.
-        var result = UnicornNative.EmulationStart(engine, start, ulong.MaxValue, 0, 0);
+        var result = UnicornNative.EmulationStart(engine, start, ulong.MaxValue, 0, SingleStep ? 1u : 0u);
         lock (stopGate)
             running = false;
         if (eventFailure is { } failure)
@@ -382,7 +397,9 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         }
         var pc = ReadRegister(X64Register.Rip);
         if (fault is { } stop)
-            return stop;
+            return FinishDebugStop(stop);
+        if (TakeWatchHit(pc) is { } watched)
+            return watched;
         return result switch
         {
             // Unicorn also ends a run quietly after hlt: the kernel tells that from a stop it asked for.
@@ -420,6 +437,7 @@ public sealed unsafe class UnicornX64Cpu : ICpu
         if (globalDescriptors != null)
             NativeMemory.AlignedFree(globalDescriptors);
         NativeMemory.Free(stopFlag);
+        NativeMemory.Free(watchFlag);
         self.Free();
     }
 
@@ -521,15 +539,21 @@ public sealed class CpuException(string message) : Exception(message);
 /// </summary>
 internal static unsafe class StopCheck
 {
-    public static nint Code { get; } = Build();
+    // void hook(uc_engine *uc, uint64_t address, uint32_t size, void *flag):
+    //   cmp byte [rcx], 0 ; jne stop ; ret ; stop: jmp [rip+0] ; .quad Stop
+    public static nint Code { get; } = Build([0x80, 0x39, 0x00, 0x75, 0x01, 0xc3, 0xff, 0x25, 0x00, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
 
-    private static nint Build()
+    // The same, and counts the block in the counter whose address is at flag+8, stopping at its limit:
+    //   cmp byte [rcx], 0 ; jne stop ; mov rax, [rcx+8] ; inc qword [rax] ; mov rdx, [rax] ;
+    //   cmp rdx, [rax+8] ; jae stop ; ret ; stop: jmp [rip+0] ; .quad Stop
+    public static nint CountingCode { get; } = Build([
+        0x80, 0x39, 0x00, 0x75, 0x11, 0x48, 0x8b, 0x41, 0x08, 0x48, 0xff, 0x00, 0x48, 0x8b, 0x10,
+        0x48, 0x3b, 0x50, 0x08, 0x73, 0x01, 0xc3, 0xff, 0x25, 0x00, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+
+    private static nint Build(byte[] code)
     {
         const int ReadWrite = 3, ReadExecute = 5, PrivateAnonymous = 0x22;
-        // void hook(uc_engine *uc, uint64_t address, uint32_t size, void *flag):
-        //   cmp byte [rcx], 0 ; jne stop ; ret ; stop: jmp [rip+0] ; .quad Stop
-        byte[] code = [0x80, 0x39, 0x00, 0x75, 0x01, 0xc3, 0xff, 0x25, 0x00, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
-        BitConverter.TryWriteBytes(code.AsSpan(12), (ulong)(delegate* unmanaged<nint, ulong, uint, byte*, void>)&Stop);
+        BitConverter.TryWriteBytes(code.AsSpan(code.Length - 8), (ulong)(delegate* unmanaged<nint, ulong, uint, byte*, void>)&Stop);
         var page = UnicornNative.HostMap(0, 4096, ReadWrite, PrivateAnonymous, -1, 0);
         if (page == -1)
             throw new CpuException("no memory for the block hook");
@@ -568,14 +592,36 @@ internal sealed class UnicornContext : ICpuContext
 }
 
 /// <summary>The Unicorn platform: every guest CPU is a Unicorn engine in this host process.</summary>
-public sealed class UnicornPlatform : IPlatform
+/// <param name="countExecution">Count the blocks every CPU runs (<see cref="Counter"/>), at a block hook's cost.</param>
+public sealed class UnicornPlatform(bool countExecution = false) : IPlatform
 {
+    private readonly BlockCounter? counter = countExecution ? new BlockCounter() : null;
+
     public string Name => "unicorn";
+
+    public IExecutionCounter? Counter => counter;
 
     public ICpu CreateCpu(ICpuEvents events, CpuArchitecture architecture = CpuArchitecture.X86_64) => architecture switch
     {
         CpuArchitecture.Arm => new UnicornArmCpu(events),
         CpuArchitecture.Sparc => new UnicornSparcCpu(events),
-        _ => new UnicornX64Cpu(events, architecture),
+        _ => new UnicornX64Cpu(events, architecture, counter),
     };
+}
+
+/// <summary>Two words in native memory the counting block hook updates: blocks run, and the stop limit.</summary>
+internal sealed unsafe class BlockCounter : IExecutionCounter
+{
+    // Never freed: it lives as long as the platform's CPUs, which may outlive any one owner.
+    public ulong* Words { get; } = (ulong*)NativeMemory.AllocZeroed(16);
+
+    public BlockCounter() => Words[1] = ulong.MaxValue;
+
+    public ulong Executed => Volatile.Read(ref Words[0]);
+
+    public ulong Limit
+    {
+        get => Words[1];
+        set => Words[1] = value;
+    }
 }

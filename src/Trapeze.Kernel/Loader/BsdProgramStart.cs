@@ -70,7 +70,7 @@ internal static class BsdProgramStart
         }
 
         var path0 = stack.PushString(path);
-        var canary = stack.PushBytes(HostRandom.GetBytes(64));
+        var canary = stack.PushBytes(process.Kernel.Random.GetBytes(64));
         var pageSizes = new byte[3 * wordSize];
         WriteWord(pageSizes, 0, AddressSpace.PageSize, wordSize);
         WriteWord(pageSizes, 1, 2 << 20, wordSize);

@@ -84,7 +84,7 @@ internal static class ProgramStart
         stack.AddAuxiliary(AuxiliaryVectorType.AT_GID, (ulong)HostIdentity.GroupId);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_EGID, (ulong)HostIdentity.EffectiveGroupId);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_SECURE, 0);
-        var stackPointer = stack.Finish(arguments, environment, path, HostRandom.GetBytes(16), personality.Platform);
+        var stackPointer = stack.Finish(arguments, environment, path, process.Kernel.Random.GetBytes(16), personality.Platform);
         process.Arguments = stack.Arguments;
         process.Environment = stack.Environment;
         process.AuxiliaryVector = stack.AuxiliaryVector;

@@ -67,6 +67,35 @@ public sealed unsafe class GuestMemory(AddressSpace space)
         return count;
     }
 
+    /// <summary>ptrace's peek: mapped bytes whatever their protection (a debugger reads code and guard pages); the count read.</summary>
+    public int Peek(GuestAddress address, Span<byte> destination) => Transfer(address.Value, destination, write: false);
+
+    /// <summary>ptrace's poke: writes mapped bytes whatever their protection; the count written.</summary>
+    public int Poke(GuestAddress address, ReadOnlySpan<byte> source)
+    {
+        var copy = source.ToArray();
+        return Transfer(address.Value, copy, write: true);
+    }
+
+    private int Transfer(ulong address, Span<byte> bytes, bool write)
+    {
+        var done = 0;
+        while (done < bytes.Length)
+        {
+            var cursor = address + (ulong)done;
+            if (space.Find(cursor) is not { } mapping)
+                break;
+            var count = (int)Math.Min((ulong)(bytes.Length - done), mapping.End - cursor);
+            var host = new Span<byte>((void*)(mapping.Host + (nint)(cursor - mapping.Start)), count);
+            if (write)
+                bytes.Slice(done, count).CopyTo(host);
+            else
+                host.CopyTo(bytes.Slice(done, count));
+            done += count;
+        }
+        return done;
+    }
+
     public Errno Read(GuestAddress address, Span<byte> destination)
     {
         var cursor = address.Value;

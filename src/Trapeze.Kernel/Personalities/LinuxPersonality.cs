@@ -145,6 +145,30 @@ public abstract class LinuxPersonality : IPersonality
     private protected void Serve(GuestThread thread, ICpu cpu, ulong number, SyscallDefinition? definition, SyscallArguments arguments, ulong nextInstruction, ulong flags)
     {
         thread.NextInstruction = nextInstruction;
+        if (thread.Kernel.Supervisor is { } supervisor)
+        {
+            if (supervisor.StopAtSyscall(thread, (int)number, entry: true))
+            {
+                // Stopped before the call: it runs when the thread resumes, from the same instruction.
+                thread.RepeatSyscallAt = nextInstruction - SyscallInstructionLength;
+                cpu.RequestStop();
+                return;
+            }
+            ServeSupervised(thread, cpu, number, definition, arguments, nextInstruction, flags, supervisor);
+            return;
+        }
+        ServeCall(thread, cpu, number, definition, arguments, nextInstruction, flags);
+    }
+
+    private void ServeSupervised(GuestThread thread, ICpu cpu, ulong number, SyscallDefinition? definition, SyscallArguments arguments, ulong nextInstruction, ulong flags, ISupervisor supervisor)
+    {
+        ServeCall(thread, cpu, number, definition, arguments, nextInstruction, flags);
+        if (thread.Blocked is null && supervisor.StopAtSyscall(thread, (int)number, entry: false))
+            cpu.RequestStop();
+    }
+
+    private void ServeCall(GuestThread thread, ICpu cpu, ulong number, SyscallDefinition? definition, SyscallArguments arguments, ulong nextInstruction, ulong flags)
+    {
         var tracer = thread.Kernel.Tracer;
         SyscallCall? trace = null;
         Result result;
@@ -206,6 +230,7 @@ public abstract class LinuxPersonality : IPersonality
         // Outside the engine the next run starts from the program counter, which must be past the syscall.
         if (result.Control is null or Restart)
             ContinueAt(cpu, call.NextInstruction);
+        thread.Kernel.Supervisor?.StopAtSyscall(thread, (int)call.Number, entry: false);
     }
 
     /// <summary>A call ended in something other than a wait: a value, an exec, a vanished thread, or an interruption.</summary>

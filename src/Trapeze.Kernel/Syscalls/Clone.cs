@@ -107,6 +107,7 @@ public static class CloneCalls
                 thread.Memory.Write(request.PidFd, (int)pidfd.Raw);
         }
 
+        kernel.Supervisor?.ThreadCreated(thread, child, vfork: (flags & CloneFlags.CLONE_VFORK) != 0);
         kernel.StartThread(child);
         if ((flags & CloneFlags.CLONE_VFORK) != 0)
         {

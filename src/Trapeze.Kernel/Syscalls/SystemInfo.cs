@@ -39,7 +39,7 @@ public static unsafe class SystemInfo
             return count == 0 ? 0 : Errno.EFAULT;
         for (ulong done = 0; done < length;)
         {
-            var chunk = HostRandom.GetBytes((int)Math.Min(length - done, 64 * 1024));
+            var chunk = thread.Kernel.Random.GetBytes((int)Math.Min(length - done, 64 * 1024));
             thread.Memory.Write(buffer + done, chunk);
             done += (ulong)chunk.Length;
         }
@@ -167,6 +167,16 @@ public static unsafe class SystemInfo
         }
         // Memory, load and uptime are the machine's; the processes are the guest's own.
         BitConverter.TryWriteBytes(buffer.AsSpan(ProcessCountOffset), (ushort)thread.Kernel.Processes.Count(p => p.Exit is null));
+        if (thread.Kernel.Determinism is not null)
+        {
+            // struct sysinfo: uptime, loads[3], totalram, freeram, sharedram, bufferram, totalswap, freeswap (longs), procs, ..., mem_unit at 104.
+            var fixedFields = new ulong[] { (ulong)(thread.Kernel.Clock.Monotonic / 1_000_000_000), 0, 0, 0, Vfs.ProcText.FixedMemory, Vfs.ProcText.FixedFreeMemory, 0, 0, 0, 0 };
+            for (var i = 0; i < fixedFields.Length; i++)
+                BitConverter.TryWriteBytes(buffer.AsSpan(8 * i), fixedFields[i]);
+            BitConverter.TryWriteBytes(buffer.AsSpan(88), 0UL); // totalhigh, freehigh
+            BitConverter.TryWriteBytes(buffer.AsSpan(96), 0UL);
+            BitConverter.TryWriteBytes(buffer.AsSpan(104), 1u);
+        }
         return thread.Memory.Write(info, buffer) is var fault and not Errno.None ? fault : 0;
     }
 

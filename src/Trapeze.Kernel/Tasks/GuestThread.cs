@@ -89,6 +89,12 @@ public sealed class GuestThread
     /// <summary>Taken by <see cref="Scheduler"/> to hand this thread the run lock.</summary>
     internal SemaphoreSlim Baton { get; } = new(0);
 
+    /// <summary>In the scheduler's queue, waiting for the run lock.</summary>
+    internal bool Queued { get; set; }
+
+    /// <summary>Asleep in <see cref="Sleep"/>, without the run lock.</summary>
+    private bool sleeping, wokenWhileYielding;
+
     /// <summary>The call this thread sleeps in, if any.</summary>
     public BlockedSyscall? Blocked { get; internal set; }
 
@@ -120,6 +126,9 @@ public sealed class GuestThread
 
     /// <summary>i386: this thread's TLS descriptors (GDT entries 12-14), put into the GDT whenever it gets the CPU, as Linux's load_TLS does.</summary>
     internal ulong[]? TlsDescriptors { get; set; }
+
+    /// <summary>The supervisor stopped a call at its entry: the next run starts on its syscall instruction again.</summary>
+    internal ulong? RepeatSyscallAt { get; set; }
 
     /// <summary>Where the call being dispatched returns to (a new thread or child starts there).</summary>
     public ulong NextInstruction { get; internal set; }
@@ -169,10 +178,23 @@ public sealed class GuestThread
     /// <summary>Wakes the thread from any wait (a wait queue's notification).</summary>
     internal void Wake()
     {
+        wokenWhileYielding = true;
+        if (sleeping && Kernel.Determinism is not null)
+            Kernel.Scheduler.Reserve(this);
         long one = 1;
         unsafe
         {
             HostSyscall.Invoke(HostSyscall.Write, wakeDescriptor, (long)&one, 8);
+        }
+    }
+
+    /// <summary>Forgets wake-ups that came while the thread did not sleep on the host, so its next sleep does not end at once.</summary>
+    private void DrainWakeups()
+    {
+        long value;
+        unsafe
+        {
+            HostSyscall.Invoke(HostSyscall.Read, wakeDescriptor, (long)&value, 8);
         }
     }
 
@@ -251,10 +273,13 @@ public sealed class GuestThread
             {
                 PendingExec = null;
                 ExecCalls.Complete(this, exec);
+                Kernel.Supervisor?.Executed(this);
                 continue;
             }
             if (Blocked is { } call)
             {
+                // A supervisor sees the thread before it sleeps too (vfork's parent reports the vfork first).
+                Kernel.Supervisor?.BeforeRun(this);
                 Sleep(call.Wait);
                 if (Killed)
                     break;
@@ -274,8 +299,22 @@ public sealed class GuestThread
                 break;
             if (Blocked is not null || PendingExec is not null)
                 continue;
+            if (Kernel.Supervisor is { } supervisor)
+            {
+                supervisor.BeforeRun(this);
+                if (Killed)
+                    break;
+            }
+            Kernel.Determinism?.BeforeRun(this);
             var cpuEvent = memory.Cpu.Run();
-            var asked = PreemptRequested || Blocked is not null || PendingExec is not null || Killed || Interrupted;
+            if (Kernel.Determinism is { } determinism && determinism.SliceOver(this))
+                PreemptRequested = true;
+            var asked = PreemptRequested || Blocked is not null || PendingExec is not null || Killed || Interrupted || RepeatSyscallAt is not null;
+            if (RepeatSyscallAt is { } syscallAt)
+            {
+                RepeatSyscallAt = null;
+                SetProgramCounter(syscallAt);
+            }
             if (PreemptRequested)
             {
                 PreemptRequested = false;
@@ -286,9 +325,19 @@ public sealed class GuestThread
             }
             if (cpuEvent.Kind == CpuEventKind.Stopped && !asked && StoppedAtHalt(cpuEvent.ProgramCounter))
                 cpuEvent = cpuEvent with { Kind = CpuEventKind.GeneralProtection, ProgramCounter = cpuEvent.ProgramCounter - 1 };
+            if (Kernel.Supervisor is { } observer && observer.AfterRun(this, cpuEvent))
+                continue;
             if (cpuEvent.Kind != CpuEventKind.Stopped && !Killed)
                 Kernel.OnCpuEvent(this, cpuEvent);
         }
+    }
+
+    private void SetProgramCounter(ulong address)
+    {
+        if (Process.Personality.SignalFrames is { } frames)
+            frames.SetProgramCounter(Process.Cpu, address);
+        else
+            Process.Cpu.WriteRegister(X64Register.Rip, address);
     }
 
     /// <summary>The engine ends a run quietly after hlt, which in user mode is a general protection fault.</summary>
@@ -313,9 +362,25 @@ public sealed class GuestThread
     {
         foreach (var queue in wait.Queues)
             queue.Subscribe(this);
-        Kernel.Scheduler.Release(this);
-        var timedOut = HostWait(wait);
-        Kernel.Scheduler.Acquire(this);
+        bool timedOut;
+        if (Kernel.Determinism is not null && wait.Deadline != Wait.NoDeadline && wait.HostDescriptors.Count == 0)
+        {
+            // Virtual time: the others run first; unless one of them wakes this thread, time jumps to the deadline.
+            wokenWhileYielding = false;
+            Kernel.Scheduler.Yield(this);
+            timedOut = !wokenWhileYielding && !Interrupted && !Killed;
+            if (timedOut && Kernel.Clock is VirtualClock clock)
+                clock.SkipTo(wait.Deadline);
+            DrainWakeups();
+        }
+        else
+        {
+            sleeping = true;
+            Kernel.Scheduler.Release(this);
+            timedOut = HostWait(wait);
+            Kernel.Scheduler.Acquire(this);
+            sleeping = false;
+        }
         foreach (var queue in wait.Queues)
             queue.Unsubscribe(this);
         WakeReason = Interrupted || Killed ? WakeReason.Interrupted : timedOut ? WakeReason.TimedOut : WakeReason.Notified;

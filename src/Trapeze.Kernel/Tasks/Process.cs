@@ -356,6 +356,7 @@ public sealed class Process
         State = ProcessState.Zombie;
         Ended.Notify();
         Kernel.Tracer?.ProcessExited(this, Exit!);
+        Kernel.Supervisor?.ProcessExited(this, Exit!);
         Kernel.ProcessEnded(this);
     }
 

@@ -21,21 +21,56 @@ public sealed class Scheduler : IDisposable
     /// <summary>The thread holding the run lock.</summary>
     public GuestThread? Running => running as GuestThread;
 
+    /// <summary>
+    /// A deterministic run: no wall-clock preemption (slices are counted in guest progress), and a
+    /// thread takes its place in the queue when the kernel wakes it (<see cref="Reserve"/>), not
+    /// when its host thread gets round to asking.
+    /// </summary>
+    public bool Deterministic { get; set; }
+
+    /// <summary>Puts a thread that is not running in the queue now (woken, or new); its <see cref="Acquire"/> then waits for its turn.</summary>
+    internal void Reserve(GuestThread thread)
+    {
+        lock (gate)
+        {
+            if (thread.Queued || running == thread)
+                return;
+            thread.Queued = true;
+            if (running is null)
+            {
+                running = thread;
+                runningSince = Environment.TickCount64;
+                thread.Baton.Release();
+                return;
+            }
+            ready.Enqueue((thread, thread.Baton));
+        }
+    }
+
     /// <summary>Blocks the calling host thread until <paramref name="thread"/> holds the run lock.</summary>
     public void Acquire(GuestThread thread)
     {
         lock (gate)
         {
-            if (running is null)
+            if (thread.Queued)
+            {
+                // Reserve queued it already.
+            }
+            else if (running is null)
             {
                 running = thread;
                 runningSince = Environment.TickCount64;
                 return;
             }
-            ready.Enqueue((thread, thread.Baton));
-            StartTimer();
+            else
+            {
+                ready.Enqueue((thread, thread.Baton));
+                thread.Queued = true;
+                StartTimer();
+            }
         }
         thread.Baton.Wait();
+        thread.Queued = false;
     }
 
     /// <summary>
@@ -88,16 +123,23 @@ public sealed class Scheduler : IDisposable
     {
         lock (gate)
         {
-            if (ready.Count == 0)
+            if (ready.Count == 0 || running != thread)
                 return;
+            // Queued behind the others before the next one runs: the order never depends on host timing.
+            ready.Enqueue((thread, thread.Baton));
+            thread.Queued = true;
+            var next = ready.Dequeue();
+            running = (object?)next.Thread ?? next.Baton;
+            runningSince = Environment.TickCount64;
+            next.Baton.Release();
         }
-        Release(thread);
-        Acquire(thread);
+        thread.Baton.Wait();
+        thread.Queued = false;
     }
 
     private void StartTimer()
     {
-        if (timer is not null)
+        if (timer is not null || Deterministic)
             return;
         timer = new Thread(Preempt) { IsBackground = true, Name = "trapeze preemption" };
         timer.Start();

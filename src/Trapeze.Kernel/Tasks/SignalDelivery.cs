@@ -75,7 +75,9 @@ public static class SignalDelivery
         if (chosen is null || (chosen.SignalMask & Bit(signal)) != 0)
             return;
         var actions = process.Signals;
-        if (actions.Handler(signal) == SignalActions.Default && SignalDefaults.Of(signal) is DefaultAction.Terminate or DefaultAction.Core)
+        // Under a supervisor (a debugger) the signal waits for delivery, where the debugger sees it first.
+        if (actions.Handler(signal) == SignalActions.Default && SignalDefaults.Of(signal) is DefaultAction.Terminate or DefaultAction.Core
+            && process.Kernel.Supervisor is null)
         {
             // A fatal signal ends the whole process at once, even threads asleep in calls that ignore signals.
             queue.Take(signal);
@@ -224,6 +226,13 @@ public static class SignalDelivery
             }
             if (Dequeue(thread) is not { } info)
                 break;
+            if (thread.Kernel.Supervisor is { } supervisor)
+            {
+                // A debugger sees the signal first and decides what is delivered (gdb's "signal" and "handle ... nopass").
+                if (supervisor.SignalArrived(thread, info) is not { } chosen)
+                    continue;
+                info = chosen;
+            }
             var signal = info.Signal;
             var actions = process.Signals;
             var handler = actions.Handler(signal);

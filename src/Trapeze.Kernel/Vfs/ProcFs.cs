@@ -210,7 +210,12 @@ internal static class ProcFs
                 "thread-self" => new ProcLinkNode(Root + "/thread-self", $"{thread.Process.Id}/task/{thread.Id}", null),
                 "mounts" => new ProcLinkNode(Root + "/mounts", "self/mounts", null),
                 "cpuinfo" => new ProcFileNode(Root + "/cpuinfo", 0b100_100_100, () => ProcText.CpuInfo()),
+                "meminfo" when kernel.Determinism is not null => new ProcFileNode(Root + "/meminfo", 0b100_100_100, () => ProcText.FixedMemoryInfo()),
                 "meminfo" => new ProcFileNode(Root + "/meminfo", 0b100_100_100, () => ProcText.MemoryInfo()),
+                // A deterministic run shows its own uptime and no load, never the host's changing figures.
+                "uptime" when kernel.Determinism is not null => new ProcFileNode(Root + "/uptime", 0b100_100_100, () => ProcText.Uptime(kernel.Clock.Monotonic)),
+                "loadavg" when kernel.Determinism is not null => new ProcFileNode(Root + "/loadavg", 0b100_100_100,
+                    () => System.Text.Encoding.ASCII.GetBytes($"0.00 0.00 0.00 1/{kernel.Processes.Count} {kernel.Processes.Max(p => p.Id)}\n")),
                 _ when HostEntries.Contains(name) => Path.Exists(Root + "/" + name) ? new HostPathNode(Root + "/" + name) : null,
                 _ when int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
                     && kernel.FindProcess(id) is { } process => ProcessDirectory(thread, process, Root + "/" + name, process.MainThread, withTasks: true),

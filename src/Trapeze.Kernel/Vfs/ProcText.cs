@@ -60,6 +60,23 @@ internal static class ProcText
         return Encoding.ASCII.GetBytes(text.ToString());
     }
 
+    /// <summary>A deterministic run's machine: 4 GiB, half of it free, no swap (sysinfo says the same).</summary>
+    public const ulong FixedMemory = 4UL << 30, FixedFreeMemory = 2UL << 30;
+
+    public static byte[] FixedMemoryInfo()
+    {
+        var total = FixedMemory >> 10;
+        var free = FixedFreeMemory >> 10;
+        return Encoding.ASCII.GetBytes(
+            $"MemTotal:       {total,8} kB\nMemFree:        {free,8} kB\nMemAvailable:   {free,8} kB\nBuffers:               0 kB\n"
+            + $"Cached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n"
+            + $"Shmem:                 0 kB\nHugepagesize:       2048 kB\n");
+    }
+
+    /// <summary>/proc/uptime from a monotonic reading: seconds up and seconds idle (none).</summary>
+    public static byte[] Uptime(long monotonic)
+        => Encoding.ASCII.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{monotonic / 1e9:F2} 0.00\n"));
+
     /// <summary>/proc/meminfo: the host's memory, as sysinfo reports it too, in the fields programs read.</summary>
     public static byte[] MemoryInfo()
     {

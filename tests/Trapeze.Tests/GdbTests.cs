@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using Trapeze.Tests.Support;
+
+namespace Trapeze.Tests;
+
+/// <summary>
+/// Real gdb in batch mode against `trapeze run --gdb`: the programs of tests/cases/debug (built -g -O0).
+/// Every run has a deadline; gdb and trapeze are killed when it passes.
+/// </summary>
+public sealed class GdbTests
+{
+    private static string Case(string name) => Path.Combine(Runner.CasesBuild, "debug", name);
+
+    [Fact]
+    public void BreaksAtAFunctionOfAStaticProgram()
+    {
+        var run = Debug("debuggee.static", "break add", "continue", "bt");
+        Assert.Contains("Breakpoint 1, add (a=0, b=10) at debug/debuggee.c:10", run.Gdb);
+        Assert.Matches(@"#1 +0x[0-9a-f]+ in main \(\) at debug/debuggee.c:17", run.Gdb);
+    }
+
+    [Fact]
+    public void BreaksAtAFunctionOfADynamicProgram()
+    {
+        var run = Debug("debuggee.dynamic", "break add", "continue", "continue", "info sharedlibrary");
+        Assert.Contains("Breakpoint 1, add (a=1, b=10) at debug/debuggee.c:10", run.Gdb);
+        Assert.Matches(@"0x[0-9a-f]+ +0x[0-9a-f]+ +Yes +/lib/x86_64-linux-gnu/libc.so.6", run.Gdb);
+        Assert.Matches(@"Yes +/lib64/ld-linux-x86-64.so.2", run.Gdb);
+    }
+
+    [Fact]
+    public void ReadsAndWritesRegistersAndMemory()
+    {
+        var run = Debug("debuggee.static", "break add", "continue", "p $rdi", "p $rsi", "p $rax = 0x1234", "p/x $rax",
+            "p $eflags", "x/s message", "set var message[0] = 'J'", "set var counter = 100", "p counter", "delete", "continue");
+        Assert.Contains("$1 = 0\n", run.Gdb);
+        Assert.Contains("$2 = 10\n", run.Gdb);
+        Assert.Contains("$4 = 0x1234\n", run.Gdb);
+        Assert.Matches(@"\$5 = \[ .*IF.* \]", run.Gdb);
+        Assert.Contains("<message>:\t\"hello from the debuggee\"", run.Gdb);
+        Assert.Contains("$6 = 100\n", run.Gdb);
+        Assert.Contains("[Inferior 1 (process", run.Gdb);
+        // The writes reached the program: 100 + 10 + 11 + 12, and the changed first letter.
+        Assert.Equal("Jello from the debuggee\ncounter=133\n", run.Guest);
+    }
+
+    [Fact]
+    public void WatchesAVariable()
+    {
+        var run = Debug("debuggee.static", "watch counter", "continue", "continue");
+        Assert.Contains("Hardware watchpoint 1: counter", run.Gdb);
+        Assert.Contains("Old value = 0\nNew value = 10\n", run.Gdb);
+        Assert.Contains("Old value = 10\nNew value = 21\n", run.Gdb);
+    }
+
+    [Fact]
+    public void StepsLinesAndInstructions()
+    {
+        var run = Debug("debuggee.static", "break add", "continue", "next", "p sum", "stepi", "step", "step");
+        Assert.Contains("11\t    return sum;", run.Gdb);
+        Assert.Contains("$1 = 10\n", run.Gdb);
+        Assert.Contains("12\t}\n", run.Gdb);
+        Assert.Contains("main () at debug/debuggee.c:16\n16\t    for (int i = 0; i < 3; i++)\n17\t        counter += add(i, 10);", run.Gdb);
+    }
+
+    [Fact]
+    public void ListsTheThreadsOfAPthreadProgram()
+    {
+        var run = Debug("threads.dynamic", "break all_started", "continue", "info threads", "thread 3", "continue");
+        Assert.Matches(@"\* 1 +Thread \d+\.\d+ ""threads.dynamic"" all_started \(\)", run.Gdb);
+        for (var id = 2; id <= 4; id++)
+            Assert.Matches($@"\n +{id} +Thread \d+\.\d+ ""threads.dynamic""", run.Gdb);
+        Assert.Contains("[Switching to thread 3", run.Gdb);
+        Assert.Equal("all started\njoined\n", run.Guest);
+    }
+
+    [Fact]
+    public void CatchesASegmentationFault()
+    {
+        var run = Debug("segv.static", "continue", "p $pc", "continue");
+        Assert.Contains("Program received signal SIGSEGV, Segmentation fault.\nmain () at debug/segv.c:10", run.Gdb);
+        Assert.Contains("Program terminated with signal SIGSEGV, Segmentation fault.", run.Gdb);
+        Assert.Equal("about to fault\n", run.Guest);
+    }
+
+    [Fact]
+    public void CatchesASyscall()
+    {
+        var run = Debug("debuggee.static", "catch syscall write", "continue", "p $rdi", "continue", "p $rax", "delete", "continue");
+        Assert.Contains("Catchpoint 1 (call to syscall write)", run.Gdb);
+        Assert.Contains("$1 = 1\n", run.Gdb);
+        Assert.Contains("Catchpoint 1 (returned from syscall write)", run.Gdb);
+        Assert.Contains("$2 = 23\n", run.Gdb);
+        Assert.Contains("exited normally", run.Gdb);
+    }
+
+    [Fact]
+    public void FollowsAForkIntoTheChild()
+    {
+        var run = Debug("forker.dynamic", "set follow-fork-mode child", "break child_work", "continue", "info inferiors", "continue");
+        Assert.Contains("[Attaching after Thread", run.Gdb);
+        Assert.Contains("hit Breakpoint 1, child_work (value=21) at debug/forker.c:8", run.Gdb);
+        Assert.Matches(@"\* 2 +process \d+", run.Gdb);
+        Assert.Matches(@"\[Inferior 2 \(process \d+\) exited normally\]", run.Gdb);
+        Assert.Equal("child working on 21\nchild exited with 0\n", run.Guest);
+    }
+
+    [Fact]
+    public void ListensOnTcp()
+    {
+        var port = FreePort();
+        var run = Debug("debuggee.static", $"127.0.0.1:{port}", ["break add", "continue", "kill"]);
+        Assert.Contains("Breakpoint 1, add (a=0, b=10)", run.Gdb);
+        Assert.Contains("[Inferior 1 (process", run.Gdb);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed record GdbRun(string Gdb, string Guest, string Trapeze);
+
+    private static GdbRun Debug(string program, params string[] commands)
+    {
+        var directory = Directory.CreateTempSubdirectory("trapeze-gdb-");
+        try
+        {
+            return Debug(program, Path.Combine(directory.FullName, "gdb.sock"), commands);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>trapeze run --gdb ADDRESS PROGRAM, then gdb -batch with the commands; both killed after a minute.</summary>
+    private static GdbRun Debug(string program, string address, string[] commands)
+    {
+        var path = Case(program);
+        Assert.True(File.Exists(path), $"{path} is missing: run tests/cases/build.sh");
+        var trapeze = Start(Runner.Trapeze, ["run", "--gdb", address, path]);
+        try
+        {
+            // trapeze says it listens once the socket is bound.
+            var ready = trapeze.StandardError.ReadLineAsync();
+            Assert.True(ready.Wait(TimeSpan.FromSeconds(60)), "trapeze did not start listening");
+            Assert.Contains("waiting for gdb", ready.Result ?? "");
+            var stderr = trapeze.StandardError.ReadToEndAsync();
+            var stdout = trapeze.StandardOutput.ReadToEndAsync();
+            string[] arguments = ["-nx", "-batch", "-ex", "set pagination off", "-ex", $"target remote {address}", .. commands.SelectMany(c => new[] { "-ex", c }), path];
+            var gdb = Start("gdb", arguments, workingDirectory: Runner.Root);
+            var gdbOutput = gdb.StandardOutput.ReadToEndAsync();
+            var gdbErrors = gdb.StandardError.ReadToEndAsync();
+            if (!gdb.WaitForExit(TimeSpan.FromSeconds(60)))
+            {
+                gdb.Kill(entireProcessTree: true);
+                Assert.Fail($"gdb did not finish: {gdbOutput.Result}");
+            }
+            if (!trapeze.WaitForExit(TimeSpan.FromSeconds(30)))
+            {
+                trapeze.Kill(entireProcessTree: true);
+                Assert.Fail($"trapeze did not end after gdb: {gdbOutput.Result}");
+            }
+            return new GdbRun(gdbOutput.Result + gdbErrors.Result, stdout.Result, stderr.Result);
+        }
+        finally
+        {
+            if (!trapeze.HasExited)
+                trapeze.Kill(entireProcessTree: true);
+            trapeze.Dispose();
+        }
+    }
+
+    private static Process Start(string program, string[] arguments, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Runner.Root,
+        };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        return Process.Start(start)!;
+    }
+}
