@@ -29,6 +29,7 @@ internal static class RunCommand
         personality.AcceptOnlyFromAmong("linux", "freebsd", "darwin", "sunos4");
         var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, debugInternal, network, personality };
         var layout = FileSystemOptions.AddTo(command);
+        var platform = PlatformOption.AddTo(command);
         command.SetAction(result =>
         {
             if (layout(result, out var layoutError) is not { } fileSystem)
@@ -36,9 +37,14 @@ internal static class RunCommand
                 Console.Error.WriteLine($"trapeze: {layoutError}");
                 return UsageError;
             }
+            if (platform(result, out var platformError) is not { } chosen)
+            {
+                Console.Error.WriteLine($"trapeze: {platformError}");
+                return UsageError;
+            }
             var options = new KernelOptions
             {
-                Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(),
+                Platform = chosen,
                 ReportUnsupported = result.GetValue(reportUnsupported),
                 FileCreationMask = HostProcess.TakeFileCreationMask(),
                 MaximumProcesses = Math.Max(1, result.GetValue(maxProcesses)),
