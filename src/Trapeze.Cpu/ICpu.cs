@@ -150,6 +150,9 @@ public interface ICpu : IDisposable
     /// <summary>Guest memory must be host file pages (a memfd) that the platform maps by descriptor: <see cref="MapMemory(ulong, ulong, MemoryProtection, nint, HostPages)"/>.</summary>
     bool MapsByDescriptor => false;
 
+    /// <summary>Guest code runs on the host's CPU: CPUID, /proc/cpuinfo and AT_HWCAP are the host's.</summary>
+    bool IsHostCpu => false;
+
     /// <summary>Guest addresses the platform keeps for itself: no guest mapping may go there.</summary>
     (ulong Start, ulong End)? ReservedRange => null;
 

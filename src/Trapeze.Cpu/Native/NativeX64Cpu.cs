@@ -22,7 +22,8 @@ public sealed unsafe class NativeX64Cpu : ICpu
     private readonly Lock commandGate = new();
     private NativeThread current;
     private int nextSlot;
-    private bool dead;
+    private volatile bool dead;
+    private bool disposed;
 
     /// <summary>The child's process id.</summary>
     public int ProcessId { get; }
@@ -87,9 +88,23 @@ public sealed unsafe class NativeX64Cpu : ICpu
         NativeHost.Invoke(NativeHost.Close, descriptor);
     }
 
+    /// <summary>
+    /// The child is gone, but other host threads may still hold its threads (a stop from a timer, a
+    /// thread an exec let go that is still waiting): its control pages become zeroed private ones,
+    /// which say "not running" to every late reader, and never a fault in Trapeze.
+    /// </summary>
+    private static void Retire(byte* control, int descriptor)
+    {
+        const long MapPrivateAnonymousFixed = 0x02 | 0x20 | 0x10 | 0x4000;
+        NativeHost.Invoke(NativeHost.Mmap, (long)control, (long)NativeControl.Length, NativeHost.ProtectionReadWrite, MapPrivateAnonymousFixed, -1, 0);
+        NativeHost.Invoke(NativeHost.Close, descriptor);
+    }
+
     public CpuArchitecture Architecture => CpuArchitecture.X86_64;
 
     public bool MapsByDescriptor => true;
+
+    public bool IsHostCpu => true;
 
     public bool RunsThreadsInParallel => true;
 
@@ -341,10 +356,12 @@ public sealed unsafe class NativeX64Cpu : ICpu
 
     public void Dispose()
     {
-        if (ProcessId > 0)
-            NativeHost.Reap(ProcessId);
+        if (dead && disposed)
+            return;
+        disposed = true;
         dead = true;
-        Release(control, controlDescriptor);
+        NativeHost.Reap(ProcessId);
+        Retire(control, controlDescriptor);
         GC.SuppressFinalize(this);
     }
 }

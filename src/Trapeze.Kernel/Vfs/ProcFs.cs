@@ -209,7 +209,7 @@ internal static class ProcFs
                 "self" => new ProcLinkNode(Root + "/self", $"{thread.Process.Id}", null),
                 "thread-self" => new ProcLinkNode(Root + "/thread-self", $"{thread.Process.Id}/task/{thread.Id}", null),
                 "mounts" => new ProcLinkNode(Root + "/mounts", "self/mounts", null),
-                "cpuinfo" => new ProcFileNode(Root + "/cpuinfo", 0b100_100_100, () => ProcText.CpuInfo()),
+                "cpuinfo" => thread.Process.Cpu.IsHostCpu ? new HostPathNode(Root + "/cpuinfo") : new ProcFileNode(Root + "/cpuinfo", 0b100_100_100, () => ProcText.CpuInfo()),
                 "meminfo" => new ProcFileNode(Root + "/meminfo", 0b100_100_100, () => ProcText.MemoryInfo()),
                 _ when HostEntries.Contains(name) => Path.Exists(Root + "/" + name) ? new HostPathNode(Root + "/" + name) : null,
                 _ when int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
