@@ -242,7 +242,7 @@ public sealed unsafe class NativeX64Cpu : ICpu
     /// <summary>Waits for *<paramref name="word"/> to become <paramref name="value"/>; false when the child died.</summary>
     private bool AwaitState(uint* word, uint value)
     {
-        for (var spin = 0; spin < 64; spin++)
+        for (var spin = 0; spin < 16; spin++)
         {
             if (Volatile.Read(ref *word) == value)
                 return true;

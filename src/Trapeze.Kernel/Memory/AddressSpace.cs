@@ -261,6 +261,9 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         return cursor >= end;
     }
 
+    /// <summary>[start, end) meets addresses the platform keeps for itself (the native platform's stub).</summary>
+    public bool IsReserved(ulong start, ulong end) => cpu.ReservedRange is { } reserved && start < reserved.End && end > reserved.Start;
+
     public bool IsFree(ulong start, ulong end)
     {
         var index = IndexAtOrAfter(start);
@@ -285,7 +288,7 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
                 return null;
             candidate = mapping.Start - length;
         }
-        return candidate >= MinimumAddress ? candidate : null;
+        return candidate >= MinimumAddress && !IsReserved(candidate, candidate + length) ? candidate : null;
     }
 
     public void Dispose()
