@@ -35,6 +35,7 @@ internal static class RunCommand
         var seed = new Option<ulong>("--seed") { HelpName = "N", Description = "The seed of --deterministic's random bytes (default 0)" };
         var command = new Command("run", "Run a program under Trapeze") { program, arguments, set, unset, argv0, reportUnsupported, maxProcesses, memory, maxOpenFiles, timeout, debugInternal, network, personality, gdb, deterministic, seed };
         var layout = FileSystemOptions.AddTo(command);
+        var platform = PlatformOption.AddTo(command, deterministic);
         command.SetAction(result =>
         {
             if (layout(result, out var layoutError) is not { } fileSystem)
@@ -47,11 +48,21 @@ internal static class RunCommand
                 Console.Error.WriteLine($"trapeze: {limitError}");
                 return UsageError;
             }
+            if (platform(result, out var platformError) is not { } chosen)
+            {
+                Console.Error.WriteLine($"trapeze: {platformError}");
+                return UsageError;
+            }
+            if (result.GetValue(gdb) is not null && chosen.Name != "unicorn")
+            {
+                Console.Error.WriteLine("trapeze: --gdb needs --platform unicorn: the debugger's breakpoints and steps are the emulator's");
+                return UsageError;
+            }
             var options = new KernelOptions
             {
                 MemoryLimit = memoryLimit,
                 MaximumOpenFiles = limits.OpenFiles,
-                Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(countExecution: result.GetValue(deterministic)),
+                Platform = chosen,
                 Deterministic = result.GetValue(deterministic),
                 Seed = result.GetValue(seed),
                 ReportUnsupported = result.GetValue(reportUnsupported),

@@ -44,6 +44,7 @@ internal static class TraceCommand
             perfetto, histogram, set, unset,
         };
         var layout = FileSystemOptions.AddTo(command);
+        var platform = PlatformOption.AddTo(command);
         command.SetAction(result =>
         {
             var filter = new TraceFilter();
@@ -88,12 +89,14 @@ internal static class TraceCommand
             argv.AddRange(result.GetValue(arguments) ?? []);
             if (layout(result, out var layoutError) is not { } fileSystem)
                 return Fail(layoutError);
-            return Execute(options, path, argv, environment, fileSystem);
+            if (platform(result, out var platformError) is not { } chosen)
+                return Fail(platformError);
+            return Execute(options, path, argv, environment, fileSystem, chosen);
         });
         return command;
     }
 
-    private static int Execute(TraceOptions options, string path, List<string> argv, List<string> environment, Trapeze.Kernel.Vfs.FileSystemLayout layout)
+    private static int Execute(TraceOptions options, string path, List<string> argv, List<string> environment, Trapeze.Kernel.Vfs.FileSystemLayout layout, Trapeze.Cpu.IPlatform platform)
     {
         List<ITraceSink> sinks;
         TextWriter? text;
@@ -108,7 +111,7 @@ internal static class TraceCommand
         // Lines to the terminal interleave with the guest's own output, so they are written as calls
         // happen; into files they are formatted on a thread of their own, off the dispatch path.
         var tracer = new Tracer(options, sinks, formatInBackground: text != Console.Error);
-        var kernelOptions = new KernelOptions { Platform = new Trapeze.Cpu.Unicorn.UnicornPlatform(), Tracer = tracer, FileCreationMask = HostProcess.TakeFileCreationMask(), Layout = layout };
+        var kernelOptions = new KernelOptions { Platform = platform, Tracer = tracer, FileCreationMask = HostProcess.TakeFileCreationMask(), Layout = layout };
         var code = RunCommand.Execute(kernelOptions, path, argv, environment);
         try
         {

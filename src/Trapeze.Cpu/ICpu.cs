@@ -47,7 +47,27 @@ public interface ICpuEvents
     /// when handled (execution goes on), false to end the run with an <see cref="CpuEventKind.Interrupt"/> event.
     /// </summary>
     bool OnInterrupt(ICpu cpu, int number) => false;
+
+    /// <summary>
+    /// A platform that runs guest threads at once (<see cref="ICpu.RunsThreadsInParallel"/>) lets go of
+    /// the kernel while guest code runs: other threads may use the kernel meanwhile. The token goes
+    /// back to <see cref="EnterKernel"/>, which takes the kernel again for the same guest thread and
+    /// loads it on the CPU before the next event is handled.
+    /// </summary>
+    object? LeaveKernel() => null;
+
+    void EnterKernel(object? token) { }
 }
+
+/// <summary>One guest thread on a platform that runs threads at once: another host thread can stop it.</summary>
+public interface ICpuThread
+{
+    /// <summary>From any host thread: the thread's run ends at its next instruction boundary (or now, when it is in the kernel).</summary>
+    void RequestStop();
+}
+
+/// <summary>The host file whose pages back a mapping, for a platform that maps them into another process.</summary>
+public readonly record struct HostPages(int Descriptor, long Offset, bool Writable);
 
 /// <summary>
 /// The whole register state of one guest thread (integer, x87/SSE, segment bases), in the CPU's own
@@ -134,11 +154,36 @@ public interface ICpu : IDisposable
     /// <summary>Copies the full register state of the thread now on the CPU into a new context (or into <paramref name="into"/>).</summary>
     ICpuContext SaveContext(ICpuContext? into = null);
 
+    /// <summary>A new thread's context: a copy of the registers of the thread now on the CPU (clone of a thread).</summary>
+    ICpuContext CopyContext() => SaveContext();
+
+    /// <summary>
+    /// Guest threads of this CPU run at once, each driven by its own host thread (the native
+    /// platform); the kernel then stops one through <see cref="LoadedThread"/>.
+    /// </summary>
+    bool RunsThreadsInParallel => false;
+
+    /// <summary>The thread now loaded, as a handle that stays valid while others are loaded (null when threads take turns on one engine).</summary>
+    ICpuThread? LoadedThread => null;
+
+    /// <summary>Guest memory must be host file pages (a memfd) that the platform maps by descriptor: <see cref="MapMemory(ulong, ulong, MemoryProtection, nint, HostPages)"/>.</summary>
+    bool MapsByDescriptor => false;
+
+    /// <summary>Guest code runs on the host's CPU: CPUID, /proc/cpuinfo and AT_HWCAP are the host's.</summary>
+    bool IsHostCpu => false;
+
+    /// <summary>Guest addresses the platform keeps for itself: no guest mapping may go there.</summary>
+    (ulong Start, ulong End)? ReservedRange => null;
+
     /// <summary>Puts a state this CPU saved back on it (another CPU's context is not portable: fork copies registers).</summary>
     void RestoreContext(ICpuContext context);
 
     /// <summary>Maps host memory the caller owns at a guest address. Both must be page aligned.</summary>
     void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory);
+
+    /// <summary>Maps host memory that is also <paramref name="pages"/> (a descriptor and offset), for a platform that maps by descriptor.</summary>
+    void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory, HostPages pages)
+        => MapMemory(guestAddress, length, protection, hostMemory);
     void UnmapMemory(ulong guestAddress, ulong length);
     void ProtectMemory(ulong guestAddress, ulong length, MemoryProtection protection);
 

@@ -14,7 +14,7 @@ public sealed class BenchmarkSmokeTests
             var result = Runner.Run(Path.Combine(Runner.Root, "bench", "run"), ["--quick", "--output", page], timeoutSeconds: 600);
             Assert.True(result.ExitCode == 0, result.Stderr);
             var text = File.ReadAllText(page);
-            Assert.Contains("| Workload | native | trapeze run |", text);
+            Assert.Contains("| Workload | native | trapeze run (Unicorn) | trapeze run --platform native |", text);
             Assert.Contains("## Machine", text);
             Assert.Contains("## Targets (issue 6)", text);
             foreach (var workload in Directory.GetFiles(Path.Combine(Runner.Root, "bench", "workloads")))

@@ -3,31 +3,47 @@ using Trapeze.Tests.Support;
 namespace Trapeze.Tests;
 
 /// <summary>
-/// Every program built from tests/cases runs natively and under `trapeze run`: exit code, stdout
-/// and the files it writes into its scratch directory must match.
+/// Every program built from tests/cases runs natively and under `trapeze run` on the Unicorn
+/// platform: exit code, stdout and the files it writes into its scratch directory must match.
+/// <see cref="NativeDifferentialTests"/> runs the same cases on the native platform.
 /// </summary>
 public sealed class DifferentialTests
 {
-    public static TheoryData<string> Cases()
+    /// <summary>Cases Unicorn cannot pass, and why: they check what only the host CPU does exactly.</summary>
+    public static readonly IReadOnlyDictionary<string, string> UnicornLeavesOut = new Dictionary<string, string>
+    {
+        ["fp_exact"] = "Unicorn 2.1's TCG sets no SSE exception flags in MXCSR and computes x87 fprem/fyl2x/f2xm1/fpatan at double precision",
+    };
+
+    public static TheoryData<string> Cases() => CasesFor(name => !UnicornLeavesOut.ContainsKey(name[..name.IndexOf('.')]));
+
+    /// <summary>Every case (all are x86-64 programs, which the native platform runs).</summary>
+    public static TheoryData<string> AllCases() => CasesFor(_ => true);
+
+    private static TheoryData<string> CasesFor(Func<string, bool> included)
     {
         var data = new TheoryData<string>();
         if (!Directory.Exists(Runner.CasesBuild))
             throw new InvalidOperationException("tests/cases/build is missing: run tests/cases/build.sh (./test does)");
         foreach (var file in Directory.GetFiles(Runner.CasesBuild).Order(StringComparer.Ordinal))
         {
-            if (!file.EndsWith(".args", StringComparison.Ordinal))
-                data.Add(Path.GetFileName(file));
+            var name = Path.GetFileName(file);
+            if (!file.EndsWith(".args", StringComparison.Ordinal) && included(name))
+                data.Add(name);
         }
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void MatchesNative(string name)
+    public void MatchesNative(string name) => Compare(name, "unicorn");
+
+    /// <summary>Runs case <paramref name="name"/> natively and under `trapeze run --platform <paramref name="platform"/>`.</summary>
+    internal static void Compare(string name, string platform)
     {
         var program = Path.Combine(Runner.CasesBuild, name);
         var native = RunIn(program, name, (arguments, _) => Runner.Run(program, arguments));
-        var emulated = RunIn(program, name, (arguments, _) => Runner.Run(Runner.Trapeze, ["run", "--", program, .. arguments]));
+        var emulated = RunIn(program, name, (arguments, _) => Runner.Run(Runner.Trapeze, ["run", "--platform", platform, "--", program, .. arguments]));
 
         Assert.Equal(native.Result.Stdout, emulated.Result.Stdout);
         Assert.Equal(native.Result.ExitCode, emulated.Result.ExitCode);
@@ -58,4 +74,12 @@ public sealed class DifferentialTests
             Directory.Delete(scratch, recursive: true);
         }
     }
+}
+
+/// <summary>The differential cases on the native platform (guest code on the host CPU under seccomp).</summary>
+public sealed class NativeDifferentialTests
+{
+    [Theory]
+    [MemberData(nameof(DifferentialTests.AllCases), MemberType = typeof(DifferentialTests))]
+    public void MatchesNativeOnNativePlatform(string name) => DifferentialTests.Compare(name, "native");
 }

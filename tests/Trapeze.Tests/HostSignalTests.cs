@@ -49,7 +49,7 @@ public sealed partial class HostSignalTests
     /// Starts `trapeze run PROGRAM`, waits until the guest runs (it prints <paramref name="waitFor"/>),
     /// then sends the signal to trapeze.
     /// </summary>
-    private static (int Code, string Stdout, string Stderr, double Seconds) RunAndSignal(string[] program, int signal, string waitFor)
+    internal static (int Code, string Stdout, string Stderr, double Seconds) RunAndSignal(string[] program, int signal, string waitFor, string[]? options = null)
     {
         var start = new ProcessStartInfo(Runner.Trapeze)
         {
@@ -58,7 +58,7 @@ public sealed partial class HostSignalTests
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var word in (string[])["run", "--", .. program])
+        foreach (var word in (string[])["run", .. options ?? [], "--", .. program])
             start.ArgumentList.Add(word);
         using var process = Process.Start(start)!;
         var stdout = new System.Text.StringBuilder();

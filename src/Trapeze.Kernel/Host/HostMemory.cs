@@ -35,6 +35,42 @@ internal static unsafe class HostMemory
     }
 
     /// <summary>
+    /// Zeroed pages of a new memfd, mapped shared (a platform maps the same descriptor into its own
+    /// process); 0 when the host refuses. The descriptor is the caller's to close.
+    /// </summary>
+    public static nint AllocateFile(ulong length, out int descriptor)
+    {
+        const long CloseOnExec = 1;
+        descriptor = -1;
+        var name = "trapeze-guest\0"u8;
+        long created;
+        fixed (byte* pointer = name)
+            created = HostSyscall.Invoke(HostSyscall.Number("memfd_create"), (long)pointer, CloseOnExec);
+        if (created < 0)
+            return 0;
+        if (HostSyscall.Invoke(HostSyscall.Number("ftruncate"), created, (long)length) < 0)
+        {
+            HostSyscall.Invoke(HostSyscall.Close, created);
+            return 0;
+        }
+        var result = HostSyscall.Invoke(HostSyscall.Mmap, 0, (long)length, ProtectionReadWrite, MapShared | MapNoReserve, created, 0);
+        if (result < 0 && result >= -4095)
+        {
+            HostSyscall.Invoke(HostSyscall.Close, created);
+            return 0;
+        }
+        descriptor = (int)created;
+        return (nint)result;
+    }
+
+    /// <summary>Frees a range of a memfd's pages (they read as zero afterwards).</summary>
+    public static void PunchHole(int descriptor, long offset, ulong length)
+    {
+        const long PunchHoleKeepSize = 3;
+        HostSyscall.Invoke(HostSyscall.Number("fallocate"), descriptor, PunchHoleKeepSize, offset, (long)length);
+    }
+
+    /// <summary>
     /// A host page that is mapped but inaccessible: a host call given it fails with EFAULT exactly
     /// where the guest's unmapped buffer would, after the host kernel's other checks. One per host
     /// process: it holds nothing and never changes, so sharing it shares no state.

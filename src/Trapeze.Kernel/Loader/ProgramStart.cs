@@ -70,7 +70,7 @@ internal static class ProgramStart
             stack.AddAuxiliary((AuxiliaryVectorType)32, vsyscall); // AT_SYSINFO (asm/auxvec.h, i386 only)
         if (vdso != 0)
             stack.AddAuxiliary(AuxiliaryVectorType.AT_SYSINFO_EHDR, vdso);
-        stack.AddAuxiliary(AuxiliaryVectorType.AT_HWCAP, personality.HardwareCapabilities);
+        stack.AddAuxiliary(AuxiliaryVectorType.AT_HWCAP, process.Cpu.IsHostCpu ? Host.HostAuxiliary.HardwareCapabilities : personality.HardwareCapabilities);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_PAGESZ, AddressSpace.PageSize);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_CLKTCK, 100);
         stack.AddAuxiliary(AuxiliaryVectorType.AT_PHDR, program.ProgramHeaders);

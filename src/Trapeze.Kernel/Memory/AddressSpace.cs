@@ -11,30 +11,62 @@ public sealed class MemoryObject
 {
     private int references = 1;
 
-    private MemoryObject(nint host, ulong length, bool shared, bool writable = true)
+    private MemoryObject(nint host, ulong length, bool shared, bool writable = true, int descriptor = -1, long descriptorOffset = 0)
     {
         Host = host;
         Length = length;
         Shared = shared;
         Writable = writable;
+        Descriptor = descriptor;
+        DescriptorOffset = descriptorOffset;
     }
 
     public nint Host { get; }
     public ulong Length { get; }
 
+    /// <summary>The host file (a memfd, or the mapped file) whose pages these are, at <see cref="DescriptorOffset"/>; -1 for anonymous host memory.</summary>
+    public int Descriptor { get; }
+    public long DescriptorOffset { get; }
+
+    /// <summary>Where a platform that maps by descriptor finds the pages at <paramref name="offset"/> in this object.</summary>
+    public Trapeze.Cpu.HostPages PagesAt(ulong offset) => new(Descriptor, DescriptorOffset + (long)offset, Writable);
+
     /// <summary>MAP_SHARED: a fork keeps one copy for both processes; private memory is copied.</summary>
     public bool Shared { get; }
 
-    /// <summary>Fresh zeroed memory, or null when the host has none.</summary>
-    public static MemoryObject? Allocate(ulong length, bool shared)
-        => HostMemory.Allocate(length, shared) is var host and not 0 ? new MemoryObject(host, length, shared) : null;
+    /// <summary>
+    /// Fresh zeroed memory, or null when the host has none. Shared memory, and all memory of a
+    /// platform that maps by descriptor (<paramref name="asFile"/>), is a memfd's pages.
+    /// </summary>
+    public static MemoryObject? Allocate(ulong length, bool shared, bool asFile = false)
+    {
+        if (!shared && !asFile)
+            return HostMemory.Allocate(length, shared) is var host and not 0 ? new MemoryObject(host, length, shared) : null;
+        return HostMemory.AllocateFile(length, out var descriptor) is var pages and not 0 ? new MemoryObject(pages, length, shared, descriptor: descriptor) : null;
+    }
 
     /// <summary>False for a shared mapping of a file not open for writing: the guest may never make it writable.</summary>
     public bool Writable { get; }
 
     /// <summary>Host pages that are a host file's, shared (MAP_SHARED); null with the host's error.</summary>
     public static MemoryObject? MapFile(int descriptor, ulong length, long offset, bool writable, out Errno error)
-        => HostMemory.MapFile(descriptor, length, offset, writable, out error) is var host and not 0 ? new MemoryObject(host, length, shared: true, writable) : null;
+    {
+        var host = HostMemory.MapFile(descriptor, length, offset, writable, out error);
+        if (host == 0)
+            return null;
+        // The file itself, for a platform that maps it into another process (past its end, SIGBUS there as on Linux).
+        var own = (int)HostSyscall.Invoke(HostSyscall.Fcntl, descriptor, 1030 /* F_DUPFD_CLOEXEC */, 3);
+        return new MemoryObject(host, length, shared: true, writable, own, offset);
+    }
+
+    /// <summary>Gives pages of a private object back to the host; they read as zero afterwards.</summary>
+    internal void Discard(ulong offset, ulong length)
+    {
+        if (Descriptor < 0)
+            HostMemory.Discard(Host + (nint)offset, length);
+        else
+            HostMemory.PunchHole(Descriptor, DescriptorOffset + (long)offset, length);
+    }
 
     /// <summary>
     /// For a mapping of a file: where (an offset in this object) the pages past the end of the file
@@ -102,6 +134,8 @@ public sealed class MemoryObject
             return;
         CloseFile();
         HostMemory.Release(Host, Length);
+        if (Descriptor >= 0)
+            HostSyscall.Invoke(HostSyscall.Close, Descriptor);
     }
 }
 
@@ -198,6 +232,9 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         return mapped <= limit && growth <= limit - mapped;
     }
 
+    /// <summary>The CPU maps guest memory from host files (the native platform): every object is a memfd's pages.</summary>
+    public bool MapsByDescriptor => cpu.MapsByDescriptor;
+
     public static ulong PageDown(ulong value) => value & ~(PageSize - 1);
     public static ulong PageUp(ulong value) => (value + PageSize - 1) & ~(PageSize - 1);
 
@@ -214,7 +251,7 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
     public Mapping? Map(ulong start, ulong length, MemoryProtection protection, string name, ulong fileOffset = 0, bool shared = false)
     {
         length = PageUp(length);
-        return MemoryObject.Allocate(length, shared) is { } memory ? Map(start, memory, protection, name, fileOffset) : null;
+        return MemoryObject.Allocate(length, shared, cpu.MapsByDescriptor) is { } memory ? Map(start, memory, protection, name, fileOffset) : null;
     }
 
     /// <summary>Maps all of <paramref name="memory"/> (which this space now owns) at <paramref name="start"/>, replacing whatever was there.</summary>
@@ -251,7 +288,7 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
             }
             else
             {
-                if (MemoryObject.Allocate(mapping.Length, shared: false) is not { } copy)
+                if (MemoryObject.Allocate(mapping.Length, shared: false, child.MapsByDescriptor) is not { } copy)
                     return false;
                 HostMemory.CopyTouched(mapping.Host, copy.Host, mapping.Length);
                 copy.TrackFileEndOf(mapping.Object);
@@ -282,7 +319,7 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
             var mapping = mappings[index];
             cpu.UnmapMemory(mapping.Start, mapping.Length);
             if (!mapping.Shared)
-                HostMemory.Discard(mapping.Host, mapping.Length);
+                mapping.Object.Discard(mapping.ObjectOffset, mapping.Length);
             mapping.Object.Release();
             mappings.RemoveAt(index);
         }
@@ -319,6 +356,9 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         return cursor >= end;
     }
 
+    /// <summary>[start, end) meets addresses the platform keeps for itself (the native platform's stub).</summary>
+    public bool IsReserved(ulong start, ulong end) => cpu.ReservedRange is { } reserved && start < reserved.End && end > reserved.Start;
+
     public bool IsFree(ulong start, ulong end)
     {
         var index = IndexAtOrAfter(start);
@@ -343,7 +383,7 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
                 return null;
             candidate = mapping.Start - length;
         }
-        return candidate >= MinimumAddress ? candidate : null;
+        return candidate >= MinimumAddress && !IsReserved(candidate, candidate + length) ? candidate : null;
     }
 
     public void Dispose()
@@ -368,11 +408,17 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         return low;
     }
 
-    private void Insert(Mapping mapping)
+    private void Insert(Mapping mapping, bool mapInCpu = true)
     {
-        cpu.MapMemory(mapping.Start, mapping.Length, mapping.Protection, mapping.Host);
-        if (mapping.PastEndOfFile is { } boundary)
-            cpu.ProtectMemory(boundary, mapping.End - boundary, MemoryProtection.None);
+        if (mapInCpu)
+        {
+            if (mapping.Object.Descriptor >= 0)
+                cpu.MapMemory(mapping.Start, mapping.Length, mapping.Protection, mapping.Host, mapping.Object.PagesAt(mapping.ObjectOffset));
+            else
+                cpu.MapMemory(mapping.Start, mapping.Length, mapping.Protection, mapping.Host);
+            if (mapping.PastEndOfFile is { } boundary)
+                cpu.ProtectMemory(boundary, mapping.End - boundary, MemoryProtection.None);
+        }
         mappings.Insert(IndexAtOrAfter(mapping.Start), mapping);
     }
 
@@ -421,10 +467,14 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         if (index >= mappings.Count || mappings[index].Start >= address)
             return;
         var mapping = mappings[index];
-        cpu.UnmapMemory(mapping.Start, mapping.Length);
+        // Pages mapped by descriptor stay where they are: the two halves map the same pages, and
+        // other threads running guest code meanwhile never see a hole.
+        var remap = !cpu.MapsByDescriptor;
+        if (remap)
+            cpu.UnmapMemory(mapping.Start, mapping.Length);
         mappings.RemoveAt(index);
-        Insert(mapping.Slice(mapping.Start, address));
-        Insert(mapping.Slice(address, mapping.End));
+        Insert(mapping.Slice(mapping.Start, address), remap);
+        Insert(mapping.Slice(address, mapping.End), remap);
         mapping.Object.Release();
     }
 }

@@ -80,7 +80,7 @@ public abstract class BsdPersonality : LinuxPersonality
     {
         var cpu = parent.Process.Cpu;
         if (child.Process.Cpu == cpu)
-            child.Context = cpu.SaveContext();
+            child.Context = cpu.CopyContext();
         else
         {
             foreach (var register in registers)

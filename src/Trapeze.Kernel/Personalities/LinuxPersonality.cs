@@ -104,7 +104,7 @@ public abstract class LinuxPersonality : IPersonality
         var cpu = parent.Process.Cpu;
         if (child.Process.Cpu == cpu)
         {
-            child.Context = cpu.SaveContext();
+            child.Context = cpu.CopyContext();
         }
         else
         {

@@ -75,6 +75,8 @@ public static class MemoryCalls
                 return Errno.ENOMEM; // get_unmapped_area: past TASK_SIZE
             if (start < AddressSpace.MinimumAddress)
                 return Errno.EPERM;
+            if (space.IsReserved(start, start + size))
+                return Errno.ENOMEM; // the platform's own addresses (the native platform's stub)
             if ((flags & MapFlags.MAP_FIXED_NOREPLACE) != 0 && !space.IsFree(start, start + size))
                 return Errno.EEXIST;
         }
@@ -82,7 +84,7 @@ public static class MemoryCalls
         {
             var hint = AddressSpace.PageDown(address.Value);
             // A hint that cannot hold the mapping (beyond user space, or wrapping, as (void*)-1 does) is ignored, as Linux ignores it.
-            if (hint >= AddressSpace.MinimumAddress && size <= UserTop(thread) && hint <= UserTop(thread) - size && space.IsFree(hint, hint + size))
+            if (hint >= AddressSpace.MinimumAddress && size <= UserTop(thread) && hint <= UserTop(thread) - size && space.IsFree(hint, hint + size) && !space.IsReserved(hint, hint + size))
                 start = hint;
             else if (space.FindFree(size) is { } free)
                 start = free;

@@ -86,6 +86,9 @@ public sealed class GuestThread
     /// <summary>The registers while the thread is off the CPU (null before it first ran: it starts from the CPU's state).</summary>
     internal ICpuContext? Context { get; set; }
 
+    /// <summary>On a CPU that runs threads at once: this thread's handle there, which stops it from any host thread.</summary>
+    internal ICpuThread? CpuThread { get; set; }
+
     /// <summary>Taken by <see cref="Scheduler"/> to hand this thread the run lock.</summary>
     internal SemaphoreSlim Baton { get; } = new(0);
 
@@ -203,8 +206,7 @@ public sealed class GuestThread
     {
         Interrupted = true;
         Wake();
-        if (Kernel.Scheduler.Running == this)
-            Process.Cpu.RequestStop();
+        StopOnCpu();
     }
 
     internal void ClearInterrupt() => Interrupted = false;
@@ -220,7 +222,16 @@ public sealed class GuestThread
     internal void Preempt()
     {
         PreemptRequested = true;
-        Process.Cpu.RequestStop();
+        StopOnCpu();
+    }
+
+    /// <summary>Ends the thread's run of guest code: on its own CPU thread, or on the shared engine while it holds the run lock.</summary>
+    private void StopOnCpu()
+    {
+        if (CpuThread is { } own)
+            own.RequestStop();
+        else if (Kernel.Scheduler.Running == this)
+            Process.Cpu.RequestStop();
     }
 
     /// <summary>Starts the host thread that runs this guest thread.</summary>

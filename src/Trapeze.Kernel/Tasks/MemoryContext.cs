@@ -47,14 +47,23 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
         if (thread.TlsDescriptors is { } descriptors)
             Syscalls.ThreadArea.LoadAll(Cpu, descriptors);
         Loaded = thread;
+        thread.CpuThread = Cpu.LoadedThread;
         thread.ApplyStartRegisters();
     }
 
-    /// <summary>The thread leaves this CPU for good (exit, or exec into a new address space).</summary>
+    /// <summary>The thread leaves this CPU for good (exit, or exec into a new address space): its context goes.</summary>
     public void Unload(GuestThread thread)
     {
         if (Loaded == thread)
+        {
+            // A CPU whose threads have a host thread each ends this one with its context.
+            if (Cpu.RunsThreadsInParallel)
+                thread.Context = Cpu.SaveContext(thread.Context);
             Loaded = null;
+        }
+        thread.Context?.Dispose();
+        thread.Context = null;
+        thread.CpuThread = null;
     }
 
     /// <summary>A copy for a forked child: private pages copied, shared ones shared; null when the host has no memory.</summary>
@@ -84,6 +93,21 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
     {
         var thread = Loaded!;
         thread.Process.Personality.OnSyscall(thread, cpu, nextInstruction);
+    }
+
+    /// <summary>A parallel CPU runs guest code: the thread lets go of the run lock meanwhile.</summary>
+    object? ICpuEvents.LeaveKernel()
+    {
+        var thread = Loaded!;
+        thread.Kernel.Scheduler.Release(thread);
+        return thread;
+    }
+
+    void ICpuEvents.EnterKernel(object? token)
+    {
+        var thread = (GuestThread)token!;
+        thread.Kernel.Scheduler.Acquire(thread);
+        Load(thread);
     }
 
     bool ICpuEvents.OnInterrupt(ICpu cpu, int number)

@@ -209,7 +209,7 @@ internal static class ProcFs
                 "self" => new ProcLinkNode(Root + "/self", $"{thread.Process.Id}", null),
                 "thread-self" => new ProcLinkNode(Root + "/thread-self", $"{thread.Process.Id}/task/{thread.Id}", null),
                 "mounts" => new ProcLinkNode(Root + "/mounts", "self/mounts", null),
-                "cpuinfo" => new ProcFileNode(Root + "/cpuinfo", 0b100_100_100, () => ProcText.CpuInfo()),
+                "cpuinfo" => thread.Process.Cpu.IsHostCpu ? new HostPathNode(Root + "/cpuinfo") : new ProcFileNode(Root + "/cpuinfo", 0b100_100_100, () => ProcText.CpuInfo()),
                 "meminfo" when kernel.Determinism is not null => new ProcFileNode(Root + "/meminfo", 0b100_100_100, () => ProcText.FixedMemoryInfo()),
                 "meminfo" => new ProcFileNode(Root + "/meminfo", 0b100_100_100, () => ProcText.MemoryInfo()),
                 // A deterministic run shows its own uptime and no load, never the host's changing figures.
