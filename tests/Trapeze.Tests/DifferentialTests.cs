@@ -15,7 +15,7 @@ public sealed class DifferentialTests
         ["fp_exact"] = "Unicorn 2.1's TCG sets no SSE exception flags in MXCSR and computes x87 fprem/fyl2x/f2xm1/fpatan at double precision",
     };
 
-    public static TheoryData<string> Cases() => CasesFor(name => !UnicornLeavesOut.ContainsKey(name[..name.IndexOf('.')]));
+    public static TheoryData<string> Cases() => CasesFor(name => !UnicornLeavesOut.ContainsKey(name.Split('.')[0]));
 
     /// <summary>Every case (all are x86-64 programs, which the native platform runs).</summary>
     public static TheoryData<string> AllCases() => CasesFor(_ => true);
