@@ -265,7 +265,7 @@ public static class Signals
     }
 
     [Syscall("restart_syscall", Support = Support.Full)]
-    public static Result RestartSyscall(GuestThread thread)
+    public static Result RestartSyscall(GuestThread thread, [Argument(ArgumentKind.RestartedCall)] GuestAddress resumed)
     {
         // The block is taken on the first dispatch; a resumed call that blocks keeps it in RetryState.
         if (thread.RetryState is not RestartBlock block)
