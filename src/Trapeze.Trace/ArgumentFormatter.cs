@@ -121,6 +121,7 @@ public sealed class ArgumentFormatter(TraceOptions options)
             case ArgumentKind.FlagsOnly: return enums.Format(parameter.Type, raw, accessMode: false);
             case ArgumentKind.Signal: return SignalName((int)raw);
             case ArgumentKind.SignalReturnFrame: return StructFormatter.SignalReturnFrame(ThreadOf(thread));
+            case ArgumentKind.RestartedCall: return ThreadOf(thread).RestartedCall is { } resumed ? $"<... resuming interrupted {resumed} ...>" : null;
             case ArgumentKind.String: return Path(MemoryOf(thread), raw);
             case ArgumentKind.Buffer: return Buffer(MemoryOf(thread), raw, size, parameter.Hex);
             case ArgumentKind.IoVectors: return structs.IoVectors(ThreadOf(thread), raw, size, parameter.Direction == Direction.Out ? result?.Raw : null);

@@ -215,6 +215,12 @@ public sealed class Tracer : ISyscallTracer, IDisposable
         Record(RecordKind.Signal, thread.Process.Id, thread.Id, SignalFormatter.Line(information));
     }
 
+    public void ProcessStopped(GuestThread thread, Trapeze.Kernel.Abi.Linux.Signal signal)
+    {
+        if (options.Filter.ShowsSignal((int)signal))
+            Record(RecordKind.Signal, thread.Process.Id, thread.Id, $"--- stopped by {ArgumentFormatter.SignalName((int)signal)} ---");
+    }
+
     public void ProcessExited(Process process, ExitStatus status)
     {
         // A fatal fault is a signal delivery too: strace shows its siginfo before "killed by".

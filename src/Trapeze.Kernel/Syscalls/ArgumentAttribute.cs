@@ -38,6 +38,8 @@ public enum ArgumentKind
     /// puts back. The register value is not used (the call has no arguments).
     /// </summary>
     SignalReturnFrame,
+    /// <summary>restart_syscall's text, as strace shows it: &lt;... resuming interrupted nanosleep ...&gt;. The register value is not used.</summary>
+    RestartedCall,
     SignalAction,
     ResourceLimit,
     SystemName,

@@ -84,7 +84,7 @@ public static class Signals
         return thread.Memory.Write(set, bytes[..(int)setSize]) is var fault and not Errno.None ? fault : 0;
     }
 
-    [Syscall("sigaltstack", Support = Support.Partial, Note = "SS_AUTODISARM is accepted and not acted on")]
+    [Syscall("sigaltstack", Support = Support.Partial, Note = "SS_AUTODISARM is accepted and not acted on; rt_sigreturn does not set the alternate stack again from the frame's uc_stack")]
     public static Result AlternateStack(GuestThread thread, [Argument(ArgumentKind.SignalStack)] GuestAddress stack, [Argument(ArgumentKind.SignalStack, Direction = Direction.Out)] GuestAddress oldStack)
     {
         const int OnStack = 1, Disable = 2, AutoDisarm = 1 << 31;
@@ -128,7 +128,7 @@ public static class Signals
         return 0;
     }
 
-    [Syscall("rt_sigreturn", Support = Support.Full)]
+    [Syscall("rt_sigreturn", Support = Support.Partial, Note = "the registers, FP/SSE state and signal mask come back from the frame; the alternate stack in its uc_stack does not (a handler's change to it is lost)")]
     public static Result SignalReturn(GuestThread thread, [Argument(ArgumentKind.SignalReturnFrame)] GuestAddress frame)
         => Result.SignalReturn(SignalDelivery.SavedResult(thread, SignalFrameKind.RealTime));
 
@@ -265,7 +265,7 @@ public static class Signals
     }
 
     [Syscall("restart_syscall", Support = Support.Full)]
-    public static Result RestartSyscall(GuestThread thread)
+    public static Result RestartSyscall(GuestThread thread, [Argument(ArgumentKind.RestartedCall)] GuestAddress resumed)
     {
         // The block is taken on the first dispatch; a resumed call that blocks keeps it in RetryState.
         if (thread.RetryState is not RestartBlock block)
@@ -413,7 +413,7 @@ public static class Signals
     private static PosixTimer RealTimer(Process process)
         => process.RealTimer ??= new PosixTimer(process, -1, ClockId.CLOCK_MONOTONIC) { Signal = (int)Signal.SIGALRM, Code = SignalInfo.KernelCode };
 
-    [Syscall("timer_create", Support = Support.Partial, Note = "CLOCK_REALTIME, CLOCK_MONOTONIC (and BOOTTIME) with SIGEV_SIGNAL, SIGEV_THREAD_ID and SIGEV_NONE")]
+    [Syscall("timer_create", Support = Support.Partial, Note = "CLOCK_REALTIME, CLOCK_MONOTONIC (and BOOTTIME) with SIGEV_SIGNAL, SIGEV_THREAD_ID and SIGEV_NONE; the CPU-time clocks and the *_ALARM clocks are EINVAL (Linux has them)")]
     public static Result TimerCreate(GuestThread thread, ClockId clock, GuestAddress eventAddress, GuestAddress timerId)
     {
         const int SignalNotify = 0, NoNotify = 1, ThreadIdNotify = 4;

@@ -80,6 +80,9 @@ public sealed class GuestThread
     /// <summary>What restart_syscall continues: set by a call that returned <see cref="RestartRule.RestartBlock"/>.</summary>
     internal RestartBlock? RestartBlock { get; set; }
 
+    /// <summary>The call restart_syscall would continue, for the tracer's "&lt;... resuming interrupted nanosleep ...&gt;".</summary>
+    public string? RestartedCall => RestartBlock?.Call ?? (RetryState as RestartBlock)?.Call;
+
     /// <summary>sigreturn or rt_sigreturn was called: the run loop restores the registers from that frame.</summary>
     internal SignalFrameKind? SignalReturnPending { get; set; }
 

@@ -46,6 +46,9 @@ public interface ISyscallTracer
 
     /// <summary>A process ended: exited, or killed by a signal (a fatal fault comes with its siginfo).</summary>
     void ProcessExited(Process process, ExitStatus status) { }
+
+    /// <summary>A stop signal stopped the thread's process (strace's "--- stopped by SIGSTOP ---").</summary>
+    void ProcessStopped(GuestThread thread, Abi.Linux.Signal signal) { }
 }
 
 /// <summary>Hooks as delegates, for scripts: <c>kernel.Tracer = new SyscallHooks { OnEnter = ... }</c>.</summary>
@@ -80,6 +83,8 @@ public sealed class SyscallHooks : ISyscallTracer
     }
 
     public void SignalDelivered(GuestThread thread, SignalInformation information) => Next?.SignalDelivered(thread, information);
+
+    public void ProcessStopped(GuestThread thread, Abi.Linux.Signal signal) => Next?.ProcessStopped(thread, signal);
 
     public void ProcessExited(Process process, ExitStatus status)
     {

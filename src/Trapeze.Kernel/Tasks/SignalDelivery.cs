@@ -250,6 +250,8 @@ public static class SignalDelivery
                         thread.Kernel.Tracer?.SignalDelivered(thread, info.ToTrace());
                         continue;
                     case DefaultAction.Stop:
+                        thread.Kernel.Tracer?.SignalDelivered(thread, info.ToTrace());
+                        thread.Kernel.Tracer?.ProcessStopped(thread, (Signal)signal);
                         Stop(process, signal);
                         continue;
                     default:
