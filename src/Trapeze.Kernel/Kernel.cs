@@ -279,6 +279,9 @@ public sealed class Kernel : IDisposable
     public Scheduler Scheduler { get; } = new();
     public TimerService TimerService { get; }
     public FutexTable Futexes { get; } = new();
+
+    /// <summary>fcntl and flock locks between guest processes.</summary>
+    public Files.FileLocks Locks { get; } = new();
     public SystemVIpc SystemV { get; } = new();
     public KernelClock Clock { get; init; } = new();
     public KernelRandom Random { get; init; } = new();

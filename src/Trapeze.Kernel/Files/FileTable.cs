@@ -9,6 +9,9 @@ public sealed class FileTable : IDisposable
 
     private readonly List<Slot?> slots = [];
 
+    /// <summary>The lock table once this table (a POSIX lock owner) took a lock: closing a descriptor releases its locks on that file.</summary>
+    internal FileLocks? Locks { get; set; }
+
     /// <summary>RLIMIT_NOFILE: descriptors are below this.</summary>
     public int Limit { get; set; } = 1024;
 
@@ -84,7 +87,11 @@ public sealed class FileTable : IDisposable
             return Errno.EBADF;
         var previous = Get(fd);
         Place(fd, file, closeOnExec);
-        previous?.Release();
+        if (previous is not null)
+        {
+            Syscalls.RecordLocks.Closing(this, previous);
+            previous.Release();
+        }
         return fd;
     }
 
@@ -93,6 +100,7 @@ public sealed class FileTable : IDisposable
         if (Get(fd) is not { } file)
             return Errno.EBADF;
         slots[fd] = null;
+        Syscalls.RecordLocks.Closing(this, file);
         file.Release();
         return 0;
     }
@@ -113,9 +121,11 @@ public sealed class FileTable : IDisposable
             if (slots[fd] is { } slot)
             {
                 slots[fd] = null;
+                Syscalls.RecordLocks.Closing(this, slot.File);
                 slot.File.Release();
             }
         }
+        Locks?.Forget(this);
     }
 
     private void Place(int fd, OpenFile file, bool closeOnExec)

@@ -93,7 +93,7 @@ public static class Descriptors
         return result;
     }
 
-    [Syscall("fcntl", Returns = ResultKind.Fcntl, Support = Support.Partial, Note = "descriptor flags, status flags, dup, locks on host files")]
+    [Syscall("fcntl", Returns = ResultKind.Fcntl, Support = Support.Partial, Note = "descriptor flags, status flags, dup, seals; record locks (POSIX and OFD) are Trapeze's own between guest processes, on x86-64 (other personalities' struct flock goes to the host)")]
     public static Result Control(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, FcntlCommand command, [Argument(ArgumentKind.FcntlArgument)] ulong argument)
     {
         var files = thread.Process.Files;
@@ -141,6 +141,8 @@ public static class Descriptors
             case FcntlCommand.F_OFD_GETLK:
             case FcntlCommand.F_OFD_SETLK:
             case FcntlCommand.F_OFD_SETLKW:
+                if (thread.Process.Personality.Architecture == Cpu.CpuArchitecture.X86_64)
+                    return RecordLocks.Control(thread, file, command, new GuestAddress(argument));
                 return file.HostDescriptor is { } lockHost ? Lock(thread, lockHost, command, new GuestAddress(argument)) : Errno.EINVAL;
             default:
                 return Errno.EINVAL;

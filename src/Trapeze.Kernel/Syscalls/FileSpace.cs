@@ -6,7 +6,7 @@ using Trapeze.Kernel.Tasks;
 namespace Trapeze.Kernel.Syscalls;
 
 /// <summary>
-/// The rest of the file family on open files: space (fallocate), whole-file locks (flock),
+/// The rest of the file family on open files: space (fallocate),
 /// write-back (sync_file_range, syncfs, sync), the *v2 transfers, sendfile, the older times
 /// calls, and file handles (not offered).
 /// </summary>
@@ -25,16 +25,6 @@ public static unsafe class FileSpace
             return Errno.ENOSPC;
         return OnHost(thread, fd, Errno.ENODEV, host => HostSyscall.Invoke(HostSyscall.Fallocate, host, mode, offset, length));
     }
-
-    /// <summary>flock locks belong to open file descriptions, which is what the host's are: a fork shares them, another open conflicts.</summary>
-    [Syscall("flock", Support = Support.Partial, Note = "a blocking lock waits in the host kernel, where signals do not interrupt it; on pipes and /proc files it excludes nothing")]
-    public static Result Lock(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, int operation)
-        => thread.Process.Files.Get(fd) switch
-        {
-            null => Errno.EBADF,
-            { HostDescriptor: { } host } => HostSyscall.Invoke(HostSyscall.Flock, host, operation),
-            _ => operation is 1 or 2 or 8 or 5 or 6 or 12 ? 0 : Errno.EINVAL, // a pipe's or /proc file's lock excludes no one else here
-        };
 
     [Syscall("sync_file_range", Support = Support.Full)]
     public static Result SynchronizeRange(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long offset, long count, [Argument(ArgumentKind.Hex)] uint flags)
