@@ -177,6 +177,12 @@ public sealed class ArgumentFormatter(TraceOptions options)
                 case 516: return "? ERESTART_RESTARTBLOCK (Interrupted by signal)";
             }
             var message = errno < ErrnoMessages.Text.Length ? ErrnoMessages.Text[errno] : $"Unknown error {errno}";
+            // A BSD-derived guest gets its own system's errno: its name and number (Linux's are implied).
+            if (thread?.Process.Personality is Trapeze.Kernel.Personalities.BsdPersonality bsd)
+            {
+                var own = bsd.Abi.ErrnoFromLinux(errno);
+                return $"-1 {bsd.Abi.ErrnoName(own)} ({own}: {message})";
+            }
             return $"-1 {result.Error} ({message})";
         }
         return (call.Definition?.Returns ?? ResultKind.Decimal) switch

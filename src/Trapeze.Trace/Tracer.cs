@@ -188,7 +188,9 @@ public sealed class Tracer : ISyscallTracer, IDisposable
             return;
         var noReturn = thread.Process.Exit is not null;
         ExitText? text = null;
-        if (needsText && PlanFor(call) is { ExitFromRegisters: false } plan)
+        // A BSD-derived guest's error is named by its own system's errno, which only the thread's personality knows.
+        if (needsText && PlanFor(call) is { } plan
+            && (!plan.ExitFromRegisters || (call.Result.IsError && thread.Process.Personality is Trapeze.Kernel.Personalities.BsdPersonality)))
         {
             // Where the exit arguments start: after the texts printed at entry, as the formatting side counts them.
             var arguments = new List<string>();

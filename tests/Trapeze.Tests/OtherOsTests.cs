@@ -90,6 +90,28 @@ public sealed class OtherOsTests
         Assert.Contains("execve(", result.Stderr);
     }
 
+    /// <summary>A BSD guest's failed call shows the errno the guest got: FreeBSD's ENOTEMPTY is 66 and EAGAIN 35 (Linux: 39 and 11).</summary>
+    [Fact]
+    public void TraceShowsTheSystemsOwnErrno()
+    {
+        var result = Runner.RunTrapeze("trace", "--", Path.Combine(Build, "freebsd-x86_64-errno"));
+        Assert.Equal(0, result.ExitCode);
+        var trace = Squeezed(result.Stderr);
+        Assert.Contains("rmdir(\"/tmp/trapeze-other-os-dir\") = -1 ENOTEMPTY (66: Directory not empty)", trace);
+        Assert.Contains("= -1 EAGAIN (35: Resource temporarily unavailable)", trace);
+        var sunos = Squeezed(Runner.RunTrapeze("trace", "--", Path.Combine(Build, "sunos4-sparc-errno")).Stderr);
+        Assert.Contains("= -1 ENAMETOOLONG (63: File name too long)", sunos);
+    }
+
+    [Fact]
+    public void KqueueIsInFreeBsdsTable()
+    {
+        var freebsd = Runner.RunTrapeze("syscalls", "--os", "freebsd").Stdout;
+        Assert.Contains("| 362 | kqueue | Full |", freebsd);
+        Assert.Contains("| 560 | kevent | Partial |", freebsd);
+        Assert.Contains("| 551 | fstat | Full |", freebsd);
+    }
+
     private static string Squeezed(string text) => System.Text.RegularExpressions.Regex.Replace(text, " +", " ");
 
     /// <summary>The a.out magic picks SunOS; run as Linux, a SPARC program is refused with one line.</summary>

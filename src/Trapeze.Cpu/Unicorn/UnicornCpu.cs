@@ -129,6 +129,12 @@ public abstract unsafe class UnicornCpu : ICpu
         UnicornNative.Close(engine);
         NativeMemory.Free(stopFlag);
         self.Free();
+        ReleaseResources();
+    }
+
+    /// <summary>What a subclass holds besides the engine (a scratch context), freed once the engine is closed.</summary>
+    private protected virtual void ReleaseResources()
+    {
     }
 
     /// <summary>An invalid memory access ends the run with the access's address (Unicorn's UC_MEM_*_UNMAPPED and _PROT types).</summary>

@@ -48,6 +48,8 @@ public sealed unsafe class UnicornSparcCpu : UnicornCpu, ICpu
 
     public override CpuArchitecture Architecture => CpuArchitecture.Sparc;
 
+    private protected override void ReleaseResources() => scratch.Dispose();
+
     public int RegisterWindows { get; }
 
     /// <summary>Finds CPUSPARCState in a context by marks written through the API, or refuses a Unicorn whose layout differs.</summary>

@@ -44,6 +44,7 @@ public sealed class BsdAbi
         var byName = new Dictionary<string, long>();
         foreach (var (name, value) in constants)
             byName.TryAdd(name, value);
+        this.constants = byName;
         // Linux errnos the system lacks become EINVAL, the answer a BSD gives to what it cannot do.
         errnoToOs = new long[4096];
         for (var index = 0; index < errnoToOs.Length; index++)
@@ -55,6 +56,11 @@ public sealed class BsdAbi
                 errnoToOs[linux] = value;
         }
         errnoToOs[(int)Errno.EINVAL] = byName["EINVAL"];
+        foreach (var (name, value) in constants)
+        {
+            if (name.StartsWith('E') && !name.StartsWith("EV", StringComparison.Ordinal) && Enum.TryParse<Errno>(name, out _))
+                errnoNames.TryAdd(value, name);
+        }
         foreach (var name in Enum.GetNames<Signal>())
         {
             if (!byName.TryGetValue(name, out var value))
@@ -90,6 +96,11 @@ public sealed class BsdAbi
         directoryFd = byName.GetValueOrDefault("AT_FDCWD", -100);
     }
 
+    private readonly Dictionary<string, long> constants;
+
+    /// <summary>A constant of the system's headers by its C name (what Linux has no counterpart for: kqueue's filters and flags).</summary>
+    public long Constant(string name) => constants[name];
+
     /// <summary>The system's name as the CLI spells it (--personality, syscalls --os).</summary>
     public string Os { get; }
 
@@ -123,8 +134,9 @@ public sealed class BsdAbi
             ["pread"] = "pread64",
             ["pwrite"] = "pwrite64",
             ["thr_kill"] = "tkill",
+            ["fstatat"] = "newfstatat",
         },
-        new HashSet<string>(CommonCalls) { "thr_new", "thr_self", "thr_exit", "tkill", "_umtx_op", "__sysctl", "cpuset_getaffinity" })
+        new HashSet<string>(CommonCalls) { "thr_new", "thr_self", "thr_exit", "tkill", "_umtx_op", "__sysctl", "cpuset_getaffinity", "kqueue", "kevent", "fstat", "newfstatat" })
     {
         // FreeBSD 14.0-RELEASE: __FreeBSD_version 1400097 (sys/sys/param.h).
         Version = ("FreeBSD", "14.0-RELEASE", 1400097),
@@ -171,12 +183,74 @@ public sealed class BsdAbi
             ["fcntl_nocancel"] = "fcntl",
             ["openat_nocancel"] = "openat",
             ["sysctl"] = "__sysctl",
+            // The 64-bit inode calls, which stat(2) is in every x86-64 macOS libc; struct stat64 is their layout.
+            ["stat64"] = "stat",
+            ["fstat64"] = "fstat",
+            ["lstat64"] = "lstat",
+            ["fstatat64"] = "newfstatat",
+            // The 32-bit inode calls of Mac OS X 10.5 and before lay struct stat out otherwise: not served.
+            ["stat"] = "darwin_stat_ino32",
+            ["fstat"] = "darwin_stat_ino32",
+            ["lstat"] = "darwin_stat_ino32",
+            ["fstatat"] = "darwin_stat_ino32",
         },
-        new HashSet<string>(CommonCalls) { "__sysctl" })
+        new HashSet<string>(CommonCalls) { "__sysctl", "stat", "fstat", "lstat", "newfstatat" })
     {
         // macOS 14's kernel, Darwin 23.
         Version = ("Darwin", "23.0.0", 0),
     };
+
+    private readonly Dictionary<long, string> errnoNames = [];
+
+    /// <summary>The name the system's headers give its errno <paramref name="value"/> (the tracer prints the guest's errno).</summary>
+    public string ErrnoName(long value) => errnoNames.GetValueOrDefault(value, $"E{value}");
+
+    /// <summary>
+    /// The system's struct stat, declared by Linux's field names (<see cref="LinuxStructures"/> fills
+    /// them): FreeBSD's freebsd12+ layout (sys/stat.h: 64-bit ino and nlink, timespecs, birthtime; on
+    /// i386 each time has a 32-bit extension word before it), Darwin's struct stat64 (sys/stat.h,
+    /// __DARWIN_STRUCT_STAT64: 32-bit dev, 16-bit mode and nlink, 64-bit ino).
+    /// </summary>
+    public Abi.GuestLayout? StatLayout(Abi.DataModel model)
+    {
+        var narrow = model.WordSize == 4;
+        var fields = new List<(Abi.CType, string)>();
+        void Time(string name, bool extension)
+        {
+            if (extension)
+                fields.Add((Abi.CType.Int, name + "_ext"));
+            fields.Add((Abi.CType.Long, name));
+            fields.Add((Abi.CType.Long, name + "_nsec"));
+        }
+        switch (Os)
+        {
+            case "freebsd":
+                fields.AddRange([(Abi.CType.LongLong, "st_dev"), (Abi.CType.LongLong, "st_ino"), (Abi.CType.LongLong, "st_nlink"),
+                    (Abi.CType.Short, "st_mode"), (Abi.CType.Short, "st_padding0"), (Abi.CType.Int, "st_uid"), (Abi.CType.Int, "st_gid"),
+                    (Abi.CType.Int, "st_padding1"), (Abi.CType.LongLong, "st_rdev")]);
+                foreach (var time in new[] { "st_atime", "st_mtime", "st_ctime", "st_birthtime" })
+                    Time(time, narrow);
+                fields.AddRange([(Abi.CType.LongLong, "st_size"), (Abi.CType.LongLong, "st_blocks"), (Abi.CType.Int, "st_blksize"),
+                    (Abi.CType.Int, "st_flags"), (Abi.CType.LongLong, "st_gen")]);
+                for (var spare = 0; spare < 10; spare++)
+                    fields.Add((Abi.CType.LongLong, $"st_spare{spare}"));
+                break;
+            case "darwin":
+                fields.AddRange([(Abi.CType.Int, "st_dev"), (Abi.CType.Short, "st_mode"), (Abi.CType.Short, "st_nlink"),
+                    (Abi.CType.LongLong, "st_ino"), (Abi.CType.Int, "st_uid"), (Abi.CType.Int, "st_gid"), (Abi.CType.Int, "st_rdev")]);
+                if (!narrow)
+                    fields.Add((Abi.CType.Pad4, "__pad"));
+                foreach (var time in new[] { "st_atime", "st_mtime", "st_ctime", "st_birthtime" })
+                    Time(time, false);
+                fields.AddRange([(Abi.CType.LongLong, "st_size"), (Abi.CType.LongLong, "st_blocks"), (Abi.CType.Int, "st_blksize"),
+                    (Abi.CType.Int, "st_flags"), (Abi.CType.Int, "st_gen"), (Abi.CType.Int, "st_lspare"),
+                    (Abi.CType.LongLong, "st_qspare0"), (Abi.CType.LongLong, "st_qspare1")]);
+                break;
+            default:
+                return null;
+        }
+        return new Abi.GuestLayout(model, [.. fields]);
+    }
 
     /// <summary>The system's errno for a Linux one (handlers speak Linux's).</summary>
     public long ErrnoFromLinux(long linux) => linux is > 0 and < 4096 ? errnoToOs[linux] : errnoToOs[(int)Errno.EINVAL];
@@ -231,6 +305,7 @@ public sealed class BsdAbi
             "unlinkat" => [(0, BsdArgument.DirectoryFd), (2, BsdArgument.AtFlags)],
             "fchmodat" or "faccessat" => [(0, BsdArgument.DirectoryFd), (3, BsdArgument.AtFlags)],
             "fchownat" => [(0, BsdArgument.DirectoryFd), (4, BsdArgument.AtFlags)],
+            "newfstatat" => [(0, BsdArgument.DirectoryFd), (3, BsdArgument.AtFlags)],
             "mkdirat" or "readlinkat" => [(0, BsdArgument.DirectoryFd)],
             "symlinkat" => [(1, BsdArgument.DirectoryFd)],
             "renameat" => [(0, BsdArgument.DirectoryFd), (2, BsdArgument.DirectoryFd)],

@@ -35,6 +35,7 @@ public sealed class BsdI386Personality : BsdPersonality
         : base(abi, abi == BsdAbi.Darwin ? [("mach_trap", 0x100_0000), ("machdep_call", 0x300_0000)] : [])
     {
         darwin = abi == BsdAbi.Darwin;
+        Structures = new(DataModel.I386, abi.StatLayout(DataModel.I386));
         plans = new (int, bool[])?[byNumber.Length];
         foreach (var (name, number, definition) in Table)
         {
@@ -49,7 +50,7 @@ public sealed class BsdI386Personality : BsdPersonality
 
     public override string Name => $"{Abi.Os}-i386";
     public override CpuArchitecture Architecture => CpuArchitecture.I386;
-    public override LinuxStructures Structures { get; } = new(DataModel.I386);
+    public override LinuxStructures Structures { get; }
 
     // FreeBSD i386's USRSTACK (0xbfc00000); Darwin's 32-bit stack below 0xc0000000.
     public override AddressLayout Layout { get; } = new(0xffff_e000, 0xbfc0_0000, 0xafc0_0000, 0x1000_0000);

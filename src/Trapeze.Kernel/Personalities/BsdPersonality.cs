@@ -130,6 +130,7 @@ public sealed class BsdX64Personality : BsdPersonality
         : base(abi, abi == BsdAbi.Darwin ? [("mach_trap", 0x100_0000), ("machdep_call", 0x300_0000)] : [])
     {
         classes = abi == BsdAbi.Darwin;
+        Structures = new(DataModel.Lp64, abi.StatLayout(DataModel.Lp64));
         // FreeBSD: the stack below the 47-bit user limit (USRSTACK), PIE at 0x800000000000's lower half;
         // Darwin: the stack at 0x7ff7bfeff000 as XNU leaves it without ASLR, programs at their linked address.
         Layout = classes
@@ -139,7 +140,7 @@ public sealed class BsdX64Personality : BsdPersonality
 
     public override string Name => $"{Abi.Os}-x86_64";
     public override CpuArchitecture Architecture => CpuArchitecture.X86_64;
-    public override LinuxStructures Structures { get; } = new(DataModel.Lp64);
+    public override LinuxStructures Structures { get; }
     public override AddressLayout Layout { get; }
 
     public override void OnSyscall(GuestThread thread, ICpu cpu, ulong nextInstruction)

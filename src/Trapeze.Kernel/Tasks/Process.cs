@@ -217,6 +217,9 @@ public sealed class Process
 
     public byte[][] SignalActions => Signals.Actions;
 
+    /// <summary>Each signal generated for the process, before its disposition is looked at (kqueue's EVFILT_SIGNAL listens).</summary>
+    public Action<int>? SignalSent { get; set; }
+
     public Dictionary<RlimitResource, ResourceLimit> ResourceLimits { get; private set; } = new()
     {
         [RlimitResource.RLIMIT_STACK] = new ResourceLimit { Current = 8 << 20, Maximum = ulong.MaxValue },

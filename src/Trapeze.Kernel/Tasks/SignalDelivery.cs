@@ -55,6 +55,8 @@ public static class SignalDelivery
         {
             Discard(process, Bit((int)Signal.SIGCONT));
         }
+        // kqueue's EVFILT_SIGNAL counts every attempt to deliver, ignored signals included.
+        process.SignalSent?.Invoke(signal);
         if (IsIgnored(process, target, signal))
         {
             // A traced process hears of an ignored signal too, as ptrace's signal-delivery-stop shows it

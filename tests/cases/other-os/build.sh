@@ -50,8 +50,8 @@ for src in c/*.c; do
     clang --target=x86_64-unknown-freebsd "${cflags[@]}" -c -o "$out/freebsd-$base.o" "$src"
     ld.lld -static -e _start -o "$out/freebsd-x86_64-$base" "$out/freebsd-$base.o"
   fi
-  # FreeBSD's thr(2) and umtx have no Darwin counterpart among the BSD calls.
-  if [ "$base" != threads ] && newer "$src" "$out/darwin-x86_64-$base"; then
+  # FreeBSD's thr(2), umtx and kqueue have no Darwin counterpart among the BSD calls.
+  if [ "$base" != threads ] && [ "$base" != kqueue ] && newer "$src" "$out/darwin-x86_64-$base"; then
     clang --target=x86_64-apple-macos10.8 "${cflags[@]}" -c -o "$out/darwin-$base.o" "$src"
     "${darwin_link[@]}" -o "$out/darwin-x86_64-$base" "$out/darwin-$base.o"
   fi
