@@ -77,8 +77,10 @@ public sealed class GdbTests
     [Fact]
     public void CatchesASegmentationFault()
     {
-        var run = Debug("segv.static", "continue", "p $pc", "continue");
+        var run = Debug("segv.static", "continue", "p $_siginfo.si_signo", "p $_siginfo._sifields._sigfault.si_addr", "continue");
         Assert.Contains("Program received signal SIGSEGV, Segmentation fault.\nmain () at debug/segv.c:10", run.Gdb);
+        Assert.Contains("$1 = 11\n", run.Gdb);
+        Assert.Contains("$2 = (void *) 0x0\n", run.Gdb);
         Assert.Contains("Program terminated with signal SIGSEGV, Segmentation fault.", run.Gdb);
         Assert.Equal("about to fault\n", run.Guest);
     }
@@ -112,6 +114,84 @@ public sealed class GdbTests
         var run = Debug("debuggee.static", $"127.0.0.1:{port}", ["break add", "continue", "kill"]);
         Assert.Contains("Breakpoint 1, add (a=0, b=10)", run.Gdb);
         Assert.Contains("[Inferior 1 (process", run.Gdb);
+    }
+
+    /// <summary>Ctrl-C (the 0x03 byte) stops a running program: a thread spinning in guest code, and a run with only that thread to stop.</summary>
+    [Fact]
+    public void CtrlCInterruptsARunningProgram()
+    {
+        var directory = Directory.CreateTempSubdirectory("trapeze-gdb-");
+        var address = Path.Combine(directory.FullName, "gdb.sock");
+        var trapeze = Start(Runner.Trapeze, ["run", "--gdb", address, Case("spinner.static")]);
+        try
+        {
+            var ready = trapeze.StandardError.ReadLineAsync();
+            Assert.True(ready.Wait(TimeSpan.FromSeconds(60)), "trapeze did not start listening");
+            using var client = new RemoteClient(address);
+            Assert.Contains("multiprocess+", client.Ask("qSupported:multiprocess+;swbreak+"));
+            Assert.StartsWith("T05thread:p", client.Ask("?"));
+            for (var round = 0; round < 2; round++)
+            {
+                client.Send("vCont;c");
+                Thread.Sleep(300);
+                client.Interrupt();
+                Assert.StartsWith("T02thread:p", client.Receive());
+                // Every thread is listed while stopped: the spinner and the sleeper.
+                Assert.Equal(2, client.Ask("qfThreadInfo").Split(',').Length);
+            }
+            client.Send("k");
+            Assert.True(trapeze.WaitForExit(TimeSpan.FromSeconds(30)), "trapeze did not end after k");
+        }
+        finally
+        {
+            if (!trapeze.HasExited)
+                trapeze.Kill(entireProcessTree: true);
+            trapeze.Dispose();
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The remote protocol by hand: $packet#checksum, with acknowledgements, and a 10 s deadline on every read.</summary>
+    private sealed class RemoteClient : IDisposable
+    {
+        private readonly System.Net.Sockets.Socket socket = new(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+
+        public RemoteClient(string path)
+        {
+            socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            socket.ReceiveTimeout = 10_000;
+        }
+
+        public void Send(string packet)
+        {
+            var sum = packet.Aggregate(0, (total, c) => (total + c) & 0xff);
+            socket.Send(System.Text.Encoding.ASCII.GetBytes($"${packet}#{sum:x2}"));
+        }
+
+        public void Interrupt() => socket.Send([0x03]);
+
+        public string Ask(string packet)
+        {
+            Send(packet);
+            return Receive();
+        }
+
+        public string Receive()
+        {
+            var text = new System.Text.StringBuilder();
+            var one = new byte[1];
+            while (socket.Receive(one) == 1 && one[0] != (byte)'$')
+            {
+            }
+            while (socket.Receive(one) == 1 && one[0] != (byte)'#')
+                text.Append((char)one[0]);
+            socket.Receive(one);
+            socket.Receive(one);
+            socket.Send("+"u8.ToArray());
+            return text.ToString();
+        }
+
+        public void Dispose() => socket.Dispose();
     }
 
     private static int FreePort()
