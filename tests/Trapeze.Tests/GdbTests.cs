@@ -125,8 +125,7 @@ public sealed class GdbTests
         var trapeze = Start(Runner.Trapeze, ["run", "--gdb", address, Case("spinner.static")]);
         try
         {
-            var ready = trapeze.StandardError.ReadLineAsync();
-            Assert.True(ready.Wait(TimeSpan.FromSeconds(60)), "trapeze did not start listening");
+            WaitUntilListening(trapeze);
             using var client = new RemoteClient(address);
             Assert.Contains("multiprocess+", client.Ask("qSupported:multiprocess+;swbreak+"));
             Assert.StartsWith("T05thread:p", client.Ask("?"));
@@ -224,10 +223,7 @@ public sealed class GdbTests
         var trapeze = Start(Runner.Trapeze, ["run", "--gdb", address, path]);
         try
         {
-            // trapeze says it listens once the socket is bound.
-            var ready = trapeze.StandardError.ReadLineAsync();
-            Assert.True(ready.Wait(TimeSpan.FromSeconds(60)), "trapeze did not start listening");
-            Assert.Contains("waiting for gdb", ready.Result ?? "");
+            WaitUntilListening(trapeze);
             var stderr = trapeze.StandardError.ReadToEndAsync();
             var stdout = trapeze.StandardOutput.ReadToEndAsync();
             string[] arguments = ["-nx", "-batch", "-ex", "set pagination off", "-ex", $"target remote {address}", .. commands.SelectMany(c => new[] { "-ex", c }), path];
@@ -252,6 +248,14 @@ public sealed class GdbTests
                 trapeze.Kill(entireProcessTree: true);
             trapeze.Dispose();
         }
+    }
+
+    /// <summary>trapeze says it listens once the socket is bound.</summary>
+    private static void WaitUntilListening(Process trapeze)
+    {
+        var ready = trapeze.StandardError.ReadLineAsync();
+        Assert.True(ready.Wait(TimeSpan.FromSeconds(60)), "trapeze did not start listening");
+        Assert.Contains("waiting for gdb", ready.Result ?? "");
     }
 
     private static Process Start(string program, string[] arguments, string? workingDirectory = null)
