@@ -21,6 +21,9 @@ internal sealed class DebugStop(GuestThread? thread, string reply)
 
     /// <summary>Held by a host thread that is no guest thread (Ctrl-C with every thread asleep or waiting).</summary>
     public bool HeldByKernel { get; init; }
+
+    /// <summary>The signal a signal stop reports (gdb's $_siginfo).</summary>
+    public SignalInfo? Signal { get; init; }
 }
 
 /// <summary>The debugger's state for one guest thread.</summary>
@@ -187,7 +190,7 @@ public sealed class DebugSupervisor : ISupervisor
     {
         if (Detached || !IsAttached(thread.Process) || PassedSignals.Contains(info.Signal))
             return info;
-        var stop = Park(thread, GdbSignals.FromLinux(info.Signal), "");
+        var stop = Park(thread, GdbSignals.FromLinux(info.Signal), "", info);
         if (stop.ResumeSignal == 0)
             return null;
         return stop.ResumeSignal == info.Signal ? info : SignalInfo.FromUser((Signal)stop.ResumeSignal, SignalInfo.KernelCode, 0, 0);
@@ -259,9 +262,9 @@ public sealed class DebugSupervisor : ISupervisor
     }
 
     /// <summary>Stops <paramref name="thread"/> (holding the run lock) until gdb resumes it.</summary>
-    private DebugStop Park(GuestThread thread, int gdbSignal, string reason)
+    private DebugStop Park(GuestThread thread, int gdbSignal, string reason, SignalInfo? signal = null)
     {
-        var stop = new DebugStop(thread, $"T{gdbSignal:x2}thread:{GdbServer.ThreadId(thread)};{reason}");
+        var stop = new DebugStop(thread, $"T{gdbSignal:x2}thread:{GdbServer.ThreadId(thread)};{reason}") { Signal = signal };
         Stops.Add(stop);
         stop.Resumed.Wait();
         // gdb may have looked at other threads of this CPU meanwhile.

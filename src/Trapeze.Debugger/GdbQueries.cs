@@ -63,7 +63,7 @@ public sealed partial class GdbServer
         supervisor.ReportVforks = offered.Contains("vfork-events+");
         supervisor.ReportExecs = offered.Contains("exec-events+");
         var reply = new StringBuilder("PacketSize=10000;QStartNoAckMode+;multiprocess+;swbreak+;hwbreak+;vContSupported+");
-        reply.Append(";qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;qXfer:threads:read+");
+        reply.Append(";qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;qXfer:threads:read+;qXfer:siginfo:read+");
         reply.Append(";QPassSignals+;QProgramSignals+;QCatchSyscalls+");
         if (supervisor.ReportForks)
             reply.Append(";fork-events+");
@@ -90,10 +90,11 @@ public sealed partial class GdbServer
             "exec-file" => ExecFile(parts[2]),
             "libraries-svr4" => MemoryProcess is { } process ? Encoding.UTF8.GetBytes(LibraryList(process)) : null,
             "threads" => Encoding.UTF8.GetBytes(ThreadList()),
+            "siginfo" => current?.Signal?.ToBytes(),
             _ => null,
         };
         if (data is null)
-            return parts[0] is "features" or "auxv" or "exec-file" or "libraries-svr4" or "threads" ? "E00" : "";
+            return parts[0] is "features" or "auxv" or "exec-file" or "libraries-svr4" or "threads" or "siginfo" ? "E00" : "";
         if (offset >= (ulong)data.Length)
             return "l";
         var count = (int)Math.Min(length, (ulong)data.Length - offset);

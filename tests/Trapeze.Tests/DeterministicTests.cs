@@ -22,6 +22,7 @@ public sealed class DeterministicTests
         Assert.StartsWith("pid 1000, parent 999, time 946684800, realtime 946684800.", first.Stdout);
         Assert.Matches(@"after usleep\(25000\): monotonic 1000\.02\d+\n", first.Stdout);
         Assert.Contains("uptime 1000.0", first.Stdout);
+        Assert.Matches(@"/dev/urandom [0-9a-f]{8}\n", first.Stdout);
         for (var i = 0; i < 4; i++)
             Assert.Contains($"thread {i}: tid {1001 + i}, monotonic 1000.", first.Stdout);
         // The threads race: updates are lost, the same ones every time.

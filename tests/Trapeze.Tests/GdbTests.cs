@@ -77,8 +77,10 @@ public sealed class GdbTests
     [Fact]
     public void CatchesASegmentationFault()
     {
-        var run = Debug("segv.static", "continue", "p $pc", "continue");
+        var run = Debug("segv.static", "continue", "p $_siginfo.si_signo", "p $_siginfo._sifields._sigfault.si_addr", "continue");
         Assert.Contains("Program received signal SIGSEGV, Segmentation fault.\nmain () at debug/segv.c:10", run.Gdb);
+        Assert.Contains("$1 = 11\n", run.Gdb);
+        Assert.Contains("$2 = (void *) 0x0\n", run.Gdb);
         Assert.Contains("Program terminated with signal SIGSEGV, Segmentation fault.", run.Gdb);
         Assert.Equal("about to fault\n", run.Guest);
     }
@@ -114,6 +116,83 @@ public sealed class GdbTests
         Assert.Contains("[Inferior 1 (process", run.Gdb);
     }
 
+    /// <summary>Ctrl-C (the 0x03 byte) stops a running program: a thread spinning in guest code, and a run with only that thread to stop.</summary>
+    [Fact]
+    public void CtrlCInterruptsARunningProgram()
+    {
+        var directory = Directory.CreateTempSubdirectory("trapeze-gdb-");
+        var address = Path.Combine(directory.FullName, "gdb.sock");
+        var trapeze = Start(Runner.Trapeze, ["run", "--gdb", address, Case("spinner.static")]);
+        try
+        {
+            WaitUntilListening(trapeze);
+            using var client = new RemoteClient(address);
+            Assert.Contains("multiprocess+", client.Ask("qSupported:multiprocess+;swbreak+"));
+            Assert.StartsWith("T05thread:p", client.Ask("?"));
+            for (var round = 0; round < 2; round++)
+            {
+                client.Send("vCont;c");
+                Thread.Sleep(300);
+                client.Interrupt();
+                Assert.StartsWith("T02thread:p", client.Receive());
+                // Every thread is listed while stopped: the spinner and the sleeper.
+                Assert.Equal(2, client.Ask("qfThreadInfo").Split(',').Length);
+            }
+            client.Send("k");
+            Assert.True(trapeze.WaitForExit(TimeSpan.FromSeconds(30)), "trapeze did not end after k");
+        }
+        finally
+        {
+            if (!trapeze.HasExited)
+                trapeze.Kill(entireProcessTree: true);
+            trapeze.Dispose();
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The remote protocol by hand: $packet#checksum, with acknowledgements, and a 10 s deadline on every read.</summary>
+    private sealed class RemoteClient : IDisposable
+    {
+        private readonly System.Net.Sockets.Socket socket = new(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+
+        public RemoteClient(string path)
+        {
+            socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            socket.ReceiveTimeout = 10_000;
+        }
+
+        public void Send(string packet)
+        {
+            var sum = packet.Aggregate(0, (total, c) => (total + c) & 0xff);
+            socket.Send(System.Text.Encoding.ASCII.GetBytes($"${packet}#{sum:x2}"));
+        }
+
+        public void Interrupt() => socket.Send([0x03]);
+
+        public string Ask(string packet)
+        {
+            Send(packet);
+            return Receive();
+        }
+
+        public string Receive()
+        {
+            var text = new System.Text.StringBuilder();
+            var one = new byte[1];
+            while (socket.Receive(one) == 1 && one[0] != (byte)'$')
+            {
+            }
+            while (socket.Receive(one) == 1 && one[0] != (byte)'#')
+                text.Append((char)one[0]);
+            socket.Receive(one);
+            socket.Receive(one);
+            socket.Send("+"u8.ToArray());
+            return text.ToString();
+        }
+
+        public void Dispose() => socket.Dispose();
+    }
+
     private static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
@@ -144,10 +223,7 @@ public sealed class GdbTests
         var trapeze = Start(Runner.Trapeze, ["run", "--gdb", address, path]);
         try
         {
-            // trapeze says it listens once the socket is bound.
-            var ready = trapeze.StandardError.ReadLineAsync();
-            Assert.True(ready.Wait(TimeSpan.FromSeconds(60)), "trapeze did not start listening");
-            Assert.Contains("waiting for gdb", ready.Result ?? "");
+            WaitUntilListening(trapeze);
             var stderr = trapeze.StandardError.ReadToEndAsync();
             var stdout = trapeze.StandardOutput.ReadToEndAsync();
             string[] arguments = ["-nx", "-batch", "-ex", "set pagination off", "-ex", $"target remote {address}", .. commands.SelectMany(c => new[] { "-ex", c }), path];
@@ -172,6 +248,14 @@ public sealed class GdbTests
                 trapeze.Kill(entireProcessTree: true);
             trapeze.Dispose();
         }
+    }
+
+    /// <summary>trapeze says it listens once the socket is bound.</summary>
+    private static void WaitUntilListening(Process trapeze)
+    {
+        var ready = trapeze.StandardError.ReadLineAsync();
+        Assert.True(ready.Wait(TimeSpan.FromSeconds(60)), "trapeze did not start listening");
+        Assert.Contains("waiting for gdb", ready.Result ?? "");
     }
 
     private static Process Start(string program, string[] arguments, string? workingDirectory = null)

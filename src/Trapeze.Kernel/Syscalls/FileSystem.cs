@@ -120,6 +120,9 @@ public static unsafe class FileSystem
             file.Mount ??= place.Mount.FileSystem == place.Node.FileSystem || place.Node.FileSystem is not ProcVfs ? place.Mount : file.Mount;
             if (file.Node is null && file.HostDescriptor is null)
                 file.Mount = null;
+            // A deterministic run's /dev/urandom gives the seeded bytes.
+            if (thread.Kernel.Determinism is not null)
+                file = SeededRandomDevice.Replace(file);
             var added = thread.Process.Files.Add(file, (flags & OpenFlags.O_CLOEXEC) != 0);
             if (added.IsError)
                 file.Release();

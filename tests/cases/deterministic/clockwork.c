@@ -45,6 +45,15 @@ int main(void)
     const unsigned char *at_random = (const unsigned char *)getauxval(AT_RANDOM);
     printf("getrandom %02x%02x%02x%02x%02x%02x%02x%02x, AT_RANDOM %02x%02x%02x%02x\n", bytes[0], bytes[1], bytes[2], bytes[3],
            bytes[4], bytes[5], bytes[6], bytes[7], at_random[0], at_random[1], at_random[2], at_random[3]);
+    unsigned char device[4] = {0};
+    FILE *urandom = fopen("/dev/urandom", "rb");
+    if (urandom != NULL)
+    {
+        if (fread(device, 1, sizeof device, urandom) != sizeof device)
+            device[0] = 0;
+        fclose(urandom);
+    }
+    printf("/dev/urandom %02x%02x%02x%02x\n", device[0], device[1], device[2], device[3]);
     usleep(25000);
     clock_gettime(CLOCK_MONOTONIC, &monotonic);
     printf("after usleep(25000): monotonic %ld.%09ld\n", (long)monotonic.tv_sec, monotonic.tv_nsec);
