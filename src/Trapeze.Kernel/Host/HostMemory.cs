@@ -131,10 +131,12 @@ internal static unsafe class HostMemory
     }
 
     /// <summary>The size of the host file behind <paramref name="descriptor"/>; -1 when fstat fails.</summary>
+    /// <summary>The size of a regular file; -1 for anything else (a device such as /dev/zero has no end to fault past).</summary>
     public static long FileSize(int descriptor)
     {
+        const uint TypeMask = 0xf000, Regular = 0x8000;
         LinuxStat status;
-        return HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&status) < 0 ? -1 : status.Size;
+        return HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&status) < 0 || (status.Mode & TypeMask) != Regular ? -1 : status.Size;
     }
 
     /// <summary>Reads the file into host pages from <paramref name="offset"/>; stops early at the end of the file.</summary>

@@ -82,7 +82,7 @@ public sealed class MemoryObject
     internal void TrackFileEnd(int descriptor, long offset)
     {
         fileOffset = offset;
-        if (FileEndOf(HostMemory.FileSize(descriptor)) >= Length)
+        if (HostMemory.FileSize(descriptor) is var size && (size < 0 || FileEndOf(size) >= Length))
             return;
         file = (int)HostSyscall.Invoke(HostSyscall.Fcntl, descriptor, (long)Abi.Linux.FcntlCommand.F_DUPFD_CLOEXEC, 3);
         FileEnd = FileEndOf(HostMemory.FileSize(descriptor));

@@ -210,7 +210,7 @@ public static class MemoryCalls
         return thread.Process.AddressSpace.Protect(address.Value, length, ToMemory(protection)) ? 0 : Errno.ENOMEM;
     }
 
-    [Syscall("mremap", Returns = ResultKind.Address, Support = Support.Partial, Note = "moves by copying; MREMAP_FIXED and MREMAP_DONTUNMAP unsupported (EINVAL)")]
+    [Syscall("mremap", Returns = ResultKind.Address, Support = Support.Partial, Note = "private memory moves by copying, shared memory is mapped again from its file; MREMAP_FIXED and MREMAP_DONTUNMAP unsupported (EINVAL)")]
     public static Result Remap(GuestThread thread, GuestAddress oldAddress, ulong oldLength, ulong newLength, [Argument(Enum = typeof(MremapFlags))] uint flags, [Argument(ArgumentKind.Address, ShownIf = nameof(flags), ShownIfAny = (long)MremapFlags.MREMAP_FIXED)] GuestAddress newAddress)
     {
         const uint MayMove = 1;
@@ -229,10 +229,11 @@ public static class MemoryCalls
         }
         if (!space.MayGrow(start + oldLength, newLength - oldLength, thread.Process.LimitOf(RlimitResource.RLIMIT_AS)))
             return Errno.ENOMEM;
-        if (space.IsFree(start + oldLength, start + newLength) && start + newLength <= space.MmapBase)
-        {
+        var inPlace = space.IsFree(start + oldLength, start + newLength) && start + newLength <= space.MmapBase;
+        if (mapping.Shared && mapping.Object.Descriptor >= 0)
+            return RemapShared(space, mapping, start, oldLength, newLength, inPlace, (flags & MayMove) != 0);
+        if (inPlace)
             return space.Map(start + oldLength, newLength - oldLength, mapping.Protection, mapping.Name) is null ? Errno.ENOMEM : start;
-        }
         if ((flags & MayMove) == 0 || newLength > AddressSpace.MaximumMapping || space.FindFree(newLength) is not { } target)
             return Errno.ENOMEM;
         if (space.Map(target, newLength, MemoryProtection.Read | MemoryProtection.Write, mapping.Name) is null)
@@ -241,6 +242,34 @@ public static class MemoryCalls
         CopyHost(space, start, target, oldLength);
         space.Protect(target, newLength, mapping.Protection);
         space.Unmap(start, oldLength);
+        return target;
+    }
+
+    /// <summary>
+    /// A shared mapping grows as more of the same pages (a file's, or shared memory's): mapped again
+    /// from its descriptor, so every other mapping of them still sees each write; pages past the end
+    /// of the file give SIGBUS, as on Linux.
+    /// </summary>
+    private static Result RemapShared(AddressSpace space, Mapping mapping, ulong start, ulong oldLength, ulong newLength, bool inPlace, bool mayMove)
+    {
+        if (start + oldLength > mapping.End)
+            return Errno.EFAULT; // Linux moves one mapping at a time
+        var target = start;
+        if (!inPlace)
+        {
+            if (!mayMove || newLength > AddressSpace.MaximumMapping || space.FindFree(newLength) is not { } free)
+                return Errno.ENOMEM;
+            target = free;
+        }
+        var source = mapping.Object;
+        var offset = source.DescriptorOffset + (long)(mapping.ObjectOffset + (start - mapping.Start));
+        if (MemoryObject.MapFile(source.Descriptor, newLength, offset, source.Writable, out var error) is not { } memory)
+            return error;
+        var (protection, name, fileOffset) = (mapping.Protection, mapping.Name, mapping.FileOffset + (start - mapping.Start));
+        // The new object's own descriptor: mapping in place releases the old object, and with it the old one.
+        space.TrackFileEnd(space.Map(target, memory, protection, name, fileOffset), memory.Descriptor, offset);
+        if (target != start)
+            space.Unmap(start, oldLength);
         return target;
     }
 
