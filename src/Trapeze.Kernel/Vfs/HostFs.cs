@@ -190,8 +190,18 @@ public sealed unsafe class HostFs : FileSystem
         {
             // Reopening the O_PATH descriptor through the host's /proc opens that very inode: no name is looked up again.
             var reopen = flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW);
-            fixed (byte* text = Terminated(System.Text.Encoding.ASCII.GetBytes(host.ProcPath)))
-                descriptor = HostSyscall.Invoke(HostSyscall.Openat, HostPath.CurrentDirectory, (long)text, (long)(reopen | OpenFlags.O_CLOEXEC), 0);
+            if (FifoOpen.Waits(node, flags))
+            {
+                var opened = FifoOpen.Open(thread, host.Descriptor, reopen);
+                if (opened.IsError || opened.Control is not null)
+                    return opened;
+                descriptor = opened.Raw;
+            }
+            else
+            {
+                fixed (byte* text = Terminated(System.Text.Encoding.ASCII.GetBytes(host.ProcPath)))
+                    descriptor = HostSyscall.Invoke(HostSyscall.Openat, HostPath.CurrentDirectory, (long)text, (long)(reopen | OpenFlags.O_CLOEXEC), 0);
+            }
         }
         if (descriptor < 0)
             return descriptor;

@@ -1,0 +1,55 @@
+// FIFOs in a host directory (fifo(7)): a blocking open waits for the other end while other
+// processes run, a signal interrupts that wait (EINTR without SA_RESTART), O_NONBLOCK opens for
+// reading at once and for writing fail with ENXIO while nobody reads.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void on_alarm(int signal) { (void)signal; }
+
+int main(void)
+{
+    char directory[] = "/tmp/trapeze-fifo-XXXXXX";
+    if (!mkdtemp(directory)) return 1;
+    char path[64];
+    snprintf(path, sizeof path, "%s/fifo", directory);
+    printf("mkfifo %d\n", mkfifo(path, 0600));
+
+    int writer = open(path, O_WRONLY | O_NONBLOCK);
+    printf("write end without a reader: %d %s\n", writer, writer < 0 ? strerror(errno) : "");
+    int reader = open(path, O_RDONLY | O_NONBLOCK);
+    printf("read end without blocking: %d\n", reader >= 0);
+    close(reader);
+
+    pid_t child = fork();
+    if (child == 0) {
+        int out = open(path, O_WRONLY); // waits for the parent's reader
+        write(out, "through the fifo", 16);
+        close(out);
+        _exit(0);
+    }
+    int in = open(path, O_RDONLY); // waits for the child's writer
+    char buffer[32] = {0};
+    ssize_t got = read(in, buffer, sizeof buffer - 1);
+    printf("read %zd: %s\n", got, buffer);
+    close(in);
+    int status;
+    waitpid(child, &status, 0);
+    printf("writer exited %d\n", WEXITSTATUS(status));
+
+    struct sigaction action = {.sa_handler = on_alarm};
+    sigaction(SIGALRM, &action, NULL);
+    alarm(1);
+    int lonely = open(path, O_RDONLY); // nobody writes: the alarm ends the wait
+    printf("open interrupted: %d %s\n", lonely, lonely < 0 ? strerror(errno) : "");
+    unlink(path);
+    rmdir(directory);
+    return 0;
+}
