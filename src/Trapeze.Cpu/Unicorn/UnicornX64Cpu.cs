@@ -381,6 +381,10 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
         PrepareDebugRun();
         hasRun = true;
         var start = ReadRegister(X64Register.Rip);
+        // Unicorn would stop before an instruction at "until" (below) and the run loop start it again,
+        // forever; no guest maps the last page, so an instruction there is a fault at once.
+        if (start == ulong.MaxValue)
+            return new CpuEvent(CpuEventKind.MemoryFault, start, Address: start, Unmapped: true);
         lock (stopGate)
         {
             running = true;

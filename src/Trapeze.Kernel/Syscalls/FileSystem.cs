@@ -220,7 +220,11 @@ public static unsafe class FileSystem
         return OnTarget(thread, directory, path, WalkFlags.EmptyPath, target =>
         {
             if (target.Node.FileSystem.ReadLink(target.Node, out var text) is var error and not Errno.None)
-                return error;
+            {
+                // Linux: an empty path that names no link (the directory itself) is ENOENT, not EINVAL. Found by the syscall fuzzer.
+                var empty = thread.Memory.Read(new GuestAddress(path.Value), out byte first) == Errno.None && first == 0;
+                return error == Errno.EINVAL && empty ? Errno.ENOENT : error;
+            }
             var count = Math.Min(text.Length, size);
             return thread.Memory.Write(buffer, text.AsSpan(0, count)) is var fault and not Errno.None ? fault : count;
         });

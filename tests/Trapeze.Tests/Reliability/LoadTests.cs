@@ -22,8 +22,9 @@ public sealed class LoadTests(ITestOutputHelper output)
     {
         var scale = Scale;
         // per round: forks one after another, descriptors open at once, threads alive at once, processes alive at once, system calls
-        // Forks are few: after the threads phase each fork costs several times more (glibc keeps up to
-        // 40 MiB of freed thread stacks mapped, and fork copies them), which made ./test slow, not leaky.
+        // Forks are few: after the threads phase each fork costs several times more. glibc keeps up to
+        // 40 MiB of freed thread stacks mapped, each with its guard page, and a fork's cost grows with
+        // the number of mappings (each is a new CPU-engine region in the child) and the touched pages.
         string[] work = [$"{100 * scale}", $"{10000 * scale}", $"{200 * scale}", $"{50 * scale}", $"{100000 * scale}"];
         var samples = RunWithCheckpoints(Path.Combine(Runner.CasesBuild, "limits", "load"), work, TimeSpan.FromSeconds(300 * scale));
         foreach (var sample in samples)
