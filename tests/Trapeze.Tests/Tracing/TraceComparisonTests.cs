@@ -20,7 +20,7 @@ public sealed class TraceComparisonTests
     /// </summary>
     public static TheoryData<string> Cases()
     {
-        string[] readProc = ["proc.", "proc_paths.", "cpuinfo.", "processes.", "threads.", "fork_exec", "signal_processes.", "signal_restart.", "signal_faults.", "signal_itimers.", "go_runtime",
+        string[] readProc = ["proc.", "proc_paths.", "cpuinfo.", "processes.", "threads.", "threads_cpu.", "fork_exec", "signal_processes.", "signal_restart.", "signal_faults.", "signal_itimers.", "go_runtime",
             // Timers' remaining times, epoll's ready-list order, IPC keys made of pids and io_uring's
             // completions differ from run to run (and io_uring_setup's parameters are not decoded yet).
             "epoll.", "event_descriptors.", "poll_signals.", "sysv_ipc.", "io_uring.",
