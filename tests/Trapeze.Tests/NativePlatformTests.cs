@@ -75,40 +75,6 @@ public sealed class NativePlatformTests
         Assert.Equal(7, code);
     }
 
-    /// <summary>
-    /// Two guest threads doing CPU work take about half the time of one: at least 1.7x faster, as
-    /// long as the host itself gets that from two threads now. The machine may be shared: then
-    /// Trapeze must reach 90% of the host's own speed-up. The program times its work itself, so
-    /// start-up is not counted; each time is the best of three runs, taken in turns.
-    /// </summary>
-    [Fact]
-    public void TwoThreadsRunAtOnce()
-    {
-        var program = Path.Combine(Runner.CasesBuild, "threads_cpu.glibc-static");
-        const string Rounds = "100000000";
-        double hostOne = double.MaxValue, hostTwo = double.MaxValue, one = double.MaxValue, two = double.MaxValue;
-        for (var round = 0; round < 3; round++)
-        {
-            hostOne = Math.Min(hostOne, WorkTime(program, ["1", Rounds, "time"]));
-            one = Math.Min(one, WorkTime(Runner.Trapeze, ["run", "--platform", "native", program, "1", Rounds, "time"]));
-            hostTwo = Math.Min(hostTwo, WorkTime(program, ["2", Rounds, "time"]));
-            two = Math.Min(two, WorkTime(Runner.Trapeze, ["run", "--platform", "native", program, "2", Rounds, "time"]));
-        }
-        var hostSpeedUp = hostOne / hostTwo;
-        var speedUp = one / two;
-        var required = Math.Min(1.7, hostSpeedUp * 0.9);
-        Assert.True(speedUp >= required, $"2 threads ran {speedUp:F2}x faster than 1 (host: {hostSpeedUp:F2}x; required {required:F2}x)");
-    }
-
-    /// <summary>The seconds the program says its work took ("elapsed NS" on stderr).</summary>
-    private static double WorkTime(string program, string[] arguments)
-    {
-        var result = Runner.Run(program, arguments);
-        Assert.Equal(0, result.ExitCode);
-        var line = result.Stderr.Split('\n').Single(l => l.StartsWith("elapsed ", StringComparison.Ordinal));
-        return long.Parse(line["elapsed ".Length..], System.Globalization.CultureInfo.InvariantCulture) / 1e9;
-    }
-
     /// <summary>A small program that runs its arguments under a seccomp filter making seccomp() and prctl(PR_SET_SECCOMP) fail with EPERM.</summary>
     private static string BuildNoSeccompHelper()
     {

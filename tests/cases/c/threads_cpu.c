@@ -1,5 +1,5 @@
 /* CPU work split over N threads (argv[1], default 2; argv[2] rounds): each hashes its own share.
- * The sum is the same for any N, so the output is too; bench/run and NativePlatformTests time it
+ * The sum is the same for any N, so the output is too; bench/run times it
  * with 1 and 2 threads (on the native platform 2 threads must take about half the time). With a
  * third argument it prints the time the work took (start-up excluded) to stderr. */
 #include <pthread.h>
