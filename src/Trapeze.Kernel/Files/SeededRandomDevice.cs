@@ -38,18 +38,7 @@ public sealed class SeededRandomDevice : OpenFile
     public override string Path => device.Path;
 
     public override Result Read(GuestThread thread, GuestAddress buffer, ulong count)
-    {
-        var length = thread.Memory.AccessibleLength(buffer, Math.Min(count, MostPerRead), write: true);
-        if (length == 0)
-            return count == 0 ? 0 : Errno.EFAULT;
-        for (ulong done = 0; done < length;)
-        {
-            var chunk = thread.Kernel.Random.GetBytes((int)Math.Min(length - done, 64 * 1024));
-            thread.Memory.Write(buffer + done, chunk);
-            done += (ulong)chunk.Length;
-        }
-        return (long)length;
-    }
+        => SystemInfo.FillRandom(thread, buffer, count, MostPerRead);
 
     public override Result Write(GuestThread thread, GuestAddress buffer, ulong count) => (long)count;
 

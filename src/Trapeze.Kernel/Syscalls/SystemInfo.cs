@@ -32,9 +32,18 @@ public static unsafe class SystemInfo
     {
         if ((flags & ~(GetRandomFlags.GRND_NONBLOCK | GetRandomFlags.GRND_RANDOM | GetRandomFlags.GRND_INSECURE)) != 0)
             return Errno.EINVAL;
-        // Linux fills up to the first faulting page (EFAULT only if none), in chunks, so a huge
-        // count never becomes a huge host buffer; one call gives at most 32 MiB, as a short read may.
-        var length = thread.Memory.AccessibleLength(buffer, Math.Min(count, 32 * 1024 * 1024), write: true);
+        // One call gives at most 32 MiB, as a short read may.
+        return FillRandom(thread, buffer, count, 32 * 1024 * 1024);
+    }
+
+    /// <summary>
+    /// The kernel's random bytes into the guest's buffer, at most <paramref name="most"/>: Linux fills
+    /// up to the first faulting page (EFAULT only if none), in chunks, so a huge count never becomes
+    /// a huge host buffer.
+    /// </summary>
+    internal static Result FillRandom(GuestThread thread, GuestAddress buffer, ulong count, ulong most)
+    {
+        var length = thread.Memory.AccessibleLength(buffer, Math.Min(count, most), write: true);
         if (length == 0)
             return count == 0 ? 0 : Errno.EFAULT;
         for (ulong done = 0; done < length;)
