@@ -25,7 +25,7 @@ internal enum BsdArgument : byte
 /// name in the system's own constant table (tools/abi/OS/constants.tbl), so the handlers keep Linux's
 /// vocabulary and each call's arguments are translated on the way in, its results on the way out.
 /// </summary>
-public sealed class BsdAbi
+public sealed partial class BsdAbi
 {
     private readonly long[] errnoToOs;
     private readonly Dictionary<long, int> signalToLinux = [];
@@ -193,8 +193,19 @@ public sealed class BsdAbi
             ["fstat"] = "darwin_stat_ino32",
             ["lstat"] = "darwin_stat_ino32",
             ["fstatat"] = "darwin_stat_ino32",
+            ["sigaction"] = "darwin_sigaction",
+            ["sigprocmask"] = "darwin_sigprocmask",
+            ["__pthread_sigmask"] = "darwin_sigprocmask",
+            ["sigpending"] = "darwin_sigpending",
+            ["sigsuspend"] = "darwin_sigsuspend",
+            ["sigsuspend_nocancel"] = "darwin_sigsuspend",
+            ["sigreturn"] = "darwin_sigreturn",
         },
-        new HashSet<string>(CommonCalls) { "__sysctl", "stat", "fstat", "lstat", "newfstatat" })
+        new HashSet<string>(CommonCalls)
+        {
+            "__sysctl", "stat", "fstat", "lstat", "newfstatat", "darwin_sigaction", "darwin_sigprocmask", "darwin_sigpending",
+            "darwin_sigsuspend", "darwin_sigreturn",
+        })
     {
         // macOS 14's kernel, Darwin 23.
         Version = ("Darwin", "23.0.0", 0),
@@ -299,6 +310,7 @@ public sealed class BsdAbi
             "pipe2" => [(1, BsdArgument.OpenFlags)],
             "mmap" => [(3, BsdArgument.MapFlags)],
             "kill" or "tkill" => [(1, BsdArgument.Signal)],
+            "darwin_sigaction" or "sigvec" => [(0, BsdArgument.Signal)],
             "clock_gettime" or "clock_getres" => [(0, BsdArgument.Clock)],
             "wait4" => [(2, BsdArgument.WaitOptions)],
             "fcntl" => [(1, BsdArgument.FcntlCommand)],

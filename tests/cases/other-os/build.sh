@@ -8,6 +8,8 @@
 #                    clang --target=x86_64-apple-macos10.8 + ld64.lld -lSystem             -> darwin-x86_64-NAME
 #   asm/sunos4-sparc-*.s  as -Av7 + ld -T sunos4.ld + objcopy -O binary, wrapped by aout.py in the
 #                    a.out header SunOS 4's ld writes: ZMAGIC -> NAME (hello also NMAGIC, OMAGIC -> NAME-nmagic, -omagic)
+#   darwin/*.c       Darwin-only C (signal handlers with their own trampoline): darwin-x86_64-NAME as c/*.c, and
+#                    clang --target=i386 ELF + ld + objcopy -O binary wrapped by macho.py (LC_MAIN) -> darwin-i386-NAME
 #   sunos4/*.c       clang --target=sparc -S, as -Av7 (refuses V8's multiply and divide), the same link -> sunos4-sparc-NAME
 # Neither system's libSystem nor libc is here: libSystem.tbd is a stub that only names the library
 # (and dyld_stub_binder, which ld64 always imports). OtherOsTests compares each with expected/NAME.stdout.
@@ -54,6 +56,24 @@ for src in c/*.c; do
   if [ "$base" != threads ] && [ "$base" != kqueue ] && newer "$src" "$out/darwin-x86_64-$base"; then
     clang --target=x86_64-apple-macos10.8 "${cflags[@]}" -c -o "$out/darwin-$base.o" "$src"
     "${darwin_link[@]}" -o "$out/darwin-x86_64-$base" "$out/darwin-$base.o"
+  fi
+done
+
+# Darwin's own C programs (darwin/*.c, for both of its x86 ABIs): x86-64 as c/*.c, i386 compiled as
+# ELF and wrapped by macho.py with LC_MAIN (ld64.lld has no i386).
+for src in darwin/*.c; do
+  base=$(basename "$src" .c)
+  if newer "$src" "$out/darwin-x86_64-$base" || [ darwin/sys.h -nt "$out/darwin-x86_64-$base" ]; then
+    clang --target=x86_64-apple-macos10.8 "${cflags[@]}" -c -o "$out/darwin-$base.o" "$src"
+    "${darwin_link[@]}" -o "$out/darwin-x86_64-$base" "$out/darwin-$base.o"
+  fi
+  if newer "$src" "$out/darwin-i386-$base" || [ darwin/sys.h -nt "$out/darwin-i386-$base" ]; then
+    clang --target=i386-unknown-none-elf "${cflags[@]}" -c -o "$out/darwin-i386-$base.o" "$src"
+    ld -m elf_i386 --no-warn-rwx-segments -N -Ttext=0x2000 -e main -o "$out/darwin-i386-$base.elf" "$out/darwin-i386-$base.o"
+    objcopy -O binary --set-section-flags .bss=alloc,load,contents "$out/darwin-i386-$base.elf" "$out/darwin-i386-$base.bin"
+    python3 macho.py i386 main "$out/darwin-i386-$base.bin" 0x1000 "0x$(nm "$out/darwin-i386-$base.elf" | awk '$3 == "main" { print $1 }')" "$out/darwin-i386-$base"
+    chmod +x "$out/darwin-i386-$base"
+    rm -f "$out/darwin-i386-$base.elf" "$out/darwin-i386-$base.bin"
   fi
 done
 

@@ -155,5 +155,9 @@ public static class SunOs4Constants
         ("F_GETLK", 7),
         ("F_SETLK", 8),
         ("F_SETLKW", 9),
+        ("SV_ONSTACK", 1),
+        ("SV_INTERRUPT", 2),
+        ("SV_RESETHAND", 4),
+        ("SA_NOCLDSTOP", 8),
     ];
 }
