@@ -283,6 +283,9 @@ public sealed class Kernel : IDisposable
     /// <summary>fcntl and flock locks between guest processes.</summary>
     public Files.FileLocks Locks { get; } = new();
     public SystemVIpc SystemV { get; } = new();
+
+    /// <summary>POSIX message queues by name (the bytes after mq_open's leading slash, as Latin-1 text).</summary>
+    public Dictionary<string, Files.PosixMessageQueue> MessageQueues { get; } = [];
     public KernelClock Clock { get; init; } = new();
     public KernelRandom Random { get; init; } = new();
     public KernelCredentials Credentials { get; init; } = new();

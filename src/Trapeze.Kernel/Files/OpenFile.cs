@@ -93,4 +93,9 @@ public abstract class OpenFile
     protected virtual void Close()
     {
     }
+
+    /// <summary>A descriptor of this file in <paramref name="table"/> is being closed (every close, not only the last).</summary>
+    public virtual void Closing(FileTable table)
+    {
+    }
 }
