@@ -88,6 +88,8 @@ public sealed class TmpNode : Node
 
     public override bool SameAs(Node other) => ReferenceEquals(this, other);
 
+    public override InodeKey Identity => new(fileSystem, 0, Inode);
+
     /// <summary>A tmpfs node holds nothing that a walk must release: the same object serves every holder.</summary>
     public override Node Clone() => this;
 
