@@ -49,6 +49,10 @@ public sealed class TmpNode : Node
     public override uint Mode => mode;
 
     public ulong Inode { get; }
+
+    /// <summary>A FIFO's pipe while any end of it is open (a new one once all ends closed, as Linux frees it).</summary>
+    internal Files.Pipe? Fifo { get; set; }
+
     public uint UserId { get; internal set; }
     public uint GroupId { get; internal set; }
     public ulong LinkCount { get; internal set; }
