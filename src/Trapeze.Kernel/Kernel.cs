@@ -294,6 +294,9 @@ public sealed class Kernel : IDisposable
     /// <summary>Local sockets' names (AF_UNIX paths and abstract names, --net none's loopback ports).</summary>
     public Net.LocalNetwork Network { get; }
 
+    /// <summary>inotify's watches and the events file operations raise on them.</summary>
+    public Vfs.FileNotifications Notifications { get; } = new();
+
     /// <summary>The mount namespace every process of this kernel shares.</summary>
     public Vfs.KernelFileSystems FileSystems { get; } = new();
 
