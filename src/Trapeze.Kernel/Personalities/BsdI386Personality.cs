@@ -36,6 +36,7 @@ public sealed class BsdI386Personality : BsdPersonality
     {
         darwin = abi == BsdAbi.Darwin;
         Structures = new(DataModel.I386, abi.StatLayout(DataModel.I386));
+        SignalFrames = abi == BsdAbi.FreeBsd ? FreeBsdI386SignalFrames.Instance : null;
         plans = new (int, bool[])?[byNumber.Length];
         foreach (var (name, number, definition) in Table)
         {
@@ -51,6 +52,7 @@ public sealed class BsdI386Personality : BsdPersonality
     public override string Name => $"{Abi.Os}-i386";
     public override CpuArchitecture Architecture => CpuArchitecture.I386;
     public override LinuxStructures Structures { get; }
+    public override ISignalFrames? SignalFrames { get; }
 
     // FreeBSD i386's USRSTACK (0xbfc00000); Darwin's 32-bit stack below 0xc0000000.
     public override AddressLayout Layout { get; } = new(0xffff_e000, 0xbfc0_0000, 0xafc0_0000, 0x1000_0000);
