@@ -82,6 +82,7 @@ internal static class RecordCommand
             {
                 // Signals from outside come from the recording, not from whoever signals this replay.
                 ForwardSignals = false,
+                Replay = replayer,
                 Ended = status => replayer.Check(status) is not null ? Diverged : null,
             };
             return RunCommand.Execute(Options(run, replayer), run.Program, [.. run.Arguments], [.. run.Environment], gdbAddress: result.GetValue(gdb), hooks: hooks);

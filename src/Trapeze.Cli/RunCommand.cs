@@ -120,6 +120,9 @@ internal static class RunCommand
         public Action<Kernel.Kernel>? Prepare { get; init; }
         public Func<ExitStatus, int?>? Ended { get; init; }
         public bool ForwardSignals { get; init; } = true;
+
+        /// <summary>A replay: the gdb stub goes backwards over it.</summary>
+        public Trapeze.Kernel.Record.Replayer? Replay { get; init; }
     }
 
     public static int Execute(KernelOptions options, string path, List<string> argv, List<string> environment, TimeSpan? timeout = null, string? gdbAddress = null, RunHooks? hooks = null)
@@ -147,7 +150,7 @@ internal static class RunCommand
             {
                 try
                 {
-                    gdb = Trapeze.Debugger.GdbServer.Start(kernel, gdbAddress);
+                    gdb = Trapeze.Debugger.GdbServer.Start(kernel, gdbAddress, hooks?.Replay);
                 }
                 catch (Exception error) when (error is System.Net.Sockets.SocketException or IOException or FormatException or UnauthorizedAccessException)
                 {

@@ -85,6 +85,10 @@ public static class ReplayRules
         return ReplayKind.Executed;
     }
 
+    /// <summary>A write to a descriptor the guest inherited (its stdout): a replay that goes back and runs it again does not print it twice.</summary>
+    public static bool WritesOutput(GuestThread thread, in SyscallCall call, Func<OpenFile, bool> inherited)
+        => Writes.Contains(call.Name) && File(thread, (int)call.Arguments.Arg0) is { } file && inherited(file);
+
     private static OpenFile? File(GuestThread thread, int fd) => thread.Process.Files.Get(fd);
 
     /// <summary>A poll that watches a descriptor from outside waits on the host: its answer is recorded.</summary>

@@ -15,6 +15,11 @@ namespace Trapeze.Kernel.Record;
 public sealed class Replayer(Recording recording) : ISyscallTracer
 {
     private readonly HashSet<OpenFile> inherited = [];
+
+    /// <summary>What each write to stdout and stderr returned: run again after going back, it is not printed twice.</summary>
+    private readonly Dictionary<int, long> writesDone = [];
+
+    private sealed record OutputWrite(int Index);
     private Kernel? kernel;
     private int nextSignal;
 
@@ -60,6 +65,19 @@ public sealed class Replayer(Recording recording) : ISyscallTracer
             return;
         }
         var kind = ReplayRules.Classify(thread, call, IsOutside, IsInherited);
+        if (kind == ReplayKind.Executed && ReplayRules.WritesOutput(thread, call, IsInherited))
+        {
+            if (writesDone.TryGetValue(index, out var written))
+            {
+                call.Blocked = true;
+                call.Result = written;
+            }
+            else
+            {
+                call.State = new OutputWrite(index);
+            }
+            return;
+        }
         recording.Outcomes.TryGetValue(index, out var outcome);
         if ((kind == ReplayKind.Executed) != (outcome is null))
         {
@@ -98,6 +116,11 @@ public sealed class Replayer(Recording recording) : ISyscallTracer
 
     public void Exit(GuestThread thread, ref SyscallCall call)
     {
+        if (call.State is OutputWrite write)
+        {
+            writesDone[write.Index] = call.Result.Raw;
+            return;
+        }
         if (call.State is not RecordedOutcome outcome)
             return;
         if (call.Result.Raw != outcome.Result && call.Name == "mmap")
@@ -146,6 +169,12 @@ public sealed class Replayer(Recording recording) : ISyscallTracer
                 process.Terminate(ExitStatus.Killed(Signal.SIGKILL));
         }
     }
+
+    /// <summary>Where the replay is in the recording, for a checkpoint.</summary>
+    public (int Position, int NextSignal) Mark => (Position, nextSignal);
+
+    /// <summary>Going back to a checkpoint: the next call is the one it was at.</summary>
+    public void Rewind((int Position, int NextSignal) mark) => (Position, nextSignal) = mark;
 
     /// <summary>After the run: a replay that ended before the recording did is a divergence too.</summary>
     public string? Check(ExitStatus status)
