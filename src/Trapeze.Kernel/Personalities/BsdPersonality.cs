@@ -131,7 +131,7 @@ public sealed class BsdX64Personality : BsdPersonality
     {
         classes = abi == BsdAbi.Darwin;
         Structures = new(DataModel.Lp64, abi.StatLayout(DataModel.Lp64));
-        SignalFrames = classes ? new DarwinSignalFrames(abi, wide: true) : null;
+        SignalFrames = abi == BsdAbi.FreeBsd ? FreeBsdX64SignalFrames.Instance : classes ? new DarwinSignalFrames(abi, wide: true) : null;
         // FreeBSD: the stack below the 47-bit user limit (USRSTACK), PIE at 0x800000000000's lower half;
         // Darwin: the stack at 0x7ff7bfeff000 as XNU leaves it without ASLR, programs at their linked address.
         Layout = classes

@@ -73,7 +73,7 @@ internal sealed class DarwinSignalFrames(BsdAbi abi, bool wide) : ISignalFrames
         var ucontext = new byte[UcontextSize];
         var stackSize = entry.SwitchToAlternateStack ? thread.AlternateStackSize : 0;
         var stackFlags = entry.OnAlternateStack ? (int)abi.Constant("SS_ONSTACK") : 0;
-        var mask = (uint)abi.SignalSetFromLinux(entry.SavedMask);
+        var mask = BinaryPrimitives.ReadUInt32LittleEndian(abi.SignalSetFromLinux(entry.SavedMask));
         BinaryPrimitives.WriteInt32LittleEndian(ucontext, entry.OnAlternateStack ? 1 : 0);
         BinaryPrimitives.WriteUInt32LittleEndian(ucontext.AsSpan(4), mask);
         if (wide)
@@ -165,7 +165,7 @@ internal sealed class DarwinSignalFrames(BsdAbi abi, bool wide) : ISignalFrames
     {
         BinaryPrimitives.WriteInt32LittleEndian(siginfo, signal);
         BinaryPrimitives.WriteInt32LittleEndian(siginfo[4..], info.Errno);
-        BinaryPrimitives.WriteInt32LittleEndian(siginfo[8..], abi.SignalCodeFromLinux(info));
+        BinaryPrimitives.WriteInt32LittleEndian(siginfo[8..], abi.SignalCodeFromLinux(info.Code));
         var child = info.Signal == (int)Signal.SIGCHLD && info.Code > 0;
         var fault = info.Signal is (int)Signal.SIGSEGV or (int)Signal.SIGBUS && info.Code > 0;
         if (!fault)
@@ -209,15 +209,15 @@ internal sealed class DarwinSignalFrames(BsdAbi abi, bool wide) : ISignalFrames
         return thread.Memory.Read(new GuestAddress(StackPointer(cpu) + 4), out uint context) == Errno.None ? context : null;
     }
 
-    /// <summary>The ucontext's mask (Darwin's set) and its mcontext's address.</summary>
-    private bool ReadUcontext(GuestThread thread, ICpu cpu, out uint mask, out ulong mcontext)
+    /// <summary>The ucontext's mask (Darwin's set, as the kernel's) and its mcontext's address.</summary>
+    private bool ReadUcontext(GuestThread thread, ICpu cpu, out ulong mask, out ulong mcontext)
     {
         mask = 0;
         mcontext = 0;
         Span<byte> ucontext = stackalloc byte[UcontextSize];
         if (ContextAddress(thread, cpu) is not { } address || thread.Memory.Read(new GuestAddress(address), ucontext) != Errno.None)
             return false;
-        mask = BinaryPrimitives.ReadUInt32LittleEndian(ucontext[4..]);
+        mask = abi.SignalSetToLinux(ucontext.Slice(4, 4));
         mcontext = wide ? BinaryPrimitives.ReadUInt64LittleEndian(ucontext[48..]) : BinaryPrimitives.ReadUInt32LittleEndian(ucontext[28..]);
         return true;
     }
@@ -226,7 +226,7 @@ internal sealed class DarwinSignalFrames(BsdAbi abi, bool wide) : ISignalFrames
     {
         mask = 0;
         var mcontext = new byte[McontextSize];
-        if (!ReadUcontext(thread, cpu, out var darwinMask, out var at) || thread.Memory.Read(new GuestAddress(at), mcontext) != Errno.None)
+        if (!ReadUcontext(thread, cpu, out var savedMask, out var at) || thread.Memory.Read(new GuestAddress(at), mcontext) != Errno.None)
             return false;
         var state = mcontext.AsSpan(ExceptionSize);
         var flags = cpu.ReadRegister(X64Register.Rflags);
@@ -250,7 +250,7 @@ internal sealed class DarwinSignalFrames(BsdAbi abi, bool wide) : ISignalFrames
             cpu.WriteRegister(X64Register.Rip, BinaryPrimitives.ReadUInt32LittleEndian(state[(4 * State32Eip)..]));
         }
         cpu.RestoreFloatingPoint(mcontext.AsSpan(FloatImage, Fxsave));
-        mask = abi.SignalSetToLinux(darwinMask);
+        mask = savedMask;
         return true;
     }
 
@@ -265,7 +265,7 @@ internal sealed class DarwinSignalFrames(BsdAbi abi, bool wide) : ISignalFrames
     }
 
     public ulong? SavedMask(GuestThread thread, ICpu cpu, SignalFrameKind kind)
-        => ReadUcontext(thread, cpu, out var mask, out _) ? abi.SignalSetToLinux(mask) : null;
+        => ReadUcontext(thread, cpu, out var mask, out _) ? mask : null;
 
     /// <summary>Back on the syscall instruction with the call's number (x86-64's in the UNIX class) in RAX.</summary>
     public void Restart(ICpu cpu, in InterruptedCall call, ulong number)
