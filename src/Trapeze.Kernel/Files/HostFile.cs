@@ -77,26 +77,66 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
     public override Result ReadVector(GuestThread thread, List<HostSegment> pieces, long offset)
         => waiting == Waiting.Never ? ReadVector(pieces, offset) : Waited(thread, write: false, () => ReadVector(pieces, offset));
 
-    public override Result Write(GuestThread thread, GuestAddress buffer, ulong count)
-        => waiting == Waiting.Never ? Write(thread.Memory, buffer, count)
-            : WriteAll(thread, (long)Math.Min(count, long.MaxValue), done => Write(thread.Memory, buffer + done, count - (ulong)done));
-
-    public override Result WriteVector(GuestThread thread, List<HostSegment> pieces, long offset)
-        => waiting == Waiting.Never ? WriteVector(pieces, offset)
-            : WriteAll(thread, pieces.Sum(piece => (long)piece.Length), done => WriteVector(Skipped(pieces, done), offset));
-
     public override Result Read(GuestMemory memory, GuestAddress buffer, ulong count)
         => Transfer(memory, buffer, count, write: false, offset: -1);
 
     public override Result Write(GuestMemory memory, GuestAddress buffer, ulong count)
         => Transfer(memory, buffer, count, write: true, offset: -1);
 
+    // Only a regular file has a size limit, and only a pipe, FIFO, tty or socket waits.
+    public override Result Write(GuestThread thread, GuestAddress buffer, ulong count)
+        => waiting != Waiting.Never ? WriteAll(thread, (long)Math.Min(count, long.MaxValue), done => Write(thread.Memory, buffer + done, count - (ulong)done))
+            : LimitToFileSize(thread, -1, ref count) is var tooBig and not Errno.None ? tooBig : Transfer(thread.Memory, buffer, count, write: true, offset: -1);
+
     /// <summary>pread64 / pwrite64: at <paramref name="offset"/>, leaving the file offset alone.</summary>
-    public Result PositionalTransfer(GuestMemory memory, GuestAddress buffer, ulong count, long offset, bool write)
-        => offset < 0 ? Errno.EINVAL : Transfer(memory, buffer, count, write, offset);
+    public Result PositionalTransfer(GuestThread thread, GuestAddress buffer, ulong count, long offset, bool write)
+    {
+        if (offset < 0)
+            return Errno.EINVAL;
+        if (write && LimitToFileSize(thread, offset, ref count) is var tooBig and not Errno.None)
+            return tooBig;
+        return Transfer(thread.Memory, buffer, count, write, offset);
+    }
 
     public override Result ReadVector(List<HostSegment> pieces, long offset) => Vector(pieces, write: false, offset);
     public override Result WriteVector(List<HostSegment> pieces, long offset) => Vector(pieces, write: true, offset);
+
+    public override Result WriteVector(GuestThread thread, List<HostSegment> pieces, long offset)
+    {
+        if (waiting != Waiting.Never)
+            return WriteAll(thread, pieces.Sum(piece => (long)piece.Length), done => WriteVector(Skipped(pieces, done), offset));
+        var wanted = 0UL;
+        foreach (var piece in pieces)
+            wanted += piece.Length;
+        var allowed = wanted;
+        if (LimitToFileSize(thread, offset, ref allowed) is var tooBig and not Errno.None)
+            return tooBig;
+        return Vector(allowed < wanted ? Shortened(pieces, (long)allowed) : pieces, write: true, offset);
+    }
+
+    /// <summary>
+    /// Shortens a write of <paramref name="count"/> bytes at <paramref name="offset"/> (-1: the file
+    /// offset) to end at RLIMIT_FSIZE; EFBIG (and SIGXFSZ) when it would start at or past it.
+    /// </summary>
+    internal Errno LimitToFileSize(GuestThread thread, long offset, ref ulong count)
+    {
+        if (count == 0 || FileSizeLimit.Of(thread) is not { } limit || !IsRegular)
+            return Errno.None;
+        var position = WritePosition(offset);
+        if (position >= limit)
+            return FileSizeLimit.Exceeded(thread);
+        count = Math.Min(count, (ulong)(limit - position));
+        return Errno.None;
+    }
+
+    private bool IsRegular
+    {
+        get
+        {
+            LinuxStat status;
+            return HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&status) >= 0 && (status.Mode & FileTypes.Mask) == FileTypes.Regular;
+        }
+    }
 
     public override Result Seek(long offset, SeekWhence whence)
         => HostSyscall.Invoke(HostSyscall.Lseek, descriptor, offset, (long)whence);
@@ -158,15 +198,15 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
     /// <summary>How much of a write of <paramref name="count"/> bytes at <paramref name="offset"/> (-1: the file offset) fits in a tmpfs with a size=.</summary>
     internal long WritableBytes(long offset, long count)
         => Node is Vfs.TmpNode { FileSystem: Vfs.TmpFs { SizeLimit: not null } tmpfs } node
-            ? tmpfs.WritableBytes(node, offset >= 0 ? offset : WritePosition(), count)
+            ? tmpfs.WritableBytes(node, WritePosition(offset), count)
             : count;
 
-    /// <summary>Where a write at the file offset lands: the end for O_APPEND.</summary>
-    private long WritePosition()
+    /// <summary>Where a write at <paramref name="offset"/> (-1: the file offset) lands: the end for O_APPEND, even for pwrite (as Linux does).</summary>
+    private long WritePosition(long offset)
     {
         var flags = (OpenFlags)(int)HostSyscall.Invoke(HostSyscall.Fcntl, descriptor, (long)FcntlCommand.F_GETFL);
         if ((flags & OpenFlags.O_APPEND) == 0)
-            return HostSyscall.Invoke(HostSyscall.Lseek, descriptor, 0, (long)SeekWhence.SEEK_CUR);
+            return offset >= 0 ? offset : HostSyscall.Invoke(HostSyscall.Lseek, descriptor, 0, (long)SeekWhence.SEEK_CUR);
         LinuxStat status;
         HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&status);
         return status.Size;
