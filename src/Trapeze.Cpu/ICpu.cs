@@ -49,12 +49,10 @@ public interface ICpuEvents
     bool OnInterrupt(ICpu cpu, int number) => false;
 
     /// <summary>
-    /// The CPU is about to run guest code and offers to let go of the kernel meanwhile: other threads
-    /// may use the kernel while it runs. A platform that runs guest threads at once
-    /// (<see cref="ICpu.RunsThreadsInParallel"/>) always asks; an engine that takes guest threads in
-    /// turns asks too, and the kernel answers null when it must keep the kernel (threads share the
-    /// engine). A token goes back to <see cref="EnterKernel"/>, which takes the kernel again for the
-    /// same guest thread and loads it on the CPU before the next event is handled.
+    /// A platform that runs guest threads at once (<see cref="ICpu.RunsThreadsInParallel"/>) lets go of
+    /// the kernel while guest code runs: other threads may use the kernel meanwhile. The token goes
+    /// back to <see cref="EnterKernel"/>, which takes the kernel again for the same guest thread and
+    /// loads it on the CPU before the next event is handled.
     /// </summary>
     object? LeaveKernel() => null;
 

@@ -126,18 +126,13 @@ public sealed unsafe class UnicornArmCpu : UnicornCpu, ICpu
         var cpu = From(userData);
         try
         {
-            cpu.EnterKernel();
             if (number == SupervisorCall)
             {
                 cpu.events.OnSyscall(cpu, cpu.ReadRegister(ArmRegister.Pc));
-                cpu.LeaveKernel();
                 return;
             }
             if (cpu.events.OnInterrupt(cpu, (int)number))
-            {
-                cpu.LeaveKernel();
                 return;
-            }
             var pc = cpu.ReadRegister(ArmRegister.Pc);
             cpu.fault ??= number switch
             {

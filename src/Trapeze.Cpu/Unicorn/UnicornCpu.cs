@@ -20,9 +20,6 @@ public abstract unsafe class UnicornCpu : ICpu
     private bool running;
     private bool preciseStops, blockHookInstalled, hasRun;
 
-    /// <summary>The kernel's token while guest code runs outside it (<see cref="ICpuEvents.LeaveKernel"/>); null while the kernel is held.</summary>
-    private object? outsideKernel;
-
     /// <summary>uc_emu_start's end address: never an instruction's (the last byte of the address space).</summary>
     private protected const ulong NoEnd = ulong.MaxValue;
 
@@ -85,13 +82,10 @@ public abstract unsafe class UnicornCpu : ICpu
         var start = StartAddress;
         lock (stopGate)
             running = true;
-        // After `running`: from here on a stop from another host thread reaches this run.
-        LeaveKernel();
         // Unicorn stops quietly when the PC reaches `until`: an address no code can be at, so a jump to 0 faults.
         var result = UnicornNative.EmulationStart(engine, start, NoEnd, 0, 0);
         lock (stopGate)
             running = false;
-        EnterKernel();
         if (eventFailure is { } failure)
         {
             eventFailure = null;
@@ -106,27 +100,6 @@ public abstract unsafe class UnicornCpu : ICpu
             10 => new CpuEvent(CpuEventKind.InvalidInstruction, pc),
             _ => new CpuEvent(CpuEventKind.MemoryFault, pc, pc, Unmapped: true),
         };
-    }
-
-    /// <summary>
-    /// Lets the kernel go while guest code runs, if it allows (an engine one thread has to itself).
-    /// Only once stops are precise: a stop from another host thread (a signal, a kill) must reach a
-    /// thread that runs outside the kernel, and must not land inside an instruction.
-    /// </summary>
-    private protected void LeaveKernel()
-    {
-        if (blockHookInstalled && eventFailure is null)
-            outsideKernel = events.LeaveKernel();
-    }
-
-    /// <summary>Takes the kernel back before an event is handled (a hook, the end of a run).</summary>
-    private protected void EnterKernel()
-    {
-        if (outsideKernel is { } token)
-        {
-            outsideKernel = null;
-            events.EnterKernel(token);
-        }
     }
 
     public void RequestStop()

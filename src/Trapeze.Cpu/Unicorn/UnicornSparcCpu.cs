@@ -212,7 +212,6 @@ public sealed unsafe class UnicornSparcCpu : UnicornCpu, ICpu
         var cpu = From(userData);
         try
         {
-            cpu.EnterKernel();
             var state = cpu.Save();
             var pc = Word(state, StatePc);
             if (number >= SoftwareTrap)
@@ -222,10 +221,7 @@ public sealed unsafe class UnicornSparcCpu : UnicornCpu, ICpu
                 cpu.Restore();
             }
             if (number is >= SoftwareTrap or WindowOverflow or WindowUnderflow && cpu.events.OnInterrupt(cpu, (int)number))
-            {
-                cpu.LeaveKernel();
                 return;
-            }
             cpu.fault ??= number switch
             {
                 InstructionAccess or DataAccess or Unaligned => new CpuEvent(CpuEventKind.MemoryFault, pc, pc, Unmapped: true),

@@ -64,9 +64,6 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
     private bool running;
     private bool preciseStops, blockHookInstalled, hasRun;
 
-    /// <summary>The kernel's token while guest code runs outside it (<see cref="ICpuEvents.LeaveKernel"/>); null while the kernel is held.</summary>
-    private object? outsideKernel;
-
     public UnicornX64Cpu(ICpuEvents events, CpuArchitecture architecture = CpuArchitecture.X86_64)
         : this(events, architecture, null)
     {
@@ -393,13 +390,10 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
             running = true;
             *stopFlag = 0;
         }
-        // After `running`: from here on a stop from another host thread reaches this run.
-        LeaveKernel();
         // "until" is an address no guest can execute: 0 would make a jump to address 0 end the run quietly.
         var result = UnicornNative.EmulationStart(engine, start, ulong.MaxValue, 0, SingleStep ? 1u : 0u);
         lock (stopGate)
             running = false;
-        EnterKernel();
         if (eventFailure is { } failure)
         {
             eventFailure = null;
@@ -417,27 +411,6 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
             10 => new CpuEvent(CpuEventKind.InvalidInstruction, pc),
             _ => new CpuEvent(CpuEventKind.GeneralProtection, pc),
         };
-    }
-
-    /// <summary>
-    /// Lets the kernel go while guest code runs, if it allows (an engine one thread has to itself).
-    /// Only once stops are precise: a stop from another host thread (a signal, a kill) must reach a
-    /// thread that runs outside the kernel, and must not land inside an instruction.
-    /// </summary>
-    private void LeaveKernel()
-    {
-        if (blockHookInstalled && eventFailure is null)
-            outsideKernel = events.LeaveKernel();
-    }
-
-    /// <summary>Takes the kernel back before an event is handled (a hook, the end of a run).</summary>
-    private void EnterKernel()
-    {
-        if (outsideKernel is { } token)
-        {
-            outsideKernel = null;
-            events.EnterKernel(token);
-        }
     }
 
     public void RequestStop()
@@ -498,12 +471,7 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
         var cpu = From(userData);
         // Unicorn calls the hook with RIP still on the 2-byte syscall instruction and advances it after.
         var next = cpu.ReadRegister(X64Register.Rip) + 2;
-        cpu.Guard(next, static (cpu, next) =>
-        {
-            cpu.EnterKernel();
-            cpu.events.OnSyscall(cpu, next);
-            cpu.LeaveKernel();
-        });
+        cpu.Guard(next, static (cpu, next) => cpu.events.OnSyscall(cpu, next));
     }
 
     /// <summary>Answers the CPUID leaves of <see cref="X64CpuModel"/>; 1 tells Unicorn the instruction is done.</summary>
@@ -528,12 +496,8 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
         var cpu = From(userData);
         cpu.Guard((int)number, static (cpu, number) =>
         {
-            cpu.EnterKernel();
             if (cpu.events.OnInterrupt(cpu, number))
-            {
-                cpu.LeaveKernel();
                 return;
-            }
             cpu.fault ??= new CpuEvent(CpuEventKind.Interrupt, cpu.ReadRegister(X64Register.Rip), Number: number);
             cpu.RequestStop();
         });

@@ -199,16 +199,6 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
 
     private readonly List<Mapping> mappings = [];
 
-    /// <summary>How many of <see cref="mappings"/> are shared memory the guest may write.</summary>
-    private int sharedMappings;
-
-    /// <summary>
-    /// Some memory here is shared and may be written (MAP_SHARED, shmat, io_uring's rings): another
-    /// process may change it while this one runs, and lock-prefixed instructions are atomic only
-    /// between threads that take turns on Unicorn engines.
-    /// </summary>
-    public bool HasSharedMemory => sharedMappings > 0;
-
     /// <summary>
     /// The largest single mapping: Linux's heuristic overcommit refuses one larger than memory,
     /// and host pages this size could not be mapped into the CPU in reasonable time anyway.
@@ -331,7 +321,7 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
             if (!mapping.Shared)
                 mapping.Object.Discard(mapping.ObjectOffset, mapping.Length);
             mapping.Object.Release();
-            RemoveAt(index);
+            mappings.RemoveAt(index);
         }
     }
 
@@ -401,7 +391,6 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         foreach (var mapping in mappings)
             mapping.Object.Release();
         mappings.Clear();
-        sharedMappings = 0;
     }
 
     /// <summary>Index of the first mapping whose end lies above <paramref name="address"/>.</summary>
@@ -431,18 +420,7 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
                 cpu.ProtectMemory(boundary, mapping.End - boundary, MemoryProtection.None);
         }
         mappings.Insert(IndexAtOrAfter(mapping.Start), mapping);
-        if (IsWritableShared(mapping))
-            sharedMappings++;
     }
-
-    private void RemoveAt(int index)
-    {
-        if (IsWritableShared(mappings[index]))
-            sharedMappings--;
-        mappings.RemoveAt(index);
-    }
-
-    private static bool IsWritableShared(Mapping mapping) => mapping.Shared && mapping.Object.Writable;
 
     /// <summary>Gives the CPU the mapping's protections again, its pages past the end of its file out of reach.</summary>
     private void ApplyProtection(Mapping mapping)
@@ -494,7 +472,7 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         var remap = !cpu.MapsByDescriptor;
         if (remap)
             cpu.UnmapMemory(mapping.Start, mapping.Length);
-        RemoveAt(index);
+        mappings.RemoveAt(index);
         Insert(mapping.Slice(mapping.Start, address), remap);
         Insert(mapping.Slice(address, mapping.End), remap);
         mapping.Object.Release();

@@ -92,14 +92,8 @@ public sealed class GuestThread
     /// <summary>On a CPU that runs threads at once: this thread's handle there, which stops it from any host thread.</summary>
     internal ICpuThread? CpuThread { get; set; }
 
-    /// <summary>Runs guest code without the run lock (<see cref="ICpuEvents.LeaveKernel"/>); changed only under the lock.</summary>
-    internal bool OutsideRunLock { get; set; }
-
-    /// <summary>Something (a blocking call, exec, a signal, a kill, preemption) ends the thread's run of guest code.</summary>
-    internal bool ReturnsToRunLoop => Killed || Interrupted || PreemptRequested || Blocked is not null || PendingExec is not null || RepeatSyscallAt is not null;
-
     /// <summary>Taken by <see cref="Scheduler"/> to hand this thread the run lock.</summary>
-    internal Baton Baton { get; } = new();
+    internal SemaphoreSlim Baton { get; } = new(0);
 
     /// <summary>In the scheduler's queue, waiting for the run lock.</summary>
     internal bool Queued { get; set; }
@@ -234,15 +228,12 @@ public sealed class GuestThread
         StopOnCpu();
     }
 
-    /// <summary>
-    /// Ends the thread's run of guest code: on its own CPU thread, or on the engine while the thread
-    /// holds the run lock or runs outside it (the engine is then the thread's alone).
-    /// </summary>
-    internal void StopOnCpu()
+    /// <summary>Ends the thread's run of guest code: on its own CPU thread, or on the shared engine while it holds the run lock.</summary>
+    private void StopOnCpu()
     {
         if (CpuThread is { } own)
             own.RequestStop();
-        else if (Kernel.Scheduler.Running == this || OutsideRunLock)
+        else if (Kernel.Scheduler.Running == this)
             Process.Cpu.RequestStop();
     }
 

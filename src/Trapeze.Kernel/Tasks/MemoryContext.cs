@@ -95,17 +95,10 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
         thread.Process.Personality.OnSyscall(thread, cpu, nextInstruction);
     }
 
-    /// <summary>
-    /// Guest code runs: the thread lets go of the run lock meanwhile, on a CPU that runs its threads
-    /// at once, or on an engine only this thread uses (<see cref="RunsAlone"/>). Otherwise it keeps the
-    /// lock, and threads take turns on the engine.
-    /// </summary>
+    /// <summary>A parallel CPU runs guest code: the thread lets go of the run lock meanwhile.</summary>
     object? ICpuEvents.LeaveKernel()
     {
         var thread = Loaded!;
-        if (!Cpu.RunsThreadsInParallel && !RunsAlone(thread))
-            return null;
-        thread.OutsideRunLock = true;
         thread.Kernel.Scheduler.Release(thread);
         return thread;
     }
@@ -114,20 +107,8 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
     {
         var thread = (GuestThread)token!;
         thread.Kernel.Scheduler.Acquire(thread);
-        thread.OutsideRunLock = false;
         Load(thread);
     }
-
-    /// <summary>
-    /// The thread may run guest code on this engine while others hold the run lock: no other thread
-    /// or process uses the engine (it is this thread's alone until the thread itself clones, which it
-    /// does under the lock), no writable memory is shared with another process, and the run is
-    /// neither deterministic nor debugged, whose order of events must not depend on the host. A thread
-    /// already on its way back to its run loop keeps the lock it will need there.
-    /// </summary>
-    private bool RunsAlone(GuestThread thread)
-        => Users == 1 && thread.Process.Threads.Count == 1 && !Space.HasSharedMemory
-            && thread.Kernel.Determinism is null && thread.Kernel.Supervisor is null && !thread.ReturnsToRunLoop;
 
     bool ICpuEvents.OnInterrupt(ICpu cpu, int number)
     {

@@ -1,13 +1,10 @@
 namespace Trapeze.Kernel.Tasks;
 
 /// <summary>
-/// Who runs. Each guest thread has a host thread, but only the holder of the run lock executes kernel
-/// code, so kernel state needs no other locks, and guest code on an engine its threads share. A thread
-/// that has its engine to itself (and shares no writable memory: lock-prefixed instructions are not
-/// atomic between two Unicorn engines running at once) runs guest code without the lock, as do the
-/// threads of a CPU that runs them at once (<see cref="MemoryContext"/>'s LeaveKernel). The lock is
-/// handed over in FIFO order; a thread that holds it too long while others wait is stopped by the
-/// preemption timer.
+/// Who runs. Each guest thread has a host thread, but only the holder of the run lock executes guest
+/// code or kernel code: lock-prefixed instructions are not atomic between two Unicorn engines running
+/// at once, and kernel state then needs no other locks. The lock is handed over in FIFO order; a
+/// thread that holds it too long while others wait is stopped by the preemption timer.
 /// </summary>
 public sealed class Scheduler : IDisposable
 {
@@ -15,14 +12,13 @@ public sealed class Scheduler : IDisposable
     public static readonly TimeSpan TimeSlice = TimeSpan.FromMilliseconds(10);
 
     private readonly Lock gate = new();
-    // A guest thread, or the baton of kernel work from a host thread that is no guest thread.
-    private readonly Queue<(GuestThread? Thread, SemaphoreSlim? KernelBaton)> ready = new();
+    private readonly Queue<(GuestThread? Thread, SemaphoreSlim Baton)> ready = new();
     private object? running;
     private long runningSince;
     private Thread? timer;
     private volatile bool disposed;
 
-    /// <summary>The thread holding the run lock (a thread running guest code outside it is not this one).</summary>
+    /// <summary>The thread holding the run lock.</summary>
     public GuestThread? Running => running as GuestThread;
 
     /// <summary>
@@ -44,10 +40,10 @@ public sealed class Scheduler : IDisposable
             {
                 running = thread;
                 runningSince = Environment.TickCount64;
-                thread.Baton.Give();
+                thread.Baton.Release();
                 return;
             }
-            ready.Enqueue((thread, null));
+            ready.Enqueue((thread, thread.Baton));
         }
     }
 
@@ -68,12 +64,12 @@ public sealed class Scheduler : IDisposable
             }
             else
             {
-                ready.Enqueue((thread, null));
+                ready.Enqueue((thread, thread.Baton));
                 thread.Queued = true;
                 StartTimer();
             }
         }
-        thread.Baton.Take();
+        thread.Baton.Wait();
         thread.Queued = false;
     }
 
@@ -110,9 +106,15 @@ public sealed class Scheduler : IDisposable
             if (running != owner)
                 return;
             if (ready.TryDequeue(out var next))
-                HandOver(next);
+            {
+                running = (object?)next.Thread ?? next.Baton;
+                runningSince = Environment.TickCount64;
+                next.Baton.Release();
+            }
             else
+            {
                 running = null;
+            }
         }
     }
 
@@ -124,22 +126,15 @@ public sealed class Scheduler : IDisposable
             if (ready.Count == 0 || running != thread)
                 return;
             // Queued behind the others before the next one runs: the order never depends on host timing.
-            ready.Enqueue((thread, null));
+            ready.Enqueue((thread, thread.Baton));
             thread.Queued = true;
-            HandOver(ready.Dequeue());
+            var next = ready.Dequeue();
+            running = (object?)next.Thread ?? next.Baton;
+            runningSince = Environment.TickCount64;
+            next.Baton.Release();
         }
-        thread.Baton.Take();
+        thread.Baton.Wait();
         thread.Queued = false;
-    }
-
-    private void HandOver((GuestThread? Thread, SemaphoreSlim? KernelBaton) next)
-    {
-        running = (object?)next.Thread ?? next.KernelBaton;
-        runningSince = Environment.TickCount64;
-        if (next.Thread is { } thread)
-            thread.Baton.Give();
-        else
-            next.KernelBaton!.Release();
     }
 
     private void StartTimer()

@@ -64,7 +64,8 @@ public static class SignalDelivery
             if (process.Kernel.Tracer is not null && (target ?? Choose(process, signal) ?? process.MainThread) is { } receiver)
             {
                 (receiver.IgnoredSignalsToTrace ??= []).Add(info.ToTrace());
-                receiver.StopOnCpu();
+                if (process.Kernel.Scheduler.Running == receiver)
+                    process.Cpu.RequestStop();
             }
             return;
         }
