@@ -2,13 +2,13 @@ using System.CommandLine;
 
 namespace Trapeze.Cli;
 
-/// <summary>The trapeze command line: run, trace, syscalls.</summary>
+/// <summary>The trapeze command line: run, trace, syscalls, record, replay.</summary>
 internal static class CommandLine
 {
     /// <summary>The exit status of a command-line mistake, as getopt-style tools use.</summary>
     public const int UsageError = 2;
 
-    private static readonly HashSet<string> CommandsTakingProgram = ["run", "trace"];
+    private static readonly HashSet<string> CommandsTakingProgram = ["run", "trace", "record"];
 
     public static RootCommand Build()
     {
@@ -16,6 +16,8 @@ internal static class CommandLine
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(TraceCommand.Create());
         root.Subcommands.Add(SyscallsCommand.Create());
+        root.Subcommands.Add(RecordCommand.CreateRecord());
+        root.Subcommands.Add(RecordCommand.CreateReplay());
         // Dispatched before this parser (Program.cs); listed here so --help names it.
         var oci = new Command("oci", "The OCI runtime command line (runc's): podman, containerd and Kubernetes run containers through Trapeze (docs/OCI.md)");
         oci.SetAction(_ => Console.Out.Write(Trapeze.Oci.OciRuntime.Usage));

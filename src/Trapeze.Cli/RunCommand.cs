@@ -114,10 +114,22 @@ internal static class RunCommand
         return new RunLimits(openFiles, seconds is { } value ? TimeSpan.FromSeconds(value) : null);
     }
 
-    public static int Execute(KernelOptions options, string path, List<string> argv, List<string> environment, TimeSpan? timeout = null, string? gdbAddress = null)
+    /// <summary>What record and replay add to a run: a look at the kernel before it starts, and the last word on the exit status.</summary>
+    public sealed class RunHooks
+    {
+        public Action<Kernel.Kernel>? Prepare { get; init; }
+        public Func<ExitStatus, int?>? Ended { get; init; }
+        public bool ForwardSignals { get; init; } = true;
+
+        /// <summary>A replay: the gdb stub goes backwards over it.</summary>
+        public Trapeze.Kernel.Record.Replayer? Replay { get; init; }
+    }
+
+    public static int Execute(KernelOptions options, string path, List<string> argv, List<string> environment, TimeSpan? timeout = null, string? gdbAddress = null, RunHooks? hooks = null)
     {
         using var kernel = new Kernel.Kernel(options);
-        using var forwarding = kernel.ForwardHostSignals();
+        hooks?.Prepare?.Invoke(kernel);
+        using var forwarding = hooks is { ForwardSignals: false } ? null : kernel.ForwardHostSignals();
         var timedOut = 0;
         using var timer = timeout is { } limit
             ? new Timer(_ =>
@@ -138,7 +150,7 @@ internal static class RunCommand
             {
                 try
                 {
-                    gdb = Trapeze.Debugger.GdbServer.Start(kernel, gdbAddress);
+                    gdb = Trapeze.Debugger.GdbServer.Start(kernel, gdbAddress, hooks?.Replay);
                 }
                 catch (Exception error) when (error is System.Net.Sockets.SocketException or IOException or FormatException or UnauthorizedAccessException)
                 {
@@ -161,6 +173,8 @@ internal static class RunCommand
         {
             gdb?.Dispose();
         }
+        if (hooks?.Ended?.Invoke(status) is { } decided)
+            return decided;
         if (Volatile.Read(ref timedOut) == 1 && status.Signal == Signal.SIGKILL)
         {
             Console.Error.WriteLine($"trapeze: {path}: timed out after {timeout!.Value.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} s (--timeout); every guest process was killed");

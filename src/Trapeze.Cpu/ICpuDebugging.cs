@@ -28,4 +28,19 @@ public interface ICpuDebugging
 
     /// <summary>While set, each run executes one instruction at most.</summary>
     bool SingleStep { get; set; }
+
+    /// <summary>From now on <see cref="Instructions"/> counts every instruction executed (a code hook on all code: slow; for reverse debugging).</summary>
+    void CountInstructions() { }
+
+    /// <summary>Instructions executed since counting began; setting it says where a restored checkpoint was.</summary>
+    ulong Instructions { get => 0; set { } }
+
+    /// <summary>A run stops before the instruction that would make <see cref="Instructions"/> pass this count (a <see cref="CpuEventKind.Breakpoint"/> with <see cref="PositionReached"/> as its number); once.</summary>
+    ulong? StopAtInstruction { get => null; set { } }
+
+    /// <summary>While set, breakpoints and watchpoints stay in place but stop nothing (a replay running forward to a point).</summary>
+    bool DebugPointsSuspended { get => false; set { } }
+
+    /// <summary>The event number of a stop at <see cref="StopAtInstruction"/>.</summary>
+    public const int PositionReached = 1;
 }

@@ -136,29 +136,50 @@ public sealed class DebugSupervisor : ISupervisor
         {
             started = true;
             Park(thread, GdbSignals.Trap, "");
+            TakeReverse(thread, control);
         }
         if (control.InVfork && thread.Blocked is null && control.PendingStop is null)
         {
             control.InVfork = false;
             control.PendingStop = "vforkdone:;";
         }
-        if (control.PendingStop is { } reason)
+        while (control.PendingStop is { } reason)
         {
             control.PendingStop = null;
             var stop = Park(thread, control.PendingSignal, reason);
             control.PendingSignal = GdbSignals.Trap;
             if (stop.ResumeSignal != 0)
                 SignalDelivery.SendToThread(thread, SignalInfo.FromUser((Signal)stop.ResumeSignal, SignalInfo.KernelCode, 0, 0));
+            TakeReverse(thread, control);
         }
         if (thread.Blocked is null && thread.Process.Cpu is ICpuDebugging cpu)
+        {
             cpu.SingleStep = control.Step;
+            Reverse?.BeforeRun(thread, cpu);
+        }
     }
+
+    /// <summary>gdb went backwards (bs, bc) from this stop: either the answer is ready now, or the thread runs to it.</summary>
+    private void TakeReverse(GuestThread thread, ThreadControl control)
+    {
+        if (Reverse is { } reverse && thread.Blocked is null && thread.Process.Cpu is ICpuDebugging cpu && reverse.Start(thread, cpu, out var arrived))
+            control.PendingStop = arrived;
+    }
+
+    /// <summary>Reverse execution, when the guest is a replay (`trapeze replay --gdb`).</summary>
+    internal ReverseExecution? Reverse { get; set; }
 
     public bool AfterRun(GuestThread thread, CpuEvent cpuEvent)
     {
         if (Detached || !IsAttached(thread.Process))
             return false;
         var control = ControlOf(thread);
+        if (Reverse is { } reverse && thread.Process.Cpu is ICpuDebugging reversing && reverse.AfterRun(thread, reversing, cpuEvent, out var arrived))
+        {
+            if (arrived is not null)
+                control.PendingStop = arrived;
+            return true;
+        }
         var stepped = control.Step;
         if (stepped)
         {
@@ -188,7 +209,7 @@ public sealed class DebugSupervisor : ISupervisor
 
     public SignalInfo? SignalArrived(GuestThread thread, SignalInfo info)
     {
-        if (Detached || !IsAttached(thread.Process) || PassedSignals.Contains(info.Signal))
+        if (Detached || !IsAttached(thread.Process) || PassedSignals.Contains(info.Signal) || Reverse is { Busy: true })
             return info;
         var stop = Park(thread, GdbSignals.FromLinux(info.Signal), "", info);
         if (stop.ResumeSignal == 0)
@@ -198,7 +219,7 @@ public sealed class DebugSupervisor : ISupervisor
 
     public bool StopAtSyscall(GuestThread thread, int number, bool entry)
     {
-        if (CaughtSyscalls is not { } caught || Detached || !IsAttached(thread.Process))
+        if (CaughtSyscalls is not { } caught || Detached || !IsAttached(thread.Process) || Reverse is { Busy: true })
             return false;
         var control = ControlOf(thread);
         if (entry)

@@ -65,6 +65,8 @@ public sealed partial class GdbServer
         var reply = new StringBuilder("PacketSize=10000;QStartNoAckMode+;multiprocess+;swbreak+;hwbreak+;vContSupported+");
         reply.Append(";qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;qXfer:threads:read+;qXfer:siginfo:read+");
         reply.Append(";QPassSignals+;QProgramSignals+;QCatchSyscalls+");
+        if (supervisor.Reverse is not null)
+            reply.Append(";ReverseStep+;ReverseContinue+");
         if (supervisor.ReportForks)
             reply.Append(";fork-events+");
         if (supervisor.ReportVforks)

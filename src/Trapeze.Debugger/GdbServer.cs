@@ -35,9 +35,11 @@ public sealed partial class GdbServer : IDisposable
     /// Listens on <paramref name="address"/> (HOST:PORT or a Unix socket path) and becomes the kernel's
     /// supervisor: the first process stops before its first instruction until gdb connects and resumes it.
     /// </summary>
-    public static GdbServer Start(Kernel.Kernel kernel, string address)
+    public static GdbServer Start(Kernel.Kernel kernel, string address, Trapeze.Kernel.Record.Replayer? replay = null)
     {
         var server = new GdbServer(kernel, address);
+        if (replay is not null)
+            server.supervisor.Reverse = new ReverseExecution(replay);
         kernel.Supervisor = server.supervisor;
         server.host.Start();
         return server;
@@ -206,6 +208,10 @@ public sealed partial class GdbServer : IDisposable
                 return Resume($"vCont;S{packet[1..].Split(';')[0]}");
             case 'D':
                 return Detach(packet);
+            case 'b' when packet is "bs" or "bc" && supervisor.Reverse is { } reverse:
+                reverse.Request(toBreakpoint: packet == "bc");
+                Continue();
+                return null;
             case 'k':
                 Kill(null);
                 finished = true;

@@ -182,20 +182,30 @@ public sealed class Kernel : IDisposable
     {
         RunAsKernel(() =>
         {
-            if (init is not { State: ProcessState.Running } first)
-                return;
-            var info = SignalInfo.FromUser(signal, SignalInformation.Kernel, 0, 0);
-            if (signal == Signal.SIGTERM)
-            {
-                SignalDelivery.SendToProcess(first, SignalInfo.FromUser(signal, SignalInformation.User, OutsideParentId, Credentials.UserId));
-                return;
-            }
-            foreach (var process in processes.ToArray())
-            {
-                if (process.State == ProcessState.Running && process.ProcessGroupId == first.ProcessGroupId)
-                    SignalDelivery.SendToProcess(process, info);
-            }
+            HostSignalArrived?.Invoke(signal);
+            DeliverHostSignal(signal);
         });
+    }
+
+    /// <summary>Told of each host signal forwarded to the guest, holding the run lock (a recording keeps them).</summary>
+    public Action<Signal>? HostSignalArrived { get; set; }
+
+    /// <summary><see cref="ForwardHostSignal"/>'s work, for a caller that holds the run lock (a replay sends recorded signals).</summary>
+    public void DeliverHostSignal(Signal signal)
+    {
+        if (init is not { State: ProcessState.Running } first)
+            return;
+        var info = SignalInfo.FromUser(signal, SignalInformation.Kernel, 0, 0);
+        if (signal == Signal.SIGTERM)
+        {
+            SignalDelivery.SendToProcess(first, SignalInfo.FromUser(signal, SignalInformation.User, OutsideParentId, Credentials.UserId));
+            return;
+        }
+        foreach (var process in processes.ToArray())
+        {
+            if (process.State == ProcessState.Running && process.ProcessGroupId == first.ProcessGroupId)
+                SignalDelivery.SendToProcess(process, info);
+        }
     }
 
     /// <summary>A signal for the first process alone, as `kill` from outside a container sends it to the container's init.</summary>
@@ -283,6 +293,9 @@ public sealed class Kernel : IDisposable
     /// <summary>fcntl and flock locks between guest processes.</summary>
     public Files.FileLocks Locks { get; } = new();
     public SystemVIpc SystemV { get; } = new();
+
+    /// <summary>POSIX message queues by name (the bytes after mq_open's leading slash, as Latin-1 text).</summary>
+    public Dictionary<string, Files.PosixMessageQueue> MessageQueues { get; } = [];
     public KernelClock Clock { get; init; } = new();
     public KernelRandom Random { get; init; } = new();
     public KernelCredentials Credentials { get; init; } = new();
@@ -290,6 +303,9 @@ public sealed class Kernel : IDisposable
 
     /// <summary>Local sockets' names (AF_UNIX paths and abstract names, --net none's loopback ports).</summary>
     public Net.LocalNetwork Network { get; }
+
+    /// <summary>inotify's watches and the events file operations raise on them.</summary>
+    public Vfs.FileNotifications Notifications { get; } = new();
 
     /// <summary>The mount namespace every process of this kernel shares.</summary>
     public Vfs.KernelFileSystems FileSystems { get; } = new();

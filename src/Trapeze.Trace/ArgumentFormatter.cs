@@ -85,20 +85,6 @@ public sealed class ArgumentFormatter(TraceOptions options)
     private static bool Shown(in SyscallCall call, SyscallParameter parameter)
         => parameter.ShownIf < 0 || ((long)call.Arguments[parameter.ShownIf] & parameter.ShownIfAny) != 0;
 
-    /// <summary>How many texts parameters [0, to) make: each makes one, unless it is not <see cref="Shown"/>.</summary>
-    public static int ShownCount(in SyscallCall call, int to)
-    {
-        if (call.Definition is not { } definition)
-            return to;
-        var count = 0;
-        for (var index = 0; index < to && index < definition.Parameters.Length; index++)
-        {
-            if (Shown(call, definition.Parameters[index]))
-                count++;
-        }
-        return count;
-    }
-
     /// <summary>One argument's text, or null when strace leaves it out (open's mode without O_CREAT).</summary>
     private string? FormatOne(GuestThread? thread, in SyscallCall call, SyscallParameter parameter, int index, Result? result)
     {

@@ -47,9 +47,20 @@ public sealed class StructFormatter(TraceOptions options)
             ArgumentKind.EpollEvent => PollFormatter.EpollEvent(memory, address, enums),
             ArgumentKind.EpollEvents => PollFormatter.EpollEvents(memory, address, size, enums),
             ArgumentKind.IntervalTimerSpec => PollFormatter.IntervalTimer(memory, address),
+            ArgumentKind.MessageQueueAttributes => MessageQueueAttributes(memory, layouts, address),
             _ => null,
         };
         return text ?? ArgumentFormatter.Address(address);
+    }
+
+    /// <summary>struct mq_attr: {mq_flags=O_NONBLOCK, mq_maxmsg=4, mq_msgsize=64, mq_curmsgs=0}, longs of the guest's size.</summary>
+    private static string? MessageQueueAttributes(GuestMemory memory, LinuxStructures layouts, ulong address)
+    {
+        Span<long> fields = stackalloc long[4];
+        if (layouts.ReadLongs(memory, new GuestAddress(address), fields) != Errno.None)
+            return null;
+        var flags = fields[0] switch { 0 => "0", (long)OpenFlags.O_NONBLOCK => "O_NONBLOCK", var other => $"0x{other:x}" };
+        return $"{{mq_flags={flags}, mq_maxmsg={fields[1]}, mq_msgsize={fields[2]}, mq_curmsgs={fields[3]}}}";
     }
 
     /// <summary>pselect6's {sigmask=[...], sigsetsize=8}: a pointer and a size_t, each a word of the guest's.</summary>

@@ -39,6 +39,9 @@ internal sealed class InFlight(int threadId)
     /// <summary>The call as the formatter reads it (kept here so it is not copied for every argument).</summary>
     public SyscallCall Call;
     public bool Active;
+
+    /// <summary>The first parameter printed at exit (a parameter index: a hidden one before it prints no text).</summary>
+    public int ExitFrom;
 }
 
 /// <summary>Exit arguments and result formatted on the dispatch path (they read guest memory or descriptors).</summary>
@@ -192,9 +195,8 @@ public sealed class Tracer : ISyscallTracer, IDisposable
         if (needsText && PlanFor(call) is { } plan
             && (!plan.ExitFromRegisters || (call.Result.IsError && thread.Process.Personality is Trapeze.Kernel.Personalities.BsdPersonality)))
         {
-            // Where the exit arguments start: after the texts printed at entry, as the formatting side counts them.
             var arguments = new List<string>();
-            eagerFormatter.Format(thread, call, ArgumentFormatter.ShownCount(call, plan.EntryCount), plan.ParameterCount, call.Result, arguments);
+            eagerFormatter.Format(thread, call, plan.EntryCount, plan.ParameterCount, call.Result, arguments);
             text = new ExitText(arguments, noReturn ? "?" : eagerFormatter.Result(thread, call));
         }
         ref var record = ref ring.Claim();
@@ -383,6 +385,7 @@ public sealed class Tracer : ISyscallTracer, IDisposable
         state.Call.Definition = plan.Definition;
         state.Call.Arguments = record.Arguments;
         state.Call.Result = default;
+        state.ExitFrom = plan.EntryCount;
         var traced = state.Event;
         traced.ProcessId = record.ProcessId;
         traced.ThreadId = record.ThreadId;
@@ -434,8 +437,8 @@ public sealed class Tracer : ISyscallTracer, IDisposable
             else
             {
                 var total = state.Call.Definition?.Parameters.Length ?? 6;
-                if (traced.EntryCount < total)
-                    formatter.Format(null, state.Call, traced.EntryCount, total, record.Result, traced.Arguments);
+                if (state.ExitFrom < total)
+                    formatter.Format(null, state.Call, state.ExitFrom, total, record.Result, traced.Arguments);
                 traced.ResultText = traced.NoReturn ? "?" : ResultText(state.Call);
             }
         }

@@ -21,6 +21,66 @@ public sealed unsafe partial class UnicornX64Cpu : ICpuDebugging
 
     public bool SingleStep { get; set; }
 
+    public bool DebugPointsSuspended { get; set; }
+
+    private nint countHook;
+    private ulong instructions, stopAtInstruction = ulong.MaxValue, lastHooked;
+    private bool hookedPending;
+
+    public void CountInstructions()
+    {
+        if (countHook != 0)
+            return;
+        Check(UnicornNative.HookAdd(engine, out countHook, HookCode, (nint)(delegate* unmanaged<nint, ulong, uint, nint, void>)&OnCountHook, GCHandle.ToIntPtr(self), 1, 0, 0), "count instructions");
+        translationsStale = true;
+    }
+
+    public ulong Instructions
+    {
+        get
+        {
+            SettleCount();
+            return instructions;
+        }
+        set
+        {
+            instructions = value;
+            hookedPending = false;
+        }
+    }
+
+    public ulong? StopAtInstruction
+    {
+        get => stopAtInstruction == ulong.MaxValue ? null : stopAtInstruction;
+        set => stopAtInstruction = value ?? ulong.MaxValue;
+    }
+
+    /// <summary>
+    /// The hook runs before its instruction, which a stop may keep from running: the last instruction
+    /// hooked counts once the PC has left it (the next hook, or a look between runs).
+    /// </summary>
+    private void SettleCount()
+    {
+        if (hookedPending && ReadRegister(X64Register.Rip) != lastHooked)
+            instructions++;
+        hookedPending = false;
+    }
+
+    [UnmanagedCallersOnly]
+    private static void OnCountHook(nint engine, ulong address, uint size, nint userData)
+    {
+        var cpu = From(userData);
+        if (cpu.hookedPending)
+            cpu.instructions++;
+        cpu.lastHooked = address;
+        cpu.hookedPending = true;
+        if (cpu.instructions != cpu.stopAtInstruction)
+            return;
+        cpu.stopAtInstruction = ulong.MaxValue;
+        cpu.fault ??= new CpuEvent(CpuEventKind.Breakpoint, address, address, ICpuDebugging.PositionReached);
+        UnicornNative.EmulationStop(engine);
+    }
+
     public void AddBreakpoint(ulong address)
     {
         if (breakpoints.ContainsKey(address))
@@ -82,6 +142,8 @@ public sealed unsafe partial class UnicornX64Cpu : ICpuDebugging
             FlushTranslations();
         translationsStale = false;
         lastRunStepped = SingleStep;
+        if (countHook != 0)
+            SettleCount();
         watchHit = null;
         *watchFlag = 0;
     }
@@ -106,6 +168,8 @@ public sealed unsafe partial class UnicornX64Cpu : ICpuDebugging
     private static void OnBreakpointHook(nint engine, ulong address, uint size, nint userData)
     {
         var cpu = From(userData);
+        if (cpu.DebugPointsSuspended)
+            return;
         cpu.fault ??= new CpuEvent(CpuEventKind.Breakpoint, address, address);
         UnicornNative.EmulationStop(engine);
     }
@@ -114,6 +178,8 @@ public sealed unsafe partial class UnicornX64Cpu : ICpuDebugging
     private static void OnWatchHook(nint engine, int type, ulong address, int size, long value, nint userData)
     {
         var cpu = From(userData);
+        if (cpu.DebugPointsSuspended)
+            return;
         var write = type == 17; // UC_MEM_WRITE (UC_MEM_READ is 16)
         foreach (var (start, length, kind, _) in cpu.watchpoints)
         {

@@ -88,10 +88,7 @@ public sealed class FileTable : IDisposable
         var previous = Get(fd);
         Place(fd, file, closeOnExec);
         if (previous is not null)
-        {
-            Syscalls.RecordLocks.Closing(this, previous);
-            previous.Release();
-        }
+            Closing(previous);
         return fd;
     }
 
@@ -100,8 +97,7 @@ public sealed class FileTable : IDisposable
         if (Get(fd) is not { } file)
             return Errno.EBADF;
         slots[fd] = null;
-        Syscalls.RecordLocks.Closing(this, file);
-        file.Release();
+        Closing(file);
         return 0;
     }
 
@@ -121,11 +117,18 @@ public sealed class FileTable : IDisposable
             if (slots[fd] is { } slot)
             {
                 slots[fd] = null;
-                Syscalls.RecordLocks.Closing(this, slot.File);
-                slot.File.Release();
+                Closing(slot.File);
             }
         }
         Locks?.Forget(this);
+    }
+
+    /// <summary>One descriptor of <paramref name="file"/> goes: its POSIX locks, and what the file does on every close.</summary>
+    private void Closing(OpenFile file)
+    {
+        Syscalls.RecordLocks.Closing(this, file);
+        file.Closing(this);
+        file.Release();
     }
 
     private void Place(int fd, OpenFile file, bool closeOnExec)

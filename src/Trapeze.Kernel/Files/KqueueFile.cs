@@ -249,7 +249,7 @@ public sealed class KqueueFile : OpenFile
     /// <summary>EVFILT_READ's data: bytes to read; EVFILT_WRITE's: room to write (for a pipe; 0 where Trapeze cannot tell).</summary>
     private static long Amount(OpenFile? file, KqueueFilter filter) => file switch
     {
-        PipeEnd { IsWriter: false } reader when filter == KqueueFilter.Read => reader.Pipe.Length,
+        PipeEnd { IsReader: true } reader when filter == KqueueFilter.Read => reader.Pipe.Length,
         PipeEnd { IsWriter: true } writer when filter == KqueueFilter.Write => writer.Pipe.Free,
         _ => 0,
     };

@@ -26,6 +26,9 @@ public abstract class OpenFile
     /// <summary>The node of a file Trapeze keeps itself (tmpfs), for *at calls and /proc/PID/fd; host files borrow their descriptor instead.</summary>
     public Vfs.Node? Node { get; set; }
 
+    /// <summary>The inode and name inotify reports this file's events under, when the walker opened it.</summary>
+    public Vfs.WatchedName? NamedAs { get; set; }
+
     /// <summary>The lock table once a lock was taken through this file: its last close releases its OFD and flock locks there.</summary>
     internal FileLocks? Locks { get; set; }
 
@@ -91,6 +94,11 @@ public abstract class OpenFile
     }
 
     protected virtual void Close()
+    {
+    }
+
+    /// <summary>A descriptor of this file in <paramref name="table"/> is being closed (every close, not only the last).</summary>
+    public virtual void Closing(FileTable table)
     {
     }
 }

@@ -24,6 +24,10 @@ public sealed class Pipe
     public int Readers { get; internal set; }
     public int Writers { get; internal set; }
 
+    /// <summary>How many read and write ends were ever opened: a FIFO's blocking open waits for the other count to change.</summary>
+    public long ReaderArrivals { get; private set; }
+    public long WriterArrivals { get; private set; }
+
     /// <summary>Woken whenever data, space, readers or writers change.</summary>
     public WaitQueue Changes { get; } = new();
 
@@ -31,6 +35,15 @@ public sealed class Pipe
     public ulong Inode { get; init; }
 
     public int Free => buffer.Length - Length;
+
+    internal void Arrived(bool reader, bool writer)
+    {
+        if (reader)
+            ReaderArrivals++;
+        if (writer)
+            WriterArrivals++;
+        Changes.Notify();
+    }
 
     /// <summary>F_SETPIPE_SZ: rounds up to a power of two pages; EBUSY when the data would not fit.</summary>
     public Result Resize(long size)
@@ -72,30 +85,48 @@ public sealed class Pipe
     }
 }
 
-/// <summary>One end of a <see cref="Pipe"/>, as pipe2 hands them out.</summary>
+/// <summary>One end of a <see cref="Pipe"/>, as pipe2 hands them out, or both ends (a FIFO opened O_RDWR).</summary>
 public sealed class PipeEnd : OpenFile
 {
     private const short Readable = 0x001 | 0x040, Writable = 0x004 | 0x100, Error = 0x008, HangUp = 0x010; // POLLIN|POLLRDNORM, POLLOUT|POLLWRNORM, POLLERR, POLLHUP
 
     public PipeEnd(Pipe pipe, bool writer, OpenFlags flags)
+        : this(pipe, reader: !writer, writer, flags)
+    {
+    }
+
+    public PipeEnd(Pipe pipe, bool reader, bool writer, OpenFlags flags)
     {
         Pipe = pipe;
+        IsReader = reader;
         IsWriter = writer;
-        StatusFlags = flags | (writer ? OpenFlags.O_WRONLY : OpenFlags.O_RDONLY);
+        StatusFlags = flags | (reader && writer ? OpenFlags.O_RDWR : writer ? OpenFlags.O_WRONLY : OpenFlags.O_RDONLY);
         if (writer)
             pipe.Writers++;
-        else
+        if (reader)
             pipe.Readers++;
+        pipe.Arrived(reader, writer);
     }
 
     public Pipe Pipe { get; }
+    public bool IsReader { get; }
     public bool IsWriter { get; }
-    public override string Path => $"pipe:[{Pipe.Inode}]";
+
+    /// <summary>A FIFO's name, when the end was opened by one.</summary>
+    public string? FifoPath { get; init; }
+
+    /// <summary>
+    /// A FIFO reader opened with O_NONBLOCK before any writer: poll shows no POLLHUP until a writer
+    /// came after this count (fifo_open keeps f_pipe so).
+    /// </summary>
+    public long? QuietUntilWriterAfter { get; init; }
+
+    public override string Path => FifoPath ?? $"pipe:[{Pipe.Inode}]";
     private bool NonBlocking => (StatusFlags & OpenFlags.O_NONBLOCK) != 0;
 
     public override Result Read(GuestThread thread, GuestAddress buffer, ulong count)
     {
-        if (IsWriter)
+        if (!IsReader)
             return Errno.EBADF;
         if (PastUserSpace(thread, buffer, count))
             return Errno.EFAULT;
@@ -149,7 +180,7 @@ public sealed class PipeEnd : OpenFile
     {
         if (offset >= 0)
             return Errno.ESPIPE;
-        if (IsWriter)
+        if (!IsReader)
             return Errno.EBADF;
         ulong total = 0;
         foreach (var segment in segments)
@@ -224,14 +255,21 @@ public sealed class PipeEnd : OpenFile
     public override short? Readiness(out WaitQueue? changes)
     {
         changes = Pipe.Changes;
+        short events = 0;
         if (IsWriter)
-            return Pipe.Readers == 0 ? (short)(Writable | Error) : Pipe.Free >= Pipe.AtomicSize ? Writable : (short)0;
-        short events = Pipe.Length > 0 ? Readable : (short)0;
-        return Pipe.Writers == 0 ? (short)(events | HangUp) : events;
+            events |= Pipe.Readers == 0 ? (short)(Writable | Error) : Pipe.Free >= Pipe.AtomicSize ? Writable : (short)0;
+        if (!IsReader)
+            return events;
+        events |= Pipe.Length > 0 ? Readable : (short)0;
+        var quiet = QuietUntilWriterAfter is { } seen && Pipe.WriterArrivals == seen;
+        return Pipe.Writers == 0 && !quiet ? (short)(events | HangUp) : events;
     }
 
     public override Result Status(out LinuxStat status)
     {
+        // A FIFO of Trapeze's tmpfs: its node's status.
+        if (Node is Vfs.Node node)
+            return node.FileSystem.Status(node, out status) is var error and not Errno.None ? error : 0;
         const uint Fifo = 0x1000; // S_IFIFO
         status = new LinuxStat { Mode = Fifo | 0x180, Inode = Pipe.Inode, LinkCount = 1, BlockSize = 4096 };
         return 0;
@@ -239,14 +277,14 @@ public sealed class PipeEnd : OpenFile
 
     public override Result Control(IoctlRequest request, GuestMemory memory, GuestAddress argument)
         => request == IoctlRequest.FIONREAD
-            ? memory.Write(argument, IsWriter ? 0 : Pipe.Length) is var fault and not Errno.None ? fault : 0
+            ? memory.Write(argument, IsReader ? Pipe.Length : 0) is var fault and not Errno.None ? fault : 0
             : Errno.ENOTTY;
 
     protected override void Close()
     {
         if (IsWriter)
             Pipe.Writers--;
-        else
+        if (IsReader)
             Pipe.Readers--;
         Pipe.Changes.Notify();
     }

@@ -45,6 +45,8 @@ internal static class BsdProgramStart
         var wordSize = personality.Structures.Model.WordSize;
         if (InitialStack.Create(memory, layout.StackTop, wordSize) is not { } stack)
             return new LoadFailure(Errno.ENOMEM, $"{LoadFailure.Printable(path)}: out of memory for the stack");
+        if (!SignalTrampoline.Map(process))
+            return new LoadFailure(Errno.ENOMEM, $"{LoadFailure.Printable(path)}: no room for the signal trampoline");
         var words = new List<ulong>();
         var entry = program.Entry;
         if (personality.Abi == BsdAbi.Darwin && image.MachOStart is { } start)

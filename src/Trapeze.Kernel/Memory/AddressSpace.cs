@@ -300,6 +300,42 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// A private copy of every mapping (shared ones too), kept apart from any CPU: a replay's
+    /// checkpoint. Null when the host has no memory for it.
+    /// </summary>
+    public SavedSpace? Save()
+    {
+        var saved = new List<Mapping>(mappings.Count);
+        foreach (var mapping in mappings)
+        {
+            if (MemoryObject.Allocate(mapping.Length, shared: false) is not { } copy)
+            {
+                new SavedSpace(saved, MmapBase).Dispose();
+                return null;
+            }
+            HostMemory.CopyTouched(mapping.Host, copy.Host, mapping.Length);
+            saved.Add(new Mapping(mapping.Start, mapping.End, mapping.Protection, copy, 0, mapping.Name) { FileOffset = mapping.FileOffset });
+        }
+        return new SavedSpace(saved, MmapBase);
+    }
+
+    /// <summary>Makes this space what <paramref name="saved"/> kept (which stays as it is, for another time); false when the host has no memory.</summary>
+    public bool Restore(SavedSpace saved)
+    {
+        Clear();
+        MmapBase = saved.MmapBase;
+        foreach (var mapping in saved.Mappings)
+        {
+            if (MemoryObject.Allocate(mapping.Length, shared: false, cpu.MapsByDescriptor) is not { } copy)
+                return false;
+            HostMemory.CopyTouched(mapping.Host, copy.Host, mapping.Length);
+            Insert(new Mapping(mapping.Start, mapping.End, mapping.Protection, copy, 0, mapping.Name) { FileOffset = mapping.FileOffset });
+        }
+        cpu.FlushTranslations();
+        return true;
+    }
+
     /// <summary>Removes every mapping (execve).</summary>
     public void Clear()
     {
@@ -476,5 +512,18 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
         Insert(mapping.Slice(mapping.Start, address), remap);
         Insert(mapping.Slice(address, mapping.End), remap);
         mapping.Object.Release();
+    }
+}
+
+/// <summary>An address space as <see cref="AddressSpace.Save"/> kept it.</summary>
+public sealed class SavedSpace(IReadOnlyList<Mapping> mappings, ulong mmapBase) : IDisposable
+{
+    public IReadOnlyList<Mapping> Mappings => mappings;
+    public ulong MmapBase => mmapBase;
+
+    public void Dispose()
+    {
+        foreach (var mapping in mappings)
+            mapping.Object.Release();
     }
 }

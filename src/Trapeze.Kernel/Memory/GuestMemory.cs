@@ -17,6 +17,9 @@ public sealed unsafe class GuestMemory(AddressSpace space)
 
     public AddressSpace Space => space;
 
+    /// <summary>Told of every range a system call writes (record mode keeps those bytes); null otherwise.</summary>
+    public IGuestWriteObserver? WriteObserver { get; set; }
+
     /// <summary>Collects the host pieces behind [address, address+length), checking access.</summary>
     public Errno GetSegments(GuestAddress address, ulong length, bool write, List<HostSegment> segments)
     {
@@ -25,6 +28,8 @@ public sealed unsafe class GuestMemory(AddressSpace space)
         if (end < cursor)
             return Errno.EFAULT;
         var need = write ? MemoryProtection.Write : MemoryProtection.Read;
+        if (write)
+            WriteObserver?.Wrote(address.Value, length);
         while (cursor < end)
         {
             var mapping = space.Find(cursor);
@@ -114,6 +119,7 @@ public sealed unsafe class GuestMemory(AddressSpace space)
     public Errno Write(GuestAddress address, ReadOnlySpan<byte> source)
     {
         var cursor = address.Value;
+        WriteObserver?.Wrote(cursor, (ulong)source.Length);
         while (!source.IsEmpty)
         {
             if (!TrySpan(cursor, MemoryProtection.Write, out var destination))
@@ -243,6 +249,12 @@ public sealed unsafe class GuestMemory(AddressSpace space)
             address += (ulong)count;
         }
     }
+}
+
+/// <summary>Sees the guest memory a system call writes: where and how much (the bytes are read afterwards).</summary>
+public interface IGuestWriteObserver
+{
+    void Wrote(ulong address, ulong length);
 }
 
 /// <summary>Byte copies over the host pieces of guest buffers (readv/writev on Trapeze's own files).</summary>

@@ -24,7 +24,7 @@ public sealed class LocalNetwork
 {
     private const ushort FirstEphemeral = 32768, LastEphemeral = 60999; // net.ipv4.ip_local_port_range
 
-    private readonly Dictionary<(ulong Device, ulong Inode), LocalSocket> paths = [];
+    private readonly Dictionary<InodeKey, LocalSocket> paths = [];
     private readonly Dictionary<string, LocalSocket> abstractNames = [];
     private readonly Dictionary<(bool Stream, ushort Port), LocalSocket> ports = [];
     private ushort nextEphemeral = FirstEphemeral;
@@ -102,14 +102,13 @@ public sealed class LocalNetwork
             var mode = FileTypes.Socket | (0x1ff & ~thread.Process.FileCreationMask);
             if (directory.FileSystem.MakeNode(thread, directory, name, mode, 0) is var made and not Errno.None)
                 return made;
+            thread.Kernel.Notifications.Created(walk.Directory, name, isDirectory: false);
             if (directory.FileSystem.Lookup(thread, directory, name, out var node) is var lookup and not Errno.None)
                 return lookup;
             using (node)
             {
-                if (node!.FileSystem.Status(node, out var status) is var statusError and not Errno.None)
-                    return statusError;
-                paths[(status.Device, status.Inode)] = socket;
-                socket.PathKey = (status.Device, status.Inode);
+                paths[node!.Identity] = socket;
+                socket.PathKey = node.Identity;
             }
         }
         // The name is the path up to its end, as the guest gave it (getsockname shows it so).
@@ -140,9 +139,7 @@ public sealed class LocalNetwork
                 return Errno.ENOENT;
             if (found.Node.FileSystem.Access(thread, found.Node, AccessMode.W_OK, effective: true) is var denied and not Errno.None)
                 return denied;
-            if (found.Node.FileSystem.Status(found.Node, out var status) is var statusError and not Errno.None)
-                return statusError;
-            if ((status.Mode & FileTypes.Mask) != FileTypes.Socket || !paths.TryGetValue((status.Device, status.Inode), out target))
+            if ((found.Node.Mode & FileTypes.Mask) != FileTypes.Socket || !paths.TryGetValue(found.Node.Identity, out target))
                 return Errno.ECONNREFUSED;
             return 0;
         }

@@ -62,7 +62,7 @@ public sealed partial class LocalSocket : Socket
     public bool IsConnectionBased => Type != SocketType.SOCK_DGRAM;
 
     /// <summary>The socket file a path name made (AF_UNIX), to forget the name on close.</summary>
-    internal (ulong Device, ulong Inode)? PathKey { get; set; }
+    internal Vfs.InodeKey? PathKey { get; set; }
 
     /// <summary>SO_PEERCRED: who connected (or made the pair, or listened).</summary>
     public Credentials? PeerCredentials { get; private set; }

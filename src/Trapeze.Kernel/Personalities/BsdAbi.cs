@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Trapeze.Kernel.Abi.Bsd;
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
@@ -17,6 +18,7 @@ internal enum BsdArgument : byte
     AtFlags,
     WaitOptions,
     FcntlCommand,
+    MaskHow,
 }
 
 /// <summary>
@@ -30,7 +32,8 @@ public sealed class BsdAbi
     private readonly long[] errnoToOs;
     private readonly Dictionary<long, int> signalToLinux = [];
     private readonly Dictionary<int, long> signalFromLinux = [];
-    private readonly (ulong Os, ulong Linux)[] openFlags, mapFlags, atFlags, waitOptions;
+    private readonly (ulong Os, ulong Linux)[] openFlags, mapFlags, atFlags, waitOptions, actionFlags;
+    private readonly Dictionary<long, int> maskHows = [];
     private readonly Dictionary<long, int> clocks = [];
     private readonly Dictionary<long, int> fcntlCommands = [];
     private readonly long directoryFd;
@@ -68,6 +71,21 @@ public sealed class BsdAbi
             var linux = (int)Enum.Parse<Signal>(name);
             signalToLinux.TryAdd(value, linux);
             signalFromLinux.TryAdd(linux, value);
+        }
+        // The realtime signals, in order from each system's SIGRTMIN, as far as Linux's 32..64 reach.
+        if (byName.TryGetValue("SIGRTMIN", out var realtimeMin) && byName.TryGetValue("SIGRTMAX", out var realtimeMax))
+        {
+            for (var offset = 0; realtimeMin + offset <= realtimeMax && 32 + offset <= 64; offset++)
+            {
+                signalToLinux.TryAdd(realtimeMin + offset, 32 + offset);
+                signalFromLinux.TryAdd(32 + offset, realtimeMin + offset);
+            }
+        }
+        actionFlags = Pairs<SignalActionFlags>(byName, "SA_", []);
+        foreach (var name in Enum.GetNames<SignalMaskHow>())
+        {
+            if (byName.TryGetValue(name, out var value))
+                maskHows.TryAdd(value, (int)Enum.Parse<SignalMaskHow>(name));
         }
         openFlags = Pairs<OpenFlags>(byName, "O_", []);
         mapFlags = Pairs<MapFlags>(byName, "MAP_", new Dictionary<string, string> { ["MAP_ANON"] = "MAP_ANONYMOUS" });
@@ -135,9 +153,22 @@ public sealed class BsdAbi
             ["pwrite"] = "pwrite64",
             ["thr_kill"] = "tkill",
             ["fstatat"] = "newfstatat",
+            ["thr_kill2"] = "tgkill",
+            ["sigaction"] = "freebsd_sigaction",
+            ["sigprocmask"] = "bsd_sigprocmask",
+            ["sigpending"] = "bsd_sigpending",
+            ["sigsuspend"] = "bsd_sigsuspend",
+            ["sigreturn"] = "bsd_sigreturn",
+            ["sigaltstack"] = "bsd_sigaltstack",
         },
-        new HashSet<string>(CommonCalls) { "thr_new", "thr_self", "thr_exit", "tkill", "_umtx_op", "__sysctl", "cpuset_getaffinity", "kqueue", "kevent", "fstat", "newfstatat" })
+        new HashSet<string>(CommonCalls)
+        {
+            "thr_new", "thr_self", "thr_exit", "tkill", "tgkill", "_umtx_op", "__sysctl", "cpuset_getaffinity", "kqueue", "kevent", "fstat",
+            "newfstatat", "freebsd_sigaction", "bsd_sigprocmask", "bsd_sigpending", "bsd_sigsuspend", "bsd_sigreturn", "bsd_sigaltstack",
+            "setitimer", "getitimer",
+        })
     {
+        SignalSetSize = 16,
         // FreeBSD 14.0-RELEASE: __FreeBSD_version 1400097 (sys/sys/param.h).
         Version = ("FreeBSD", "14.0-RELEASE", 1400097),
     };
@@ -201,6 +232,120 @@ public sealed class BsdAbi
     };
 
     private readonly Dictionary<long, string> errnoNames = [];
+
+    /// <summary>sigset_t's size: FreeBSD's four 32-bit words (sys/_sigset.h), one word on Darwin and SunOS 4.</summary>
+    public int SignalSetSize { get; init; } = 4;
+
+    /// <summary>A constant of the system's headers, or <paramref name="fallback"/> where they have none.</summary>
+    public long ConstantOr(string name, long fallback) => constants.GetValueOrDefault(name, fallback);
+
+    /// <summary>The system's sigset_t (bit N-1 for its signal N) as Linux's mask; signals Linux has no number for drop out.</summary>
+    public ulong SignalSetToLinux(ReadOnlySpan<byte> set)
+    {
+        ulong mask = 0;
+        for (var bit = 0; bit < 8 * Math.Min(set.Length, SignalSetSize); bit++)
+        {
+            if ((set[bit / 8] & (1 << (bit % 8))) != 0 && SignalToLinux(bit + 1) is var linux and > 0)
+                mask |= 1UL << (linux - 1);
+        }
+        return mask;
+    }
+
+    /// <summary>Linux's mask as the system's sigset_t, <see cref="SignalSetSize"/> bytes.</summary>
+    public byte[] SignalSetFromLinux(ulong mask)
+    {
+        var set = new byte[SignalSetSize];
+        for (var linux = 1; linux <= 64; linux++)
+        {
+            if ((mask & (1UL << (linux - 1))) != 0 && signalFromLinux.TryGetValue(linux, out var signal) && signal >= 1 && signal <= 8 * SignalSetSize)
+                set[(signal - 1) / 8] |= (byte)(1 << (int)((signal - 1) % 8));
+        }
+        return set;
+    }
+
+    /// <summary>sigaction's sa_flags, the system's bits to Linux's or back (what has no counterpart drops out).</summary>
+    public ulong ActionFlags(ulong flags, bool toLinux) => Bits(flags, actionFlags, toLinux);
+
+    /// <summary>si_code in the system's values: BSDs number the user codes from 0x10001 (SI_USER) where Linux has 0 and below.</summary>
+    public int SignalCodeFromLinux(int code)
+    {
+        var name = code switch
+        {
+            SignalInfo.User => "SI_USER",
+            SignalInfo.Queue => "SI_QUEUE",
+            SignalInfo.TimerCode => "SI_TIMER",
+            SignalInfo.KernelCode => "SI_KERNEL",
+            SignalInfo.ThreadKill => "SI_LWP",
+            -3 => "SI_MESGQ",
+            -4 => "SI_ASYNCIO",
+            _ => null,
+        };
+        return name is null ? code : (int)ConstantOr(name, ConstantOr("SI_USER", code));
+    }
+
+    /// <summary>
+    /// siginfo_t as FreeBSD and Darwin lay it out (sys/signal.h): si_signo, si_errno, si_code, si_pid,
+    /// si_uid, si_status, then the word-sized si_addr and si_value, then the reason union (si_trapno, or
+    /// si_timerid and si_overrun); 80 bytes with 8-byte words, 64 with 4-byte ones.
+    /// </summary>
+    public byte[] SignalInformation(SignalInfo info, int wordSize)
+    {
+        var bytes = new byte[wordSize == 8 ? 80 : 64];
+        var span = bytes.AsSpan();
+        var child = info.Signal == (int)Signal.SIGCHLD && info.Code > 0;
+        BinaryPrimitives.WriteInt32LittleEndian(span, (int)SignalFromLinux(info.Signal));
+        BinaryPrimitives.WriteInt32LittleEndian(span[4..], info.Errno);
+        BinaryPrimitives.WriteInt32LittleEndian(span[8..], SignalCodeFromLinux(info.Code));
+        if (info.Address is null && info.Code != SignalInfo.TimerCode)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(span[12..], info.Pid);
+            BinaryPrimitives.WriteUInt32LittleEndian(span[16..], info.Uid);
+        }
+        // A child's exit code, or the signal that killed, stopped or continued it (CLD_EXITED is 1).
+        if (child)
+            BinaryPrimitives.WriteInt32LittleEndian(span[20..], info.Code == 1 ? info.Status : (int)SignalFromLinux(info.Status));
+        var address = info.Address ?? 0;
+        var reason = 24 + 2 * wordSize;
+        if (wordSize == 8)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(span[24..], address);
+            BinaryPrimitives.WriteUInt64LittleEndian(span[32..], child ? 0 : info.Value);
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(span[24..], (uint)address);
+            BinaryPrimitives.WriteUInt32LittleEndian(span[28..], (uint)(child ? 0 : info.Value));
+        }
+        if (info.Address is not null)
+            BinaryPrimitives.WriteInt32LittleEndian(span[reason..], TrapNumber(info.TrapNumber));
+        else if (info.Code == SignalInfo.TimerCode)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(span[reason..], info.Pid);
+            BinaryPrimitives.WriteInt32LittleEndian(span[(reason + 4)..], info.Overrun);
+        }
+        return bytes;
+    }
+
+    /// <summary>An x86 exception vector as the system's trap number (machine/trap.h's T_*: a page fault is T_PAGEFLT, 12).</summary>
+    public int TrapNumber(int vector)
+    {
+        var name = vector switch
+        {
+            0 => "T_DIVIDE",
+            1 => "T_TRCTRAP",
+            3 => "T_BPTFLT",
+            6 => "T_PRIVINFLT",
+            11 => "T_SEGNPFLT",
+            12 => "T_STKFLT",
+            13 => "T_PROTFLT",
+            14 => "T_PAGEFLT",
+            16 => "T_ARITHTRAP",
+            17 => "T_ALIGNFLT",
+            19 => "T_XMMFLT",
+            _ => null,
+        };
+        return name is null ? vector : (int)ConstantOr(name, vector);
+    }
 
     /// <summary>The name the system's headers give its errno <paramref name="value"/> (the tracer prints the guest's errno).</summary>
     public string ErrnoName(long value) => errnoNames.GetValueOrDefault(value, $"E{value}");
@@ -299,6 +444,9 @@ public sealed class BsdAbi
             "pipe2" => [(1, BsdArgument.OpenFlags)],
             "mmap" => [(3, BsdArgument.MapFlags)],
             "kill" or "tkill" => [(1, BsdArgument.Signal)],
+            "tgkill" => [(2, BsdArgument.Signal)],
+            "freebsd_sigaction" => [(0, BsdArgument.Signal)],
+            "bsd_sigprocmask" => [(0, BsdArgument.MaskHow)],
             "clock_gettime" or "clock_getres" => [(0, BsdArgument.Clock)],
             "wait4" => [(2, BsdArgument.WaitOptions)],
             "fcntl" => [(1, BsdArgument.FcntlCommand)],
@@ -375,6 +523,11 @@ public sealed class BsdAbi
                     return false;
                 value = (ulong)clock;
                 return true;
+            case BsdArgument.MaskHow:
+                if (!maskHows.TryGetValue((int)value, out var how))
+                    return false;
+                value = (ulong)how;
+                return true;
             case BsdArgument.FcntlCommand:
                 if (!fcntlCommands.TryGetValue((int)value, out var command))
                     return false;
@@ -401,10 +554,12 @@ public sealed class BsdAbi
         return result;
     }
 
-    private static ulong Flags(ulong value, (ulong Os, ulong Linux)[] pairs, bool toLinux)
+    // The access mode (O_RDONLY, O_WRONLY, O_RDWR) is a two-bit number on every system.
+    private static ulong Flags(ulong value, (ulong Os, ulong Linux)[] pairs, bool toLinux) => (value & 3) | Bits(value, pairs, toLinux);
+
+    private static ulong Bits(ulong value, (ulong Os, ulong Linux)[] pairs, bool toLinux)
     {
-        // The access mode (O_RDONLY, O_WRONLY, O_RDWR) is a two-bit number on every system.
-        var result = value & 3;
+        ulong result = 0;
         foreach (var (os, linux) in pairs)
         {
             var from = toLinux ? os : linux;

@@ -36,6 +36,7 @@ public sealed class BsdI386Personality : BsdPersonality
     {
         darwin = abi == BsdAbi.Darwin;
         Structures = new(DataModel.I386, abi.StatLayout(DataModel.I386));
+        SignalFrames = abi == BsdAbi.FreeBsd ? FreeBsdI386SignalFrames.Instance : null;
         plans = new (int, bool[])?[byNumber.Length];
         foreach (var (name, number, definition) in Table)
         {
@@ -51,6 +52,7 @@ public sealed class BsdI386Personality : BsdPersonality
     public override string Name => $"{Abi.Os}-i386";
     public override CpuArchitecture Architecture => CpuArchitecture.I386;
     public override LinuxStructures Structures { get; }
+    public override ISignalFrames? SignalFrames { get; }
 
     // FreeBSD i386's USRSTACK (0xbfc00000); Darwin's 32-bit stack below 0xc0000000.
     public override AddressLayout Layout { get; } = new(0xffff_e000, 0xbfc0_0000, 0xafc0_0000, 0x1000_0000);
@@ -97,6 +99,8 @@ public sealed class BsdI386Personality : BsdPersonality
             from++;
         }
         var arguments = new SyscallArguments { Arg0 = values[0], Arg1 = values[1], Arg2 = values[2], Arg3 = values[3], Arg4 = values[4], Arg5 = values[5] };
+        // time_t is 32 bits on both systems' i386: every timespec and timeval is two 32-bit words.
+        thread.OldTimeLayout = true;
         TranslateArguments(number, ref arguments);
         Serve(thread, cpu, number, Find(number), arguments, nextInstruction, cpu.ReadRegister(X64Register.Rflags));
     }
@@ -120,6 +124,21 @@ public sealed class BsdI386Personality : BsdPersonality
 
     public override void StartChild(GuestThread parent, GuestThread child, ulong resumeAt, ulong stack, ulong? tls)
         => StartX86Child(parent, child, resumeAt, stack, Registers);
+
+    /// <summary>
+    /// i386's cpu_set_upcall: ESP at the stack's top less 4, rounded down to 16, less 4, where a zero
+    /// return address stops unwinding and the argument sits above it, as a cdecl call leaves them.
+    /// </summary>
+    public override void StartThread(GuestThread child, ulong start, ulong argument, ulong stackTop)
+    {
+        var sp = ((stackTop - 4) & ~15UL) - 4;
+        var memory = child.Process.Memory;
+        memory.Write(new GuestAddress(sp), 0u);
+        memory.Write(new GuestAddress(sp + 4), (uint)argument);
+        child.SetStartRegister(X64Register.Rip, start);
+        child.SetStartRegister(X64Register.Rsp, sp);
+        child.SetStartRegister(X64Register.Rbp, 0);
+    }
 
     private static readonly X64Register[] Registers =
         [X64Register.Rax, X64Register.Rbx, X64Register.Rcx, X64Register.Rdx, X64Register.Rsi, X64Register.Rdi, X64Register.Rbp, X64Register.Rsp,

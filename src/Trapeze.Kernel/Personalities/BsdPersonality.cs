@@ -131,6 +131,7 @@ public sealed class BsdX64Personality : BsdPersonality
     {
         classes = abi == BsdAbi.Darwin;
         Structures = new(DataModel.Lp64, abi.StatLayout(DataModel.Lp64));
+        SignalFrames = abi == BsdAbi.FreeBsd ? FreeBsdX64SignalFrames.Instance : null;
         // FreeBSD: the stack below the 47-bit user limit (USRSTACK), PIE at 0x800000000000's lower half;
         // Darwin: the stack at 0x7ff7bfeff000 as XNU leaves it without ASLR, programs at their linked address.
         Layout = classes
@@ -142,6 +143,7 @@ public sealed class BsdX64Personality : BsdPersonality
     public override CpuArchitecture Architecture => CpuArchitecture.X86_64;
     public override LinuxStructures Structures { get; }
     public override AddressLayout Layout { get; }
+    public override ISignalFrames? SignalFrames { get; }
 
     public override void OnSyscall(GuestThread thread, ICpu cpu, ulong nextInstruction)
     {

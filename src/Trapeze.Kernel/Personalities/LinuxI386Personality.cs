@@ -53,6 +53,8 @@ public sealed class LinuxI386Personality : Linux32Personality
         ["rt_sigtimedwait_time64"] = "rt_sigtimedwait",
         ["timer_settime64"] = "timer_settime",
         ["timer_gettime64"] = "timer_gettime",
+        ["mq_timedsend_time64"] = "mq_timedsend",
+        ["mq_timedreceive_time64"] = "mq_timedreceive",
     };
 
     public LinuxI386Personality()

@@ -92,6 +92,8 @@ public enum ArgumentKind
     DescriptorPair,
     /// <summary>An array of struct mmsghdr; its count is <see cref="ArgumentAttribute.SizeFrom"/> (or the result).</summary>
     MultipleMessageHeaders,
+    /// <summary>struct mq_attr (mq_open, mq_getsetattr).</summary>
+    MessageQueueAttributes,
 }
 
 /// <summary>Whether the kernel reads the pointed-to data (printed at entry) or writes it (printed at exit, on success).</summary>

@@ -12,15 +12,25 @@ public static class BsdThreads
     private const int UmtxWait = 2, UmtxWake = 3, UmtxWaitUint = 11, UmtxWaitUintPrivate = 15, UmtxWakePrivate = 16;
     private const int TimespecSize = 16;
 
-    /// <summary>struct thr_param (sys/thr.h): start_func, arg, stack_base, stack_size, tls_base, tls_size, child_tid, parent_tid, flags, rtp.</summary>
+    private static int WordSize(GuestThread thread) => thread.Process.Personality.Structures.Model.WordSize;
+
+    /// <summary>A long of the guest's (thr_self's and thr_new's tids, thr_exit's state): 8 bytes on amd64, 4 on i386.</summary>
+    private static Errno WriteLong(GuestThread thread, GuestAddress address, long value)
+        => WordSize(thread) == 8 ? thread.Memory.Write(address, value) : thread.Memory.Write(address, (int)value);
+
+    /// <summary>struct thr_param (sys/thr.h): start_func, arg, stack_base, stack_size, tls_base, tls_size, child_tid, parent_tid, flags, rtp, in words.</summary>
     [Syscall("thr_new", Support = Support.Partial, Note = "start_func(arg) on stack_base+stack_size with tls_base; flags and rtprio ignored")]
     public static Result NewThread(GuestThread thread, GuestAddress parameters, int size)
     {
+        var word = WordSize(thread);
         Span<ulong> fields = stackalloc ulong[8];
-        if (size < 8 * 8)
+        if (size < 8 * word)
             return Errno.EINVAL;
-        if (thread.Memory.Read(parameters, System.Runtime.InteropServices.MemoryMarshal.AsBytes(fields)) is var fault and not Errno.None)
+        var bytes = new byte[8 * word];
+        if (thread.Memory.Read(parameters, bytes) is var fault and not Errno.None)
             return fault;
+        for (var index = 0; index < fields.Length; index++)
+            fields[index] = word == 8 ? BitConverter.ToUInt64(bytes, 8 * index) : BitConverter.ToUInt32(bytes, 4 * index);
         var (start, argument, stackBase, stackSize, tls) = (fields[0], fields[1], fields[2], fields[3], fields[4]);
         var created = CloneCalls.CreateThread(thread, stackBase + stackSize, tls);
         if (created.IsError || thread.Kernel.FindThread((int)created.Raw) is not { } child)
@@ -29,21 +39,21 @@ public static class BsdThreads
             personality.StartThread(child, start, argument, stackBase + stackSize);
         // Both tids are longs: the child's own and its creator's copy.
         if (fields[6] != 0)
-            thread.Memory.Write(new GuestAddress(fields[6]), (long)child.Id);
+            WriteLong(thread, new GuestAddress(fields[6]), child.Id);
         if (fields[7] != 0)
-            thread.Memory.Write(new GuestAddress(fields[7]), (long)child.Id);
+            WriteLong(thread, new GuestAddress(fields[7]), child.Id);
         return 0;
     }
 
     [Syscall("thr_self", Support = Support.Full)]
     public static Result Self(GuestThread thread, GuestAddress id)
-        => thread.Memory.Write(id, (long)thread.Id) is var fault and not Errno.None ? fault : 0;
+        => WriteLong(thread, id, thread.Id) is var fault and not Errno.None ? fault : 0;
 
     /// <summary>thr_exit(2): *state = 1 and a wake-up for its waiters (what pthread_join sleeps on), then the thread ends.</summary>
     [Syscall("thr_exit", Support = Support.Full)]
     public static Result Exit(GuestThread thread, GuestAddress state)
     {
-        if (!state.IsNull && thread.Memory.Write(state, 1L) is Errno.None)
+        if (!state.IsNull && WriteLong(thread, state, 1) is Errno.None)
             thread.Kernel.Futexes.Wake(thread.Process, state, int.MaxValue, uint.MaxValue);
         return ProcessCalls.Exit(thread, 0);
     }
@@ -57,7 +67,7 @@ public static class BsdThreads
                 // A retried wait is the futex's own business; a first one compares the whole word (a long for UMTX_OP_WAIT).
                 if (thread.RetryState is not FutexWaiter)
                 {
-                    var wide = operation == UmtxWait;
+                    var wide = operation == UmtxWait && WordSize(thread) == 8;
                     Errno fault;
                     ulong current;
                     if (wide)

@@ -14,11 +14,11 @@ public static class FileIo
 
     [Syscall("read", Support = Support.Full)]
     public static Result Read(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong count)
-        => thread.Process.Files.Get(fd) is { } file ? file.Read(thread, buffer, count) : Errno.EBADF;
+        => thread.Process.Files.Get(fd) is { } file ? thread.Kernel.Notifications.Transferred(file, file.Read(thread, buffer, count), InotifyMask.IN_ACCESS) : Errno.EBADF;
 
     [Syscall("write", Support = Support.Partial, Note = "into a pipe from a buffer that faults mid-page, the bytes before the fault are written (Linux writes whole pages only)")]
     public static Result Write(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, SizeFrom = nameof(count))] GuestAddress buffer, ulong count)
-        => thread.Process.Files.Get(fd) is { } file ? file.Write(thread, buffer, count) : Errno.EBADF;
+        => thread.Process.Files.Get(fd) is { } file ? thread.Kernel.Notifications.Transferred(file, file.Write(thread, buffer, count), InotifyMask.IN_MODIFY) : Errno.EBADF;
 
     [Syscall("pread64", Support = Support.Full)]
     public static Result PositionalRead(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Buffer, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, ulong count, long offset)
@@ -89,7 +89,7 @@ public static class FileIo
     private static Result Positional(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset, bool write)
         => offset < 0 ? Errno.EINVAL : thread.Process.Files.Get(fd) switch
         {
-            HostFile file => file.PositionalTransfer(thread.Memory, buffer, count, offset, write),
+            HostFile file => thread.Kernel.Notifications.Transferred(file, file.PositionalTransfer(thread.Memory, buffer, count, offset, write), write ? InotifyMask.IN_MODIFY : InotifyMask.IN_ACCESS),
             GeneratedFile file => write ? file.Write(thread.Memory, buffer, count) : file.ReadAt(thread.Memory, buffer, count, offset),
             null => Errno.EBADF,
             _ => Errno.ESPIPE,
@@ -115,6 +115,7 @@ public static class FileIo
         }
         if (segments.Count == 0)
             return write ? file.Write(thread, default, 0) : file.Read(thread, default, 0);
-        return write ? file.WriteVector(thread, segments, offset) : file.ReadVector(thread, segments, offset);
+        var moved = write ? file.WriteVector(thread, segments, offset) : file.ReadVector(thread, segments, offset);
+        return thread.Kernel.Notifications.Transferred(file, moved, write ? InotifyMask.IN_MODIFY : InotifyMask.IN_ACCESS);
     }
 }

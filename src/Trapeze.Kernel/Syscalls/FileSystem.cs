@@ -125,7 +125,12 @@ public static unsafe class FileSystem
                 file = SeededRandomDevice.Replace(file);
             var added = thread.Process.Files.Add(file, (flags & OpenFlags.O_CLOEXEC) != 0);
             if (added.IsError)
+            {
                 file.Release();
+                return added;
+            }
+            var truncated = (flags & OpenFlags.O_TRUNC) != 0 && walk.Target is { } opened && (opened.Node.Mode & FileTypes.Mask) == FileTypes.Regular;
+            thread.Kernel.Notifications.Opened(file, walk, flags, truncated);
             return added;
         }
     }
@@ -263,14 +268,14 @@ public static unsafe class FileSystem
 
     [Syscall("getdents64", Support = Support.Partial, Note = "a buffer smaller than one entry that also faults gives EFAULT where Linux gives EINVAL")]
     public static Result GetDirectoryEntries(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.DirectoryEntries, Direction = Direction.Out, SizeFrom = ArgumentAttribute.Result)] GuestAddress buffer, uint count)
-        => thread.Process.Files.Get(fd) is { } file ? file.ReadDirectory(thread.Memory, buffer, count) : Errno.EBADF;
+        => thread.Process.Files.Get(fd) is { } file ? thread.Kernel.Notifications.Transferred(file, file.ReadDirectory(thread.Memory, buffer, count), InotifyMask.IN_ACCESS, always: true) : Errno.EBADF;
 
     [Syscall("mkdir", Support = Support.Full)]
     public static Result MakeDirectory(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode) => MakeDirectoryAt(thread, CurrentDirectory, path, mode);
 
     [Syscall("mkdirat", Support = Support.Full)]
     public static Result MakeDirectoryAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
-        => OnNewName(thread, directory, path, allowSlash: true, (place, name) => place.Node.FileSystem.MakeDirectory(thread, place.Node, name, CreationMode(thread, mode & 0b111_111_111_111)));
+        => OnNewName(thread, directory, path, allowSlash: true, (place, name) => Created(thread, place, name, true, place.Node.FileSystem.MakeDirectory(thread, place.Node, name, CreationMode(thread, mode & 0b111_111_111_111))));
 
     [Syscall("mknod", Support = Support.Partial, Note = "as mknodat")]
     public static Result MakeNode(GuestThread thread, CString path, [Argument(ArgumentKind.Octal)] uint mode, ulong device) => MakeNodeAt(thread, CurrentDirectory, path, mode, device);
@@ -284,7 +289,7 @@ public static unsafe class FileSystem
         if (kind is FileTypes.Character or FileTypes.Block && thread.Kernel.Credentials.EffectiveUserId != 0)
             return Errno.EPERM;
         var made = (kind == 0 ? FileTypes.Regular : kind) | CreationMode(thread, mode & 0b111_111_111_111);
-        return OnNewName(thread, directory, path, allowSlash: false, (place, name) => place.Node.FileSystem.MakeNode(thread, place.Node, name, made, device));
+        return OnNewName(thread, directory, path, allowSlash: false, (place, name) => Created(thread, place, name, false, place.Node.FileSystem.MakeNode(thread, place.Node, name, made, device)));
     }
 
     [Syscall("rmdir", Support = Support.Full)]
@@ -315,7 +320,10 @@ public static unsafe class FileSystem
                 return Errno.EBUSY;
             if (walk.Directory.Mount.ReadOnly)
                 return Errno.EROFS;
-            return walk.Directory.Node.FileSystem.Remove(thread, walk.Directory.Node, name, isDirectory);
+            if (walk.Directory.Node.FileSystem.Remove(thread, walk.Directory.Node, name, isDirectory) is var removeError and not Errno.None)
+                return removeError;
+            thread.Kernel.Notifications.Removed(walk, isDirectory);
+            return 0;
         });
     }
 
@@ -343,7 +351,10 @@ public static unsafe class FileSystem
                 return Errno.EXDEV;
             if (source.Directory.Mount.ReadOnly)
                 return Errno.EROFS;
-            return source.Directory.Node.FileSystem.Rename(thread, source.Directory.Node, fromName, target.Directory.Node, toName, flags);
+            if (source.Directory.Node.FileSystem.Rename(thread, source.Directory.Node, fromName, target.Directory.Node, toName, flags) is var renameError and not Errno.None)
+                return renameError;
+            thread.Kernel.Notifications.Renamed(source, target, exchange: (flags & Exchange) != 0);
+            return 0;
         }));
     }
 
@@ -364,7 +375,10 @@ public static unsafe class FileSystem
                 return Errno.EPERM;
             if (existing.Mount != place.Mount || existing.Node.FileSystem != place.Node.FileSystem)
                 return Errno.EXDEV;
-            return place.Node.FileSystem.Link(thread, existing.Node, place.Node, name);
+            if (place.Node.FileSystem.Link(thread, existing.Node, place.Node, name) is var linkError and not Errno.None)
+                return linkError;
+            thread.Kernel.Notifications.Linked(existing, place, name);
+            return 0;
         }));
     }
 
@@ -378,7 +392,7 @@ public static unsafe class FileSystem
             return error;
         if (text.Length == 0)
             return Errno.ENOENT;
-        return OnNewName(thread, directory, path, allowSlash: false, (place, name) => place.Node.FileSystem.SymbolicLink(thread, text, place.Node, name));
+        return OnNewName(thread, directory, path, allowSlash: false, (place, name) => Created(thread, place, name, false, place.Node.FileSystem.SymbolicLink(thread, text, place.Node, name)));
     }
 
     [Syscall("chmod", Support = Support.Full)]
@@ -386,11 +400,11 @@ public static unsafe class FileSystem
 
     [Syscall("fchmodat", Support = Support.Full)]
     public static Result ChangeModeAt(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, [Argument(ArgumentKind.Octal)] uint mode)
-        => OnTarget(thread, directory, path, WalkFlags.FollowLast, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(thread, target.Node, mode & 0b111_111_111_111));
+        => OnChange(thread, directory, path, WalkFlags.FollowLast, InotifyMask.IN_ATTRIB, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(thread, target.Node, mode & 0b111_111_111_111));
 
     [Syscall("fchmod", Support = Support.Partial, Note = "a pipe's or socket's mode cannot be changed (EBADF; Linux changes it)")]
     public static Result ChangeModeOf(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, [Argument(ArgumentKind.Octal)] uint mode)
-        => OnFile(thread, fd, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(thread, target.Node, mode & 0b111_111_111_111),
+        => OnFile(thread, fd, InotifyMask.IN_ATTRIB, target => Writable(target) ?? target.Node.FileSystem.ChangeMode(thread, target.Node, mode & 0b111_111_111_111),
             host => HostSyscall.Invoke(HostSyscall.Fchmod, host, mode));
 
     [Syscall("chown", Support = Support.Partial, Note = "as fchownat")]
@@ -409,21 +423,21 @@ public static unsafe class FileSystem
             return readError;
         if (file is not null)
             return ChangeOwnerOf(thread, directory, user, group);
-        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(thread, target.Node, user, group));
+        return OnChange(thread, directory, path, Follow(flags) | Empty(flags), OwnerChange(user, group), target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(thread, target.Node, user, group));
     }
 
     [Syscall("fchown", Support = Support.Full)]
     public static Result ChangeOwnerOf(GuestThread thread, int fd, uint user, uint group)
-        => OnFile(thread, fd, target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(thread, target.Node, user, group),
+        => OnFile(thread, fd, OwnerChange(user, group), target => Writable(target) ?? target.Node.FileSystem.ChangeOwner(thread, target.Node, user, group),
             host => HostSyscall.Invoke(HostSyscall.Fchown, host, user, group));
 
     [Syscall("ftruncate", Support = Support.Full)]
     public static Result TruncateFile(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long length)
-        => length < 0 ? Errno.EINVAL : WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length)); // do_sys_ftruncate: the length first
+        => length < 0 ? Errno.EINVAL : WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length), InotifyMask.IN_MODIFY); // do_sys_ftruncate: the length first
 
     [Syscall("truncate", Support = Support.Full)]
     public static Result Truncate(GuestThread thread, CString path, long length)
-        => length < 0 ? Errno.EINVAL : OnTarget(thread, CurrentDirectory, path, WalkFlags.FollowLast, target => // do_sys_truncate checks the length first
+        => length < 0 ? Errno.EINVAL : OnChange(thread, CurrentDirectory, path, WalkFlags.FollowLast, InotifyMask.IN_MODIFY, target => // do_sys_truncate checks the length first
             target.Node.IsDirectory ? Errno.EISDIR : Writable(target) ?? target.Node.FileSystem.Truncate(thread, target.Node, length));
 
     [Syscall("fsync", Support = Support.Full)]
@@ -456,10 +470,14 @@ public static unsafe class FileSystem
             if (times[index].Nanoseconds is not (>= 0 and < Second or UtimeNow or UtimeOmit))
                 return Errno.EINVAL;
         }
+        // fsnotify_change: both times set is IN_ATTRIB, the access time alone IN_ACCESS, the modification time alone IN_MODIFY.
+        var change = times is null || (times[0].Nanoseconds != UtimeOmit && times[1].Nanoseconds != UtimeOmit) ? InotifyMask.IN_ATTRIB
+            : times[0].Nanoseconds != UtimeOmit ? InotifyMask.IN_ACCESS
+            : times[1].Nanoseconds != UtimeOmit ? InotifyMask.IN_MODIFY : 0;
         if (path.IsNull)
-            return OnFile(thread, directory, target => Writable(target) ?? target.Node.FileSystem.SetTimes(thread, target.Node, times),
+            return OnFile(thread, directory, change, target => Writable(target) ?? target.Node.FileSystem.SetTimes(thread, target.Node, times),
                 host => HostSyscall.Invoke(HostSyscall.Utimensat, host, 0, (long)times, 0));
-        return OnTarget(thread, directory, path, Follow(flags) | Empty(flags), target => Writable(target) ?? target.Node.FileSystem.SetTimes(thread, target.Node, times));
+        return OnChange(thread, directory, path, Follow(flags) | Empty(flags), change, target => Writable(target) ?? target.Node.FileSystem.SetTimes(thread, target.Node, times));
     }
 
     [Syscall("statfs", Support = Support.Partial, Note = "the host's answer; a bad buffer pointer is not always reported in Linux's order")]
@@ -468,7 +486,7 @@ public static unsafe class FileSystem
 
     [Syscall("fstatfs", Support = Support.Partial, Note = "the host's answer; a bad buffer pointer is not always reported in Linux's order")]
     public static Result FileSystemStatusOf(GuestThread thread, int fd, GuestAddress buffer)
-        => OnFile(thread, fd, target => CopyStatfs(thread, buffer, statfs => target.Node.FileSystem.FileSystemStatus(target.Node, statfs)),
+        => OnFile(thread, fd, 0, target => CopyStatfs(thread, buffer, statfs => target.Node.FileSystem.FileSystemStatus(target.Node, statfs)),
             host => CopyStatfs(thread, buffer, statfs =>
             {
                 fixed (byte* pointer = statfs)
@@ -516,6 +534,30 @@ public static unsafe class FileSystem
     private static Result OnTarget(GuestThread thread, int directory, CString path, WalkFlags flags, Func<Location, Result> call)
         => OnWalk(thread, directory, path, flags, walk => walk.Target is { } target ? call(target) : Errno.ENOENT);
 
+    /// <summary>Runs a call that changes the object a path names; inotify hears of it when it succeeds.</summary>
+    private static Result OnChange(GuestThread thread, int directory, CString path, WalkFlags flags, InotifyMask change, Func<Location, Result> call)
+        => OnWalk(thread, directory, path, flags, walk =>
+        {
+            if (walk.Target is not { } target)
+                return Errno.ENOENT;
+            var result = call(target);
+            if (!result.IsError)
+                thread.Kernel.Notifications.OnPath(walk, change);
+            return result;
+        });
+
+    /// <summary>chown's event: IN_ATTRIB when it sets an owner or group (-1 for both changes nothing).</summary>
+    private static InotifyMask OwnerChange(uint user, uint group) => user == uint.MaxValue && group == uint.MaxValue ? 0 : InotifyMask.IN_ATTRIB;
+
+    /// <summary>A name made (mkdir, mknod, symlink): IN_CREATE when it succeeded.</summary>
+    private static Result Created(GuestThread thread, Location directory, byte[] name, bool isDirectory, Errno error)
+    {
+        if (error != Errno.None)
+            return error;
+        thread.Kernel.Notifications.Created(directory, name, isDirectory);
+        return 0;
+    }
+
     /// <summary>Runs a call that makes a new name: the name must not exist, and its directory must be writable.</summary>
     private static Result OnNewName(GuestThread thread, int directory, CString path, bool allowSlash, Func<Location, byte[], Result> call)
         => OnWalk(thread, directory, path, WalkFlags.AllowMissing, walk =>
@@ -528,22 +570,24 @@ public static unsafe class FileSystem
         });
 
     /// <summary>Runs a call on an open file: through the VFS when it was opened there, else on its host descriptor.</summary>
-    private static Result OnFile(GuestThread thread, int fd, Func<Location, Result> call, Func<int, Result> host)
+    private static Result OnFile(GuestThread thread, int fd, InotifyMask change, Func<Location, Result> call, Func<int, Result> host)
     {
         if (thread.Process.Files.Get(fd) is not { } file)
             return Errno.EBADF;
         using var owner = new WalkResult();
-        if (PathWalker.LocationOf(thread.Kernel, file, owner) is { } location)
-            return call(location);
-        return file.HostDescriptor is { } descriptor ? host(descriptor) : Errno.EBADF;
+        var result = PathWalker.LocationOf(thread.Kernel, file, owner) is { } location ? call(location)
+            : file.HostDescriptor is { } descriptor ? host(descriptor) : Errno.EBADF;
+        if (change != 0 && !result.IsError)
+            thread.Kernel.Notifications.OnFile(file, change);
+        return result;
     }
 
     /// <summary>A call on a host file; a pipe or socket has no such operation, which Linux answers with EINVAL.</summary>
-    internal static Result WithDescriptor(GuestThread thread, int fd, Func<int, Result> call)
+    internal static Result WithDescriptor(GuestThread thread, int fd, Func<int, Result> call, InotifyMask change = 0)
         => thread.Process.Files.Get(fd) switch
         {
             null => Errno.EBADF,
-            { HostDescriptor: { } host } => call(host),
+            { HostDescriptor: { } host } file => change == 0 ? call(host) : thread.Kernel.Notifications.Transferred(file, call(host), change, always: true),
             _ => Errno.EINVAL,
         };
 

@@ -29,18 +29,22 @@ public static class Signals
         if (!oldAction.IsNull && structures.WriteSignalAction(thread.Memory, oldAction, slot) is var writeFault and not Errno.None)
             return writeFault;
         if (!action.IsNull)
-        {
-            // The mask never holds SIGKILL or SIGSTOP.
-            var mask = BinaryPrimitives.ReadUInt64LittleEndian(incoming.AsSpan(24)) & ~SignalDefaults.Unblockable;
-            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(24), mask);
-            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(8), BinaryPrimitives.ReadUInt64LittleEndian(incoming.AsSpan(8)) & SignalActions.KnownFlags);
-            incoming.CopyTo(slot, 0);
-            SignalDelivery.DiscardIgnored(thread.Process, signal);
-            var handler = BinaryPrimitives.ReadUInt64LittleEndian(incoming);
-            if (signal is (int)Signal.SIGSEGV or (int)Signal.SIGBUS && handler > SignalActions.Ignore)
-                thread.Process.Cpu.RequestPreciseFaults();
-        }
+            Install(thread, signal, incoming);
         return 0;
+    }
+
+    /// <summary>A new disposition, in the kernel's struct sigaction (handler, flags, restorer, mask), whatever the ABI's was.</summary>
+    internal static void Install(GuestThread thread, int signal, byte[] incoming)
+    {
+        // The mask never holds SIGKILL or SIGSTOP.
+        var mask = BinaryPrimitives.ReadUInt64LittleEndian(incoming.AsSpan(24)) & ~SignalDefaults.Unblockable;
+        BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(24), mask);
+        BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(8), BinaryPrimitives.ReadUInt64LittleEndian(incoming.AsSpan(8)) & SignalActions.KnownFlags);
+        incoming.CopyTo(thread.Process.SignalActions[signal - 1], 0);
+        SignalDelivery.DiscardIgnored(thread.Process, signal);
+        var handler = BinaryPrimitives.ReadUInt64LittleEndian(incoming);
+        if (signal is (int)Signal.SIGSEGV or (int)Signal.SIGBUS && handler > SignalActions.Ignore)
+            thread.Process.Cpu.RequestPreciseFaults();
     }
 
     [Syscall("rt_sigprocmask", Support = Support.Full)]
@@ -60,17 +64,22 @@ public static class Signals
         if (!oldSet.IsNull && thread.Memory.Write(oldSet, current) is var writeFault and not Errno.None)
             return writeFault;
         if (!set.IsNull)
-        {
-            requested &= ~SignalDefaults.Unblockable;
-            thread.SignalMask = how switch
-            {
-                SignalMaskHow.SIG_BLOCK => current | requested,
-                SignalMaskHow.SIG_UNBLOCK => current & ~requested,
-                _ => requested,
-            };
-            SignalDelivery.PendingChanged(thread);
-        }
+            ChangeMask(thread, how, requested);
         return 0;
+    }
+
+    /// <summary>sigprocmask's change, with a valid <paramref name="how"/>: SIGKILL and SIGSTOP are never blocked.</summary>
+    internal static void ChangeMask(GuestThread thread, SignalMaskHow how, ulong requested)
+    {
+        var current = thread.SignalMask;
+        requested &= ~SignalDefaults.Unblockable;
+        thread.SignalMask = how switch
+        {
+            SignalMaskHow.SIG_BLOCK => current | requested,
+            SignalMaskHow.SIG_UNBLOCK => current & ~requested,
+            _ => requested,
+        };
+        SignalDelivery.PendingChanged(thread);
     }
 
     [Syscall("rt_sigpending", Support = Support.Full)]
@@ -78,53 +87,64 @@ public static class Signals
     {
         if (setSize > SignalSetSize)
             return Errno.EINVAL;
-        var pending = (thread.Pending.Set | thread.Process.SharedPending.Set) & thread.SignalMask;
         Span<byte> bytes = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, pending);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, PendingBlocked(thread));
         return thread.Memory.Write(set, bytes[..(int)setSize]) is var fault and not Errno.None ? fault : 0;
     }
+
+    /// <summary>The signals pending for the thread (its own and its process's) that it blocks: sigpending's answer.</summary>
+    internal static ulong PendingBlocked(GuestThread thread) => (thread.Pending.Set | thread.Process.SharedPending.Set) & thread.SignalMask;
 
     [Syscall("sigaltstack", Support = Support.Partial, Note = "SS_AUTODISARM is accepted and not acted on; rt_sigreturn does not set the alternate stack again from the frame's uc_stack")]
     public static Result AlternateStack(GuestThread thread, [Argument(ArgumentKind.SignalStack)] GuestAddress stack, [Argument(ArgumentKind.SignalStack, Direction = Direction.Out)] GuestAddress oldStack)
     {
-        const int OnStack = 1, Disable = 2, AutoDisarm = 1 << 31;
-        const ulong MinimumSize = 2048;
-        var cpu = thread.Process.Cpu;
-        var personality = thread.Process.Personality;
-        var sp = personality.SignalFrames?.StackPointer(cpu) ?? 0;
-        var onAlternate = SignalDelivery.OnAlternateStack(thread, sp);
-        var structures = personality.Structures;
+        var structures = thread.Process.Personality.Structures;
         ulong newBase = 0, size = 0;
         var flags = 0;
         if (!stack.IsNull && structures.ReadSignalStack(thread.Memory, stack, out newBase, out flags, out size) is var fault and not Errno.None)
             return fault;
         if (!oldStack.IsNull)
         {
-            var oldFlags = SignalDelivery.AlternateStackFlags(thread, onAlternate);
-            if (thread.AlternateStackAutoDisarm)
-                oldFlags |= AutoDisarm;
-            if (structures.WriteSignalStack(thread.Memory, oldStack, thread.AlternateStackBase, oldFlags, thread.AlternateStackSize) is var writeFault and not Errno.None)
+            var (oldBase, oldFlags, oldSize) = CurrentAlternateStack(thread);
+            if (structures.WriteSignalStack(thread.Memory, oldStack, oldBase, oldFlags, oldSize) is var writeFault and not Errno.None)
                 return writeFault;
         }
-        if (!stack.IsNull)
+        return stack.IsNull ? 0 : SetAlternateStack(thread, newBase, flags, size);
+    }
+
+    private const int AlternateStackOn = 1, AlternateStackDisable = 2, AlternateStackAutoDisarm = 1 << 31;
+
+    /// <summary>The thread's alternate stack as sigaltstack reports it: base, Linux's ss_flags, size.</summary>
+    internal static (ulong Base, int Flags, ulong Size) CurrentAlternateStack(GuestThread thread)
+    {
+        var sp = thread.Process.Personality.SignalFrames?.StackPointer(thread.Process.Cpu) ?? 0;
+        var flags = SignalDelivery.AlternateStackFlags(thread, SignalDelivery.OnAlternateStack(thread, sp));
+        if (thread.AlternateStackAutoDisarm)
+            flags |= AlternateStackAutoDisarm;
+        return (thread.AlternateStackBase, flags, thread.AlternateStackSize);
+    }
+
+    /// <summary>sigaltstack's change, with Linux's ss_flags: not while running on the alternate stack.</summary>
+    internal static Result SetAlternateStack(GuestThread thread, ulong stackBase, int flags, ulong size)
+    {
+        const ulong MinimumSize = 2048;
+        var sp = thread.Process.Personality.SignalFrames?.StackPointer(thread.Process.Cpu) ?? 0;
+        if (SignalDelivery.OnAlternateStack(thread, sp))
+            return Errno.EPERM;
+        var mode = flags & ~AlternateStackAutoDisarm;
+        if (mode is not (0 or AlternateStackDisable or AlternateStackOn))
+            return Errno.EINVAL;
+        if (mode == AlternateStackDisable)
         {
-            if (onAlternate)
-                return Errno.EPERM;
-            var mode = flags & ~AutoDisarm;
-            if (mode is not (0 or Disable or OnStack))
-                return Errno.EINVAL;
-            if (mode == Disable)
-            {
-                thread.AlternateStackBase = 0;
-                thread.AlternateStackSize = 0;
-                return 0;
-            }
-            if (size < MinimumSize)
-                return Errno.ENOMEM;
-            thread.AlternateStackBase = newBase;
-            thread.AlternateStackSize = size;
-            thread.AlternateStackAutoDisarm = (flags & AutoDisarm) != 0;
+            thread.AlternateStackBase = 0;
+            thread.AlternateStackSize = 0;
+            return 0;
         }
+        if (size < MinimumSize)
+            return Errno.ENOMEM;
+        thread.AlternateStackBase = stackBase;
+        thread.AlternateStackSize = size;
+        thread.AlternateStackAutoDisarm = (flags & AlternateStackAutoDisarm) != 0;
         return 0;
     }
 
@@ -290,10 +310,16 @@ public static class Signals
     {
         if (setSize != SignalSetSize)
             return Errno.EINVAL;
+        if (thread.RetryState is ulong)
+            return SuspendWith(thread, 0);
+        return thread.Memory.Read(set, out ulong mask) is var fault and not Errno.None ? fault : SuspendWith(thread, mask);
+    }
+
+    /// <summary>sigsuspend with the mask read (a retry's is ignored: the first call put it in place).</summary>
+    internal static Result SuspendWith(GuestThread thread, ulong mask)
+    {
         if (thread.RetryState is not ulong saved)
         {
-            if (thread.Memory.Read(set, out ulong mask) is var fault and not Errno.None)
-                return fault;
             saved = thread.SignalMask;
             thread.RetryState = saved;
             thread.SignalMask = mask & ~SignalDefaults.Unblockable;

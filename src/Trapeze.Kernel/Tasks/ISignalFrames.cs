@@ -56,6 +56,12 @@ public interface ISignalFrames
     /// <summary>Puts the thread back on the call's syscall instruction to run call <paramref name="number"/> (the call itself, or restart_syscall).</summary>
     void Restart(ICpu cpu, in InterruptedCall call, ulong number);
 
+    /// <summary>
+    /// Code the kernel maps into every new program for handlers to return through (FreeBSD's sigcode in
+    /// its shared page; <see cref="Loader.SignalTrampoline"/>); null where the C library brings its own.
+    /// </summary>
+    byte[]? Trampoline => null;
+
     /// <summary>Puts the program counter on a faulting instruction, which the handler's frame saves (ARM keeps its Thumb state).</summary>
     void SetProgramCounter(ICpu cpu, ulong address) => cpu.WriteRegister(X64Register.Rip, address);
 }

@@ -211,6 +211,16 @@ public sealed class Process
         set => FileSystem.FileCreationMask = value;
     }
 
+    /// <summary>A replay going back to a checkpoint: the descriptor table, dispositions and break the process had then.</summary>
+    internal void Rewind(FileTable files, SignalActions signals, ulong breakStart, ulong programBreak)
+    {
+        Files.Release();
+        Files = files;
+        Signals = signals;
+        BreakStart = breakStart;
+        Break = programBreak;
+    }
+
     /// <summary>Program break: the heap starts at <see cref="BreakStart"/> and ends at <see cref="Break"/>.</summary>
     public ulong BreakStart { get; internal set; }
     public ulong Break { get; internal set; }

@@ -42,6 +42,8 @@ public sealed unsafe class HostNode : Node
 
     public override bool SameAs(Node other) => other is HostNode host && host.Device == Device && host.Inode == Inode;
 
+    public override InodeKey Identity => new(null, Device, Inode);
+
     public override Node Clone()
     {
         var copy = (int)HostSyscall.Invoke(HostSyscall.Fcntl, descriptor, (long)FcntlCommand.F_DUPFD_CLOEXEC, 3);

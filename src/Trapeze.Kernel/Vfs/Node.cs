@@ -26,10 +26,20 @@ public abstract class Node : IDisposable
     /// <summary>A node that stays valid after this one is disposed.</summary>
     public abstract Node Clone();
 
+    /// <summary>Which inode this is, for inotify watches: by default the device and inode its file system reports.</summary>
+    public virtual InodeKey Identity
+        => FileSystem.Status(this, out var status) == Errno.None ? new InodeKey(FileSystem, status.Device, status.Inode) : new InodeKey(this, 0, 0);
+
     public virtual void Dispose()
     {
     }
 }
+
+/// <summary>
+/// An inode's identity across walks: host inodes by the host's device and inode (the same file
+/// through two binds is one inode), the inodes of Trapeze's own file systems by their file system.
+/// </summary>
+public readonly record struct InodeKey(object? Owner, ulong Device, ulong Inode);
 
 /// <summary>The S_IFMT values of a mode.</summary>
 public static class FileTypes

@@ -163,10 +163,10 @@ public sealed unsafe partial class TmpFs : FileSystem
             access |= Write;
         if (!Permits(thread, tmp, access))
             return Errno.EACCES;
-        return OpenNode(tmp, flags, path, out file);
+        return OpenNode(thread, tmp, flags, path, out file);
     }
 
-    private Result OpenNode(TmpNode node, OpenFlags flags, byte[] path, out OpenFile? file)
+    private Result OpenNode(GuestThread thread, TmpNode node, OpenFlags flags, byte[] path, out OpenFile? file)
     {
         file = null;
         switch (node.Mode & FileTypes.Mask)
@@ -191,8 +191,10 @@ public sealed unsafe partial class TmpFs : FileSystem
                     file.Released += _ => Closed(node);
                     return 0;
                 }
+            case FileTypes.Fifo:
+                return TmpFifo.Open(thread, node, flags, path, out file);
             default:
-                return Errno.ENXIO; // FIFOs, sockets and block devices of a tmpfs cannot be opened yet
+                return Errno.ENXIO; // a socket cannot be opened (as Linux); block devices of a tmpfs cannot be opened yet
         }
     }
 
@@ -226,7 +228,7 @@ public sealed unsafe partial class TmpFs : FileSystem
                 parent.AddEntry(name, node);
             }
         }
-        return OpenNode(node, flags & ~OpenFlags.O_TRUNC, path, out file);
+        return OpenNode(thread, node, flags & ~OpenFlags.O_TRUNC, path, out file);
     }
 
     public override Errno MakeDirectory(GuestThread? caller, Node directory, byte[] name, uint mode)

@@ -49,6 +49,10 @@ public sealed class TmpNode : Node
     public override uint Mode => mode;
 
     public ulong Inode { get; }
+
+    /// <summary>A FIFO's pipe while any end of it is open (a new one once all ends closed, as Linux frees it).</summary>
+    internal Files.Pipe? Fifo { get; set; }
+
     public uint UserId { get; internal set; }
     public uint GroupId { get; internal set; }
     public ulong LinkCount { get; internal set; }
@@ -87,6 +91,8 @@ public sealed class TmpNode : Node
     internal int EntryCount => entries?.Count ?? 0;
 
     public override bool SameAs(Node other) => ReferenceEquals(this, other);
+
+    public override InodeKey Identity => new(fileSystem, 0, Inode);
 
     /// <summary>A tmpfs node holds nothing that a walk must release: the same object serves every holder.</summary>
     public override Node Clone() => this;

@@ -32,6 +32,16 @@ public sealed class FormattingTests
     }
 
     [Fact]
+    public void InotifyMasksPrintAsStraceNamesThem()
+    {
+        var enums = new EnumFormatter();
+        Assert.Equal("IN_MODIFY|IN_CREATE|IN_DELETE", enums.Format(typeof(InotifyMask), 0x302));
+        Assert.Equal("IN_ATTRIB|IN_MASK_CREATE|IN_MASK_ADD", enums.Format(typeof(InotifyMask), 0x30000004));
+        Assert.Equal("IN_CREATE|IN_ONLYDIR|IN_DONT_FOLLOW|IN_ONESHOT", enums.Format(typeof(InotifyMask), 0x83000100));
+        Assert.Equal("IN_NONBLOCK|IN_CLOEXEC", enums.Format(typeof(InotifyFlags), 0x80800));
+    }
+
+    [Fact]
     public void UnknownValuesGetAComment()
     {
         var enums = new EnumFormatter();

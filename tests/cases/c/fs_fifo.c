@@ -15,11 +15,12 @@
 
 static void on_alarm(int signal) { (void)signal; }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    char directory[] = "/tmp/trapeze-fifo-XXXXXX";
+    char directory[256];
+    snprintf(directory, sizeof directory, "%s/trapeze-fifo-XXXXXX", argc > 1 ? argv[1] : "/tmp");
     if (!mkdtemp(directory)) return 1;
-    char path[64];
+    char path[300];
     snprintf(path, sizeof path, "%s/fifo", directory);
     printf("mkfifo %d\n", mkfifo(path, 0600));
 
@@ -48,6 +49,15 @@ int main(void)
     int status;
     waitpid(child, &status, 0);
     printf("writer exited %d\n", WEXITSTATUS(status));
+
+    int both = open(path, O_RDWR); // both ends at once: never waits
+    struct stat details;
+    fstat(both, &details);
+    write(both, "self", 4);
+    char echo[8] = {0};
+    read(both, echo, 4);
+    printf("O_RDWR: %d fifo %d read back %s\n", both >= 0, S_ISFIFO(details.st_mode), echo);
+    close(both);
 
     struct sigaction action = {.sa_handler = on_alarm};
     sigaction(SIGALRM, &action, NULL);

@@ -5,6 +5,8 @@
 #                    and as + ld + objcopy -O binary wrapped by macho.py with LC_UNIXTHREAD -> NAME-unixthread
 #   asm/darwin-i386-*.s    ld64.lld has no i386: as --32 + ld + macho.py, LC_MAIN and LC_UNIXTHREAD -> NAME, NAME-unixthread
 #   c/*.c            clang --target=x86_64-unknown-freebsd -ffreestanding + ld.lld         -> freebsd-x86_64-NAME
+#                    and --target=i386-unknown-freebsd (sys.h's int $0x80 stubs)            -> freebsd-i386-NAME
+#   freebsd/*.c      FreeBSD-only programs (signal handlers, signals.h), both targets       -> freebsd-{x86_64,i386}-NAME
 #                    clang --target=x86_64-apple-macos10.8 + ld64.lld -lSystem             -> darwin-x86_64-NAME
 #   asm/sunos4-sparc-*.s  as -Av7 + ld -T sunos4.ld + objcopy -O binary, wrapped by aout.py in the
 #                    a.out header SunOS 4's ld writes: ZMAGIC -> NAME (hello also NMAGIC, OMAGIC -> NAME-nmagic, -omagic)
@@ -46,15 +48,26 @@ done
 
 for src in c/*.c; do
   base=$(basename "$src" .c)
-  if newer "$src" "$out/freebsd-x86_64-$base"; then
-    clang --target=x86_64-unknown-freebsd "${cflags[@]}" -c -o "$out/freebsd-$base.o" "$src"
-    ld.lld -static -e _start -o "$out/freebsd-x86_64-$base" "$out/freebsd-$base.o"
-  fi
+  for arch in x86_64 i386; do
+    if newer "$src" "$out/freebsd-$arch-$base"; then
+      clang --target=$arch-unknown-freebsd "${cflags[@]}" -c -o "$out/freebsd-$base.o" "$src"
+      ld.lld -static -e _start -o "$out/freebsd-$arch-$base" "$out/freebsd-$base.o"
+    fi
+  done
   # FreeBSD's thr(2), umtx and kqueue have no Darwin counterpart among the BSD calls.
   if [ "$base" != threads ] && [ "$base" != kqueue ] && newer "$src" "$out/darwin-x86_64-$base"; then
     clang --target=x86_64-apple-macos10.8 "${cflags[@]}" -c -o "$out/darwin-$base.o" "$src"
     "${darwin_link[@]}" -o "$out/darwin-x86_64-$base" "$out/darwin-$base.o"
   fi
+done
+
+for src in freebsd/*.c; do
+  base=$(basename "$src" .c)
+  for arch in x86_64 i386; do
+    newer "$src" "$out/freebsd-$arch-$base" || [ freebsd/signals.h -nt "$out/freebsd-$arch-$base" ] || continue
+    clang --target=$arch-unknown-freebsd "${cflags[@]}" -c -o "$out/freebsd-$base.o" "$src"
+    ld.lld -static -e _start -o "$out/freebsd-$arch-$base" "$out/freebsd-$base.o"
+  done
 done
 
 # aout SOURCE.o KIND OUT: link at SunOS 4's addresses, then the a.out around the memory image.

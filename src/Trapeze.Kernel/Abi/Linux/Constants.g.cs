@@ -532,6 +532,42 @@ public enum EventFdFlags : int
 
 /// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
 [System.Flags]
+public enum InotifyMask : uint
+{
+    IN_ACCESS = 1,
+    IN_MODIFY = 2,
+    IN_ATTRIB = 4,
+    IN_CLOSE_WRITE = 8,
+    IN_CLOSE_NOWRITE = 16,
+    IN_OPEN = 32,
+    IN_MOVED_FROM = 64,
+    IN_MOVED_TO = 128,
+    IN_CREATE = 256,
+    IN_DELETE = 512,
+    IN_DELETE_SELF = 1024,
+    IN_MOVE_SELF = 2048,
+    IN_UNMOUNT = 8192,
+    IN_Q_OVERFLOW = 16384,
+    IN_IGNORED = 32768,
+    IN_ONLYDIR = 16777216,
+    IN_DONT_FOLLOW = 33554432,
+    IN_EXCL_UNLINK = 67108864,
+    IN_MASK_CREATE = 268435456,
+    IN_MASK_ADD = 536870912,
+    IN_ISDIR = 1073741824,
+    IN_ONESHOT = 2147483648,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
+public enum InotifyFlags : int
+{
+    IN_NONBLOCK = 2048,
+    IN_CLOEXEC = 524288,
+}
+
+/// <summary>From Linux's kernel headers (tools/abi/constants.tsv).</summary>
+[System.Flags]
 public enum TimerFdFlags : int
 {
     TFD_TIMER_ABSTIME = 1,

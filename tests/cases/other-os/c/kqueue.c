@@ -1,5 +1,5 @@
 /* FreeBSD's kqueue(2) and kevent(2) with a thread: struct kevent of freebsd12+ (sys/event.h: ident,
- * short filter, unsigned short flags, unsigned fflags, int64 data, udata, uint64 ext[4]; 64 bytes);
+ * short filter, unsigned short flags, unsigned fflags, int64 data, udata, uint64 ext[4]; 64 bytes, 56 on i386);
  * EVFILT_READ -1 reports the bytes to read and the udata given at EV_ADD, EVFILT_TIMER -7 (data in
  * milliseconds, EV_ONESHOT) the expirations, EVFILT_SIGNAL -6 the count of SIGCHLD (20), whose
  * default action ignores it; EV_DISABLE and EV_ENABLE; an error with room in the event list comes
@@ -14,7 +14,7 @@ enum { EV_ADD = 1, EV_DELETE = 2, EV_ENABLE = 4, EV_DISABLE = 8, EV_ONESHOT = 0x
 #define SIGCHLD 20
 struct thr_param { void (*start)(void *); void *arg; char *stack_base; unsigned long stack_size; char *tls_base;
                    unsigned long tls_size; long *child_tid; long *parent_tid; int flags; void *rtp; };
-struct kevent { unsigned long ident; short filter; unsigned short flags; unsigned int fflags; long data; void *udata; unsigned long ext[4]; };
+struct kevent { unsigned long ident; short filter; unsigned short flags; unsigned int fflags; long long data; void *udata; unsigned long long ext[4]; };
 struct timespec { long seconds, nanoseconds; };
 
 static int fds[2];
@@ -30,7 +30,7 @@ static void writer(void *arg)
   call(SYS_thr_exit, &state, 0, 0);
 }
 
-static void set(struct kevent *e, unsigned long ident, short filter, unsigned short flags, long data, void *udata)
+static void set(struct kevent *e, unsigned long ident, short filter, unsigned short flags, long long data, void *udata)
 {
   e->ident = ident; e->filter = filter; e->flags = flags; e->fflags = 0; e->data = data; e->udata = udata;
   e->ext[0] = e->ext[1] = e->ext[2] = e->ext[3] = 0;

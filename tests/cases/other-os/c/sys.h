@@ -1,4 +1,4 @@
-/* Freestanding system calls for the FreeBSD and Darwin x86-64 test programs: no libc, no dyld.
+/* Freestanding system calls for the FreeBSD and Darwin x86-64 (and FreeBSD i386) test programs: no libc, no dyld.
  * Both systems return errors as the carry flag set and the positive errno in RAX, a second result
  * in RDX (FreeBSD amd64 cpu_set_syscall_retval; XNU unix_syscall64). Darwin's BSD calls are class
  * UNIX: 0x2000000 + number (osfmk/mach/i386/syscall_sw.h). Numbers: sys/kern/syscalls.master and XNU's
@@ -42,6 +42,35 @@ enum {
 
 struct result { long value, second; int failed; };
 
+#ifdef __i386__
+/* FreeBSD i386: int $0x80 with the arguments on the stack above a return-address slot (the libc
+ * stubs call a function that traps), the carry flag and EAX/EDX as on amd64 (i386 trap.c). */
+static inline struct result sc6(long n, long a, long b, long c, long d, long e, long f)
+{
+  /* Two zero slots after the six: a 64-bit off_t (mmap's last argument) takes two. */
+  long args[8] = { a, b, c, d, e, f, 0, 0 };
+  long eax = n, edx, carry;
+  __asm__ volatile("sub $36, %%esp\n\t"
+                   "mov 0(%3), %%edx\n\tmov %%edx, 4(%%esp)\n\t"
+                   "mov 4(%3), %%edx\n\tmov %%edx, 8(%%esp)\n\t"
+                   "mov 8(%3), %%edx\n\tmov %%edx, 12(%%esp)\n\t"
+                   "mov 12(%3), %%edx\n\tmov %%edx, 16(%%esp)\n\t"
+                   "mov 16(%3), %%edx\n\tmov %%edx, 20(%%esp)\n\t"
+                   "mov 20(%3), %%edx\n\tmov %%edx, 24(%%esp)\n\t"
+                   "mov 24(%3), %%edx\n\tmov %%edx, 28(%%esp)\n\t"
+                   "mov 28(%3), %%edx\n\tmov %%edx, 32(%%esp)\n\t"
+                   "xor %%edx, %%edx\n\t"
+                   "int $0x80\n\t"
+                   "setc %%cl\n\t"
+                   "movzbl %%cl, %%ecx\n\t"
+                   "add $36, %%esp"
+                   : "+a"(eax), "=&d"(edx), "=&c"(carry)
+                   : "S"(args)
+                   : "memory", "cc");
+  struct result r = { eax, edx, (int)carry };
+  return r;
+}
+#else
 static inline struct result sc6(long n, long a, long b, long c, long d, long e, long f)
 {
   register long r10 __asm__("r10") = d;
@@ -56,6 +85,7 @@ static inline struct result sc6(long n, long a, long b, long c, long d, long e, 
   struct result r = { rax, rdx, carry };
   return r;
 }
+#endif
 #define sc(n, a, b, c) sc6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 
 static inline long call_(long n, long a, long b, long c) { struct result r = sc(n, a, b, c); return r.failed ? -r.value : r.value; }
