@@ -179,7 +179,6 @@ public sealed class GuestThread
         RetryState = null;
         WakeReason = WakeReason.None;
         deadline = null;
-        yieldedInCall = false;
     }
 
     /// <summary>Wakes the thread from any wait (a wait queue's notification).</summary>
@@ -295,8 +294,7 @@ public sealed class GuestThread
             {
                 // A supervisor sees the thread before it sleeps too (vfork's parent reports the vfork first).
                 Kernel.Supervisor?.BeforeRun(this);
-                if (!YieldedInstead())
-                    Sleep(call.Wait);
+                Sleep(call.Wait);
                 if (Killed)
                     break;
                 Process.MemoryContext.Load(this);
@@ -364,27 +362,6 @@ public sealed class GuestThread
         return programCounter > 0 && Memory.Space.Find(programCounter - 1) is { } mapping
             && (mapping.Protection & MemoryProtection.Execute) != 0
             && Memory.Read(new GuestAddress(programCounter - 1), previous) == Errno.None && previous[0] == Halt;
-    }
-
-    /// <summary>Set once a blocked call gave the CPU to the others instead of sleeping: its next block sleeps.</summary>
-    private bool yieldedInCall;
-
-    /// <summary>
-    /// A call about to sleep while other threads wait for the CPU lets them run first, once, and is
-    /// then dispatched again. What it waits for is often what they are about to do (the peer of a
-    /// loopback connection answering), and a thread that never slept needs no wake-up: waking a
-    /// thread that sleeps in the host's ppoll costs its waker tens of microseconds on a virtual
-    /// machine, the price of a whole system call several times over.
-    /// </summary>
-    private bool YieldedInstead()
-    {
-        if (yieldedInCall || Kernel.Determinism is not null || !Kernel.Scheduler.OthersWait)
-            return false;
-        yieldedInCall = true;
-        Kernel.Scheduler.Yield(this);
-        WakeReason = Interrupted || Killed ? WakeReason.Interrupted : WakeReason.Notified;
-        Interrupted = false;
-        return true;
     }
 
     /// <summary>Sleeps outside any call (a stopped process) until <paramref name="wait"/> is over or a signal comes.</summary>

@@ -14,7 +14,6 @@ public sealed class Scheduler : IDisposable
     private readonly Lock gate = new();
     private readonly Queue<(GuestThread? Thread, SemaphoreSlim Baton)> ready = new();
     private object? running;
-    private volatile int waiting;
     private long runningSince;
     private Thread? timer;
     private volatile bool disposed;
@@ -45,7 +44,6 @@ public sealed class Scheduler : IDisposable
                 return;
             }
             ready.Enqueue((thread, thread.Baton));
-            waiting = ready.Count;
         }
     }
 
@@ -67,7 +65,6 @@ public sealed class Scheduler : IDisposable
             else
             {
                 ready.Enqueue((thread, thread.Baton));
-                waiting = ready.Count;
                 thread.Queued = true;
                 StartTimer();
             }
@@ -91,7 +88,6 @@ public sealed class Scheduler : IDisposable
                 return;
             }
             ready.Enqueue((null, baton));
-            waiting = ready.Count;
             StartTimer();
             (running as GuestThread)?.Preempt();
         }
@@ -111,7 +107,6 @@ public sealed class Scheduler : IDisposable
                 return;
             if (ready.TryDequeue(out var next))
             {
-                waiting = ready.Count;
                 running = (object?)next.Thread ?? next.Baton;
                 runningSince = Environment.TickCount64;
                 next.Baton.Release();
@@ -122,9 +117,6 @@ public sealed class Scheduler : IDisposable
             }
         }
     }
-
-    /// <summary>Some thread waits for the run lock (a hint: read without the gate).</summary>
-    public bool OthersWait => waiting > 0;
 
     /// <summary>Lets every thread that waits for the CPU run first (sched_yield, preemption).</summary>
     public void Yield(GuestThread thread)
