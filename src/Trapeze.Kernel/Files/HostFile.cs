@@ -14,8 +14,6 @@ namespace Trapeze.Kernel.Files;
 /// </summary>
 public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statusFlags) : OpenFile
 {
-    private const short PollIn = 0x001, PollOut = 0x004;
-
     /// <summary>How a read or write that has to wait for another process does so without holding up the other guest threads.</summary>
     private enum Waiting
     {
@@ -215,7 +213,7 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
     /// <summary>One transfer as the guest's blocking mode has it, waiting outside the run lock where it has to wait.</summary>
     private Result Waited(GuestThread thread, bool write, Func<Result> transfer)
     {
-        var events = write ? PollOut : PollIn;
+        var events = write ? Polling.Writable : Polling.Readable;
         if (waiting == Waiting.SharedDescription && !IsReady(events) && !HostNonBlocking)
             return thread.Block(new Wait().OnHost(descriptor, events));
         var result = transfer();
@@ -245,10 +243,8 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
 
     private bool IsReady(short events)
     {
-        var poll = stackalloc short[4];
-        *(int*)poll = descriptor;
-        poll[2] = events;
-        return HostSyscall.Invoke(HostSyscall.Poll, (long)poll, 1, 0) > 0;
+        var poll = new Polling.PollDescriptor { Fd = descriptor, Events = events };
+        return HostSyscall.Invoke(HostSyscall.Poll, (long)&poll, 1, 0) > 0;
     }
 
     private static bool IsTerminal(int descriptor)
