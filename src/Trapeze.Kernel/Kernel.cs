@@ -676,8 +676,7 @@ public sealed class Kernel : IDisposable
             var copy = HostSyscall.Invoke(HostSyscall.Fcntl, hostFd, (long)FcntlCommand.F_DUPFD_CLOEXEC, 3);
             if (copy < 0)
                 continue;
-            var flags = (OpenFlags)HostSyscall.Invoke(HostSyscall.Fcntl, copy, (long)FcntlCommand.F_GETFL);
-            var file = new HostFile((int)copy, $"/dev/fd/{guestFd}", flags);
+            var file = HostFile.Inherited((int)copy, $"/dev/fd/{guestFd}");
             if (process.Files.Replace(guestFd, file, closeOnExec: false).IsError)
                 file.Release(); // beyond the guest's descriptor limit: it does not get this one
         }

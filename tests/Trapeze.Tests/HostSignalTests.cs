@@ -26,6 +26,15 @@ public sealed partial class HostSignalTests
         Assert.True(seconds < 30, $"trapeze took {seconds:F1} s to end after SIGINT");
     }
 
+    /// <summary>`yes | head -1`: the guest's write into the host pipe whose reader left raises SIGPIPE, which ends it silently with 141.</summary>
+    [Fact]
+    public void WriteIntoAClosedHostPipeIsSigpipe()
+    {
+        var result = Runner.Run("/bin/bash", ["-c", $"'{Runner.Trapeze}' run /usr/bin/yes | head -1; echo \"${{PIPESTATUS[0]}}\""], timeoutSeconds: 30);
+        Assert.Equal("y\n141\n", result.Stdout);
+        Assert.Equal("", result.Stderr);
+    }
+
     /// <summary>SIGTERM from outside goes to the first guest process: 143.</summary>
     [Fact]
     public void TerminateEndsTheGuestWith143()

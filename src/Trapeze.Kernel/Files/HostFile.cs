@@ -3,6 +3,8 @@ using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Host;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Syscalls;
+using Trapeze.Kernel.Tasks;
+using Trapeze.Kernel.Vfs;
 
 namespace Trapeze.Kernel.Files;
 
@@ -12,6 +14,28 @@ namespace Trapeze.Kernel.Files;
 /// </summary>
 public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statusFlags) : OpenFile
 {
+    /// <summary>How a read or write that has to wait for another process does so without holding up the other guest threads.</summary>
+    private enum Waiting
+    {
+        /// <summary>A regular file, directory or device: the host answers without waiting for anyone.</summary>
+        Never,
+
+        /// <summary>
+        /// A FIFO Trapeze opened itself, whose other end may be a guest process: its host description
+        /// is non-blocking, the guest's O_NONBLOCK lives in <see cref="OpenFile.StatusFlags"/>, and
+        /// EAGAIN where the guest would wait blocks the thread on the descriptor.
+        /// </summary>
+        OwnDescription,
+
+        /// <summary>
+        /// A pipe, FIFO, tty or socket inherited from the host: host processes share its description,
+        /// so its flags stay as they are and a blocking call first waits for the descriptor to be ready.
+        /// </summary>
+        SharedDescription,
+    }
+
+    private Waiting waiting;
+
     /// <summary>Linux's MAX_RW_COUNT: one read or write moves at most this much.</summary>
     private const ulong MaximumTransfer = 0x7fff_f000;
 
@@ -25,18 +49,92 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
 
     public OpenFlags InitialFlags => statusFlags;
 
+    /// <summary>A host FIFO the guest opened: see <see cref="Waiting.OwnDescription"/>.</summary>
+    public static HostFile OwnFifo(int descriptor, string path, OpenFlags statusFlags)
+    {
+        var flags = HostSyscall.Invoke(HostSyscall.Fcntl, descriptor, (long)FcntlCommand.F_GETFL);
+        HostSyscall.Invoke(HostSyscall.Fcntl, descriptor, (long)FcntlCommand.F_SETFL, flags | (long)OpenFlags.O_NONBLOCK);
+        return new(descriptor, path, statusFlags) { waiting = Waiting.OwnDescription, StatusFlags = statusFlags };
+    }
+
+    /// <summary>A descriptor the guest got from the host at start (stdin, a pipe, a terminal).</summary>
+    public static HostFile Inherited(int descriptor, string path)
+    {
+        var flags = (OpenFlags)HostSyscall.Invoke(HostSyscall.Fcntl, descriptor, (long)FcntlCommand.F_GETFL);
+        LinuxStat status;
+        var type = HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&status) < 0 ? 0 : status.Mode & FileTypes.Mask;
+        var shared = type is FileTypes.Fifo or FileTypes.Socket || (type == FileTypes.Character && IsTerminal(descriptor));
+        return new(descriptor, path, flags) { waiting = shared ? Waiting.SharedDescription : Waiting.Never };
+    }
+
+    public override bool StatusFlagsOnHost => waiting != Waiting.OwnDescription;
+
+    public override Result Read(GuestThread thread, GuestAddress buffer, ulong count)
+        => waiting == Waiting.Never ? Read(thread.Memory, buffer, count) : Waited(thread, write: false, () => Read(thread.Memory, buffer, count));
+
+    public override Result ReadVector(GuestThread thread, List<HostSegment> pieces, long offset)
+        => waiting == Waiting.Never ? ReadVector(pieces, offset) : Waited(thread, write: false, () => ReadVector(pieces, offset));
+
     public override Result Read(GuestMemory memory, GuestAddress buffer, ulong count)
         => Transfer(memory, buffer, count, write: false, offset: -1);
 
     public override Result Write(GuestMemory memory, GuestAddress buffer, ulong count)
         => Transfer(memory, buffer, count, write: true, offset: -1);
 
+    // Only a regular file has a size limit, and only a pipe, FIFO, tty or socket waits.
+    public override Result Write(GuestThread thread, GuestAddress buffer, ulong count)
+        => waiting != Waiting.Never ? WriteAll(thread, (long)Math.Min(count, long.MaxValue), done => Write(thread.Memory, buffer + done, count - (ulong)done))
+            : LimitToFileSize(thread, -1, ref count) is var tooBig and not Errno.None ? tooBig : Transfer(thread.Memory, buffer, count, write: true, offset: -1);
+
     /// <summary>pread64 / pwrite64: at <paramref name="offset"/>, leaving the file offset alone.</summary>
-    public Result PositionalTransfer(GuestMemory memory, GuestAddress buffer, ulong count, long offset, bool write)
-        => offset < 0 ? Errno.EINVAL : Transfer(memory, buffer, count, write, offset);
+    public Result PositionalTransfer(GuestThread thread, GuestAddress buffer, ulong count, long offset, bool write)
+    {
+        if (offset < 0)
+            return Errno.EINVAL;
+        if (write && LimitToFileSize(thread, offset, ref count) is var tooBig and not Errno.None)
+            return tooBig;
+        return Transfer(thread.Memory, buffer, count, write, offset);
+    }
 
     public override Result ReadVector(List<HostSegment> pieces, long offset) => Vector(pieces, write: false, offset);
     public override Result WriteVector(List<HostSegment> pieces, long offset) => Vector(pieces, write: true, offset);
+
+    public override Result WriteVector(GuestThread thread, List<HostSegment> pieces, long offset)
+    {
+        if (waiting != Waiting.Never)
+            return WriteAll(thread, pieces.Sum(piece => (long)piece.Length), done => WriteVector(Skipped(pieces, done), offset));
+        var wanted = 0UL;
+        foreach (var piece in pieces)
+            wanted += piece.Length;
+        var allowed = wanted;
+        if (LimitToFileSize(thread, offset, ref allowed) is var tooBig and not Errno.None)
+            return tooBig;
+        return Vector(allowed < wanted ? Shortened(pieces, (long)allowed) : pieces, write: true, offset);
+    }
+
+    /// <summary>
+    /// Shortens a write of <paramref name="count"/> bytes at <paramref name="offset"/> (-1: the file
+    /// offset) to end at RLIMIT_FSIZE; EFBIG (and SIGXFSZ) when it would start at or past it.
+    /// </summary>
+    internal Errno LimitToFileSize(GuestThread thread, long offset, ref ulong count)
+    {
+        if (count == 0 || FileSizeLimit.Of(thread) is not { } limit || !IsRegular)
+            return Errno.None;
+        var position = WritePosition(offset);
+        if (position >= limit)
+            return FileSizeLimit.Exceeded(thread);
+        count = Math.Min(count, (ulong)(limit - position));
+        return Errno.None;
+    }
+
+    private bool IsRegular
+    {
+        get
+        {
+            LinuxStat status;
+            return HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&status) >= 0 && (status.Mode & FileTypes.Mask) == FileTypes.Regular;
+        }
+    }
 
     public override Result Seek(long offset, SeekWhence whence)
         => HostSyscall.Invoke(HostSyscall.Lseek, descriptor, offset, (long)whence);
@@ -98,18 +196,77 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
     /// <summary>How much of a write of <paramref name="count"/> bytes at <paramref name="offset"/> (-1: the file offset) fits in a tmpfs with a size=.</summary>
     internal long WritableBytes(long offset, long count)
         => Node is Vfs.TmpNode { FileSystem: Vfs.TmpFs { SizeLimit: not null } tmpfs } node
-            ? tmpfs.WritableBytes(node, offset >= 0 ? offset : WritePosition(), count)
+            ? tmpfs.WritableBytes(node, WritePosition(offset), count)
             : count;
 
-    /// <summary>Where a write at the file offset lands: the end for O_APPEND.</summary>
-    private long WritePosition()
+    /// <summary>Where a write at <paramref name="offset"/> (-1: the file offset) lands: the end for O_APPEND, even for pwrite (as Linux does).</summary>
+    private long WritePosition(long offset)
     {
         var flags = (OpenFlags)(int)HostSyscall.Invoke(HostSyscall.Fcntl, descriptor, (long)FcntlCommand.F_GETFL);
         if ((flags & OpenFlags.O_APPEND) == 0)
-            return HostSyscall.Invoke(HostSyscall.Lseek, descriptor, 0, (long)SeekWhence.SEEK_CUR);
+            return offset >= 0 ? offset : HostSyscall.Invoke(HostSyscall.Lseek, descriptor, 0, (long)SeekWhence.SEEK_CUR);
         LinuxStat status;
         HostSyscall.Invoke(HostSyscall.Fstat, descriptor, (long)&status);
         return status.Size;
+    }
+
+    /// <summary>One transfer as the guest's blocking mode has it, waiting outside the run lock where it has to wait.</summary>
+    private Result Waited(GuestThread thread, bool write, Func<Result> transfer)
+    {
+        var events = write ? Polling.Writable : Polling.Readable;
+        if (waiting == Waiting.SharedDescription && !IsReady(events) && !HostNonBlocking)
+            return thread.Block(new Wait().OnHost(descriptor, events));
+        var result = transfer();
+        if (result.Error == Errno.EAGAIN && waiting == Waiting.OwnDescription && (StatusFlags & OpenFlags.O_NONBLOCK) == 0)
+            return thread.Block(new Wait().OnHost(descriptor, events));
+        return result.Error == Errno.EPIPE ? SignalDelivery.BrokenPipe(thread) : result;
+    }
+
+    /// <summary>A blocking write to a pipe returns once all of it went (or a signal came after some did), as pipe_write.</summary>
+    private Result WriteAll(GuestThread thread, long total, Func<long, Result> writeFrom)
+    {
+        var done = thread.RetryState as long? ?? 0;
+        while (true)
+        {
+            var result = Waited(thread, write: true, () => writeFrom(done));
+            if (result.Control is Wait)
+                thread.RetryState = done;
+            if (result.IsError || result.Control is not null)
+                return done > 0 && result.Control is not Wait && result.Control != Result.ThreadGone.Control ? done : result;
+            done += result.Raw;
+            if (done >= total || result.Raw == 0 || (StatusFlags & OpenFlags.O_NONBLOCK) != 0 || waiting == Waiting.SharedDescription)
+                return done;
+        }
+    }
+
+    private bool HostNonBlocking => (HostSyscall.Invoke(HostSyscall.Fcntl, descriptor, (long)FcntlCommand.F_GETFL) & (long)OpenFlags.O_NONBLOCK) != 0;
+
+    private bool IsReady(short events)
+    {
+        var poll = new Polling.PollDescriptor { Fd = descriptor, Events = events };
+        return HostSyscall.Invoke(HostSyscall.Poll, (long)&poll, 1, 0) > 0;
+    }
+
+    private static bool IsTerminal(int descriptor)
+    {
+        var termios = stackalloc byte[64];
+        return HostSyscall.Invoke(HostSyscall.Ioctl, descriptor, (long)IoctlRequest.TCGETS, (long)termios) == 0;
+    }
+
+    private static List<HostSegment> Skipped(List<HostSegment> pieces, long count)
+    {
+        var kept = new List<HostSegment>();
+        foreach (var piece in pieces)
+        {
+            if (count >= (long)piece.Length)
+            {
+                count -= (long)piece.Length;
+                continue;
+            }
+            kept.Add(piece with { Pointer = piece.Pointer + (nint)count, Length = piece.Length - (ulong)count });
+            count = 0;
+        }
+        return kept;
     }
 
     private static List<HostSegment> Shortened(List<HostSegment> pieces, long length)

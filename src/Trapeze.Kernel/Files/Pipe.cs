@@ -223,9 +223,7 @@ public sealed class PipeEnd : OpenFile
         {
             if (done > 0)
                 return done;
-            // A write without readers raises SIGPIPE at the writer, which kills it unless caught or ignored.
-            SignalDelivery.SendToThread(thread, SignalInfo.FromUser(Signal.SIGPIPE, SignalInfo.User, thread.Process.Id, thread.Process.Credentials.RealUser));
-            return thread.Killed ? Result.ThreadGone : Errno.EPIPE;
+            return SignalDelivery.BrokenPipe(thread);
         }
         if (count == 0)
             return done > 0 ? done : faulted ? Errno.EFAULT : 0;

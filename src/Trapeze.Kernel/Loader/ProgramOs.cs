@@ -56,14 +56,14 @@ public static class ProgramOsDetector
         for (var index = 0; index < phnum; index++)
         {
             var at = phoff + (ulong)(index * phentsize);
-            if (at + (ulong)(wide ? 56 : 32) > (ulong)data.Length)
+            if (at < phoff || !Fits(at, (ulong)(wide ? 56 : 32), data.Length))
                 return false;
             var entry = span[(int)at..];
             if (BinaryPrimitives.ReadUInt32LittleEndian(entry) != ProgramNote)
                 continue;
             var offset = wide ? BinaryPrimitives.ReadUInt64LittleEndian(entry[8..]) : BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
             var size = wide ? BinaryPrimitives.ReadUInt64LittleEndian(entry[32..]) : BinaryPrimitives.ReadUInt32LittleEndian(entry[16..]);
-            if (offset + size > (ulong)data.Length)
+            if (!Fits(offset, size, data.Length))
                 continue;
             var notes = span.Slice((int)offset, (int)size);
             while (notes.Length >= 12)
@@ -83,4 +83,7 @@ public static class ProgramOsDetector
         }
         return false;
     }
+
+    /// <summary>Whether <paramref name="size"/> bytes at <paramref name="offset"/> lie within <paramref name="length"/>, with no sum that could wrap.</summary>
+    private static bool Fits(ulong offset, ulong size, int length) => offset <= (ulong)length && size <= (ulong)length - offset;
 }

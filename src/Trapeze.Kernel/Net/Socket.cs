@@ -106,15 +106,7 @@ public abstract class Socket : OpenFile
 
     /// <summary>A write to a socket its peer left: SIGPIPE unless MSG_NOSIGNAL, then EPIPE.</summary>
     protected static Result BrokenPipe(GuestThread thread, MessageFlags flags)
-    {
-        if ((flags & MessageFlags.MSG_NOSIGNAL) == 0)
-        {
-            SignalDelivery.SendToThread(thread, SignalInfo.FromUser(Signal.SIGPIPE, SignalInfo.User, thread.Process.Id, thread.Kernel.Credentials.UserId));
-            if (thread.Killed)
-                return Result.ThreadGone;
-        }
-        return Errno.EPIPE;
-    }
+        => (flags & MessageFlags.MSG_NOSIGNAL) == 0 ? SignalDelivery.BrokenPipe(thread) : Errno.EPIPE;
 
     /// <summary>SO_RCVTIMEO / SO_SNDTIMEO: a struct timeval (the old form's fields are C longs; the new form's 64-bit).</summary>
     protected static bool IsTimeoutOption(int level, int name, out bool sending)

@@ -72,6 +72,8 @@ public static class FileIo
             return fault;
         if (!outputOffset.IsNull && thread.Memory.Read(outputOffset, out toOffset) is var outFault and not Errno.None)
             return outFault;
+        if (target is HostFile limited && limited.LimitToFileSize(thread, outputOffset.IsNull ? -1 : toOffset, ref length) is var tooBig and not Errno.None)
+            return tooBig;
         if (target is HostFile destination && length > 0 && (length = (ulong)destination.WritableBytes(outputOffset.IsNull ? -1 : toOffset, (long)Math.Min(length, long.MaxValue))) == 0)
             return Errno.ENOSPC;
         var result = HostSyscall.Invoke(HostSyscall.CopyFileRange, from, inputOffset.IsNull ? 0 : (long)&fromOffset,
@@ -89,7 +91,7 @@ public static class FileIo
     private static Result Positional(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset, bool write)
         => offset < 0 ? Errno.EINVAL : thread.Process.Files.Get(fd) switch
         {
-            HostFile file => thread.Kernel.Notifications.Transferred(file, file.PositionalTransfer(thread.Memory, buffer, count, offset, write), write ? InotifyMask.IN_MODIFY : InotifyMask.IN_ACCESS),
+            HostFile file => thread.Kernel.Notifications.Transferred(file, file.PositionalTransfer(thread, buffer, count, offset, write), write ? InotifyMask.IN_MODIFY : InotifyMask.IN_ACCESS),
             GeneratedFile file => write ? file.Write(thread.Memory, buffer, count) : file.ReadAt(thread.Memory, buffer, count, offset),
             null => Errno.EBADF,
             _ => Errno.ESPIPE,

@@ -23,7 +23,9 @@ public static unsafe class FileSpace
         if ((mode & ~KeepSize) == 0 && offset >= 0 && length > 0 && thread.Process.Files.Get(fd) is Files.HostFile { Node: Vfs.TmpNode { FileSystem: Vfs.TmpFs tmpfs } node } file
             && (file.InitialFlags & (OpenFlags.O_WRONLY | OpenFlags.O_RDWR)) != 0 && !tmpfs.RoomFor(node, offset, length))
             return Errno.ENOSPC;
-        return OnHost(thread, fd, Errno.ENODEV, host => HostSyscall.Invoke(HostSyscall.Fallocate, host, mode, offset, length));
+        return OnHost(thread, fd, Errno.ENODEV, host => (mode & KeepSize) == 0 && offset >= 0 && length > 0 && FileSystem.MayGrowTo(thread, host, offset + length) is var tooBig and not Errno.None
+            ? (Result)tooBig
+            : HostSyscall.Invoke(HostSyscall.Fallocate, host, mode, offset, length));
     }
 
     [Syscall("sync_file_range", Support = Support.Full)]
@@ -71,6 +73,8 @@ public static unsafe class FileSpace
         long position = 0;
         if (!offset.IsNull && thread.Memory.Read(offset, out position) is var fault and not Errno.None)
             return fault;
+        if (target is Files.HostFile limited && limited.LimitToFileSize(thread, -1, ref count) is var tooBig and not Errno.None)
+            return tooBig;
         if (target is Files.HostFile destination && count > 0 && (count = (ulong)destination.WritableBytes(-1, (long)Math.Min(count, long.MaxValue))) == 0)
             return Errno.ENOSPC;
         var result = HostSyscall.Invoke(HostSyscall.Number("sendfile"), to, from, offset.IsNull ? 0 : (long)&position, (long)count);

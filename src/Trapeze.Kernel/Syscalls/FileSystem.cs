@@ -433,12 +433,28 @@ public static unsafe class FileSystem
 
     [Syscall("ftruncate", Support = Support.Full)]
     public static Result TruncateFile(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, long length)
-        => length < 0 ? Errno.EINVAL : WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Ftruncate, host, length), InotifyMask.IN_MODIFY); // do_sys_ftruncate: the length first
+        => length < 0 ? Errno.EINVAL : WithDescriptor(thread, fd, host => // do_sys_ftruncate: the length first
+            MayGrowTo(thread, host, length) is var tooBig and not Errno.None ? (Result)tooBig : HostSyscall.Invoke(HostSyscall.Ftruncate, host, length), InotifyMask.IN_MODIFY);
 
     [Syscall("truncate", Support = Support.Full)]
     public static Result Truncate(GuestThread thread, CString path, long length)
         => length < 0 ? Errno.EINVAL : OnChange(thread, CurrentDirectory, path, WalkFlags.FollowLast, InotifyMask.IN_MODIFY, target => // do_sys_truncate checks the length first
-            target.Node.IsDirectory ? Errno.EISDIR : Writable(target) ?? target.Node.FileSystem.Truncate(thread, target.Node, length));
+            target.Node.IsDirectory ? Errno.EISDIR : Writable(target) ?? MayGrowTo(thread, target.Node, length) ?? target.Node.FileSystem.Truncate(thread, target.Node, length));
+
+    /// <summary>RLIMIT_FSIZE for a file an open descriptor writes that would become <paramref name="size"/> bytes long (ftruncate, fallocate).</summary>
+    internal static unsafe Errno MayGrowTo(GuestThread thread, int host, long size)
+    {
+        if (FileSizeLimit.Of(thread) is null)
+            return Errno.None;
+        LinuxStat status;
+        var writable = (HostSyscall.Invoke(HostSyscall.Fcntl, host, (long)FcntlCommand.F_GETFL) & 3) != (long)OpenFlags.O_RDONLY;
+        if (!writable || HostSyscall.Invoke(HostSyscall.Fstat, host, (long)&status) < 0)
+            return Errno.None; // the host's own call gives the error Linux gives
+        return FileSizeLimit.MayGrow(thread, status.Mode, status.Size, size);
+    }
+
+    private static Errno? MayGrowTo(GuestThread thread, Node node, long size)
+        => FileSizeLimit.Of(thread) is not null && node.FileSystem.Status(node, out var status) == Errno.None && FileSizeLimit.MayGrow(thread, status.Mode, status.Size, size) is var tooBig and not Errno.None ? tooBig : null;
 
     [Syscall("fsync", Support = Support.Full)]
     public static Result Synchronize(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd) => WithDescriptor(thread, fd, host => HostSyscall.Invoke(HostSyscall.Fsync, host));

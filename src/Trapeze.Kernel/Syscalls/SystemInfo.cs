@@ -55,7 +55,7 @@ public static unsafe class SystemInfo
         return (long)length;
     }
 
-    [Syscall("prlimit64", Support = Support.Partial, Note = "the calling process only (pid 0 or its own); enforced: RLIMIT_AS (mmap, brk, mremap), RLIMIT_DATA (brk), RLIMIT_NOFILE, RLIMIT_NPROC (fork, clone); other limits are recorded, not enforced")]
+    [Syscall("prlimit64", Support = Support.Partial, Note = "the calling process only (pid 0 or its own); enforced: RLIMIT_AS (mmap, brk, mremap), RLIMIT_DATA (brk), RLIMIT_NOFILE, RLIMIT_NPROC (fork, clone), RLIMIT_FSIZE (writes, truncate, fallocate; SIGXFSZ), RLIMIT_CPU (SIGXCPU, SIGKILL); other limits are recorded, not enforced")]
     public static Result ResourceLimit(GuestThread thread, int pid, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit)] GuestAddress newLimit, [Argument(ArgumentKind.ResourceLimit, Direction = Direction.Out)] GuestAddress oldLimit)
         => Limits(thread, pid, resource, newLimit, oldLimit, null);
 
@@ -88,6 +88,8 @@ public static unsafe class SystemInfo
             limits[resource] = requested;
             if (resource == RlimitResource.RLIMIT_NOFILE)
                 thread.Process.Files.Limit = (int)requested.Current;
+            if (resource == RlimitResource.RLIMIT_CPU)
+                CpuLimit.Watch(thread.Process);
         }
         if (!oldLimit.IsNull && (structures is null ? thread.Memory.Write(oldLimit, current) : structures.WriteLimit(thread.Memory, oldLimit, current)) is var writeFault and not Errno.None)
             return writeFault;
@@ -98,7 +100,7 @@ public static unsafe class SystemInfo
     public static Result GetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit, Direction = Direction.Out)] GuestAddress limit)
         => Limits(thread, 0, resource, default, limit, thread.Process.Personality.Structures);
 
-    [Syscall("setrlimit", Support = Support.Partial, Note = "the calling process only; enforced: RLIMIT_AS (mmap, brk, mremap), RLIMIT_DATA (brk), RLIMIT_NOFILE, RLIMIT_NPROC (fork, clone); other limits are recorded, not enforced")]
+    [Syscall("setrlimit", Support = Support.Partial, Note = "the calling process only; enforced: RLIMIT_AS (mmap, brk, mremap), RLIMIT_DATA (brk), RLIMIT_NOFILE, RLIMIT_NPROC (fork, clone), RLIMIT_FSIZE (writes, truncate, fallocate; SIGXFSZ), RLIMIT_CPU (SIGXCPU, SIGKILL); other limits are recorded, not enforced")]
     public static Result SetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit)] GuestAddress limit)
         => Limits(thread, 0, resource, limit, default, thread.Process.Personality.Structures);
 

@@ -164,6 +164,9 @@ public sealed class Process
     internal CpuTimer? VirtualTimer { get; set; }
     internal CpuTimer? ProfileTimer { get; set; }
 
+    /// <summary>Watches RLIMIT_CPU once one is set.</summary>
+    internal CpuLimit? CpuLimit { get; set; }
+
     // CPU time of the process's threads that have ended: user, and user plus system.
     private long endedUserTime, endedTotalTime;
 
@@ -272,6 +275,7 @@ public sealed class Process
     {
         ResourceLimits = new Dictionary<RlimitResource, ResourceLimit>(other.ResourceLimits);
         Files.Limit = other.Files.Limit;
+        CpuLimit.Watch(this); // the child's own CPU time starts at 0
     }
 
     /// <summary>Decides the end of the whole process: every thread stops at its next return to the kernel.</summary>

@@ -22,6 +22,13 @@ public static class SignalDelivery
     /// <summary>A signal to one thread (tkill, tgkill, SIGEV_THREAD_ID timers).</summary>
     public static void SendToThread(GuestThread thread, SignalInfo info) => Generate(thread.Process, thread, info);
 
+    /// <summary>A write to a pipe, FIFO or socket with no reader left: SIGPIPE at the writer, then EPIPE unless that killed it.</summary>
+    public static Result BrokenPipe(GuestThread thread)
+    {
+        SendToThread(thread, SignalInfo.FromUser(Signal.SIGPIPE, SignalInfo.User, thread.Process.Id, thread.Process.Credentials.RealUser));
+        return thread.Killed ? Result.ThreadGone : Errno.EPIPE;
+    }
+
     /// <summary>A fault's signal: delivered even when blocked or ignored (then it acts by default).</summary>
     internal static void Force(GuestThread thread, SignalInfo info)
     {

@@ -207,7 +207,11 @@ public sealed unsafe class HostFs : FileSystem
         }
         if (descriptor < 0)
             return descriptor;
-        file = new HostFile((int)descriptor, System.Text.Encoding.UTF8.GetString(path), StatusFlagsOf(flags)) { GuestPath = path };
+        var name = System.Text.Encoding.UTF8.GetString(path);
+        file = (node.Mode & FileTypes.Mask) == FileTypes.Fifo && (flags & OpenFlags.O_PATH) == 0
+            ? HostFile.OwnFifo((int)descriptor, name, StatusFlagsOf(flags))
+            : new HostFile((int)descriptor, name, StatusFlagsOf(flags));
+        file.GuestPath = path;
         return 0;
     }
 

@@ -8,7 +8,7 @@ namespace Trapeze.Tests.Loader;
 /// </summary>
 public sealed class LoaderTests
 {
-    private const int LoadPt = 1, InterpPt = 3;
+    private const int LoadPt = 1, InterpPt = 3, NotePt = 4;
 
     private static RunResult Run(string path, int timeoutSeconds = 20) => Runner.Run(Runner.Trapeze, ["run", path], timeoutSeconds: timeoutSeconds);
 
@@ -104,6 +104,17 @@ public sealed class LoaderTests
         Assert.Equal(139, result.ExitCode);
         Assert.Contains($"Segmentation fault at {shown} (unmapped access, pc {shown})", result.Stderr);
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"took {started.Elapsed}");
+    }
+
+    /// <summary>Linux ignores PT_NOTE; Trapeze reads it to tell FreeBSD's ELF files apart, and once threw on a note past the file.</summary>
+    [Theory]
+    [InlineData(8)] // p_offset, found by tests/fuzz/run
+    [InlineData(32)] // p_filesz, likewise
+    public void NoteRunningPastTheFileIsIgnored(int field)
+    {
+        var result = RunMutant(e => e.Set64(e.Header(e.Find(NotePt)) + field, ulong.MaxValue), "printf.static");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("The answer is: 42\n", result.Stdout);
     }
 
     [Fact]

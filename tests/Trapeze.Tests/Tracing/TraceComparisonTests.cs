@@ -27,6 +27,8 @@ public sealed class TraceComparisonTests
             // Two processes talk over sockets: their lines interleave as the schedulers decide.
             "net_tcp.", "net_unix.", "net_epoll_echo.",
             "fs_", "fuzz_syscalls.",
+            // Limits on file size and CPU time reach strace too (SIGXFSZ, SIGXCPU in strace's own output).
+            "rlimit_fsize.", "rlimit_cpu.",
             // Issue 15's cases fork (crash_signals, rlimits: clone is formatted apart from strace's and
             // pids are not normalised in arguments), and futex_faults' hostile commands print as strace
             // does not yet (every argument of FUTEX_WAIT, where strace shows four).
