@@ -4,7 +4,7 @@
  * and is delivered when sigprocmask unblocks it; a SIGSEGV handler sees the faulting address and
  * resumes elsewhere by changing the saved instruction pointer; a read interrupted by a handler
  * restarts under SA_RESTART and fails with EINTR (4) without it; sigsuspend returns EINTR with the old
- * mask back; a child killed by SIGKILL (9) and one whose handler exits 7 show in wait4's status.
+ * mask back; a child killed by SIGTERM (15) and one whose handler exits 7 show in wait4's status.
  * Signal numbers are Darwin's: SIGUSR1 30, SIGUSR2 31, SIGSEGV 11. */
 #include "sys.h"
 
