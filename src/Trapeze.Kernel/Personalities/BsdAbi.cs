@@ -192,7 +192,7 @@ public sealed class BsdAbi
         new HashSet<string>(CommonCalls)
         {
             "creat", "stat", "lstat", "fstat", "sunos_getpid", "sunos_getuid", "sunos_getgid", "sunos_brk", "getpagesize",
-            "getdtablesize", "sigblock", "sigsetmask", "madvise",
+            "getdtablesize", "sigblock", "sigsetmask", "sigvec", "sigcleanup", "madvise",
         })
     {
         Version = ("SunOS", "4.1.4", 0),

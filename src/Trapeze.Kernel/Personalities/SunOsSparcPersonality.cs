@@ -52,6 +52,8 @@ public sealed class SunOsSparcPersonality : BsdPersonality
 
     public override LinuxStructures Structures { get; } = new(DataModel.Sparc, Stat);
 
+    public override ISignalFrames? SignalFrames { get; } = new SunOsSignalFrames();
+
     // sun4c's USRSTACK is 0xf8000000 (KERNELBASE): the stack's top; mmap below the 8 MiB stack.
     public override AddressLayout Layout { get; } = new(0xf800_0000, 0xf800_0000, 0xf700_0000, 0x2000);
 
@@ -174,7 +176,7 @@ public sealed class SunOsSparcPersonality : BsdPersonality
         });
     }
 
-    private static uint Window(ICpu cpu) => (uint)cpu.ReadRegister(SparcRegister.Psr) & 0x1f;
+    internal static uint Window(ICpu cpu) => (uint)cpu.ReadRegister(SparcRegister.Psr) & 0x1f;
 
     private static int Modulo(int value, int modulus) => ((value % modulus) + modulus) % modulus;
 
@@ -187,7 +189,7 @@ public sealed class SunOsSparcPersonality : BsdPersonality
         return true;
     }
 
-    private static bool Store(GuestThread thread, ICpu cpu, int window)
+    internal static bool Store(GuestThread thread, ICpu cpu, int window)
     {
         Span<uint> registers = stackalloc uint[24];
         cpu.ReadWindow(window, registers);
@@ -216,7 +218,7 @@ public sealed class SunOsSparcPersonality : BsdPersonality
     }
 
     /// <summary>ST_FLUSH_WINDOWS: every caller's window to its frame, so that the stack holds them all (setjmp, debuggers).</summary>
-    private static bool Flush(GuestThread thread, ICpu cpu)
+    internal static bool Flush(GuestThread thread, ICpu cpu)
     {
         var count = cpu.RegisterWindows;
         var current = (int)Window(cpu);

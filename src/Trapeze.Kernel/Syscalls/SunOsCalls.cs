@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Personalities;
@@ -56,27 +57,91 @@ public static class SunOsCalls
     public static Result SetMask(GuestThread thread, uint mask)
     {
         var old = Mask(thread);
-        var abi = BsdAbi.SunOs4;
-        ulong linux = 0;
-        for (var signal = 1; signal <= 32; signal++)
-        {
-            if ((mask & (1u << (signal - 1))) != 0 && abi.SignalToLinux(signal) is int translated and > 0)
-                linux |= 1UL << (translated - 1);
-        }
-        thread.SignalMask = linux & ~SignalDefaults.Unblockable;
+        thread.SignalMask = MaskToLinux(mask) & ~SignalDefaults.Unblockable;
         SignalDelivery.PendingChanged(thread);
         return old;
     }
 
-    /// <summary>The caller's signal mask in SunOS's numbering.</summary>
-    private static uint Mask(GuestThread thread)
+    /// <summary>
+    /// sigvec(2) with struct sigvec (sv_handler, sv_mask, sv_flags): 4.2BSD's restarting calls unless
+    /// SV_INTERRUPT, SV_ONSTACK, SV_RESETHAND and SA_NOCLDSTOP. The kernel enters sv_handler itself with
+    /// (sig, code, scp, addr); the C library's trampoline returns through sigcleanup.
+    /// </summary>
+    [Syscall("sigvec", Support = Support.Partial, Note = "sv_handler is entered with (sig, code, scp, addr), code 0 and addr 0 for a signal sent by kill; SIGEMT and SIGLOST, which Linux has no number for, are EINVAL")]
+    public static Result Vector(GuestThread thread, [Argument(ArgumentKind.Signal)] int signal, GuestAddress vector, GuestAddress oldVector)
+    {
+        if (signal < 1 || signal > SignalActions.Count)
+            return Errno.EINVAL;
+        if (!vector.IsNull && signal is (int)Signal.SIGKILL or (int)Signal.SIGSTOP)
+            return Errno.EINVAL;
+        var abi = BsdAbi.SunOs4;
+        var guest = new byte[12];
+        byte[]? incoming = null;
+        if (!vector.IsNull)
+        {
+            if (thread.Memory.Read(vector, guest) is var fault and not Errno.None)
+                return fault;
+            var flags = BinaryPrimitives.ReadUInt32BigEndian(guest.AsSpan(8));
+            ulong linuxFlags = (flags & abi.Constant("SV_INTERRUPT")) != 0 ? 0 : SignalActions.Restart;
+            if ((flags & abi.Constant("SV_ONSTACK")) != 0)
+                linuxFlags |= SignalActions.OnStack;
+            if ((flags & abi.Constant("SV_RESETHAND")) != 0)
+                linuxFlags |= SignalActions.ResetHand;
+            if ((flags & abi.Constant("SA_NOCLDSTOP")) != 0)
+                linuxFlags |= SignalActions.NoChildStop;
+            incoming = new byte[32];
+            BinaryPrimitives.WriteUInt64LittleEndian(incoming, BinaryPrimitives.ReadUInt32BigEndian(guest));
+            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(8), linuxFlags);
+            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(24), MaskToLinux(BinaryPrimitives.ReadUInt32BigEndian(guest.AsSpan(4))));
+        }
+        if (!oldVector.IsNull)
+        {
+            var actions = thread.Process.Signals;
+            var flags = actions.Flags(signal);
+            var oldFlags = ((flags & SignalActions.Restart) == 0 ? abi.Constant("SV_INTERRUPT") : 0)
+                | ((flags & SignalActions.OnStack) != 0 ? abi.Constant("SV_ONSTACK") : 0)
+                | ((flags & SignalActions.ResetHand) != 0 ? abi.Constant("SV_RESETHAND") : 0)
+                | ((flags & SignalActions.NoChildStop) != 0 ? abi.Constant("SA_NOCLDSTOP") : 0);
+            BinaryPrimitives.WriteUInt32BigEndian(guest, (uint)actions.Handler(signal));
+            BinaryPrimitives.WriteUInt32BigEndian(guest.AsSpan(4), MaskFromLinux(actions.Mask(signal)));
+            BinaryPrimitives.WriteUInt32BigEndian(guest.AsSpan(8), (uint)oldFlags);
+            if (thread.Memory.Write(oldVector, guest) is var writeFault and not Errno.None)
+                return writeFault;
+        }
+        if (incoming is not null)
+            Signals.Install(thread, signal, incoming);
+        return 0;
+    }
+
+    /// <summary>sigcleanup: the trampoline's way back, with the struct sigcontext the kernel gave the handler in %o0 (its registers, mask and stack).</summary>
+    [Syscall("sigcleanup", Support = Support.Partial, Note = "takes the sigcontext's address in %o0; sc_onstack is answered from the stack pointer")]
+    public static Result Cleanup(GuestThread thread, GuestAddress context)
+        => Result.SignalReturn(SignalDelivery.SavedResult(thread, SignalFrameKind.RealTime));
+
+    /// <summary>A SunOS signal mask (bit n-1 for its signal n) as the kernel's.</summary>
+    internal static ulong MaskToLinux(uint mask)
+    {
+        ulong linux = 0;
+        for (var signal = 1; signal <= 32; signal++)
+        {
+            if ((mask & (1u << (signal - 1))) != 0 && BsdAbi.SunOs4.SignalToLinux(signal) is int translated and > 0)
+                linux |= 1UL << (translated - 1);
+        }
+        return linux;
+    }
+
+    /// <summary>The kernel's mask in SunOS's numbering.</summary>
+    internal static uint MaskFromLinux(ulong linuxMask)
     {
         uint mask = 0;
         for (var linux = 1; linux <= 64; linux++)
         {
-            if ((thread.SignalMask & (1UL << (linux - 1))) != 0 && BsdAbi.SunOs4.SignalFromLinux(linux) is var signal and >= 1 and <= 32)
+            if ((linuxMask & (1UL << (linux - 1))) != 0 && BsdAbi.SunOs4.SignalFromLinux(linux) is var signal and >= 1 and <= 32)
                 mask |= 1u << (int)(signal - 1);
         }
         return mask;
     }
+
+    /// <summary>The caller's signal mask in SunOS's numbering.</summary>
+    private static uint Mask(GuestThread thread) => MaskFromLinux(thread.SignalMask);
 }
