@@ -76,13 +76,20 @@ internal abstract class FreeBsdSignalFrames : ISignalFrames
         };
     }
 
-    /// <summary>The FP state a frame saved, or a clean FPU when it says it has none.</summary>
-    private protected static void RestoreFloatingPoint(ICpu cpu, ReadOnlySpan<byte> context, int format, int state)
+    /// <summary>
+    /// sigreturn's ucontext_t (<paramref name="size"/> bytes where its first argument points), its FP state
+    /// already back in the CPU (or a clean FPU where mc_fpformat says it has none); null when unreadable.
+    /// </summary>
+    private protected byte[]? ReadContext(GuestThread thread, ICpu cpu, int size, int format, int state)
     {
-        if (BinaryPrimitives.ReadUInt32LittleEndian(context[format..]) == FormatXmm)
-            cpu.RestoreFloatingPoint(context.Slice(state, Fxsave));
+        var bytes = new byte[size];
+        if (thread.Memory.Read(new GuestAddress(ContextArgument(thread, cpu)), bytes) != Errno.None)
+            return null;
+        if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(format)) == FormatXmm)
+            cpu.RestoreFloatingPoint(bytes.AsSpan(state, Fxsave));
         else
             cpu.RestoreFloatingPoint(InitialFloatingPoint);
+        return bytes;
     }
 
     private protected const ulong ClearedFlags = 0x400 | 0x100; // PSL_D PSL_T
@@ -184,11 +191,9 @@ internal sealed class FreeBsdX64SignalFrames : FreeBsdSignalFrames
     public override bool Return(GuestThread thread, ICpu cpu, SignalFrameKind kind, out ulong mask)
     {
         mask = 0;
-        var bytes = new byte[UcontextSize];
-        if (thread.Memory.Read(new GuestAddress(ContextArgument(thread, cpu)), bytes) != Errno.None)
+        if (ReadContext(thread, cpu, UcontextSize, McontextOffset + McFpFormat, McontextOffset + McFpState) is not { } bytes)
             return false;
         var mc = bytes.AsSpan(McontextOffset);
-        RestoreFloatingPoint(cpu, mc, McFpFormat, McFpState);
         Span<ulong> registers = stackalloc ulong[General.Length];
         for (var i = 0; i < registers.Length; i++)
             registers[i] = BinaryPrimitives.ReadUInt64LittleEndian(mc[(8 + 8 * i)..]);
@@ -297,11 +302,9 @@ internal sealed class FreeBsdI386SignalFrames : FreeBsdSignalFrames
     public override bool Return(GuestThread thread, ICpu cpu, SignalFrameKind kind, out ulong mask)
     {
         mask = 0;
-        var bytes = new byte[UcontextSize];
-        if (thread.Memory.Read(new GuestAddress(ContextArgument(thread, cpu)), bytes) != Errno.None)
+        if (ReadContext(thread, cpu, UcontextSize, McontextOffset + McFpFormat, McontextOffset + McFpState) is not { } bytes)
             return false;
         var mc = bytes.AsSpan(McontextOffset);
-        RestoreFloatingPoint(cpu, mc, McFpFormat, McFpState);
         // %gs holds the TLS selector: load it only when the handler changed it (a load reads the GDT).
         var gs = (ushort)BinaryPrimitives.ReadUInt32LittleEndian(mc[McGs..]);
         if (gs != cpu.ReadSegment(X86Segment.Gs))
