@@ -109,6 +109,13 @@ internal sealed class SunOsSignalFrames : ISignalFrames
         return thread.Memory.Read(at, word) == Errno.None ? BinaryPrimitives.ReadInt32BigEndian(word) : 0;
     }
 
+    public ulong? SavedMask(GuestThread thread, ICpu cpu, SignalFrameKind kind)
+    {
+        Span<byte> word = stackalloc byte[4];
+        var at = new GuestAddress((uint)cpu.ReadRegister(SparcRegister.O0) + ScMask);
+        return thread.Memory.Read(at, word) == Errno.None ? SunOsCalls.MaskToLinux(BinaryPrimitives.ReadUInt32BigEndian(word)) : null;
+    }
+
     /// <summary>Back on the <c>ta 0</c> with the call's number in %g1 and its first argument in %o0, over which the result came.</summary>
     public void Restart(ICpu cpu, in InterruptedCall call, ulong number)
     {

@@ -115,7 +115,7 @@ public static class SunOsCalls
 
     /// <summary>sigcleanup: the trampoline's way back, with the struct sigcontext the kernel gave the handler in %o0 (its registers, mask and stack).</summary>
     [Syscall("sigcleanup", Support = Support.Partial, Note = "takes the sigcontext's address in %o0; sc_onstack is answered from the stack pointer")]
-    public static Result Cleanup(GuestThread thread, GuestAddress context)
+    public static Result Cleanup(GuestThread thread, [Argument(ArgumentKind.SignalReturnFrame)] GuestAddress context)
         => Result.SignalReturn(SignalDelivery.SavedResult(thread, SignalFrameKind.RealTime));
 
     /// <summary>A SunOS signal mask (bit n-1 for its signal n) as the kernel's.</summary>
