@@ -116,6 +116,36 @@ public sealed class GdbTests
         Assert.Contains("[Inferior 1 (process", run.Gdb);
     }
 
+    /// <summary>reverse-next and reverse-step go back over lines already run; reverse-continue to the first hit of a breakpoint.</summary>
+    [Fact]
+    public void ReverseStepsOverAReplay()
+    {
+        var run = DebugReplay("debuggee.static", "break 17", "continue", "next", "next", "next", "p i",
+            "reverse-next", "p i", "reverse-next", "reverse-step", "p a", "reverse-continue", "p i", "delete", "continue");
+        // Forward: line 17 with i = 0, the loop's 16, 17 again (the breakpoint) and 16 with i = 1.
+        Assert.Contains("$1 = 1\n", run.Gdb);
+        // Back one line: 17 of the second round, then 16 of the first, then into the end of its add(0, 10).
+        Assert.Contains("$1 = 1\n\nBreakpoint 1, main () at debug/debuggee.c:17\n17\t        counter += add(i, 10);\n$2 = 1\n"
+            + "16\t    for (int i = 0; i < 3; i++)\nadd (a=0, b=10) at debug/debuggee.c:12\n12\t}\n$3 = 0\n", run.Gdb);
+        // The first hit of the breakpoint, then forward to the end: the output printed once.
+        Assert.Contains("Breakpoint 1, main () at debug/debuggee.c:17\n17\t        counter += add(i, 10);\n$4 = 0\n", run.Gdb);
+        Assert.Contains("[Inferior 1 (process 1000) exited normally]", run.Gdb);
+        Assert.Equal("hello from the debuggee\ncounter=33\n", run.Guest);
+    }
+
+    /// <summary>Back over system calls the replay already made (the writes of line 18), in a dynamic program, and forward again.</summary>
+    [Fact]
+    public void ReverseContinuesOverSystemCallsOfADynamicReplay()
+    {
+        var run = DebugReplay("debuggee.dynamic", "break 20", "continue", "break 18", "reverse-continue", "p counter",
+            "reverse-step", "reverse-step", "p a", "delete", "next", "next", "continue");
+        Assert.Contains("Breakpoint 1, main () at debug/debuggee.c:20", run.Gdb);
+        Assert.Contains("Breakpoint 2, main () at debug/debuggee.c:18\n18\t    write(1, message, 23);\n$1 = 33\n", run.Gdb);
+        Assert.Contains("16\t    for (int i = 0; i < 3; i++)\nadd (a=2, b=10) at debug/debuggee.c:12\n12\t}\n$2 = 2\n", run.Gdb);
+        Assert.Contains("[Inferior 1 (process 1000) exited normally]", run.Gdb);
+        Assert.Equal("hello from the debuggee\ncounter=33\n", run.Guest);
+    }
+
     /// <summary>Ctrl-C (the 0x03 byte) stops a running program: a thread spinning in guest code, and a run with only that thread to stop.</summary>
     [Fact]
     public void CtrlCInterruptsARunningProgram()
@@ -215,12 +245,33 @@ public sealed class GdbTests
         }
     }
 
-    /// <summary>trapeze run --gdb ADDRESS PROGRAM, then gdb -batch with the commands; both killed after a minute.</summary>
-    private static GdbRun Debug(string program, string address, string[] commands)
+    /// <summary>trapeze record of the program, then gdb with the commands against trapeze replay --gdb of the recording.</summary>
+    private static GdbRun DebugReplay(string program, params string[] commands)
+    {
+        var directory = Directory.CreateTempSubdirectory("trapeze-gdb-");
+        try
+        {
+            var recording = Path.Combine(directory.FullName, "run.tzr");
+            var recorded = Runner.RunTrapeze("record", "-o", recording, Case(program));
+            Assert.True(recorded.ExitCode == 0, recorded.Stderr);
+            Assert.Equal("hello from the debuggee\ncounter=33\n", recorded.Stdout);
+            return Debug(program, Path.Combine(directory.FullName, "gdb.sock"), commands, recording);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// trapeze run --gdb ADDRESS PROGRAM (or trapeze replay --gdb ADDRESS RECORDING), then gdb -batch
+    /// with the commands; both killed after a minute.
+    /// </summary>
+    private static GdbRun Debug(string program, string address, string[] commands, string? recording = null)
     {
         var path = Case(program);
         Assert.True(File.Exists(path), $"{path} is missing: run tests/cases/build.sh");
-        var trapeze = Start(Runner.Trapeze, ["run", "--gdb", address, path]);
+        var trapeze = Start(Runner.Trapeze, recording is null ? ["run", "--gdb", address, path] : ["replay", "--gdb", address, recording]);
         try
         {
             WaitUntilListening(trapeze);

@@ -23,21 +23,14 @@ public sealed class Recorder(RecordingWriter writer) : ISyscallTracer, IGuestWri
     /// <summary>The most of one written range kept: a read into a huge buffer keeps what the result says it wrote.</summary>
     private const ulong MaximumRange = 256 << 20;
 
-    private readonly HashSet<OpenFile> inherited = [];
+    private readonly InheritedFiles inherited = new();
     private readonly HashSet<OpenFile> outside = [];
     private readonly Dictionary<GuestThread, Pending> pending = [];
-    private Kernel? kernel;
 
     public void ProcessStarted(Process process, string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
     {
-        if (kernel is not null)
-            return;
-        kernel = process.Kernel;
-        foreach (var (_, file) in process.Files.All())
-        {
-            inherited.Add(file);
-            outside.Add(file);
-        }
+        if (inherited.Take(process))
+            outside.UnionWith(inherited.Files);
     }
 
     private bool IsOutside(OpenFile file) => outside.Contains(file);
@@ -58,7 +51,7 @@ public sealed class Recorder(RecordingWriter writer) : ISyscallTracer, IGuestWri
 
     public void Wrote(ulong address, ulong length)
     {
-        if (kernel?.Scheduler.Running is { } thread && pending.TryGetValue(thread, out var call) && length > 0)
+        if (inherited.Kernel?.Scheduler.Running is { } thread && pending.TryGetValue(thread, out var call) && length > 0)
             call.Ranges.Add((address, Math.Min(length, MaximumRange)));
     }
 

@@ -14,13 +14,12 @@ namespace Trapeze.Kernel.Record;
 /// </summary>
 public sealed class Replayer(Recording recording) : ISyscallTracer
 {
-    private readonly HashSet<OpenFile> inherited = [];
+    private readonly InheritedFiles inherited = new();
 
     /// <summary>What each write to stdout and stderr returned: run again after going back, it is not printed twice.</summary>
     private readonly Dictionary<int, long> writesDone = [];
 
     private sealed record OutputWrite(int Index);
-    private Kernel? kernel;
     private int nextSignal;
 
     /// <summary>Calls replayed so far: the index of the next one in the recording.</summary>
@@ -32,13 +31,7 @@ public sealed class Replayer(Recording recording) : ISyscallTracer
     public Recording Recording => recording;
 
     public void ProcessStarted(Process process, string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
-    {
-        if (kernel is not null)
-            return;
-        kernel = process.Kernel;
-        foreach (var (_, file) in process.Files.All())
-            inherited.Add(file);
-    }
+        => inherited.Take(process);
 
     private bool IsOutside(OpenFile file) => file is ReplayFile || inherited.Contains(file);
 
@@ -148,7 +141,7 @@ public sealed class Replayer(Recording recording) : ISyscallTracer
     private void DeliverSignals(int index)
     {
         while (nextSignal < recording.Signals.Count && recording.Signals[nextSignal].BeforeCall <= index)
-            kernel?.DeliverHostSignal((Signal)recording.Signals[nextSignal++].Signal);
+            inherited.Kernel?.DeliverHostSignal((Signal)recording.Signals[nextSignal++].Signal);
     }
 
     private void Stop(GuestThread thread, ref SyscallCall call, string? reason)
