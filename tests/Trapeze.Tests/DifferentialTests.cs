@@ -13,6 +13,7 @@ public sealed class DifferentialTests
     public static readonly IReadOnlyDictionary<string, string> UnicornLeavesOut = new Dictionary<string, string>
     {
         ["fp_exact"] = "Unicorn 2.1's TCG sets no SSE exception flags in MXCSR and computes x87 fprem/fyl2x/f2xm1/fpatan at double precision",
+        ["sse_alignment"] = "Unicorn 2.1's TCG does not check the alignment of SSE operands: a misaligned movaps runs instead of faulting (docs/SECURITY.md)",
     };
 
     public static TheoryData<string> Cases() => CasesFor(name => !UnicornLeavesOut.ContainsKey(name.Split('.')[0]));
