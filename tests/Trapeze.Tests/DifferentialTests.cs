@@ -24,7 +24,6 @@ public sealed class DifferentialTests
     /// <summary>Cases the native platform cannot pass yet, and why.</summary>
     public static readonly IReadOnlyDictionary<string, string> NativeLeavesOut = new Dictionary<string, string>
     {
-        ["rlimit_cpu"] = "RLIMIT_CPU counts the CPU time of Trapeze's host thread; on the native platform guest code runs in the stub's threads, which it does not count yet",
     };
 
     private static TheoryData<string> CasesFor(Func<string, bool> included)
