@@ -55,7 +55,7 @@ public static unsafe class SystemInfo
         return (long)length;
     }
 
-    [Syscall("prlimit64", Support = Support.Partial, Note = "the calling process only (pid 0 or its own); enforced: RLIMIT_AS (mmap, brk, mremap), RLIMIT_DATA (brk), RLIMIT_NOFILE, RLIMIT_NPROC (fork, clone), RLIMIT_FSIZE (writes, truncate, fallocate; SIGXFSZ), RLIMIT_CPU (SIGXCPU, SIGKILL); other limits are recorded, not enforced")]
+    [Syscall("prlimit64", Support = Support.Partial, Note = "the calling process only (pid 0 or its own); enforced: RLIMIT_AS (mmap, brk, mremap), RLIMIT_DATA (brk), RLIMIT_NOFILE, RLIMIT_NPROC (fork, clone), RLIMIT_FSIZE (writes, truncate, fallocate; SIGXFSZ), RLIMIT_CPU (SIGXCPU each second past the soft limit, SIGKILL at the hard one, on both platforms: the native platform counts the guest thread's time in its stub process too); RLIMIT_STACK, RLIMIT_CORE, RLIMIT_MEMLOCK and the other limits are recorded and reported, not enforced")]
     public static Result ResourceLimit(GuestThread thread, int pid, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit)] GuestAddress newLimit, [Argument(ArgumentKind.ResourceLimit, Direction = Direction.Out)] GuestAddress oldLimit)
         => Limits(thread, pid, resource, newLimit, oldLimit, null);
 
@@ -100,7 +100,7 @@ public static unsafe class SystemInfo
     public static Result GetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit, Direction = Direction.Out)] GuestAddress limit)
         => Limits(thread, 0, resource, default, limit, thread.Process.Personality.Structures);
 
-    [Syscall("setrlimit", Support = Support.Partial, Note = "the calling process only; enforced: RLIMIT_AS (mmap, brk, mremap), RLIMIT_DATA (brk), RLIMIT_NOFILE, RLIMIT_NPROC (fork, clone), RLIMIT_FSIZE (writes, truncate, fallocate; SIGXFSZ), RLIMIT_CPU (SIGXCPU, SIGKILL); other limits are recorded, not enforced")]
+    [Syscall("setrlimit", Support = Support.Partial, Note = "the calling process only; enforced: RLIMIT_AS (mmap, brk, mremap), RLIMIT_DATA (brk), RLIMIT_NOFILE, RLIMIT_NPROC (fork, clone), RLIMIT_FSIZE (writes, truncate, fallocate; SIGXFSZ), RLIMIT_CPU (SIGXCPU each second past the soft limit, SIGKILL at the hard one, on both platforms: the native platform counts the guest thread's time in its stub process too); RLIMIT_STACK, RLIMIT_CORE, RLIMIT_MEMLOCK and the other limits are recorded and reported, not enforced")]
     public static Result SetResourceLimit(GuestThread thread, RlimitResource resource, [Argument(ArgumentKind.ResourceLimit)] GuestAddress limit)
         => Limits(thread, 0, resource, limit, default, thread.Process.Personality.Structures);
 

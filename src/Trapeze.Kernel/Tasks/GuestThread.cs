@@ -89,8 +89,28 @@ public sealed class GuestThread
     /// <summary>The registers while the thread is off the CPU (null before it first ran: it starts from the CPU's state).</summary>
     internal ICpuContext? Context { get; set; }
 
-    /// <summary>On a CPU that runs threads at once: this thread's handle there, which stops it from any host thread.</summary>
-    internal ICpuThread? CpuThread { get; set; }
+    /// <summary>
+    /// On a CPU that runs threads at once: this thread's handle there, which stops it from any host
+    /// thread and counts the CPU time of its guest code. Letting go of one keeps the time it counted.
+    /// </summary>
+    internal ICpuThread? CpuThread
+    {
+        get => cpuThread;
+        set
+        {
+            if (cpuThread is { } previous && previous != value)
+            {
+                earlierGuestUserTime += previous.CpuTime(withSystemTime: false);
+                earlierGuestTotalTime += previous.CpuTime(withSystemTime: true);
+            }
+            cpuThread = value;
+        }
+    }
+
+    private ICpuThread? cpuThread;
+
+    // CPU time of guest code on CPU threads this thread has let go of (an exec on the native platform).
+    private long earlierGuestUserTime, earlierGuestTotalTime;
 
     /// <summary>Taken by <see cref="Scheduler"/> to hand this thread the run lock.</summary>
     internal SemaphoreSlim Baton { get; } = new(0);
@@ -255,8 +275,13 @@ public sealed class GuestThread
     /// <summary>The host thread that runs this one (its CPU time is this thread's); 0 before it starts.</summary>
     private int hostThread;
 
-    /// <summary>CPU time this thread has used, in nanoseconds: user time, or user and system (ITIMER_VIRTUAL, ITIMER_PROF).</summary>
-    internal long CpuTime(bool withSystemTime) => hostThread == 0 ? 0 : HostCpuClock.Of(hostThread, withSystemTime);
+    /// <summary>
+    /// CPU time this thread has used, in nanoseconds: user time, or user and system (ITIMER_VIRTUAL,
+    /// ITIMER_PROF, RLIMIT_CPU); its host thread's, and its guest code's where that runs elsewhere.
+    /// </summary>
+    internal long CpuTime(bool withSystemTime)
+        => (hostThread == 0 ? 0 : HostCpuClock.Of(hostThread, withSystemTime))
+            + (withSystemTime ? earlierGuestTotalTime : earlierGuestUserTime) + (cpuThread?.CpuTime(withSystemTime) ?? 0);
 
     /// <summary>Runs the thread to its end on the calling host thread.</summary>
     internal void Main()

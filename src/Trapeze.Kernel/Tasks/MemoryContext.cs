@@ -30,6 +30,7 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
     /// <summary>exec into a fresh address space: the thread's old registers mean nothing here.</summary>
     internal void Adopt(GuestThread thread)
     {
+        thread.CpuThread = null; // before its context goes: the time its guest code used is read there
         thread.Context?.Dispose();
         thread.Context = null;
         Loaded = thread;
@@ -61,9 +62,9 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
                 thread.Context = Cpu.SaveContext(thread.Context);
             Loaded = null;
         }
+        thread.CpuThread = null; // before its context goes: the time its guest code used is read there
         thread.Context?.Dispose();
         thread.Context = null;
-        thread.CpuThread = null;
     }
 
     /// <summary>A copy for a forked child: private pages copied, shared ones shared; null when the host has no memory.</summary>
