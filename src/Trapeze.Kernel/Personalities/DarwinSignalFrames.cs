@@ -119,7 +119,7 @@ internal sealed class DarwinSignalFrames(BsdAbi abi, bool wide) : ISignalFrames
             cpu.WriteRegisters(registers, values);
         }
         // The handler starts with the FPU as a new program has it (ml_fp_setvalid(FALSE)).
-        cpu.RestoreFloatingPoint(InitialFloatingPoint);
+        cpu.RestoreFloatingPoint(X86FloatingPoint.Initial);
         return true;
     }
 
@@ -189,16 +189,6 @@ internal sealed class DarwinSignalFrames(BsdAbi abi, bool wide) : ISignalFrames
             BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
         else
             BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)value);
-    }
-
-    private static readonly byte[] InitialFloatingPoint = CreateInitialFloatingPoint();
-
-    private static byte[] CreateInitialFloatingPoint()
-    {
-        var image = new byte[Fxsave];
-        BinaryPrimitives.WriteUInt16LittleEndian(image, 0x37f);
-        BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(24), 0x1f80);
-        return image;
     }
 
     /// <summary>sigreturn's first argument: RDI on x86-64, the first stack slot above the stub's return address on i386.</summary>

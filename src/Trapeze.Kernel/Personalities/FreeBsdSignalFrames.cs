@@ -21,17 +21,6 @@ internal abstract class FreeBsdSignalFrames : ISignalFrames
 
     private protected static BsdAbi Abi(GuestThread thread) => ((BsdPersonality)thread.Process.Personality).Abi;
 
-    /// <summary>A handler starts with the FPU as a new program has it (sendsig's fpstate_drop).</summary>
-    private protected static readonly byte[] InitialFloatingPoint = CreateInitialFloatingPoint();
-
-    private static byte[] CreateInitialFloatingPoint()
-    {
-        var image = new byte[Fxsave];
-        BinaryPrimitives.WriteUInt16LittleEndian(image, 0x37f);
-        BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(24), 0x1f80);
-        return image;
-    }
-
     public abstract ulong StackPointer(ICpu cpu);
     public abstract bool Enter(GuestThread thread, ICpu cpu, in SignalHandlerEntry entry);
     public abstract bool Return(GuestThread thread, ICpu cpu, SignalFrameKind kind, out ulong mask);
@@ -88,7 +77,7 @@ internal abstract class FreeBsdSignalFrames : ISignalFrames
         if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(format)) == FormatXmm)
             cpu.RestoreFloatingPoint(bytes.AsSpan(state, Fxsave));
         else
-            cpu.RestoreFloatingPoint(InitialFloatingPoint);
+            cpu.RestoreFloatingPoint(X86FloatingPoint.Initial);
         return bytes;
     }
 
@@ -177,7 +166,7 @@ internal sealed class FreeBsdX64SignalFrames : FreeBsdSignalFrames
         if (frame >= sp || thread.Memory.Write(new GuestAddress(frame), bytes) != Errno.None)
             return false;
 
-        cpu.RestoreFloatingPoint(InitialFloatingPoint);
+        cpu.RestoreFloatingPoint(X86FloatingPoint.Initial);
         ReadOnlySpan<X64Register> atEntry = [X64Register.Rsp, X64Register.Rip, X64Register.Rdi, X64Register.Rsi, X64Register.Rdx, X64Register.Rcx, X64Register.Rflags];
         ReadOnlySpan<ulong> values =
         [
@@ -292,7 +281,7 @@ internal sealed class FreeBsdI386SignalFrames : FreeBsdSignalFrames
         if (frame >= sp || frame < AddressSpace.PageSize || thread.Memory.Write(new GuestAddress(frame), bytes) != Errno.None)
             return false;
 
-        cpu.RestoreFloatingPoint(InitialFloatingPoint);
+        cpu.RestoreFloatingPoint(X86FloatingPoint.Initial);
         ReadOnlySpan<X64Register> atEntry = [X64Register.Rsp, X64Register.Rip, X64Register.Rflags];
         ReadOnlySpan<ulong> values = [frame, sigcode, eflags & ~ClearedFlags];
         cpu.WriteRegisters(atEntry, values);

@@ -75,7 +75,7 @@ internal sealed class LinuxI386SignalFrames : ISignalFrames
             return false;
 
         // The handler starts with the FPU as a new program has it, as Linux's fpu__clear_user_states leaves it.
-        cpu.RestoreFloatingPoint(InitialFloatingPoint);
+        cpu.RestoreFloatingPoint(X86FloatingPoint.Initial);
         const ulong ClearedFlags = 0x400 | 0x100 | 0x10000; // DF TF RF
         ReadOnlySpan<X64Register> handlerRegisters = [X64Register.Rsp, X64Register.Rip, X64Register.Rax, X64Register.Rdx, X64Register.Rcx, X64Register.Rflags];
         ReadOnlySpan<ulong> values =
@@ -98,16 +98,6 @@ internal sealed class LinuxI386SignalFrames : ISignalFrames
                 return mapping.Start + Loader.Vdso32.SignalReturnOffset(realtime);
         }
         return null;
-    }
-
-    private static readonly byte[] InitialFloatingPoint = CreateInitialFloatingPoint();
-
-    private static byte[] CreateInitialFloatingPoint()
-    {
-        var image = new byte[Fxsave];
-        BinaryPrimitives.WriteUInt16LittleEndian(image, 0x37f);
-        BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(24), 0x1f80);
-        return image;
     }
 
     /// <summary>The fsave-format header Linux writes before the fxsave image (convert_from_fxsr), with magic 0 for "fxsave follows".</summary>
@@ -173,7 +163,7 @@ internal sealed class LinuxI386SignalFrames : ISignalFrames
         }
         else
         {
-            cpu.RestoreFloatingPoint(InitialFloatingPoint);
+            cpu.RestoreFloatingPoint(X86FloatingPoint.Initial);
         }
         // %gs holds the TLS selector: load it only when the handler changed it (a load reads the GDT).
         var gs = (ushort)BinaryPrimitives.ReadUInt32LittleEndian(context);
