@@ -26,8 +26,21 @@ public sealed class PosixMessageQueue : IpcObject
     /// <summary>QSIZE: the bytes of all queued messages.</summary>
     public long Bytes { get; private set; }
 
-    /// <summary>Threads blocked in mq_timedreceive: a message sent while one waits raises no notification.</summary>
+    /// <summary>Threads that blocked in mq_timedreceive: a message sent while one waits raises no notification.</summary>
     public HashSet<GuestThread> Receivers { get; } = [];
+
+    /// <summary>
+    /// Whether a receiver still waits: one that a signal interrupted (EINTR), or that was killed or
+    /// exited while it waited, no longer counts (do_mq_timedsend asks the same of its wait list).
+    /// </summary>
+    public bool HasWaitingReceiver
+    {
+        get
+        {
+            Receivers.RemoveWhere(thread => thread.Killed || thread.Blocked?.Wait.Queues.Contains(Changes) != true);
+            return Receivers.Count > 0;
+        }
+    }
 
     /// <summary>The process registered by mq_notify, and what it asked for; null when none is.</summary>
     public Process? NotifyOwner { get; private set; }

@@ -3,6 +3,7 @@ using Trapeze.Cpu;
 using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Tasks;
+using static Trapeze.Kernel.Syscalls.BsdGuest;
 
 namespace Trapeze.Kernel.Personalities;
 
@@ -178,17 +179,9 @@ internal sealed class DarwinSignalFrames(BsdAbi abi, bool wide) : ISignalFrames
         // si_addr: the faulting address for SIGSEGV and SIGBUS, the interrupted instruction otherwise.
         var address = fault ? info.Address ?? 0 : cpu.ReadRegister(X64Register.Rip);
         var word = wide ? 8 : 4;
-        WriteWord(siginfo[24..], address, word);
-        WriteWord(siginfo[(24 + word)..], info.Value, word);
-        WriteWord(siginfo[(24 + 3 * word)..], StackPointer(cpu), word);
-    }
-
-    private static void WriteWord(Span<byte> bytes, ulong value, int word)
-    {
-        if (word == 8)
-            BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
-        else
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)value);
+        PutWord(siginfo[24..], address, word);
+        PutWord(siginfo[(24 + word)..], info.Value, word);
+        PutWord(siginfo[(24 + 3 * word)..], StackPointer(cpu), word);
     }
 
     /// <summary>sigreturn's first argument: RDI on x86-64, the first stack slot above the stub's return address on i386.</summary>

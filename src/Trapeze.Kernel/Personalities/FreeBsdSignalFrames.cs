@@ -4,6 +4,7 @@ using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Loader;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Tasks;
+using static Trapeze.Kernel.Syscalls.BsdGuest;
 
 namespace Trapeze.Kernel.Personalities;
 
@@ -19,8 +20,6 @@ internal abstract class FreeBsdSignalFrames : ISignalFrames
     // mc_fpformat, mc_ownedfp (ucontext.h); mc_flags' _MC_HASBASES.
     private protected const uint FormatXmm = 0x10002, OwnedByFpu = 0x20001, HasBases = 0x2;
 
-    private protected static BsdAbi Abi(GuestThread thread) => ((BsdPersonality)thread.Process.Personality).Abi;
-
     public abstract ulong StackPointer(ICpu cpu);
     public abstract bool Enter(GuestThread thread, ICpu cpu, in SignalHandlerEntry entry);
     public abstract bool Return(GuestThread thread, ICpu cpu, SignalFrameKind kind, out ulong mask);
@@ -35,7 +34,7 @@ internal abstract class FreeBsdSignalFrames : ISignalFrames
     public long SavedResult(GuestThread thread, ICpu cpu, SignalFrameKind kind)
     {
         var at = new GuestAddress(ContextArgument(thread, cpu) + (ulong)ResultOffset);
-        if (thread.Process.Personality.Structures.Model.WordSize == 8)
+        if (WordSize(thread) == 8)
             return thread.Memory.Read(at, out long wide) == Errno.None ? wide : 0;
         return thread.Memory.Read(at, out int narrow) == Errno.None ? narrow : 0;
     }
@@ -43,7 +42,7 @@ internal abstract class FreeBsdSignalFrames : ISignalFrames
     public ulong? SavedMask(GuestThread thread, ICpu cpu, SignalFrameKind kind)
     {
         var set = new byte[SignalMaskSize];
-        return thread.Memory.Read(new GuestAddress(ContextArgument(thread, cpu)), set) == Errno.None ? Abi(thread).SignalSetToLinux(set) : null;
+        return thread.Memory.Read(new GuestAddress(ContextArgument(thread, cpu)), set) == Errno.None ? AbiOf(thread).SignalSetToLinux(set) : null;
     }
 
     public void Restart(ICpu cpu, in InterruptedCall call, ulong number)
@@ -56,7 +55,7 @@ internal abstract class FreeBsdSignalFrames : ISignalFrames
     /// <summary>uc_stack's ss_flags in FreeBSD's values: SS_DISABLE without an alternate stack, SS_ONSTACK while on it.</summary>
     private protected static int StackFlags(GuestThread thread, bool onAlternate)
     {
-        var abi = Abi(thread);
+        var abi = AbiOf(thread);
         return SignalDelivery.AlternateStackFlags(thread, onAlternate) switch
         {
             2 => (int)abi.ConstantOr("SS_DISABLE", 4),
@@ -124,7 +123,7 @@ internal sealed class FreeBsdX64SignalFrames : FreeBsdSignalFrames
     {
         if (SigcodeAddress(thread) is not { } sigcode)
             return false;
-        var abi = Abi(thread);
+        var abi = AbiOf(thread);
         var info = entry.Info;
         var rsp = cpu.ReadRegister(X64Register.Rsp);
         var sp = entry.SwitchToAlternateStack ? thread.AlternateStackBase + thread.AlternateStackSize : rsp - RedZone;
@@ -196,7 +195,7 @@ internal sealed class FreeBsdX64SignalFrames : FreeBsdSignalFrames
         cpu.WriteRegister(X64Register.Rsp, BinaryPrimitives.ReadUInt64LittleEndian(mc[McRsp..]));
         var rflags = cpu.ReadRegister(X64Register.Rflags);
         cpu.WriteRegister(X64Register.Rflags, (rflags & ~RestoredFlags) | (BinaryPrimitives.ReadUInt64LittleEndian(mc[McRflags..]) & RestoredFlags));
-        mask = Abi(thread).SignalSetToLinux(bytes.AsSpan(0, SignalMaskSize));
+        mask = AbiOf(thread).SignalSetToLinux(bytes.AsSpan(0, SignalMaskSize));
         return true;
     }
 }
@@ -238,7 +237,7 @@ internal sealed class FreeBsdI386SignalFrames : FreeBsdSignalFrames
     {
         if (SigcodeAddress(thread) is not { } sigcode)
             return false;
-        var abi = Abi(thread);
+        var abi = AbiOf(thread);
         var info = entry.Info;
         var esp = StackPointer(cpu);
         var sp = entry.SwitchToAlternateStack ? thread.AlternateStackBase + thread.AlternateStackSize : esp;
@@ -307,7 +306,7 @@ internal sealed class FreeBsdI386SignalFrames : FreeBsdSignalFrames
         cpu.WriteRegister(X64Register.Rsp, BinaryPrimitives.ReadUInt32LittleEndian(mc[McEsp..]));
         var eflags = cpu.ReadRegister(X64Register.Rflags);
         cpu.WriteRegister(X64Register.Rflags, (eflags & ~RestoredFlags) | (BinaryPrimitives.ReadUInt32LittleEndian(mc[McEflags..]) & RestoredFlags));
-        mask = Abi(thread).SignalSetToLinux(bytes.AsSpan(0, SignalMaskSize));
+        mask = AbiOf(thread).SignalSetToLinux(bytes.AsSpan(0, SignalMaskSize));
         return true;
     }
 }

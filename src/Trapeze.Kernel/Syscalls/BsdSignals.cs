@@ -3,6 +3,7 @@ using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Personalities;
 using Trapeze.Kernel.Tasks;
+using static Trapeze.Kernel.Syscalls.BsdGuest;
 
 namespace Trapeze.Kernel.Syscalls;
 
@@ -14,10 +15,6 @@ namespace Trapeze.Kernel.Syscalls;
 /// </summary>
 public static class BsdSignals
 {
-    private static BsdAbi Abi(GuestThread thread) => ((BsdPersonality)thread.Process.Personality).Abi;
-
-    private static int WordSize(GuestThread thread) => thread.Process.Personality.Structures.Model.WordSize;
-
     /// <summary>
     /// FreeBSD's struct sigaction (sys/signal.h): the handler, int sa_flags, sigset_t sa_mask, padded
     /// to a word. Stored in the kernel's form with Linux's flags; the trampoline is the kernel's own.
@@ -25,39 +22,51 @@ public static class BsdSignals
     [Syscall("freebsd_sigaction", Support = Support.Partial, Note = "handlers with SA_SIGINFO, SA_RESTART, SA_RESETHAND, SA_NODEFER, SA_ONSTACK, SA_NOCLDSTOP, SA_NOCLDWAIT, entered through the sigcode trampoline Trapeze maps; SIGTHR, SIGLIBRT, SIGEMT and SIGINFO, which Linux has no number for, are EINVAL")]
     public static Result FreeBsdAction(GuestThread thread, [Argument(ArgumentKind.Signal)] int signal, GuestAddress action, GuestAddress oldAction)
     {
+        var word = WordSize(thread);
+        var layout = new ActionLayout((word + 4 + AbiOf(thread).SignalSetSize + word - 1) / word * word, FlagsAt: word, MaskAt: word + 4);
+        return ExchangeAction(thread, signal, action, layout, oldAction, layout);
+    }
+
+    /// <summary>Where a BSD struct sigaction keeps its fields after the handler (at 0); TrampolineAt -1: it has none.</summary>
+    internal readonly record struct ActionLayout(int Size, int FlagsAt, int MaskAt, int TrampolineAt = -1);
+
+    /// <summary>
+    /// sigaction's exchange: the old disposition written in <paramref name="outgoing"/>'s layout, the new
+    /// one read in <paramref name="incoming"/>'s and installed in the kernel's form (Linux's flags and set).
+    /// </summary>
+    internal static Result ExchangeAction(GuestThread thread, int signal, GuestAddress action, ActionLayout incoming, GuestAddress oldAction, ActionLayout outgoing)
+    {
         if (signal < 1 || signal > SignalActions.Count)
             return Errno.EINVAL;
         if (!action.IsNull && signal is (int)Signal.SIGKILL or (int)Signal.SIGSTOP)
             return Errno.EINVAL;
-        var abi = Abi(thread);
+        var abi = AbiOf(thread);
         var word = WordSize(thread);
-        var size = (word + 4 + abi.SignalSetSize + word - 1) / word * word;
-        var guest = new byte[size];
-        byte[]? incoming = null;
+        byte[]? kernelForm = null;
         if (!action.IsNull)
         {
+            var guest = new byte[incoming.Size];
             if (thread.Memory.Read(action, guest) is var fault and not Errno.None)
                 return fault;
-            incoming = new byte[32];
-            BinaryPrimitives.WriteUInt64LittleEndian(incoming, Word(guest, word));
-            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(8), abi.ActionFlags(BinaryPrimitives.ReadUInt32LittleEndian(guest.AsSpan(word)), toLinux: true));
-            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(24), abi.SignalSetToLinux(guest.AsSpan(word + 4)));
+            kernelForm = new byte[32];
+            BinaryPrimitives.WriteUInt64LittleEndian(kernelForm, Word(guest, word));
+            BinaryPrimitives.WriteUInt64LittleEndian(kernelForm.AsSpan(8), abi.ActionFlags(BinaryPrimitives.ReadUInt32LittleEndian(guest.AsSpan(incoming.FlagsAt)), toLinux: true));
+            if (incoming.TrampolineAt >= 0)
+                BinaryPrimitives.WriteUInt64LittleEndian(kernelForm.AsSpan(16), Word(guest.AsSpan(incoming.TrampolineAt), word));
+            BinaryPrimitives.WriteUInt64LittleEndian(kernelForm.AsSpan(24), abi.SignalSetToLinux(guest.AsSpan(incoming.MaskAt, abi.SignalSetSize)));
         }
         if (!oldAction.IsNull)
         {
             var actions = thread.Process.Signals;
-            Array.Clear(guest);
-            if (word == 8)
-                BinaryPrimitives.WriteUInt64LittleEndian(guest, actions.Handler(signal));
-            else
-                BinaryPrimitives.WriteUInt32LittleEndian(guest, (uint)actions.Handler(signal));
-            BinaryPrimitives.WriteUInt32LittleEndian(guest.AsSpan(word), (uint)abi.ActionFlags(actions.Flags(signal), toLinux: false));
-            abi.SignalSetFromLinux(actions.Mask(signal)).CopyTo(guest.AsSpan(word + 4));
-            if (thread.Memory.Write(oldAction, guest) is var writeFault and not Errno.None)
+            var old = new byte[outgoing.Size];
+            PutWord(old, actions.Handler(signal), word);
+            BinaryPrimitives.WriteUInt32LittleEndian(old.AsSpan(outgoing.FlagsAt), (uint)abi.ActionFlags(actions.Flags(signal), toLinux: false));
+            abi.SignalSetFromLinux(actions.Mask(signal)).CopyTo(old.AsSpan(outgoing.MaskAt));
+            if (thread.Memory.Write(oldAction, old) is var writeFault and not Errno.None)
                 return writeFault;
         }
-        if (incoming is not null)
-            Signals.Install(thread, signal, incoming);
+        if (kernelForm is not null)
+            Signals.Install(thread, signal, kernelForm);
         return 0;
     }
 
@@ -65,7 +74,7 @@ public static class BsdSignals
     [Syscall("bsd_sigprocmask", Support = Support.Full)]
     public static Result ProcessMask(GuestThread thread, SignalMaskHow how, GuestAddress set, GuestAddress oldSet)
     {
-        var abi = Abi(thread);
+        var abi = AbiOf(thread);
         var current = thread.SignalMask;
         ulong requested = 0;
         if (!set.IsNull)
@@ -84,7 +93,7 @@ public static class BsdSignals
 
     [Syscall("bsd_sigpending", Support = Support.Full)]
     public static Result Pending(GuestThread thread, GuestAddress set)
-        => thread.Memory.Write(set, Abi(thread).SignalSetFromLinux(Signals.PendingBlocked(thread))) is var fault and not Errno.None ? fault : 0;
+        => thread.Memory.Write(set, AbiOf(thread).SignalSetFromLinux(Signals.PendingBlocked(thread))) is var fault and not Errno.None ? fault : 0;
 
     /// <summary>sigsuspend(2): the mask in place until a handler returns; always EINTR, never restarted after a handler.</summary>
     [Syscall("bsd_sigsuspend", Support = Support.Full)]
@@ -92,7 +101,7 @@ public static class BsdSignals
     {
         if (thread.RetryState is ulong)
             return Signals.SuspendWith(thread, 0);
-        return ReadSet(thread, Abi(thread), set, out var mask) is var fault and not Errno.None ? fault : Signals.SuspendWith(thread, mask);
+        return ReadSet(thread, AbiOf(thread), set, out var mask) is var fault and not Errno.None ? fault : Signals.SuspendWith(thread, mask);
     }
 
     /// <summary>sigreturn(2): the registers, FP state and mask of the ucontext_t given (the frame's, or one getcontext filled).</summary>
@@ -104,7 +113,7 @@ public static class BsdSignals
     [Syscall("bsd_sigaltstack", Support = Support.Full)]
     public static Result AlternateStack(GuestThread thread, GuestAddress stack, GuestAddress oldStack)
     {
-        var abi = Abi(thread);
+        var abi = AbiOf(thread);
         var word = WordSize(thread);
         var onStack = (int)abi.ConstantOr("SS_ONSTACK", 1);
         var disable = (int)abi.ConstantOr("SS_DISABLE", 4);
@@ -144,16 +153,5 @@ public static class BsdSignals
             return fault;
         mask = abi.SignalSetToLinux(set);
         return Errno.None;
-    }
-
-    private static ulong Word(ReadOnlySpan<byte> bytes, int word)
-        => word == 8 ? BinaryPrimitives.ReadUInt64LittleEndian(bytes) : BinaryPrimitives.ReadUInt32LittleEndian(bytes);
-
-    private static void PutWord(Span<byte> bytes, ulong value, int word)
-    {
-        if (word == 8)
-            BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
-        else
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)value);
     }
 }

@@ -2,6 +2,7 @@ using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Personalities;
 using Trapeze.Kernel.Tasks;
+using static Trapeze.Kernel.Syscalls.BsdGuest;
 
 namespace Trapeze.Kernel.Syscalls;
 
@@ -11,8 +12,6 @@ public static class BsdThreads
     // sys/umtx.h
     private const int UmtxWait = 2, UmtxWake = 3, UmtxWaitUint = 11, UmtxWaitUintPrivate = 15, UmtxWakePrivate = 16;
     private const int TimespecSize = 16;
-
-    private static int WordSize(GuestThread thread) => thread.Process.Personality.Structures.Model.WordSize;
 
     /// <summary>A long of the guest's (thr_self's and thr_new's tids, thr_exit's state): 8 bytes on amd64, 4 on i386.</summary>
     private static Errno WriteLong(GuestThread thread, GuestAddress address, long value)

@@ -3,6 +3,7 @@ using Trapeze.Kernel.Abi.Linux;
 using Trapeze.Kernel.Memory;
 using Trapeze.Kernel.Personalities;
 using Trapeze.Kernel.Tasks;
+using static Trapeze.Kernel.Syscalls.BsdGuest;
 
 namespace Trapeze.Kernel.Syscalls;
 
@@ -14,10 +15,6 @@ namespace Trapeze.Kernel.Syscalls;
 /// </summary>
 public static class DarwinSignals
 {
-    private static BsdAbi Abi(GuestThread thread) => ((BsdPersonality)thread.Process.Personality).Abi;
-
-    private static int WordSize(GuestThread thread) => thread.Process.Personality.Structures.Model.WordSize;
-
     /// <summary>
     /// sigaction(2): <paramref name="action"/> is struct __sigaction (handler, sa_tramp, sa_mask, sa_flags),
     /// <paramref name="oldAction"/> the user's struct sigaction (handler, sa_mask, sa_flags).
@@ -25,40 +22,9 @@ public static class DarwinSignals
     [Syscall("darwin_sigaction", Support = Support.Partial, Note = "struct __sigaction with sa_tramp, which the handler is entered through (sendsig's catcher, infostyle, signo, siginfo, ucontext); SA_ONSTACK, SA_RESTART, SA_RESETHAND, SA_NODEFER, SA_SIGINFO, SA_NOCLDSTOP, SA_NOCLDWAIT; SIGEMT and SIGINFO, which Linux has no number for, are EINVAL")]
     public static Result Action(GuestThread thread, [Argument(ArgumentKind.Signal)] int signal, GuestAddress action, GuestAddress oldAction)
     {
-        if (signal < 1 || signal > SignalActions.Count)
-            return Errno.EINVAL;
-        if (!action.IsNull && signal is (int)Signal.SIGKILL or (int)Signal.SIGSTOP)
-            return Errno.EINVAL;
-        var abi = Abi(thread);
         var word = WordSize(thread);
-        var guest = new byte[2 * word + 8];
-        byte[]? incoming = null;
-        if (!action.IsNull)
-        {
-            if (thread.Memory.Read(action, guest) is var fault and not Errno.None)
-                return fault;
-            incoming = new byte[32];
-            BinaryPrimitives.WriteUInt64LittleEndian(incoming, Word(guest, word));
-            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(8), abi.ActionFlags(BinaryPrimitives.ReadUInt32LittleEndian(guest.AsSpan(2 * word + 4)), toLinux: true));
-            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(16), Word(guest.AsSpan(word), word));
-            BinaryPrimitives.WriteUInt64LittleEndian(incoming.AsSpan(24), abi.SignalSetToLinux(guest.AsSpan(2 * word, 4)));
-        }
-        if (!oldAction.IsNull)
-        {
-            var actions = thread.Process.Signals;
-            var old = new byte[word + 8];
-            if (word == 8)
-                BinaryPrimitives.WriteUInt64LittleEndian(old, actions.Handler(signal));
-            else
-                BinaryPrimitives.WriteUInt32LittleEndian(old, (uint)actions.Handler(signal));
-            abi.SignalSetFromLinux(actions.Mask(signal)).CopyTo(old.AsSpan(word));
-            BinaryPrimitives.WriteUInt32LittleEndian(old.AsSpan(word + 4), (uint)abi.ActionFlags(actions.Flags(signal), toLinux: false));
-            if (thread.Memory.Write(oldAction, old) is var writeFault and not Errno.None)
-                return writeFault;
-        }
-        if (incoming is not null)
-            Signals.Install(thread, signal, incoming);
-        return 0;
+        return BsdSignals.ExchangeAction(thread, signal, action, new(2 * word + 8, FlagsAt: 2 * word + 4, MaskAt: 2 * word, TrampolineAt: word),
+            oldAction, new(word + 8, FlagsAt: word + 4, MaskAt: word));
     }
 
     /// <summary>sigsuspend(2): the mask arrives by value; the call ends only with EINTR, once a handler has run.</summary>
@@ -67,7 +33,7 @@ public static class DarwinSignals
     {
         Span<byte> set = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(set, mask);
-        return Signals.SuspendWith(thread, Abi(thread).SignalSetToLinux(set));
+        return Signals.SuspendWith(thread, AbiOf(thread).SignalSetToLinux(set));
     }
 
     /// <summary>
@@ -78,12 +44,9 @@ public static class DarwinSignals
     [Syscall("darwin_sigreturn", Support = Support.Partial, Note = "the token is not checked (as with sigreturn validation disabled); uc_onstack is answered from the stack pointer")]
     public static Result SignalReturn(GuestThread thread, [Argument(ArgumentKind.SignalReturnFrame)] GuestAddress context, int style, ulong token)
     {
-        var abi = Abi(thread);
+        var abi = AbiOf(thread);
         if ((uint)style == (uint)abi.Constant("UC_SET_ALT_STACK") || (uint)style == (uint)abi.Constant("UC_RESET_ALT_STACK"))
             return 0;
         return Result.SignalReturn(SignalDelivery.SavedResult(thread, SignalFrameKind.RealTime));
     }
-
-    private static ulong Word(ReadOnlySpan<byte> bytes, int word)
-        => word == 8 ? BinaryPrimitives.ReadUInt64LittleEndian(bytes) : BinaryPrimitives.ReadUInt32LittleEndian(bytes);
 }

@@ -121,7 +121,7 @@ public static class PosixMessageQueues
             return fault;
         if (queue.Full)
             return Wait(thread, file, deadline);
-        var waitingReceiver = queue.Receivers.Count > 0;
+        var waitingReceiver = queue.HasWaitingReceiver;
         queue.Add(priority, text);
         if (!waitingReceiver && queue.Count == 1)
             Fire(thread, queue);

@@ -1,7 +1,8 @@
 // POSIX message queues (mq_overview(7)): create and open by name, priorities, the errors of each
 // call, O_NONBLOCK through mq_setattr, absolute timeouts, a receiver and a sender that block until
-// another process acts, mq_notify's signal (SI_MESGQ, the sender's pid, sigev_value) and EBUSY,
-// poll, the text a read of the descriptor gives, close-on-exec, and unlink while open.
+// another process acts, mq_notify's signal (SI_MESGQ, the sender's pid, sigev_value) and EBUSY
+// (a receiver killed while it waited holds it back no more), poll, the text a read of the descriptor
+// gives, close-on-exec, and unlink while open.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -201,6 +202,23 @@ int main(void)
     struct itimerval soon = {.it_value.tv_usec = 20000};
     setitimer(ITIMER_REAL, &soon, NULL);
     SHOW("receive interrupted", mq_receive(queue, text, sizeof text, NULL));
+
+    // A receiver killed while it waits waits no more, so the next message raises the notification.
+    fflush(stdout);
+    pid_t doomed = fork();
+    if (doomed == 0)
+    {
+        mq_receive(queue, text, sizeof text, NULL);
+        _exit(0);
+    }
+    usleep(50000);
+    kill(doomed, SIGKILL);
+    waitpid(doomed, NULL, 0);
+    notified_code = 0;
+    SHOW("notify after a receiver was killed", mq_notify(queue, &event));
+    SHOW("send", mq_send(queue, "ping", 4, 1));
+    printf("notified: %s\n", notified_code == SI_MESGQ ? "yes" : "no");
+    receive_all(queue);
 
     SHOW("unlink", mq_unlink(name));
     SHOW("unlink again", mq_unlink(name));
