@@ -93,6 +93,16 @@ public static class Descriptors
         return result;
     }
 
+    /// <summary>F_GETFL's answer for a file whose flags Trapeze keeps (and /proc/PID/fdinfo's flags: line for any file).</summary>
+    internal static OpenFlags StatusFlagsOf(OpenFile file)
+    {
+        if (file is PipeEnd or Net.Socket)
+            return file.StatusFlags; // pipe2's and socket's files were never opened by path: no O_LARGEFILE
+        if (file.StatusFlagsOnHost && file.HostDescriptor is { } host)
+            return (OpenFlags)(int)HostSyscall.Invoke(HostSyscall.Fcntl, host, (long)FcntlCommand.F_GETFL);
+        return file.StatusFlags | OpenFlags.O_LARGEFILE; // Linux reports O_LARGEFILE for every file on 64-bit
+    }
+
     [Syscall("fcntl", Returns = ResultKind.Fcntl, Support = Support.Partial, Note = "descriptor flags, status flags, dup, seals; record locks (POSIX and OFD) are Trapeze's own between guest processes, on x86-64 (other personalities' struct flock goes to the host)")]
     public static Result Control(GuestThread thread, [Argument(ArgumentKind.Fd)] int fd, FcntlCommand command, [Argument(ArgumentKind.FcntlArgument)] ulong argument)
     {
@@ -115,11 +125,8 @@ public static class Descriptors
             case FcntlCommand.F_SETFD:
                 files.SetCloseOnExec(fd, (argument & 1) != 0);
                 return 0;
-            case FcntlCommand.F_GETFL when file is PipeEnd or Net.Socket:
-                return (int)file.StatusFlags; // pipe2's and socket's files were never opened by path: no O_LARGEFILE
-            case FcntlCommand.F_GETFL when !file.StatusFlagsOnHost:
-                // Linux reports O_LARGEFILE for every file on 64-bit.
-                return (int)(file.StatusFlags | OpenFlags.O_LARGEFILE);
+            case FcntlCommand.F_GETFL when file is PipeEnd or Net.Socket || !file.StatusFlagsOnHost:
+                return (int)StatusFlagsOf(file);
             case FcntlCommand.F_SETFL when !file.StatusFlagsOnHost:
                 const OpenFlags Settable = OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.FASYNC | OpenFlags.O_DIRECT | OpenFlags.O_NOATIME;
                 file.StatusFlags = (file.StatusFlags & ~Settable) | ((OpenFlags)(int)argument & Settable);

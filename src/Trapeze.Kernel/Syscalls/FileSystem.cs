@@ -37,6 +37,12 @@ public static unsafe class FileSystem
         return OpenPath(thread, directory, text, flags, mode, WalkFlags.None);
     }
 
+    /// <summary>Linux's VALID_OPEN_FLAGS: openat2 refuses any other bit (open and openat ignore them).</summary>
+    private const OpenFlags ValidOpenFlags = OpenFlags.O_WRONLY | OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOCTTY
+        | OpenFlags.O_TRUNC | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DSYNC | OpenFlags.FASYNC | OpenFlags.O_DIRECT
+        | OpenFlags.O_LARGEFILE | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NOATIME | OpenFlags.O_CLOEXEC | OpenFlags.__O_SYNC
+        | OpenFlags.O_PATH | OpenFlags.__O_TMPFILE;
+
     [Syscall("openat2", Returns = ResultKind.Fd, Support = Support.Partial, Note = "RESOLVE_* checked by Trapeze's walker; RESOLVE_CACHED gives EAGAIN")]
     public static Result OpenAt2(GuestThread thread, [Argument(ArgumentKind.DirectoryFd)] int directory, CString path, GuestAddress how, ulong size)
     {
@@ -52,7 +58,7 @@ public static unsafe class FileSystem
         var flags = BitConverter.ToUInt64(raw, 0);
         var mode = BitConverter.ToUInt64(raw, 8);
         var resolve = (ResolveFlags)BitConverter.ToUInt64(raw, 16);
-        if ((flags >> 32) != 0 || ((ulong)resolve & ~Known) != 0 || mode > 0xfff
+        if ((flags & ~(ulong)ValidOpenFlags) != 0 || ((ulong)resolve & ~Known) != 0 || mode > 0xfff
             || (mode != 0 && ((OpenFlags)flags & (OpenFlags.O_CREAT | OpenFlags.__O_TMPFILE)) == 0)
             || (resolve & (ResolveFlags.RESOLVE_BENEATH | ResolveFlags.RESOLVE_IN_ROOT)) == (ResolveFlags.RESOLVE_BENEATH | ResolveFlags.RESOLVE_IN_ROOT))
             return Errno.EINVAL;

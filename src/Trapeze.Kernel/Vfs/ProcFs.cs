@@ -66,7 +66,7 @@ internal static class ProcFs
 
     private static readonly string[] ProcessEntries =
     [
-        "auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "maps", "mountinfo", "mounts", "root", "stat", "statm", "status", "task",
+        "auxv", "cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo", "maps", "mountinfo", "mounts", "root", "stat", "statm", "status", "task",
     ];
 
     /// <summary>Finds the node at an absolute, normalized /proc path.</summary>
@@ -235,6 +235,7 @@ internal static class ProcFs
                 "cwd" => MagicLink(reader, path + "/cwd", process.FileSystem.WorkingDirectory.Path, () => process.FileSystem.WorkingDirectory.Clone()),
                 "root" => MagicLink(reader, path + "/root", process.FileSystem.Root.Path, () => process.FileSystem.Root.Clone()),
                 "fd" => FileDirectory(reader, process, path + "/fd"),
+                "fdinfo" => FileInfoDirectory(reader, process, path + "/fdinfo"),
                 "task" when withTasks => new ProcDirectoryNode(path + "/task",
                     () => process.Threads.Select(t => t.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList(),
                     tid => process.Threads.FirstOrDefault(t => t.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) == tid) is { } task
@@ -270,6 +271,16 @@ internal static class ProcFs
                 return new ProcLinkNode(path + "/" + name, text, null, () => ProcVfs.OpenFileLocation(kernel, file));
             },
             permissions: 0b101_000_000); // dr-x------: only the owner sees what a process has open
+
+    /// <summary>/proc/PID/fdinfo: per guest descriptor, its position, flags, mount and inode (fs/proc/fd.c's seq_show).</summary>
+    private static ProcDirectoryNode FileInfoDirectory(GuestThread reader, Process process, string path)
+        => new(path,
+            () => process.Files.All().Select(entry => entry.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList(),
+            name => int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var fd)
+                && process.Files.Get(fd) is not null
+                    ? new ProcFileNode(path + "/" + name, 0b100_000_000, () => ProcText.FileInfo(reader.Kernel, process.Files, fd))
+                    : null,
+            permissions: 0b101_000_000);
 
     /// <summary>A magic link whose text is the target's path as the reader (with its root) sees it.</summary>
     private static ProcLinkNode MagicLink(GuestThread reader, string path, byte[] target, Func<Location?> follow)

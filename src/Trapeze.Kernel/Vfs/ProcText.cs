@@ -128,6 +128,22 @@ internal static class ProcText
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 
+    /// <summary>
+    /// /proc/PID/fdinfo/N: pos, flags (octal, O_CLOEXEC for a close-on-exec descriptor), mnt_id (0 for a
+    /// file outside the mount table: pipes, sockets, inherited descriptors) and ino. The lines some kinds
+    /// add (eventfd-count, tfd, inotify wd, ...) are not written.
+    /// </summary>
+    public static byte[] FileInfo(Kernel kernel, Files.FileTable files, int fd)
+    {
+        if (files.Get(fd) is not { } file)
+            return [];
+        var position = file.Seek(0, SeekWhence.SEEK_CUR) is { IsError: false } at ? at.Raw : 0;
+        var flags = Syscalls.Descriptors.StatusFlagsOf(file) | (files.GetCloseOnExec(fd) ? OpenFlags.O_CLOEXEC : 0);
+        var mount = PathWalker.LocationOf(kernel, file, null)?.Mount.Id ?? 0;
+        var inode = file.Status(out var status).IsError ? 0 : status.Inode;
+        return Encoding.ASCII.GetBytes(string.Create(Invariant, $"pos:\t{position}\nflags:\t0{Convert.ToString((int)flags, 8)}\nmnt_id:\t{mount}\nino:\t{inode}\n"));
+    }
+
     /// <summary>/proc/PID/status: identity, memory and signal state in the "Name:\tvalue" format.</summary>
     public static byte[] Status(Process process, GuestThread thread)
     {
