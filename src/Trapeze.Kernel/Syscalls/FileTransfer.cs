@@ -42,8 +42,8 @@ public static unsafe class FileTransfer
         if (files.Get(output) is not { } target || !Writable(target))
             return Errno.EBADF;
         count = Math.Min(count, MaximumTransfer);
-        if (source is HostFile { HostDescriptor: { } from } && target is HostFile destination)
-            return HostSendFile(thread, from, destination, offset, position, count);
+        if (source is HostFile origin && target is HostFile destination)
+            return HostSendFile(thread, origin, destination, offset, position, count);
         if (!IsPipe(target) && (Flags(target) & OpenFlags.O_APPEND) != 0)
             return Errno.EINVAL;
         // splice_direct_to_actor takes only a seekable input (a socket's bytes could be lost); into a pipe any splice input does.
@@ -83,7 +83,7 @@ public static unsafe class FileTransfer
             return writeFault;
         if (!outputOffset.IsNull && thread.Memory.Write(outputOffset, toOffset) is var outWriteFault and not Errno.None)
             return outWriteFault;
-        return result;
+        return Notified(thread, source, target, result);
     }
 
     [Syscall("splice", Support = Support.Partial, Note = "through a 64 KiB kernel buffer between a pipe and any file, socket or pipe; SPLICE_F_NONBLOCK is honoured for Trapeze's pipes (a host pipe or FIFO follows its own O_NONBLOCK)")]
@@ -208,8 +208,7 @@ public static unsafe class FileTransfer
             return fault;
         if (!to.Offset.IsNull && thread.Memory.Write(to.Offset, progress.TargetStart + progress.Done) is var outFault and not Errno.None)
             return outFault;
-        var notifications = thread.Kernel.Notifications;
-        return notifications.Transferred(to.File, notifications.Transferred(from.File, result, InotifyMask.IN_ACCESS), InotifyMask.IN_MODIFY);
+        return Notified(thread, from.File, to.File, result);
     }
 
     private static Result Pump(GuestThread thread, Progress progress, End from, End to, long total, bool nonBlocking)
@@ -269,16 +268,23 @@ public static unsafe class FileTransfer
     }
 
     /// <summary>The host's sendfile between two host files, waiting as a write to the output would (a FIFO Trapeze opened has a non-blocking host description).</summary>
-    private static Result HostSendFile(GuestThread thread, int from, HostFile target, GuestAddress offset, long position, ulong count)
+    private static Result HostSendFile(GuestThread thread, HostFile source, HostFile target, GuestAddress offset, long position, ulong count)
     {
         if (LimitedCount(thread, target, -1, ref count) is var limited and not Errno.None)
             return limited;
         var slot = stackalloc long[1];
         *slot = position;
-        var result = target.Waited(thread, write: true, () => HostSyscall.Invoke(HostSyscall.Number("sendfile"), target.HostDescriptor!.Value, from, offset.IsNull ? 0 : (long)slot, (long)count));
+        var result = target.Waited(thread, write: true, () => HostSyscall.Invoke(HostSyscall.Number("sendfile"), target.HostDescriptor!.Value, source.HostDescriptor!.Value, offset.IsNull ? 0 : (long)slot, (long)count));
         if (result.IsFinished && !result.IsError && !offset.IsNull && thread.Memory.Write(offset, *slot) is var writeFault and not Errno.None)
             return writeFault;
-        return result;
+        return Notified(thread, source, target, result);
+    }
+
+    /// <summary>Bytes that moved are an access of the input and a modification of the output for inotify, as fsnotify_access and fsnotify_modify.</summary>
+    private static Result Notified(GuestThread thread, OpenFile source, OpenFile target, Result result)
+    {
+        var notifications = thread.Kernel.Notifications;
+        return notifications.Transferred(target, notifications.Transferred(source, result, InotifyMask.IN_ACCESS), InotifyMask.IN_MODIFY);
     }
 
     /// <summary>RLIMIT_FSIZE and a tmpfs size= shorten a host transfer into <paramref name="target"/> as they shorten a write.</summary>

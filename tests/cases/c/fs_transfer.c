@@ -139,6 +139,37 @@ int main(int argc, char **argv)
     printf("  reader exited %d\n", WEXITSTATUS(status));
     unlink(path);
 
+    // Into a pipe and a socket another process reads: the writer waits for room each time. The
+    // socket already holds 150000 bytes, so a 64 KiB piece goes in part by part.
+    enum { Filler = 150000 };
+    static char filler[Filler];
+    for (int kind = 0; kind < 2; kind++) {
+        int ends[2];
+        if (kind == 0) pipe(ends);
+        else socketpair(AF_UNIX, SOCK_STREAM, 0, ends);
+        int reading = kind == 0 ? ends[0] : ends[1], sending = kind == 0 ? ends[1] : ends[0];
+        long before = kind == 0 ? 0 : Filler;
+        pid_t peer = fork();
+        if (peer == 0) {
+            close(sending);
+            static char got[Filler + Size + 1];
+            long total = 0, part;
+            while ((part = read(reading, got + total, sizeof got - total)) > 0)
+                total += part;
+            _exit(total == before + Size && memcmp(got + before, pattern, Size) == 0 ? 0 : 3);
+        }
+        close(reading);
+        if (before) write(sending, filler, before);
+        sent = 0;
+        offset = 0;
+        while (sent < Size && (piece = sendfile(sending, in, &offset, Size - sent)) > 0)
+            sent += piece;
+        printf("sendfile into a %s another process reads: %ld bytes, offset %ld\n", kind == 0 ? "pipe" : "socket", sent, (long)offset);
+        close(sending);
+        waitpid(peer, &status, 0);
+        printf("  reader exited %d\n", WEXITSTATUS(status));
+    }
+
     // copy_file_range with and without offsets.
     snprintf(path, sizeof path, "%s/range", directory);
     int range = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
