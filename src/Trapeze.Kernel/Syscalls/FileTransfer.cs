@@ -25,12 +25,22 @@ public static unsafe class FileTransfer
     /// <summary>How much one step reads before writing it (a pipe's default size, as Linux's internal pipe).</summary>
     private const int Chunk = 64 * 1024;
 
-    [Syscall("sendfile", Support = Support.Partial, Note = "between host files the host's sendfile; otherwise through a 64 KiB kernel buffer from any seekable file (tmpfs, /proc, devices; a socket into a pipe) into any file, pipe or socket, waiting as write does. i386's and ARM's old sendfile (not sendfile64) reads its off_t as 64 bits")]
+    /// <summary>MAX_NON_LFS: how far the old 32-bit sendfile's off_t reaches.</summary>
+    private const long NarrowLimit = int.MaxValue;
+
+    [Syscall("sendfile", Support = Support.Partial, Note = "between host files the host's sendfile; otherwise through a 64 KiB kernel buffer from any seekable file (tmpfs, /proc, devices; a socket into a pipe) into any file, pipe or socket, waiting as write does; a 32-bit ABI's off_t is 32 bits (EOVERFLOW past 2 GiB). Into a host pipe or FIFO from a file Trapeze makes, one call moves up to 64 KiB after waiting for all of it to fit (Linux: what fits once there is room)")]
     public static Result SendFile(GuestThread thread, [Argument(ArgumentKind.Fd)] int output, [Argument(ArgumentKind.Fd)] int input, GuestAddress offset, ulong count)
+        => SendFile(thread, output, input, offset, count, narrow: thread.Process.Personality.Structures.Model.WordSize == 4);
+
+    [Syscall("sendfile64", Support = Support.Partial, Note = "as sendfile, with a 64-bit loff_t")]
+    public static Result SendFile64(GuestThread thread, [Argument(ArgumentKind.Fd)] int output, [Argument(ArgumentKind.Fd)] int input, GuestAddress offset, ulong count)
+        => SendFile(thread, output, input, offset, count, narrow: false);
+
+    private static Result SendFile(GuestThread thread, int output, int input, GuestAddress offset, ulong count, bool narrow)
     {
         var files = thread.Process.Files;
         long position = 0;
-        if (!offset.IsNull && thread.Memory.Read(offset, out position) is var fault and not Errno.None)
+        if (!offset.IsNull && ReadOffset(thread, offset, narrow, out position) is var fault and not Errno.None)
             return fault;
         // do_sendfile's order: the input (EBADF, ESPIPE for an offset it cannot take, EINVAL for a negative one), then the output.
         if (files.Get(input) is not { } source || !Readable(source))
@@ -42,14 +52,21 @@ public static unsafe class FileTransfer
         if (files.Get(output) is not { } target || !Writable(target))
             return Errno.EBADF;
         count = Math.Min(count, MaximumTransfer);
+        if (narrow && (long)count > NarrowLimit - position)
+        {
+            if (position >= NarrowLimit)
+                return Errno.EOVERFLOW;
+            count = (ulong)(NarrowLimit - position);
+        }
         if (source is HostFile origin && target is HostFile destination)
-            return HostSendFile(thread, origin, destination, offset, position, count);
+            return HostSendFile(thread, origin, destination, offset, position, count, narrow);
         if (!IsPipe(target) && (Flags(target) & OpenFlags.O_APPEND) != 0)
             return Errno.EINVAL;
         // splice_direct_to_actor takes only a seekable input (a socket's bytes could be lost); into a pipe any splice input does.
         if (!SplicesOut(source) || (!IsPipe(target) && !Positional(source)))
             return Errno.EINVAL;
-        return Move(thread, new(source, offset, ToFileOffset: offset.IsNull && Positional(source)), new(target, default, ToFileOffset: false), count, (Flags(target) & OpenFlags.O_NONBLOCK) != 0);
+        return Move(thread, new(source, offset, ToFileOffset: offset.IsNull && Positional(source), narrow), new(target, default, ToFileOffset: false),
+            count, (Flags(target) & OpenFlags.O_NONBLOCK) != 0);
     }
 
     [Syscall("copy_file_range", Support = Support.Full, Note = "between host files (tmpfs files are host memfds) the host's; a /proc file EXDEV as across file systems")]
@@ -160,7 +177,7 @@ public static unsafe class FileTransfer
     }
 
     /// <summary>One side of a transfer: its file, the guest's offset pointer if any, and whether it reads at (and then moves) its file offset.</summary>
-    private readonly record struct End(OpenFile File, GuestAddress Offset, bool ToFileOffset)
+    private readonly record struct End(OpenFile File, GuestAddress Offset, bool ToFileOffset, bool NarrowOffset = false)
     {
         public bool AtPosition => ToFileOffset || !Offset.IsNull;
     }
@@ -181,7 +198,7 @@ public static unsafe class FileTransfer
 
     /// <summary>
     /// Moves up to <paramref name="count"/> bytes from <paramref name="from"/> to <paramref name="to"/>, a piece at a time,
-    /// and puts the offsets where they ended. A pipe as output takes one piece per call (at most its free room), as splice_file_to_pipe.
+    /// and puts the offsets where they ended. A pipe as output takes one piece per call (for Trapeze's pipes at most its free room), as splice_file_to_pipe.
     /// </summary>
     private static Result Move(GuestThread thread, End from, End to, ulong count, bool nonBlocking)
     {
@@ -189,7 +206,7 @@ public static unsafe class FileTransfer
         {
             long sourceStart = -1, targetStart = -1;
             if (!from.Offset.IsNull)
-                thread.Memory.Read(from.Offset, out sourceStart);
+                ReadOffset(thread, from.Offset, from.NarrowOffset, out sourceStart);
             else if (from.ToFileOffset)
                 sourceStart = from.File.Seek(0, SeekWhence.SEEK_CUR).Raw;
             if (!to.Offset.IsNull)
@@ -204,7 +221,7 @@ public static unsafe class FileTransfer
         }
         if (from.ToFileOffset)
             from.File.Seek(progress.SourceStart + progress.Done, SeekWhence.SEEK_SET);
-        if (!from.Offset.IsNull && thread.Memory.Write(from.Offset, progress.SourceStart + progress.Done) is var fault and not Errno.None)
+        if (!from.Offset.IsNull && WriteOffset(thread, from.Offset, from.NarrowOffset, progress.SourceStart + progress.Done) is var fault and not Errno.None)
             return fault;
         if (!to.Offset.IsNull && thread.Memory.Write(to.Offset, progress.TargetStart + progress.Done) is var outFault and not Errno.None)
             return outFault;
@@ -247,7 +264,7 @@ public static unsafe class FileTransfer
             progress.Done += wrote.Raw;
             progress.PendingAt += (int)wrote.Raw;
             progress.PendingLength -= (int)wrote.Raw;
-            if (to.File is PipeEnd)
+            if (IsPipe(to.File))
                 break;
         }
         return progress.Done;
@@ -268,14 +285,14 @@ public static unsafe class FileTransfer
     }
 
     /// <summary>The host's sendfile between two host files, waiting as a write to the output would (a FIFO Trapeze opened has a non-blocking host description).</summary>
-    private static Result HostSendFile(GuestThread thread, HostFile source, HostFile target, GuestAddress offset, long position, ulong count)
+    private static Result HostSendFile(GuestThread thread, HostFile source, HostFile target, GuestAddress offset, long position, ulong count, bool narrow)
     {
         if (LimitedCount(thread, target, -1, ref count) is var limited and not Errno.None)
             return limited;
         var slot = stackalloc long[1];
         *slot = position;
         var result = target.Waited(thread, write: true, () => HostSyscall.Invoke(HostSyscall.Number("sendfile"), target.HostDescriptor!.Value, source.HostDescriptor!.Value, offset.IsNull ? 0 : (long)slot, (long)count));
-        if (result.IsFinished && !result.IsError && !offset.IsNull && thread.Memory.Write(offset, *slot) is var writeFault and not Errno.None)
+        if (result.IsFinished && !result.IsError && !offset.IsNull && WriteOffset(thread, offset, narrow, *slot) is var writeFault and not Errno.None)
             return writeFault;
         return Notified(thread, source, target, result);
     }
@@ -296,6 +313,19 @@ public static unsafe class FileTransfer
             return Errno.ENOSPC;
         return Errno.None;
     }
+
+    /// <summary>sendfile's offset: a loff_t, or a 32-bit ABI's off_t for its old sendfile.</summary>
+    private static Errno ReadOffset(GuestThread thread, GuestAddress pointer, bool narrow, out long value)
+    {
+        if (!narrow)
+            return thread.Memory.Read(pointer, out value);
+        var error = thread.Memory.Read(pointer, out int word);
+        value = word;
+        return error;
+    }
+
+    private static Errno WriteOffset(GuestThread thread, GuestAddress pointer, bool narrow, long value)
+        => narrow ? thread.Memory.Write(pointer, (int)value) : thread.Memory.Write(pointer, value);
 
     /// <summary>An explicit offset of splice: EFAULT if it cannot be read, EINVAL if negative (rw_verify_area).</summary>
     private static Errno OffsetError(GuestThread thread, GuestAddress pointer)
