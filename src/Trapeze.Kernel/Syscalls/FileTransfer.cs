@@ -69,7 +69,7 @@ public static unsafe class FileTransfer
             count, (Flags(target) & OpenFlags.O_NONBLOCK) != 0);
     }
 
-    [Syscall("copy_file_range", Support = Support.Full, Note = "between host files (tmpfs files are host memfds) the host's; a /proc file EXDEV as across file systems")]
+    [Syscall("copy_file_range", Support = Support.Partial, Note = "between host files the host's (tmpfs files are host memfds); with a file Trapeze makes, Linux's checks (EISDIR, EINVAL, EBADF) then EXDEV, as across file systems. Files of two different --tmpfs mounts copy where Linux gives EXDEV (their memfds share one host file system)")]
     public static Result CopyFileRange(GuestThread thread, [Argument(ArgumentKind.Fd)] int input, GuestAddress inputOffset, [Argument(ArgumentKind.Fd)] int output, GuestAddress outputOffset, ulong length, uint flags)
     {
         var files = thread.Process.Files;
@@ -103,7 +103,7 @@ public static unsafe class FileTransfer
         return Notified(thread, source, target, result);
     }
 
-    [Syscall("splice", Support = Support.Partial, Note = "through a 64 KiB kernel buffer between a pipe and any file, socket or pipe; SPLICE_F_NONBLOCK is honoured for Trapeze's pipes (a host pipe or FIFO follows its own O_NONBLOCK)")]
+    [Syscall("splice", Support = Support.Partial, Note = "through a 64 KiB kernel buffer between a pipe and any file, socket or pipe, waiting as read and write do; SPLICE_F_NONBLOCK is honoured for Trapeze's pipes (a host pipe or FIFO follows its own O_NONBLOCK), and bytes taken from a pipe that the output then refuses are lost (Linux leaves them in the pipe)")]
     public static Result Splice(GuestThread thread, [Argument(ArgumentKind.Fd)] int input, GuestAddress inputOffset, [Argument(ArgumentKind.Fd)] int output, GuestAddress outputOffset, ulong length, [Argument(ArgumentKind.Hex)] uint flags)
     {
         if (length == 0)
