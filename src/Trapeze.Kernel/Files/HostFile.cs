@@ -211,7 +211,7 @@ public sealed unsafe class HostFile(int descriptor, string path, OpenFlags statu
     }
 
     /// <summary>One transfer as the guest's blocking mode has it, waiting outside the run lock where it has to wait.</summary>
-    private Result Waited(GuestThread thread, bool write, Func<Result> transfer)
+    internal Result Waited(GuestThread thread, bool write, Func<Result> transfer)
     {
         var events = write ? Polling.Writable : Polling.Readable;
         if (waiting == Waiting.SharedDescription && !IsReady(events) && !HostNonBlocking)

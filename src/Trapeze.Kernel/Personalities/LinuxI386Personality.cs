@@ -24,7 +24,6 @@ public sealed class LinuxI386Personality : Linux32Personality
         ["ugetrlimit"] = "getrlimit",
         ["truncate64"] = "truncate",
         ["ftruncate64"] = "ftruncate",
-        ["sendfile64"] = "sendfile",
         ["getuid32"] = "getuid",
         ["geteuid32"] = "geteuid",
         ["getgid32"] = "getgid",

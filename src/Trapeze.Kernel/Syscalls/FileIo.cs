@@ -59,34 +59,6 @@ public static class FileIo
             _ => advice is >= 0 and <= 5 ? 0 : Errno.EINVAL, // advice about a made-up file changes nothing
         };
 
-    [Syscall("copy_file_range", Support = Support.Partial, Note = "between host files; others EXDEV, so callers fall back to read and write")]
-    public static unsafe Result CopyFileRange(GuestThread thread, int input, GuestAddress inputOffset, int output, GuestAddress outputOffset, ulong length, uint flags)
-    {
-        var files = thread.Process.Files;
-        if (files.Get(input) is not { } source || files.Get(output) is not { } target)
-            return Errno.EBADF;
-        if (source.HostDescriptor is not { } from || target.HostDescriptor is not { } to)
-            return Errno.EXDEV;
-        long fromOffset = 0, toOffset = 0;
-        if (!inputOffset.IsNull && thread.Memory.Read(inputOffset, out fromOffset) is var fault and not Errno.None)
-            return fault;
-        if (!outputOffset.IsNull && thread.Memory.Read(outputOffset, out toOffset) is var outFault and not Errno.None)
-            return outFault;
-        if (target is HostFile limited && limited.LimitToFileSize(thread, outputOffset.IsNull ? -1 : toOffset, ref length) is var tooBig and not Errno.None)
-            return tooBig;
-        if (target is HostFile destination && length > 0 && (length = (ulong)destination.WritableBytes(outputOffset.IsNull ? -1 : toOffset, (long)Math.Min(length, long.MaxValue))) == 0)
-            return Errno.ENOSPC;
-        var result = HostSyscall.Invoke(HostSyscall.CopyFileRange, from, inputOffset.IsNull ? 0 : (long)&fromOffset,
-            to, outputOffset.IsNull ? 0 : (long)&toOffset, (long)length, flags);
-        if (result < 0)
-            return result;
-        if (!inputOffset.IsNull && thread.Memory.Write(inputOffset, fromOffset) is var writeFault and not Errno.None)
-            return writeFault;
-        if (!outputOffset.IsNull && thread.Memory.Write(outputOffset, toOffset) is var outWriteFault and not Errno.None)
-            return outWriteFault;
-        return result;
-    }
-
     // A negative offset is EINVAL before the descriptor is even looked at (fs/read_write.c).
     private static Result Positional(GuestThread thread, int fd, GuestAddress buffer, ulong count, long offset, bool write)
         => offset < 0 ? Errno.EINVAL : thread.Process.Files.Get(fd) switch

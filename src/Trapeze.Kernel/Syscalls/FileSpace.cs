@@ -7,7 +7,7 @@ namespace Trapeze.Kernel.Syscalls;
 
 /// <summary>
 /// The rest of the file family on open files: space (fallocate),
-/// write-back (sync_file_range, syncfs, sync), the *v2 transfers, sendfile, the older times
+/// write-back (sync_file_range, syncfs, sync), the *v2 transfers, the older times
 /// calls, and file handles (not offered).
 /// </summary>
 public static unsafe class FileSpace
@@ -60,27 +60,6 @@ public static unsafe class FileSpace
         if (offset < -1)
             return Errno.EINVAL;
         return FileIo.Vector(thread, fd, vectors, count, write, offset);
-    }
-
-    [Syscall("sendfile", Support = Support.Partial, Note = "between host descriptors (files, ttys, sockets); others EINVAL, so callers fall back to read and write")]
-    public static Result SendFile(GuestThread thread, [Argument(ArgumentKind.Fd)] int output, [Argument(ArgumentKind.Fd)] int input, GuestAddress offset, ulong count)
-    {
-        var files = thread.Process.Files;
-        if (files.Get(output) is not { } target || files.Get(input) is not { } source)
-            return Errno.EBADF;
-        if (source.HostDescriptor is not { } from || target.HostDescriptor is not { } to)
-            return Errno.EINVAL;
-        long position = 0;
-        if (!offset.IsNull && thread.Memory.Read(offset, out position) is var fault and not Errno.None)
-            return fault;
-        if (target is Files.HostFile limited && limited.LimitToFileSize(thread, -1, ref count) is var tooBig and not Errno.None)
-            return tooBig;
-        if (target is Files.HostFile destination && count > 0 && (count = (ulong)destination.WritableBytes(-1, (long)Math.Min(count, long.MaxValue))) == 0)
-            return Errno.ENOSPC;
-        var result = HostSyscall.Invoke(HostSyscall.Number("sendfile"), to, from, offset.IsNull ? 0 : (long)&position, (long)count);
-        if (result >= 0 && !offset.IsNull && thread.Memory.Write(offset, position) is var writeFault and not Errno.None)
-            return writeFault;
-        return result;
     }
 
     [Syscall("utimes", Support = Support.Partial, Note = "as utimensat")]

@@ -15,7 +15,7 @@ public sealed class TraceComparisonTests
     /// and the multiplexing and IPC cases, whose traces hold times and orders that change per run.
     /// The fs_ cases (issue 11's file family) pass flags the tracer does not name yet (renameat2's
     /// RENAME_*, msync's MS_*, statx masks as strace abbreviates them, unknown AT_* bits as
-    /// "0x8 /* AT_??? */") and fs_mmap forks. The syscall fuzzer is left out too: its hostile
+    /// "0x8 /* AT_??? */") and fs_mmap and fs_transfer fork. The syscall fuzzer is left out too: its hostile
     /// arguments reach formats the tracer does not share with strace yet (docs/TRACING.md).
     /// </summary>
     public static TheoryData<string> Cases()

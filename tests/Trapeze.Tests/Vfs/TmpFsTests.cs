@@ -10,7 +10,7 @@ public sealed class TmpFsTests
 {
     /// <summary>The file-family cases whose output does not depend on which file system holds their scratch directory (FIFOs, sockets and inotify watches on a tmpfs included).</summary>
     public static TheoryData<string> Cases() => new(
-        from name in new[] { "c_files", "fs_names", "fs_links", "fs_modes", "fs_mmap", "fs_memfd", "fs_locks", "fs_fifo", "fs_inotify", "net_unix" }
+        from name in new[] { "c_files", "fs_names", "fs_links", "fs_modes", "fs_mmap", "fs_memfd", "fs_locks", "fs_fifo", "fs_inotify", "fs_transfer", "net_unix" }
         from variant in new[] { "glibc-static", "musl-dynamic" }
         where File.Exists(Path.Combine(Runner.CasesBuild, $"{name}.{variant}"))
         select $"{name}.{variant}");

@@ -1,0 +1,1 @@
+../../c/fs_transfer.c
