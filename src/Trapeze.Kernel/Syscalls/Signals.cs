@@ -392,7 +392,7 @@ public static class Signals
         return left <= 0 ? 0 : Math.Max(1, (left + 500_000_000) / 1_000_000_000);
     }
 
-    [Syscall("setitimer", Support = Support.Partial, Note = "ITIMER_VIRTUAL and ITIMER_PROF count the CPU time of the host threads running the process's threads, in which Trapeze's handling of the guest's system calls is user time")]
+    [Syscall("setitimer", Support = Support.Partial, Note = "ITIMER_VIRTUAL and ITIMER_PROF both count the exact runtime of the host threads running the process's threads (Trapeze's handling of the guest's system calls included, user and system alike)")]
     public static Result SetIntervalTimer(GuestThread thread, IntervalTimer which, GuestAddress value, GuestAddress oldValue)
     {
         if (which is not (IntervalTimer.ITIMER_REAL or IntervalTimer.ITIMER_VIRTUAL or IntervalTimer.ITIMER_PROF))
@@ -414,7 +414,7 @@ public static class Signals
         return 0;
     }
 
-    [Syscall("getitimer", Support = Support.Partial, Note = "ITIMER_VIRTUAL and ITIMER_PROF count the CPU time of the host threads running the process's threads, in which Trapeze's handling of the guest's system calls is user time")]
+    [Syscall("getitimer", Support = Support.Partial, Note = "ITIMER_VIRTUAL and ITIMER_PROF both count the exact runtime of the host threads running the process's threads (Trapeze's handling of the guest's system calls included, user and system alike)")]
     public static Result GetIntervalTimer(GuestThread thread, IntervalTimer which, GuestAddress value)
         => which is not (IntervalTimer.ITIMER_REAL or IntervalTimer.ITIMER_VIRTUAL or IntervalTimer.ITIMER_PROF) ? Errno.EINVAL
             : WriteIntervalTimer(thread, value, which) is var fault and not Errno.None ? fault : 0;

@@ -6,9 +6,9 @@ namespace Trapeze.Kernel.Tasks;
 /// <summary>
 /// setitimer's ITIMER_VIRTUAL (the process's user CPU time; SIGVTALRM) and ITIMER_PROF (user and
 /// system; SIGPROF). The time is the host CPU time of the host threads that run the process's
-/// threads: guest code runs there, and so do the guest's system calls, which the host counts as
-/// its user time (Trapeze's handlers) and system time (the host calls they make). A thread that
-/// sleeps uses none. <see cref="TimerService"/> wakes the timer when the time could have run out
+/// threads: guest code runs there, and so do the guest's system calls (Trapeze's handlers and the
+/// host calls they make), all of it counted as user time (see <see cref="HostCpuClock.Of"/>). A
+/// thread that sleeps uses none. <see cref="TimerService"/> wakes the timer when the time could have run out
 /// (CPU time grows no faster than the wall clock: one guest thread runs at a time) and it looks.
 /// </summary>
 internal sealed class CpuTimer(Process process, bool withSystemTime) : ITimerEntry
@@ -66,14 +66,18 @@ internal static unsafe class HostCpuClock
     public static int CurrentThread => (int)HostSyscall.Invoke(Gettid);
 
     /// <summary>
-    /// Nanoseconds of CPU the host thread <paramref name="hostThread"/> has used: its user time, or
-    /// user and system; 0 when it is gone.
+    /// Nanoseconds of CPU the host thread <paramref name="hostThread"/> has used; 0 when it is gone.
+    /// User time and user-and-system are both the scheduler's exact runtime: the host's utime and
+    /// stime grow in whole ticks (4 ms at HZ=250) charged to whoever runs when the tick lands, so a
+    /// guest that sleeps 300 ms with a 50 ms ITIMER_VIRTUAL armed lost 8-12 ms of it to the few
+    /// milliseconds Trapeze ran around the sleep (signal_itimers, one run in four under load). The
+    /// system time of Trapeze's own host calls is counted as the guest's user time either way.
     /// </summary>
-    public static long Of(int hostThread, bool withSystemTime)
+    public static long Of(int hostThread)
     {
-        // MAKE_THREAD_CPUCLOCK(tid, clock): ~tid << 3 | CPUCLOCK_PERTHREAD_MASK (4) | CPUCLOCK_PROF (0) or CPUCLOCK_VIRT (1),
+        // MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED): ~tid << 3 | CPUCLOCK_PERTHREAD_MASK (4) | CPUCLOCK_SCHED (2),
         // with ~tid << 3 written as the product it is.
-        var clock = (-(long)hostThread - 1) * 8 + 4 + (withSystemTime ? 0 : 1);
+        var clock = (-(long)hostThread - 1) * 8 + 4 + 2;
         Timespec time;
         return HostSyscall.Invoke(ClockGettime, clock, (long)&time) < 0 ? 0 : time.Seconds * 1_000_000_000 + time.Nanoseconds;
     }

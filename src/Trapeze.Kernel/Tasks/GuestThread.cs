@@ -280,7 +280,7 @@ public sealed class GuestThread
     /// ITIMER_PROF, RLIMIT_CPU); its host thread's, and its guest code's where that runs elsewhere.
     /// </summary>
     internal long CpuTime(bool withSystemTime)
-        => (hostThread == 0 ? 0 : HostCpuClock.Of(hostThread, withSystemTime))
+        => (hostThread == 0 ? 0 : HostCpuClock.Of(hostThread))
             + (withSystemTime ? earlierGuestTotalTime : earlierGuestUserTime) + (cpuThread?.CpuTime(withSystemTime) ?? 0);
 
     /// <summary>Runs the thread to its end on the calling host thread.</summary>
