@@ -27,6 +27,9 @@ public sealed class BlockedSyscall
 
     public required Wait Wait { get; set; }
 
+    /// <summary>The thread let the others run once before this call's first sleep.</summary>
+    public bool Yielded { get; set; }
+
     /// <summary>The tracer's record, entered when the call started and exited when it finishes.</summary>
     public SyscallCall? Trace { get; set; }
 }
@@ -319,6 +322,15 @@ public sealed class GuestThread
             {
                 // A supervisor sees the thread before it sleeps too (vfork's parent reports the vfork first).
                 Kernel.Supervisor?.BeforeRun(this);
+                if (YieldBeforeSleep(call))
+                {
+                    // The others ran: what this call waits for may be there now (a reply on a loopback socket).
+                    if (Killed)
+                        break;
+                    Process.MemoryContext.Load(this);
+                    Process.Personality.Resume(this, Process.Cpu, call);
+                    continue;
+                }
                 Sleep(call.Wait);
                 if (Killed)
                     break;
@@ -387,6 +399,21 @@ public sealed class GuestThread
         return programCounter > 0 && Memory.Space.Find(programCounter - 1) is { } mapping
             && (mapping.Protection & MemoryProtection.Execute) != 0
             && Memory.Read(new GuestAddress(programCounter - 1), previous) == Errno.None && previous[0] == Halt;
+    }
+
+    /// <summary>
+    /// Before a call sleeps the first time, the threads waiting for the CPU run: one of them is often
+    /// what it waits for (a server and its client in one Trapeze), and the call then finishes when it
+    /// is dispatched again, without a host sleep and wake-up on each side. Once per call, so a call
+    /// that still finds nothing sleeps; not in a deterministic run, where yields are the scheduler's.
+    /// </summary>
+    private bool YieldBeforeSleep(BlockedSyscall call)
+    {
+        if (call.Yielded || Kernel.Determinism is not null || Interrupted
+            || (call.Wait.Queues.Count == 0 && call.Wait.HostDescriptors.Count == 0))
+            return false;
+        call.Yielded = true;
+        return Kernel.Scheduler.Yield(this);
     }
 
     /// <summary>Sleeps outside any call (a stopped process) until <paramref name="wait"/> is over or a signal comes.</summary>

@@ -118,13 +118,13 @@ public sealed class Scheduler : IDisposable
         }
     }
 
-    /// <summary>Lets every thread that waits for the CPU run first (sched_yield, preemption).</summary>
-    public void Yield(GuestThread thread)
+    /// <summary>Lets every thread that waits for the CPU run first (sched_yield, preemption); false when none waited.</summary>
+    public bool Yield(GuestThread thread)
     {
         lock (gate)
         {
             if (ready.Count == 0 || running != thread)
-                return;
+                return false;
             // Queued behind the others before the next one runs: the order never depends on host timing.
             ready.Enqueue((thread, thread.Baton));
             thread.Queued = true;
@@ -135,6 +135,7 @@ public sealed class Scheduler : IDisposable
         }
         thread.Baton.Wait();
         thread.Queued = false;
+        return true;
     }
 
     private void StartTimer()
