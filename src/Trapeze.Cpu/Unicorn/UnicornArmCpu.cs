@@ -21,10 +21,7 @@ public sealed unsafe class UnicornArmCpu : UnicornCpu, ICpu
     public UnicornArmCpu(ICpuEvents events)
         : base(events, UnicornNative.ArchArm, UnicornNative.ModeArm)
     {
-        var userData = UserData;
-        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInterrupt, (nint)(delegate* unmanaged<nint, uint, nint, void>)&OnInterruptHook, userData, 1, 0, 0), "hook interrupt");
-        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookMemoryInvalid, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnMemoryFaultHook, userData, 1, 0, 0), "hook memory");
-        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstructionInvalid, (nint)(delegate* unmanaged<nint, nint, byte>)&OnInvalidInstructionHook, userData, 1, 0, 0), "hook invalid instruction");
+        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInterrupt, (nint)(delegate* unmanaged<nint, uint, nint, void>)&OnInterruptHook, UserData, 1, 0, 0), "hook interrupt");
         StartInUserMode();
     }
 
@@ -145,23 +142,7 @@ public sealed unsafe class UnicornArmCpu : UnicornCpu, ICpu
         }
         catch (Exception exception)
         {
-            cpu.eventFailure = exception;
-            cpu.RequestStop();
+            cpu.Fail(exception);
         }
-    }
-
-    [UnmanagedCallersOnly]
-    private static byte OnMemoryFaultHook(nint engine, int type, ulong address, int size, long value, nint userData)
-    {
-        From(userData).OnMemoryFault(type, address);
-        return 0;
-    }
-
-    [UnmanagedCallersOnly]
-    private static byte OnInvalidInstructionHook(nint engine, nint userData)
-    {
-        var cpu = From(userData);
-        cpu.fault ??= new CpuEvent(CpuEventKind.InvalidInstruction, cpu.ReadRegister(ArmRegister.Pc));
-        return 0;
     }
 }

@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 namespace Trapeze.Cpu.Unicorn;
 
 /// <summary>
-/// What every Unicorn CPU but x86's shares: the engine and its memory, contexts, and stops. Stops from
-/// other host threads go through a flag a block hook reads (Unicorn 2.1 restarts an instruction after an
-/// asynchronous uc_emu_stop); a subclass adds its registers and turns the engine's hooks into events.
+/// What every Unicorn CPU but x86's shares: the engine and its memory, contexts, stops, and invalid
+/// memory accesses and instructions as faults. Stops from other host threads go through a flag a block
+/// hook reads (Unicorn 2.1 restarts an instruction after an asynchronous uc_emu_stop); a subclass adds
+/// its registers and turns the engine's interrupts into events.
 /// </summary>
 public abstract unsafe class UnicornCpu : ICpu
 {
@@ -13,7 +14,7 @@ public abstract unsafe class UnicornCpu : ICpu
     private protected readonly ICpuEvents events;
     private GCHandle self;
     private protected CpuEvent? fault;
-    private protected Exception? eventFailure;
+    private Exception? eventFailure;
     private bool disposed;
     private readonly Lock stopGate = new();
     private readonly byte* stopFlag = (byte*)NativeMemory.AllocZeroed(1);
@@ -28,6 +29,8 @@ public abstract unsafe class UnicornCpu : ICpu
         this.events = events;
         Check(UnicornNative.OpenEngine(architecture, mode, out engine), "uc_open");
         self = GCHandle.Alloc(this);
+        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookMemoryInvalid, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnMemoryFaultHook, UserData, 1, 0, 0), "hook memory");
+        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstructionInvalid, (nint)(delegate* unmanaged<nint, nint, byte>)&OnInvalidInstructionHook, UserData, 1, 0, 0), "hook invalid instruction");
     }
 
     /// <summary>The handle the engine's hooks get back as their user data.</summary>
@@ -138,11 +141,29 @@ public abstract unsafe class UnicornCpu : ICpu
     }
 
     /// <summary>An invalid memory access ends the run with the access's address (Unicorn's UC_MEM_*_UNMAPPED and _PROT types).</summary>
-    private protected void OnMemoryFault(int type, ulong address)
+    [UnmanagedCallersOnly]
+    private static byte OnMemoryFaultHook(nint engine, int type, ulong address, int size, long value, nint userData)
     {
+        var cpu = From<UnicornCpu>(userData);
         var unmapped = type is >= 19 and <= 21;
         var write = type is 20 or 22;
-        fault ??= new CpuEvent(CpuEventKind.MemoryFault, ProgramCounter, address, Write: write, Unmapped: unmapped);
+        cpu.fault ??= new CpuEvent(CpuEventKind.MemoryFault, cpu.ProgramCounter, address, Write: write, Unmapped: unmapped);
+        return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    private static byte OnInvalidInstructionHook(nint engine, nint userData)
+    {
+        var cpu = From<UnicornCpu>(userData);
+        cpu.fault ??= new CpuEvent(CpuEventKind.InvalidInstruction, cpu.ProgramCounter);
+        return 0;
+    }
+
+    /// <summary>A hook's handler threw: the run stops and <see cref="Run"/> throws it on the emulating thread.</summary>
+    private protected void Fail(Exception exception)
+    {
+        eventFailure = exception;
+        RequestStop();
     }
 
     private protected static void Check(int code, string what)

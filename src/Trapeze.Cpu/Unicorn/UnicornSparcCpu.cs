@@ -33,10 +33,7 @@ public sealed unsafe class UnicornSparcCpu : UnicornCpu, ICpu
     public UnicornSparcCpu(ICpuEvents events)
         : base(events, UnicornNative.ArchSparc, UnicornNative.ModeSparc32 | UnicornNative.ModeBigEndian)
     {
-        var userData = UserData;
-        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInterrupt, (nint)(delegate* unmanaged<nint, uint, nint, void>)&OnInterruptHook, userData, 1, 0, 0), "hook interrupt");
-        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookMemoryInvalid, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnMemoryFaultHook, userData, 1, 0, 0), "hook memory");
-        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstructionInvalid, (nint)(delegate* unmanaged<nint, nint, byte>)&OnInvalidInstructionHook, userData, 1, 0, 0), "hook invalid instruction");
+        Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInterrupt, (nint)(delegate* unmanaged<nint, uint, nint, void>)&OnInterruptHook, UserData, 1, 0, 0), "hook interrupt");
         scratch = new UnicornContext(engine);
         dataOffset = FindState();
         // User mode as reset leaves it, with the FPU on (SunOS enables it on a program's first FP instruction).
@@ -235,23 +232,7 @@ public sealed unsafe class UnicornSparcCpu : UnicornCpu, ICpu
         }
         catch (Exception exception)
         {
-            cpu.eventFailure = exception;
-            cpu.RequestStop();
+            cpu.Fail(exception);
         }
-    }
-
-    [UnmanagedCallersOnly]
-    private static byte OnMemoryFaultHook(nint engine, int type, ulong address, int size, long value, nint userData)
-    {
-        From(userData).OnMemoryFault(type, address);
-        return 0;
-    }
-
-    [UnmanagedCallersOnly]
-    private static byte OnInvalidInstructionHook(nint engine, nint userData)
-    {
-        var cpu = From(userData);
-        cpu.fault ??= new CpuEvent(CpuEventKind.InvalidInstruction, cpu.ReadRegister(SparcRegister.Pc));
-        return 0;
     }
 }
