@@ -334,10 +334,7 @@ public static unsafe class FileTransfer
             : value < 0 ? Errno.EINVAL : Errno.None;
 
     /// <summary>The status flags as F_GETFL has them (on the host for most host files).</summary>
-    private static OpenFlags Flags(OpenFile file)
-        => file.StatusFlagsOnHost && file.HostDescriptor is { } host
-            ? (OpenFlags)(int)HostSyscall.Invoke(HostSyscall.Fcntl, host, (long)FcntlCommand.F_GETFL)
-            : file.StatusFlags;
+    private static OpenFlags Flags(OpenFile file) => Descriptors.StatusFlagsOf(file);
 
     private static bool Readable(OpenFile file) => (Flags(file) & (OpenFlags.O_WRONLY | OpenFlags.O_RDWR | OpenFlags.O_PATH)) is 0 or OpenFlags.O_RDWR;
 
