@@ -256,12 +256,10 @@ internal static class ProcFs
 
     /// <summary>/proc/PID/fd: one magic link per guest descriptor, to the open file itself.</summary>
     private static ProcDirectoryNode FileDirectory(GuestThread reader, Process process, string path)
-        => new(path,
-            () => process.Files.All().Select(entry => entry.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList(),
+        => new(path, () => DescriptorNames(process),
             name =>
             {
-                if (!int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var fd)
-                    || process.Files.Get(fd) is not { } file)
+                if (OpenDescriptor(process, name) is not ({ } file, _))
                     return null;
                 var kernel = reader.Kernel;
                 if (PathWalker.LocationOf(kernel, file, null) is { } location)
@@ -274,13 +272,21 @@ internal static class ProcFs
 
     /// <summary>/proc/PID/fdinfo: per guest descriptor, its position, flags, mount and inode (fs/proc/fd.c's seq_show).</summary>
     private static ProcDirectoryNode FileInfoDirectory(GuestThread reader, Process process, string path)
-        => new(path,
-            () => process.Files.All().Select(entry => entry.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList(),
-            name => int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var fd)
-                && process.Files.Get(fd) is not null
-                    ? new ProcFileNode(path + "/" + name, 0b100_000_000, () => ProcText.FileInfo(reader.Kernel, process.Files, fd))
-                    : null,
+        => new(path, () => DescriptorNames(process),
+            name => OpenDescriptor(process, name) is (not null, var fd)
+                ? new ProcFileNode(path + "/" + name, 0b100_000_000, () => ProcText.FileInfo(reader.Kernel, process.Files, fd))
+                : null,
             permissions: 0b101_000_000);
+
+    /// <summary>fd/'s and fdinfo/'s entries: the process's descriptors in decimal.</summary>
+    private static List<string> DescriptorNames(Process process)
+        => process.Files.All().Select(entry => entry.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+
+    /// <summary>The open file an fd/ or fdinfo/ entry names (null for a name that is not a descriptor of the process).</summary>
+    private static (OpenFile? File, int Fd) OpenDescriptor(Process process, string name)
+        => int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var fd)
+            ? (process.Files.Get(fd), fd)
+            : (null, -1);
 
     /// <summary>A magic link whose text is the target's path as the reader (with its root) sees it.</summary>
     private static ProcLinkNode MagicLink(GuestThread reader, string path, byte[] target, Func<Location?> follow)
