@@ -67,10 +67,10 @@ public interface ICpuThread
 
     /// <summary>
     /// Nanoseconds of CPU the thread's guest code has used on a host thread of its own (the native
-    /// platform's child): user time, or user and system; 0 where guest code runs on the host thread
-    /// that drives it, whose own clock already counts it.
+    /// platform's child); 0 where guest code runs on the host thread that drives it, whose own clock
+    /// already counts it.
     /// </summary>
-    long CpuTime(bool withSystemTime) => 0;
+    long CpuTime() => 0;
 }
 
 /// <summary>The host file whose pages back a mapping, for a platform that maps them into another process.</summary>

@@ -54,7 +54,7 @@ internal sealed unsafe class NativeThread(NativeX64Cpu cpu, int index, byte* slo
     /// make a 50 ms ITIMER_VIRTUAL lose a fifth of itself while the guest sleeps. 0 before it starts and
     /// once it is gone.
     /// </summary>
-    public long CpuTime(bool withSystemTime)
+    public long CpuTime()
     {
         if (!Started || Ended)
             return 0;

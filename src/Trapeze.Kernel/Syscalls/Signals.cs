@@ -433,8 +433,8 @@ public static class Signals
 
     private static CpuTimer CpuTimer(Process process, IntervalTimer which)
         => which == IntervalTimer.ITIMER_VIRTUAL
-            ? process.VirtualTimer ??= new CpuTimer(process, withSystemTime: false)
-            : process.ProfileTimer ??= new CpuTimer(process, withSystemTime: true);
+            ? process.VirtualTimer ??= new CpuTimer(process, profile: false)
+            : process.ProfileTimer ??= new CpuTimer(process, profile: true);
 
     private static PosixTimer RealTimer(Process process)
         => process.RealTimer ??= new PosixTimer(process, -1, ClockId.CLOCK_MONOTONIC) { Signal = (int)Signal.SIGALRM, Code = SignalInfo.KernelCode };

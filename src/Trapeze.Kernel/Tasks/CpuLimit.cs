@@ -28,7 +28,7 @@ internal sealed class CpuLimit(Process process) : ITimerEntry
         var deadline = Math.Min(Nanoseconds(process.LimitOf(RlimitResource.RLIMIT_CPU)) ?? long.MaxValue, Hard(process) ?? long.MaxValue);
         if (deadline == long.MaxValue)
             return;
-        var wait = Math.Max(0, deadline - process.CpuTime(withSystemTime: true));
+        var wait = Math.Max(0, deadline - process.CpuTime());
         kernel.TimerService.Schedule(this, kernel.Clock.Monotonic + wait, generation);
     }
 
@@ -36,7 +36,7 @@ internal sealed class CpuLimit(Process process) : ITimerEntry
     {
         if (firedGeneration != generation || process.State != ProcessState.Running)
             return;
-        var used = process.CpuTime(withSystemTime: true);
+        var used = process.CpuTime();
         if (Hard(process) is { } hard && used >= hard)
         {
             SignalDelivery.SendToProcess(process, new SignalInfo { Signal = (int)Signal.SIGKILL, Code = SignalInfo.KernelCode });

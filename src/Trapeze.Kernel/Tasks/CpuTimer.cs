@@ -11,12 +11,12 @@ namespace Trapeze.Kernel.Tasks;
 /// thread that sleeps uses none. <see cref="TimerService"/> wakes the timer when the time could have run out
 /// (CPU time grows no faster than the wall clock: one guest thread runs at a time) and it looks.
 /// </summary>
-internal sealed class CpuTimer(Process process, bool withSystemTime) : ITimerEntry
+internal sealed class CpuTimer(Process process, bool profile) : ITimerEntry
 {
     public Process Process { get; } = process;
 
     /// <summary>SIGVTALRM or SIGPROF.</summary>
-    public int Signal => withSystemTime ? (int)Abi.Linux.Signal.SIGPROF : (int)Abi.Linux.Signal.SIGVTALRM;
+    public int Signal => profile ? (int)Abi.Linux.Signal.SIGPROF : (int)Abi.Linux.Signal.SIGVTALRM;
 
     public long Interval { get; private set; }
 
@@ -24,13 +24,13 @@ internal sealed class CpuTimer(Process process, bool withSystemTime) : ITimerEnt
     private long expiry;
     private long generation;
 
-    public long Remaining => expiry == 0 ? 0 : Math.Max(1, expiry - Process.CpuTime(withSystemTime));
+    public long Remaining => expiry == 0 ? 0 : Math.Max(1, expiry - Process.CpuTime());
 
     public void Arm(Kernel kernel, long initial, long interval)
     {
         generation++;
         Interval = interval;
-        expiry = initial <= 0 ? 0 : Process.CpuTime(withSystemTime) + initial;
+        expiry = initial <= 0 ? 0 : Process.CpuTime() + initial;
         if (expiry != 0)
             kernel.TimerService.Schedule(this, kernel.Clock.Monotonic + initial, generation);
     }
@@ -39,7 +39,7 @@ internal sealed class CpuTimer(Process process, bool withSystemTime) : ITimerEnt
     {
         if (firedGeneration != generation || expiry == 0 || Process.State != ProcessState.Running)
             return;
-        var now = Process.CpuTime(withSystemTime);
+        var now = Process.CpuTime();
         if (now >= expiry)
         {
             SignalDelivery.SendToProcess(Process, new SignalInfo { Signal = Signal, Code = SignalInfo.KernelCode });

@@ -102,10 +102,7 @@ public sealed class GuestThread
         set
         {
             if (cpuThread is { } previous && previous != value)
-            {
-                earlierGuestUserTime += previous.CpuTime(withSystemTime: false);
-                earlierGuestTotalTime += previous.CpuTime(withSystemTime: true);
-            }
+                earlierGuestTime += previous.CpuTime();
             cpuThread = value;
         }
     }
@@ -113,7 +110,7 @@ public sealed class GuestThread
     private ICpuThread? cpuThread;
 
     // CPU time of guest code on CPU threads this thread has let go of (an exec on the native platform).
-    private long earlierGuestUserTime, earlierGuestTotalTime;
+    private long earlierGuestTime;
 
     /// <summary>Taken by <see cref="Scheduler"/> to hand this thread the run lock.</summary>
     internal SemaphoreSlim Baton { get; } = new(0);
@@ -279,12 +276,12 @@ public sealed class GuestThread
     private int hostThread;
 
     /// <summary>
-    /// CPU time this thread has used, in nanoseconds: user time, or user and system (ITIMER_VIRTUAL,
-    /// ITIMER_PROF, RLIMIT_CPU); its host thread's, and its guest code's where that runs elsewhere.
+    /// CPU time this thread has used, in nanoseconds, for ITIMER_VIRTUAL, ITIMER_PROF and RLIMIT_CPU
+    /// alike (no user/system split: see <see cref="HostCpuClock.Of"/>): its host thread's, and its
+    /// guest code's where that runs elsewhere.
     /// </summary>
-    internal long CpuTime(bool withSystemTime)
-        => (hostThread == 0 ? 0 : HostCpuClock.Of(hostThread))
-            + (withSystemTime ? earlierGuestTotalTime : earlierGuestUserTime) + (cpuThread?.CpuTime(withSystemTime) ?? 0);
+    internal long CpuTime()
+        => (hostThread == 0 ? 0 : HostCpuClock.Of(hostThread)) + earlierGuestTime + (cpuThread?.CpuTime() ?? 0);
 
     /// <summary>Runs the thread to its end on the calling host thread.</summary>
     internal void Main()
@@ -322,16 +319,9 @@ public sealed class GuestThread
             {
                 // A supervisor sees the thread before it sleeps too (vfork's parent reports the vfork first).
                 Kernel.Supervisor?.BeforeRun(this);
-                if (YieldBeforeSleep(call))
-                {
-                    // The others ran: what this call waits for may be there now (a reply on a loopback socket).
-                    if (Killed)
-                        break;
-                    Process.MemoryContext.Load(this);
-                    Process.Personality.Resume(this, Process.Cpu, call);
-                    continue;
-                }
-                Sleep(call.Wait);
+                // When the others ran instead, what this call waits for may be there now (a reply on a loopback socket).
+                if (!YieldBeforeSleep(call))
+                    Sleep(call.Wait);
                 if (Killed)
                     break;
                 Process.MemoryContext.Load(this);

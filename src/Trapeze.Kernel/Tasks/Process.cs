@@ -167,15 +167,15 @@ public sealed class Process
     /// <summary>Watches RLIMIT_CPU once one is set.</summary>
     internal CpuLimit? CpuLimit { get; set; }
 
-    // CPU time of the process's threads that have ended: user, and user plus system.
-    private long endedUserTime, endedTotalTime;
+    // CPU time of the process's threads that have ended.
+    private long endedTime;
 
-    /// <summary>The CPU time (nanoseconds) the process's threads have used: user time, or user and system.</summary>
-    internal long CpuTime(bool withSystemTime)
+    /// <summary>The CPU time (nanoseconds) the process's threads have used (<see cref="GuestThread.CpuTime"/>).</summary>
+    internal long CpuTime()
     {
-        var total = withSystemTime ? endedTotalTime : endedUserTime;
+        var total = endedTime;
         foreach (var thread in threads)
-            total += thread.CpuTime(withSystemTime);
+            total += thread.CpuTime();
         return total;
     }
 
@@ -347,8 +347,7 @@ public sealed class Process
         Kernel.ThreadEnded();
         if (!threads.Remove(thread))
             return; // an exec had already let it go
-        endedUserTime += thread.CpuTime(withSystemTime: false);
-        endedTotalTime += thread.CpuTime(withSystemTime: true);
+        endedTime += thread.CpuTime();
         if (!thread.ClearChildTid.IsNull && Memory.Write(thread.ClearChildTid, 0) == Errno.None)
             Kernel.Futexes.Wake(this, thread.ClearChildTid, 1, uint.MaxValue);
         Kernel.Futexes.ReleaseRobustList(thread);
