@@ -36,8 +36,23 @@ internal static class CommandLine
             Console.Error.WriteLine($"trapeze {command.Name}: unknown option {unknown}{(suggestion is null ? "" : $" (did you mean {suggestion}?)")}; see trapeze {command.Name} --help");
             return UsageError;
         }
-        return root.Parse(MarkProgramBoundary(root, args)).Invoke();
+        try
+        {
+            return root.Parse(MarkProgramBoundary(root, args)).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception exception)
+        {
+            // What no handler expected (an engine that refuses to start): one line, never a stack trace.
+            var what = exception is OutOfMemoryException ? "out of memory" : exception.Message;
+            Console.Error.WriteLine($"trapeze: internal error: {exception.GetType().Name}: {what}; please report");
+            if (args.Contains("--debug-internal"))
+                Console.Error.WriteLine(exception.ToString());
+            return InternalError;
+        }
     }
+
+    /// <summary>The exit status of an internal error: a guest killed by SIGSYS reports the same.</summary>
+    public const int InternalError = 128 + 31;
 
     /// <summary>
     /// Everything from PROGRAM on belongs to the guest, even words that look like options

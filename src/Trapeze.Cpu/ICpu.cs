@@ -226,11 +226,18 @@ public interface ICpu : IDisposable
 /// <summary>
 /// Guest progress counted by the engine (translation blocks run, over every CPU of a platform): the
 /// clock of a deterministic run. A run stops at the start of the block that reaches <see cref="Limit"/>.
+/// Counting costs a call per block, so it starts only when something first needs it (<see cref="Start"/>);
+/// until then <see cref="Executed"/> stays 0.
 /// </summary>
 public interface IExecutionCounter
 {
     ulong Executed { get; }
     ulong Limit { get; set; }
+
+    bool Started { get; }
+
+    /// <summary>Every CPU of the platform counts from its next run on (called between runs, so the point is a deterministic one).</summary>
+    void Start();
 }
 
 /// <summary>Where guest code runs: the kernel is handed one and asks it for CPUs; it never builds an engine itself.</summary>

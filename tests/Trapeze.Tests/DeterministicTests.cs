@@ -30,6 +30,19 @@ public sealed class DeterministicTests
         Assert.DoesNotContain("counter 1200000 of", first.Stdout);
     }
 
+    // Progress is counted only once something reads the clock (a run that never does pays nothing
+    // for counting): the first reading is the epoch exactly, and work after it moves the clocks.
+    [Theory]
+    [InlineData("progress.static")]
+    [InlineData("progress.dynamic")]
+    public void TheClockCountsProgressFromItsFirstReading(string program)
+    {
+        var run = Runner.RunTrapeze("run", "--deterministic", Case(program));
+        Assert.Equal(0, run.ExitCode);
+        Assert.StartsWith("first monotonic 1000.000000000\nthe work between moved the clock: yes\nand the CPU time: yes\n", run.Stdout);
+        Assert.Equal(run.Stdout, Runner.RunTrapeze("run", "--deterministic", Case(program)).Stdout);
+    }
+
     [Fact]
     public void TheSeedChoosesTheRandomBytes()
     {

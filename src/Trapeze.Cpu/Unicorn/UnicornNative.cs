@@ -48,7 +48,11 @@ internal static unsafe partial class UnicornNative
     public static int OpenEngine(int arch, int mode, out nint engine)
     {
         var status = Open(arch, mode, out engine);
-        return status != 0 ? status : Control(engine, ControlTranslationBufferSize | ControlWriteOneArgument, TranslationBufferSize);
+        // Unicorn 2.0 (Debian 12's, when tools/fetch-unicorn could not bring 2.1) has no such
+        // setting (UC_ERR_ARG): it keeps its own buffer size, which only costs memory.
+        if (status == 0)
+            Control(engine, ControlTranslationBufferSize | ControlWriteOneArgument, TranslationBufferSize);
+        return status;
     }
 
     [LibraryImport(Library, EntryPoint = "uc_close")]

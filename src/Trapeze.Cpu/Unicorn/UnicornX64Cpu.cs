@@ -73,11 +73,7 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
     {
         this.counter = counter;
         if (counter is not null)
-        {
-            // Counting needs the block hook from the first block on.
             *(ulong**)(stopFlag + 8) = counter.Words;
-            preciseStops = true;
-        }
         if (architecture is not (CpuArchitecture.X86_64 or CpuArchitecture.I386))
             throw new ArgumentException($"an x86 CPU cannot run {architecture}", nameof(architecture));
         this.events = events;
@@ -369,8 +365,9 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
         eventFailure = null;
         if (preciseFaultsRequested && !preciseFaults)
             EnablePreciseFaults();
-        if (preciseStops && !blockHookInstalled)
+        if ((preciseStops || counter is { Started: true }) && !blockHookInstalled)
         {
+            counter?.Start();
             // Hooks only reach code translated after them. A flush before the first run would
             // reset the whole (uninitialised) translation buffer: seconds, for nothing.
             Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookBlock, counter is null ? StopCheck.Code : StopCheck.CountingCode, (nint)stopFlag, 1, 0, 0), "hook blocks");
@@ -390,8 +387,10 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
             running = true;
             *stopFlag = 0;
         }
+        counter?.Running = this;
         // "until" is an address no guest can execute: 0 would make a jump to address 0 end the run quietly.
         var result = UnicornNative.EmulationStart(engine, start, ulong.MaxValue, 0, SingleStep ? 1u : 0u);
+        counter?.Running = null;
         lock (stopGate)
             running = false;
         if (eventFailure is { } failure)
@@ -622,6 +621,21 @@ internal sealed unsafe class BlockCounter : IExecutionCounter
     public BlockCounter() => Words[1] = ulong.MaxValue;
 
     public ulong Executed => Volatile.Read(ref Words[0]);
+
+    // Each CPU installs the counting hook at its next run once this is set (UnicornX64Cpu.Run).
+    public bool Started { get; private set; }
+
+    /// <summary>The CPU inside a run now: the one a deterministic run lets execute.</summary>
+    internal ICpu? Running { get; set; }
+
+    public void Start()
+    {
+        if (Started)
+            return;
+        Started = true;
+        // Called from a system call inside that run: the run ends after it, and the next one counts.
+        Running?.RequestStop();
+    }
 
     public ulong Limit
     {

@@ -5,7 +5,8 @@ namespace Trapeze.Kernel.Tasks;
 /// <summary>
 /// The clock of a deterministic run (--deterministic): it starts at a fixed epoch and moves with the
 /// guest's progress (blocks of guest code the platform counted), with every reading, and with the
-/// sleeps that virtual time skips over, never with the host's time.
+/// sleeps that virtual time skips over, never with the host's time. Progress is counted from the
+/// first reading on: the code run before it moved no clock anyone saw.
 /// </summary>
 public sealed class VirtualClock(IExecutionCounter counter) : KernelClock
 {
@@ -17,18 +18,27 @@ public sealed class VirtualClock(IExecutionCounter counter) : KernelClock
 
     private long skipped, readings;
 
-    private long Elapsed => (long)counter.Executed * NanosecondsPerBlock + readings++ * NanosecondsPerReading + skipped;
+    private long Elapsed => Progress + readings++ * NanosecondsPerReading + skipped;
+
+    private long Progress
+    {
+        get
+        {
+            counter.Start();
+            return (long)counter.Executed * NanosecondsPerBlock;
+        }
+    }
 
     public override long Monotonic => MonotonicEpoch + Elapsed;
 
     public override long Realtime => RealtimeEpoch + Elapsed;
 
-    public override long ProcessorTime => (long)counter.Executed * NanosecondsPerBlock;
+    public override long ProcessorTime => Progress;
 
     /// <summary>A sleep to <paramref name="deadline"/> (monotonic) passes at once: time jumps there.</summary>
     public void SkipTo(long deadline)
     {
-        var now = MonotonicEpoch + (long)counter.Executed * NanosecondsPerBlock + readings * NanosecondsPerReading + skipped;
+        var now = MonotonicEpoch + Progress + readings * NanosecondsPerReading + skipped;
         if (deadline > now)
             skipped += deadline - now;
     }
@@ -56,7 +66,9 @@ public sealed class SeededRandom(ulong seed) : KernelRandom
 
 /// <summary>
 /// Scheduling by guest progress: each thread runs a slice of <see cref="Slice"/> blocks while others
-/// wait, then goes to the back of the run queue; the wall-clock preemption timer is off.
+/// wait, then goes to the back of the run queue; the wall-clock preemption timer is off. Slices
+/// need no counting while one thread runs alone: its progress stays 0 until a second thread starts
+/// the counter (<see cref="ICpu.EnablePreciseStops"/>) or the clock does.
 /// </summary>
 public sealed class DeterministicScheduling(IExecutionCounter counter)
 {
