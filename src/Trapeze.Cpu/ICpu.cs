@@ -236,7 +236,7 @@ public interface IExecutionCounter
 
     bool Started { get; }
 
-    /// <summary>Every CPU of the platform counts from its next run on (called between runs, so the point is a deterministic one).</summary>
+    /// <summary>Every CPU of the platform counts from its next run on (called from a system call or between runs: the same point in every run).</summary>
     void Start();
 }
 
