@@ -43,8 +43,7 @@ internal static class CommandLine
         catch (Exception exception)
         {
             // What no handler expected (an engine that refuses to start): one line, never a stack trace.
-            var what = exception is OutOfMemoryException ? "out of memory" : exception.Message;
-            Console.Error.WriteLine($"trapeze: internal error: {exception.GetType().Name}: {what}; please report");
+            Console.Error.WriteLine(Kernel.Kernel.InternalErrorLine(null, exception));
             if (args.Contains("--debug-internal"))
                 Console.Error.WriteLine(exception.ToString());
             return InternalError;

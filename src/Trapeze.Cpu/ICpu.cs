@@ -234,8 +234,6 @@ public interface IExecutionCounter
     ulong Executed { get; }
     ulong Limit { get; set; }
 
-    bool Started { get; }
-
     /// <summary>Every CPU of the platform counts from its next run on (called from a system call or between runs: the same point in every run).</summary>
     void Start();
 }

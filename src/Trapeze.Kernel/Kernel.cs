@@ -612,11 +612,17 @@ public sealed class Kernel : IDisposable
     /// </summary>
     internal void ReportInternalError(GuestThread thread, string where, Exception exception)
     {
-        var what = exception is OutOfMemoryException ? "out of memory" : exception.Message;
-        Diagnostics.WriteLine($"trapeze: internal error in {where}: {exception.GetType().Name}: {what}; please report");
+        Diagnostics.WriteLine(InternalErrorLine(where, exception));
         if (options.DebugInternal)
             Diagnostics.WriteLine(exception.ToString());
         thread.Process.Terminate(ExitStatus.Killed(Signal.SIGSYS, $"(internal error in {where})"));
+    }
+
+    /// <summary>The one line a user sees of an internal error (the command line's too, for one outside any guest).</summary>
+    public static string InternalErrorLine(string? where, Exception exception)
+    {
+        var what = exception is OutOfMemoryException ? "out of memory" : exception.Message;
+        return $"trapeze: internal error{(where is null ? "" : " in " + where)}: {exception.GetType().Name}: {what}; please report";
     }
 
     internal void ReportUnsupported(string name, string reason)
