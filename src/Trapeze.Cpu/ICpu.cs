@@ -219,6 +219,14 @@ public interface ICpu : IDisposable
     /// </summary>
     void EnablePreciseStops();
 
+    /// <summary>
+    /// From now until the next <see cref="Run"/> starts, a <see cref="RequestStop"/> is kept, not
+    /// dropped, and ends that run before its first instruction: for a kernel that lets go of its run
+    /// lock between deciding to run a thread and running it. Needs <see cref="EnablePreciseStops"/>;
+    /// false when this CPU cannot keep a stop.
+    /// </summary>
+    bool KeepStopRequests() => false;
+
     /// <summary>Drops translated code, e.g. after guest code pages change or a new program is loaded.</summary>
     void FlushTranslations();
 }

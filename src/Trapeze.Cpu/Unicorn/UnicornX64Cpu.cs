@@ -385,7 +385,8 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
         lock (stopGate)
         {
             running = true;
-            *stopFlag = 0;
+            *stopFlag = stopKept ? (byte)1 : (byte)0;
+            keepingStops = stopKept = false;
         }
         counter?.Running = this;
         // "until" is an address no guest can execute: 0 would make a jump to address 0 end the run quietly.
@@ -412,10 +413,27 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
         };
     }
 
+    public bool KeepStopRequests()
+    {
+        lock (stopGate)
+        {
+            if (!preciseStops)
+                return false;
+            keepingStops = true;
+            stopKept = false;
+            return true;
+        }
+    }
+
+    // Between KeepStopRequests and the run it prepares: a stop asked then ends that run at once.
+    private bool keepingStops, stopKept;
+
     public void RequestStop()
     {
         lock (stopGate)
         {
+            if (!running)
+                stopKept |= keepingStops;
             if (disposed || !running)
                 return;
             if (blockHookInstalled)

@@ -341,6 +341,7 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
     {
         if (mappings.Count > 0)
             Unmap(mappings[0].Start, mappings[^1].End - mappings[0].Start);
+        HoldsSharedMemory = false;
     }
 
     /// <summary>Removes every page in [start, start+length); holes are fine, as with munmap.</summary>
@@ -456,7 +457,11 @@ public sealed class AddressSpace(ICpu cpu) : IDisposable
                 cpu.ProtectMemory(boundary, mapping.End - boundary, MemoryProtection.None);
         }
         mappings.Insert(IndexAtOrAfter(mapping.Start), mapping);
+        HoldsSharedMemory |= mapping.Shared;
     }
+
+    /// <summary>A MAP_SHARED mapping (or System V segment) was placed here since the last exec: another process's guest code may use the same pages.</summary>
+    public bool HoldsSharedMemory { get; private set; }
 
     /// <summary>Gives the CPU the mapping's protections again, its pages past the end of its file out of reach.</summary>
     private void ApplyProtection(Mapping mapping)

@@ -99,7 +99,7 @@ public sealed unsafe class HostSocket : Socket
         var total = message.Length;
         while (true)
         {
-            var result = Transfer(HostSyscall.Sendmsg, message, done, flags & ~MessageFlags.MSG_DONTWAIT | MessageFlags.MSG_NOSIGNAL | MessageFlags.MSG_DONTWAIT, out _);
+            var result = Transfer(thread, HostSyscall.Sendmsg, message, done, flags & ~MessageFlags.MSG_DONTWAIT | MessageFlags.MSG_NOSIGNAL | MessageFlags.MSG_DONTWAIT, out _);
             if (result == -(long)Errno.EPIPE)
                 return done > 0 ? done : BrokenPipe(thread, flags);
             if (result == -(long)Errno.EAGAIN)
@@ -127,7 +127,7 @@ public sealed unsafe class HostSocket : Socket
         while (true)
         {
             var hostFlags = flags & ~(MessageFlags.MSG_WAITALL | MessageFlags.MSG_CMSG_CLOEXEC) | MessageFlags.MSG_DONTWAIT;
-            var result = Transfer(HostSyscall.Recvmsg, message, done, hostFlags, out var returned);
+            var result = Transfer(thread, HostSyscall.Recvmsg, message, done, hostFlags, out var returned);
             if (result == -(long)Errno.EAGAIN)
             {
                 if (NonBlocking || (flags & MessageFlags.MSG_DONTWAIT) != 0)
@@ -147,10 +147,13 @@ public sealed unsafe class HostSocket : Socket
     }
 
     /// <summary>One host sendmsg/recvmsg over the message's segments from byte <paramref name="offset"/>.</summary>
-    private long Transfer(int call, SocketMessage message, int offset, MessageFlags flags, out MessageFlags returned)
+    private long Transfer(GuestThread thread, int call, SocketMessage message, int offset, MessageFlags flags, out MessageFlags returned)
     {
         returned = 0;
-        var vectors = new List<IoVector>();
+        // A read or write is one segment: the vectors, and an empty name and control, need no allocation.
+        var segments = message.Data.Count;
+        Span<IoVector> vectors = segments <= 8 ? stackalloc IoVector[segments] : new IoVector[segments];
+        var used = 0;
         var skip = (ulong)offset;
         foreach (var segment in message.Data)
         {
@@ -159,14 +162,13 @@ public sealed unsafe class HostSocket : Socket
                 skip -= segment.Length;
                 continue;
             }
-            vectors.Add(new IoVector { Base = (ulong)segment.Pointer + skip, Length = segment.Length - skip });
+            vectors[used++] = new IoVector { Base = (ulong)segment.Pointer + skip, Length = segment.Length - skip };
             skip = 0;
         }
         var sending = call == HostSyscall.Sendmsg;
-        var name = sending ? message.Address ?? [] : new byte[message.WantsAddress ? SocketAddresses.MaximumLength : 0];
-        var control = sending ? message.HostControl ?? [] : new byte[message.ControlCapacity];
-        var array = vectors.ToArray();
-        fixed (IoVector* vectorPointer = array)
+        var name = sending ? message.Address ?? [] : message.WantsAddress ? new byte[SocketAddresses.MaximumLength] : [];
+        var control = sending ? message.HostControl ?? [] : message.ControlCapacity > 0 ? new byte[message.ControlCapacity] : [];
+        fixed (IoVector* vectorPointer = vectors)
         fixed (byte* namePointer = name)
         fixed (byte* controlPointer = control)
         {
@@ -175,11 +177,14 @@ public sealed unsafe class HostSocket : Socket
                 Name = name.Length > 0 ? (nint)namePointer : 0,
                 NameLength = name.Length,
                 Vectors = (nint)vectorPointer,
-                VectorCount = array.Length,
+                VectorCount = used,
                 Control = control.Length > 0 ? (nint)controlPointer : 0,
                 ControlLength = control.Length,
             };
-            var result = HostSyscall.Invoke(call, descriptor, (long)&header, (long)flags);
+            long result;
+            // The host's TCP work is most of a loopback round trip: other guests use the kernel meanwhile.
+            using (thread.OutsideKernel())
+                result = HostSyscall.Invoke(call, descriptor, (long)&header, (long)flags);
             if (result < 0 || sending)
                 return result;
             returned = (MessageFlags)header.Flags;

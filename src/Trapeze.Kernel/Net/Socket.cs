@@ -70,7 +70,7 @@ public abstract class Socket : OpenFile
 
     private Result Transfer(GuestThread thread, GuestAddress buffer, ulong count, bool send)
     {
-        var segments = new List<HostSegment>();
+        var segments = new List<HostSegment>(1); // one mapping holds the buffer, nearly always
         if (count > 0 && thread.Memory.GetSegments(buffer, Math.Min(count, 0x7fff_f000), write: !send, segments) is var fault and not Errno.None)
             return fault;
         var message = new SocketMessage(segments);

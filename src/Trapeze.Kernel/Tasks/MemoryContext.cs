@@ -93,7 +93,10 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
     void ICpuEvents.OnSyscall(ICpu cpu, ulong nextInstruction)
     {
         var thread = Loaded!;
+        var tookLock = thread.TakeLockBack();
         thread.Process.Personality.OnSyscall(thread, cpu, nextInstruction);
+        if (tookLock)
+            thread.LetGoOfLockAgain();
     }
 
     /// <summary>A parallel CPU runs guest code: the thread lets go of the run lock meanwhile.</summary>
@@ -114,7 +117,11 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
     bool ICpuEvents.OnInterrupt(ICpu cpu, int number)
     {
         var thread = Loaded!;
-        return thread.Process.Personality.OnInterrupt(thread, cpu, number);
+        var tookLock = thread.TakeLockBack();
+        var handled = thread.Process.Personality.OnInterrupt(thread, cpu, number);
+        if (tookLock && handled)
+            thread.LetGoOfLockAgain();
+        return handled;
     }
 
     public void Dispose()

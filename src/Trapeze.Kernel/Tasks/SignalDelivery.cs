@@ -71,8 +71,7 @@ public static class SignalDelivery
             if (process.Kernel.Tracer is not null && (target ?? Choose(process, signal) ?? process.MainThread) is { } receiver)
             {
                 (receiver.IgnoredSignalsToTrace ??= []).Add(info.ToTrace());
-                if (process.Kernel.Scheduler.Running == receiver)
-                    process.Cpu.RequestStop();
+                receiver.StopOnCpu();
             }
             return;
         }

@@ -26,6 +26,8 @@ public sealed class TraceComparisonTests
             "epoll.", "event_descriptors.", "poll_signals.", "sysv_ipc.", "posix_mq.", "io_uring.",
             // Two processes talk over sockets: their lines interleave as the schedulers decide.
             "net_tcp.", "net_unix.", "net_epoll_echo.",
+            // Processes running at once: their lines interleave as the host decides.
+            "processes_parallel.",
             "fs_", "fuzz_syscalls.",
             // Limits on file size and CPU time reach strace too (SIGXFSZ, SIGXCPU in strace's own output).
             "rlimit_fsize.", "rlimit_cpu.",
