@@ -20,6 +20,7 @@ public abstract unsafe class UnicornCpu : ICpu
     private readonly byte* stopFlag = (byte*)NativeMemory.AllocZeroed(1);
     private bool running;
     private bool preciseStops, blockHookInstalled, hasRun;
+    private readonly Translations translations;
 
     /// <summary>uc_emu_start's end address: never an instruction's (the last byte of the address space).</summary>
     private protected const ulong NoEnd = ulong.MaxValue;
@@ -28,6 +29,7 @@ public abstract unsafe class UnicornCpu : ICpu
     {
         this.events = events;
         Check(UnicornNative.OpenEngine(architecture, mode, out engine), "uc_open");
+        translations = new Translations(engine);
         self = GCHandle.Alloc(this);
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookMemoryInvalid, (nint)(delegate* unmanaged<nint, int, ulong, int, long, nint, byte>)&OnMemoryFaultHook, UserData, 1, 0, 0), "hook memory");
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstructionInvalid, (nint)(delegate* unmanaged<nint, nint, byte>)&OnInvalidInstructionHook, UserData, 1, 0, 0), "hook invalid instruction");
@@ -45,13 +47,23 @@ public abstract unsafe class UnicornCpu : ICpu
     public void WriteRegister(X64Register register, ulong value) => throw new NotSupportedException($"{Architecture} has no x86 registers");
 
     public void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory)
-        => Check(UnicornNative.MemoryMapPointer(engine, guestAddress, (nuint)length, (uint)protection, hostMemory), $"map 0x{guestAddress:x}+0x{length:x}");
+    {
+        Check(UnicornNative.MemoryMapPointer(engine, guestAddress, (nuint)length, (uint)protection, hostMemory), $"map 0x{guestAddress:x}+0x{length:x}");
+        translations.Mapped(guestAddress, length, protection);
+    }
 
     public void UnmapMemory(ulong guestAddress, ulong length)
-        => Check(UnicornNative.MemoryUnmap(engine, guestAddress, (nuint)length), $"unmap 0x{guestAddress:x}+0x{length:x}");
+    {
+        translations.Forget(guestAddress);
+        Check(UnicornNative.MemoryUnmap(engine, guestAddress, (nuint)length), $"unmap 0x{guestAddress:x}+0x{length:x}");
+    }
 
     public void ProtectMemory(ulong guestAddress, ulong length, MemoryProtection protection)
-        => Check(UnicornNative.MemoryProtect(engine, guestAddress, (nuint)length, (uint)protection), $"protect 0x{guestAddress:x}+0x{length:x}");
+    {
+        translations.Forget(guestAddress);
+        Check(UnicornNative.MemoryProtect(engine, guestAddress, (nuint)length, (uint)protection), $"protect 0x{guestAddress:x}+0x{length:x}");
+        translations.Mapped(guestAddress, length, protection);
+    }
 
     public ICpuContext SaveContext(ICpuContext? into = null)
     {
@@ -118,8 +130,7 @@ public abstract unsafe class UnicornCpu : ICpu
         }
     }
 
-    public void FlushTranslations()
-        => Check(UnicornNative.Control(engine, UnicornNative.ControlFlushTranslations | UnicornNative.ControlWriteNoArgument, 0), "flush translations");
+    public void FlushTranslations() => translations.ForgetAll();
 
     public void Dispose()
     {

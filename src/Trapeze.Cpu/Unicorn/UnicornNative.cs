@@ -27,7 +27,6 @@ internal static unsafe partial class UnicornNative
     public const int ControlCpuModel = 7;
     public const int ControlTranslationBufferSize = 13;
     public const int ControlRemoveTranslations = 9;
-    public const int ControlFlushTranslations = 10;
     public const int ControlWriteOneArgument = (1 << 26) | (1 << 30);
     public const int ControlWriteNoArgument = 1 << 30;
     public const int ControlWriteTwoArguments = (1 << 30) | (2 << 26);

@@ -49,7 +49,7 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
     private GCHandle self;
     private CpuEvent? fault;
     private Exception? eventFailure;
-    private readonly HashSet<ulong> executableRegions = [];
+    private readonly Translations translations;
     private bool disposed;
 
     // A stop is a flag the engine reads at the start of every translation block (see
@@ -82,6 +82,7 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
         registerIds = longMode ? LongModeIds : ProtectedModeIds;
         Check(UnicornNative.OpenEngine(UnicornNative.ArchX86, longMode ? UnicornNative.Mode64 : UnicornNative.Mode32, out engine), "uc_open");
         Check(UnicornNative.Control(engine, UnicornNative.ControlCpuModel | UnicornNative.ControlWriteOneArgument, CpuModelWestmere), "select CPU model");
+        translations = new Translations(engine);
         self = GCHandle.Alloc(this);
         var userData = GCHandle.ToIntPtr(self);
         Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookInstruction, (nint)(delegate* unmanaged<nint, nint, void>)&OnSyscallHook, userData, 1, 0, UnicornNative.X86InstructionSyscall), "hook syscall");
@@ -290,34 +291,20 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
     public void MapMemory(ulong guestAddress, ulong length, MemoryProtection protection, nint hostMemory)
     {
         Check(UnicornNative.MemoryMapPointer(engine, guestAddress, (nuint)length, (uint)protection, hostMemory), $"map 0x{guestAddress:x}+0x{length:x}");
-        if (protection.HasFlag(MemoryProtection.Execute))
-            executableRegions.Add(guestAddress);
+        translations.Mapped(guestAddress, length, protection);
     }
 
     public void UnmapMemory(ulong guestAddress, ulong length)
     {
-        ForgetTranslations(guestAddress, length);
+        translations.Forget(guestAddress);
         Check(UnicornNative.MemoryUnmap(engine, guestAddress, (nuint)length), $"unmap 0x{guestAddress:x}+0x{length:x}");
     }
 
     public void ProtectMemory(ulong guestAddress, ulong length, MemoryProtection protection)
     {
-        ForgetTranslations(guestAddress, length);
+        translations.Forget(guestAddress);
         Check(UnicornNative.MemoryProtect(engine, guestAddress, (nuint)length, (uint)protection), $"protect 0x{guestAddress:x}+0x{length:x}");
-        if (protection.HasFlag(MemoryProtection.Execute))
-            executableRegions.Add(guestAddress);
-    }
-
-    // Unicorn 2.0 keeps code translated from a region after the region is unmapped, and new code
-    // mapped at the same address could then run stale translations (dlclose + dlopen). So code
-    // translated from a region is dropped whenever the region goes away or changes rights (while it
-    // is still executable, which Unicorn's lookup needs). The kernel maps, unmaps and protects
-    // whole regions, so the region's start names it.
-    private void ForgetTranslations(ulong guestAddress, ulong length)
-    {
-        if (!executableRegions.Remove(guestAddress))
-            return;
-        UnicornNative.Control(engine, UnicornNative.ControlRemoveTranslations | UnicornNative.ControlWriteTwoArguments, guestAddress, guestAddress + length);
+        translations.Mapped(guestAddress, length, protection);
     }
 
     public ICpuContext SaveContext(ICpuContext? into = null)
@@ -368,8 +355,7 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
         if ((preciseStops || counter is { Started: true }) && !blockHookInstalled)
         {
             counter?.Start();
-            // Hooks only reach code translated after them. A flush before the first run would
-            // reset the whole (uninitialised) translation buffer: seconds, for nothing.
+            // Hooks only reach code translated after them.
             Check(UnicornNative.HookAdd(engine, out _, UnicornNative.HookBlock, counter is null ? StopCheck.Code : StopCheck.CountingCode, (nint)stopFlag, 1, 0, 0), "hook blocks");
             if (hasRun)
                 FlushTranslations();
@@ -443,8 +429,7 @@ public sealed unsafe partial class UnicornX64Cpu : ICpu
         }
     }
 
-    public void FlushTranslations()
-        => Check(UnicornNative.Control(engine, UnicornNative.ControlFlushTranslations | UnicornNative.ControlWriteNoArgument, 0), "flush translations");
+    public void FlushTranslations() => translations.ForgetAll();
 
     public void Dispose()
     {
