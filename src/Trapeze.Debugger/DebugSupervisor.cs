@@ -299,7 +299,7 @@ public sealed class DebugSupervisor : ISupervisor
     {
         var host = new Thread(() =>
         {
-            using var baton = new SemaphoreSlim(0);
+            var baton = new Baton();
             Kernel.Scheduler.AcquireForKernel(baton);
             try
             {

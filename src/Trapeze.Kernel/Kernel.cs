@@ -116,7 +116,7 @@ public sealed class Kernel : IDisposable
     /// <summary>Runs <paramref name="work"/> holding the run lock, from a host thread that is no guest thread (timers, host signals).</summary>
     public void RunAsKernel(Action work)
     {
-        using var baton = new SemaphoreSlim(0);
+        var baton = new Baton();
         Scheduler.AcquireForKernel(baton);
         try
         {

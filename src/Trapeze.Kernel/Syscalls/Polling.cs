@@ -292,7 +292,9 @@ public static unsafe class Polling
         }
         fixed (PollDescriptor* pointer = host)
         {
-            var result = HostSyscall.Invoke(HostSyscall.Poll, (long)pointer, count, 0);
+            long result;
+            using (thread.OutsideKernel())
+                result = HostSyscall.Invoke(HostSyscall.Poll, (long)pointer, count, 0);
             if (result < 0)
                 return result;
         }

@@ -113,7 +113,7 @@ public sealed class GuestThread
     private long earlierGuestTime;
 
     /// <summary>Taken by <see cref="Scheduler"/> to hand this thread the run lock.</summary>
-    internal SemaphoreSlim Baton { get; } = new(0);
+    internal Baton Baton { get; } = new();
 
     /// <summary>In the scheduler's queue, waiting for the run lock.</summary>
     internal bool Queued { get; set; }
@@ -387,11 +387,13 @@ public sealed class GuestThread
     /// another guest thread's memory accesses: it runs without the run lock, so guests of different
     /// processes (a server and its client) run at once. The kernel still runs one thread at a time.
     /// Only while another thread exists (alone, there is no one to let in), and never where the order
-    /// of threads is the kernel's to keep (a deterministic run) or a debugger stops them all.
+    /// of threads is the kernel's to keep (a deterministic run) or a debugger stops them all. Its
+    /// descriptors are its own too, so that none is closed under a host call made outside the kernel.
     /// </summary>
     private bool MayRunWithoutLock(MemoryContext memory)
         => Kernel.LiveThreads > 1 && Kernel.Determinism is null && Kernel.Supervisor is null
-           && memory.Users == 1 && Process.Threads.Count == 1 && !memory.Space.HoldsSharedMemory && !memory.Cpu.RunsThreadsInParallel;
+           && memory.Users == 1 && Process.Threads.Count == 1 && Process.Files.Users == 1
+           && !memory.Space.HoldsSharedMemory && !memory.Cpu.RunsThreadsInParallel;
 
     private CpuEvent RunGuestCode(MemoryContext memory)
     {

@@ -12,7 +12,7 @@ public sealed class Scheduler : IDisposable
     public static readonly TimeSpan TimeSlice = TimeSpan.FromMilliseconds(10);
 
     private readonly Lock gate = new();
-    private readonly Queue<(GuestThread? Thread, SemaphoreSlim Baton)> ready = new();
+    private readonly Queue<(GuestThread? Thread, Baton Baton)> ready = new();
     private object? running;
     private long runningSince;
     private Thread? timer;
@@ -40,7 +40,7 @@ public sealed class Scheduler : IDisposable
             {
                 running = thread;
                 runningSince = Environment.TickCount64;
-                thread.Baton.Release();
+                thread.Baton.Give();
                 return;
             }
             ready.Enqueue((thread, thread.Baton));
@@ -77,7 +77,7 @@ public sealed class Scheduler : IDisposable
     /// Takes the run lock for kernel work done by a host thread that is no guest thread (timers, host
     /// signals); the running guest thread is asked to stop at once.
     /// </summary>
-    public void AcquireForKernel(SemaphoreSlim baton)
+    public void AcquireForKernel(Baton baton)
     {
         lock (gate)
         {
@@ -94,7 +94,7 @@ public sealed class Scheduler : IDisposable
         baton.Wait();
     }
 
-    public void ReleaseForKernel(SemaphoreSlim baton) => ReleaseOwner(baton);
+    public void ReleaseForKernel(Baton baton) => ReleaseOwner(baton);
 
     /// <summary>Gives the run lock to the next waiting thread, if any.</summary>
     public void Release(GuestThread thread) => ReleaseOwner(thread);
@@ -109,7 +109,7 @@ public sealed class Scheduler : IDisposable
             {
                 running = (object?)next.Thread ?? next.Baton;
                 runningSince = Environment.TickCount64;
-                next.Baton.Release();
+                next.Baton.Give();
             }
             else
             {
@@ -131,7 +131,7 @@ public sealed class Scheduler : IDisposable
             var next = ready.Dequeue();
             running = (object?)next.Thread ?? next.Baton;
             runningSince = Environment.TickCount64;
-            next.Baton.Release();
+            next.Baton.Give();
         }
         thread.Baton.Wait();
         thread.Queued = false;
