@@ -146,6 +146,32 @@ public sealed unsafe class HostSocket : Socket
         }
     }
 
+    /// <summary>
+    /// read(2) or write(2) made without the kernel by a thread that may (<see cref="GuestThread.MayServeOutsideKernel"/>):
+    /// the host call that goes through at once is all there is to the call. Null when the kernel
+    /// must serve it, making the host call again: another kind of file, a call that would wait or
+    /// fails (a wait, SIGPIPE, EFAULT are the kernel's), or a stream write the host took only part
+    /// of (the kernel goes on from there, as after a wait).
+    /// </summary>
+    internal static long? TransferOutsideKernel(GuestThread thread, int fd, GuestAddress buffer, ulong count, bool send)
+    {
+        if (thread.Process.Files.Get(fd) is not HostSocket socket || count == 0 || count > MaximumTransfer)
+            return null;
+        var segments = new List<HostSegment>(1);
+        if (thread.Memory.GetSegments(buffer, count, write: !send, segments) != Errno.None)
+            return null;
+        var flags = MessageFlags.MSG_DONTWAIT | (send ? MessageFlags.MSG_NOSIGNAL : 0);
+        var result = socket.Transfer(thread, send ? HostSyscall.Sendmsg : HostSyscall.Recvmsg, new SocketMessage(segments), 0, flags, out _);
+        if (result < 0)
+            return null;
+        if (send && socket.IsStream && (ulong)result < count)
+        {
+            thread.RetryState = (int)result;
+            return null;
+        }
+        return result;
+    }
+
     /// <summary>One host sendmsg/recvmsg over the message's segments from byte <paramref name="offset"/>.</summary>
     private long Transfer(GuestThread thread, int call, SocketMessage message, int offset, MessageFlags flags, out MessageFlags returned)
     {

@@ -68,10 +68,13 @@ public abstract class Socket : OpenFile
     public override Result WriteVector(GuestThread thread, List<HostSegment> segments, long offset)
         => offset >= 0 ? Errno.ESPIPE : Send(thread, new SocketMessage(segments), 0);
 
+    /// <summary>Linux's MAX_RW_COUNT: one read or write moves at most this much.</summary>
+    private protected const ulong MaximumTransfer = 0x7fff_f000;
+
     private Result Transfer(GuestThread thread, GuestAddress buffer, ulong count, bool send)
     {
         var segments = new List<HostSegment>(1); // one mapping holds the buffer, nearly always
-        if (count > 0 && thread.Memory.GetSegments(buffer, Math.Min(count, 0x7fff_f000), write: !send, segments) is var fault and not Errno.None)
+        if (count > 0 && thread.Memory.GetSegments(buffer, Math.Min(count, MaximumTransfer), write: !send, segments) is var fault and not Errno.None)
             return fault;
         var message = new SocketMessage(segments);
         return send ? Send(thread, message, 0) : ReceiveData(thread, message);

@@ -76,6 +76,8 @@ public abstract class LinuxPersonality : IPersonality
 
     public virtual bool OnInterrupt(GuestThread thread, ICpu cpu, int number) => false;
 
+    public virtual bool ServedOutsideKernel(GuestThread thread, ICpu cpu, ulong nextInstruction) => false;
+
     /// <summary>
     /// x86 (both word sizes): the registers of <see cref="ClearedAtStart"/> zero, the floating-point state
     /// Linux starts a program with (exceptions masked, round to nearest), the stack and the entry point.

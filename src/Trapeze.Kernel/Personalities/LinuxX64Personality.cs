@@ -15,9 +15,18 @@ public sealed class LinuxX64Personality : LinuxPersonality
 {
     private LinuxI386Personality? compat;
 
+    private readonly ulong readCall, writeCall;
+
     public LinuxX64Personality()
         : base(LinuxX64SyscallNumbers.All)
     {
+        foreach (var (name, number) in LinuxX64SyscallNumbers.All)
+        {
+            if (name == "read")
+                readCall = (ulong)number;
+            else if (name == "write")
+                writeCall = (ulong)number;
+        }
     }
 
     public override string Name => "linux-x86_64";
@@ -45,6 +54,19 @@ public sealed class LinuxX64Personality : LinuxPersonality
             Arg5 = entry[6],
         };
         Serve(thread, cpu, number, number < (ulong)byNumber.Length ? byNumber[number] : null, arguments, nextInstruction, entry[7]);
+    }
+
+    /// <summary>read(2) and write(2) on a host socket: a server and its client then run at once, system calls included.</summary>
+    public override bool ServedOutsideKernel(GuestThread thread, ICpu cpu, ulong nextInstruction)
+    {
+        Span<ulong> entry = stackalloc ulong[EntryRegisters.Length];
+        cpu.ReadRegisters(EntryRegisters, entry);
+        var number = entry[0];
+        if ((number != readCall && number != writeCall)
+            || Net.HostSocket.TransferOutsideKernel(thread, (int)entry[1], new Memory.GuestAddress(entry[2]), entry[3], send: number == writeCall) is not { } transferred)
+            return false;
+        WriteResult(cpu, transferred, nextInstruction, entry[7]);
+        return true;
     }
 
     /// <summary>int 0x80 from 64-bit code: the i386 numbers, with the arguments cut to 32 bits (reference 04).</summary>

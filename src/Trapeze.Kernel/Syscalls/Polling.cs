@@ -22,6 +22,9 @@ public static unsafe class Polling
     /// <summary>What a file that is neither Trapeze's nor the host's to poll answers: always ready.</summary>
     internal const short AlwaysReady = Readable | Writable | ReadNormal | WriteNormal;
 
+    /// <summary>Up to this many entries (1 KiB each way) live on the stack: a poll per request allocates nothing for them.</summary>
+    private const int OnStack = 128;
+
     [StructLayout(LayoutKind.Sequential)]
     internal struct PollDescriptor
     {
@@ -236,8 +239,8 @@ public static unsafe class Polling
     {
         if (count > (uint)thread.Process.Files.Limit)
             return Errno.EINVAL;
-        var entries = new PollDescriptor[count];
-        var bytes = MemoryMarshal.AsBytes(entries.AsSpan());
+        Span<PollDescriptor> entries = count <= OnStack ? stackalloc PollDescriptor[(int)count] : new PollDescriptor[count];
+        var bytes = MemoryMarshal.AsBytes(entries);
         if (count > 0 && thread.Memory.Read(descriptors, bytes) is var fault and not Errno.None)
             return fault;
         var result = Wait(thread, entries, deadline);
@@ -252,14 +255,14 @@ public static unsafe class Polling
     /// Fills in each entry's returned events and returns how many have some; with none ready, the
     /// thread sleeps on the files' wait queues and host descriptors until one changes or time is up.
     /// </summary>
-    private static Result Wait(GuestThread thread, PollDescriptor[] entries, long deadline)
+    private static Result Wait(GuestThread thread, Span<PollDescriptor> entries, long deadline)
     {
         const short Always = Error | HangUp | Invalid; // reported unasked
         var count = entries.Length;
         var wait = new Wait();
 
         // The host polls host descriptors; everything else is decided here.
-        var host = new PollDescriptor[count];
+        Span<PollDescriptor> host = count <= OnStack ? stackalloc PollDescriptor[count] : new PollDescriptor[count];
         for (var index = 0; index < entries.Length; index++)
         {
             var entry = entries[index];

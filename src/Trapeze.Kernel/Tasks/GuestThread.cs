@@ -432,6 +432,14 @@ public sealed class GuestThread
     }
 
     /// <summary>
+    /// A call of this thread may be served without the kernel (<see cref="IPersonality.ServedOutsideKernel"/>):
+    /// the thread runs without the run lock, so its memory and descriptors are its own, and nothing
+    /// watches its calls (a tracer, inotify) or is in the middle of one.
+    /// </summary>
+    internal bool MayServeOutsideKernel
+        => runsWithoutLock && Kernel.Tracer is null && !Kernel.Notifications.Active && RetryState is null && Blocked is null;
+
+    /// <summary>
     /// For a host call that needs no kernel state (its buffers are the guest's memory and the
     /// call's own): lets go of the run lock meanwhile when guest code may run without it, and takes
     /// it back when disposed.

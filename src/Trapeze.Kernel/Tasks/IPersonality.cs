@@ -31,6 +31,13 @@ public interface IPersonality
     /// <summary>A system call, inside the CPU engine: calls that finish here never leave it.</summary>
     void OnSyscall(GuestThread thread, ICpu cpu, ulong nextInstruction);
 
+    /// <summary>
+    /// A system call of a thread that runs without the run lock, served without the kernel where
+    /// the host call is all there is to it (<see cref="GuestThread.MayServeOutsideKernel"/>); false
+    /// when the kernel must serve it, which it then does as if this had not been asked.
+    /// </summary>
+    bool ServedOutsideKernel(GuestThread thread, ICpu cpu, ulong nextInstruction) => false;
+
     /// <summary>A software interrupt inside the engine; true when the personality served it (a syscall gate such as int 0x80).</summary>
     bool OnInterrupt(GuestThread thread, ICpu cpu, int number) => false;
 

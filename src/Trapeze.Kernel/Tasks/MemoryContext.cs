@@ -93,6 +93,8 @@ public sealed class MemoryContext : ICpuEvents, IDisposable
     void ICpuEvents.OnSyscall(ICpu cpu, ulong nextInstruction)
     {
         var thread = Loaded!;
+        if (thread.MayServeOutsideKernel && thread.Process.Personality.ServedOutsideKernel(thread, cpu, nextInstruction))
+            return;
         var tookLock = thread.TakeLockBack();
         thread.Process.Personality.OnSyscall(thread, cpu, nextInstruction);
         if (tookLock)

@@ -167,6 +167,34 @@ int main(void)
     waitpid(child, &status, 0);
     printf("child exit %d\n", WEXITSTATUS(status));
     close(accepted);
+
+    /* One 8 MiB write from another process, far more than the socket buffers hold: the host takes
+       it in parts, and the blocking write returns only once all of it went. The reader reads small
+       pieces and checks every byte. */
+    fflush(stdout);
+    child = fork();
+    if (child == 0) {
+        enum { Bulk = 8 << 20 };
+        static unsigned char bulk[Bulk];
+        for (int i = 0; i < Bulk; i++)
+            bulk[i] = (unsigned char)(i * 7 + i / 4096);
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(c, (struct sockaddr *)&address, sizeof address) != 0)
+            _exit(1);
+        ssize_t wrote = write(c, bulk, Bulk);
+        close(c);
+        _exit(wrote == Bulk ? 0 : 3);
+    }
+    accepted = accept(server, NULL, NULL);
+    long total = 0, wrong = 0;
+    char piece[1000];
+    while ((n = read(accepted, piece, sizeof piece)) > 0) {
+        for (ssize_t i = 0; i < n; i++, total++)
+            wrong += (unsigned char)piece[i] != (unsigned char)(total * 7 + total / 4096);
+    }
+    waitpid(child, &status, 0);
+    printf("bulk: %ld bytes, %ld wrong, writer exit %d\n", total, wrong, WEXITSTATUS(status));
+    close(accepted);
     close(server);
     return 0;
 }
