@@ -62,6 +62,9 @@ public abstract class LinuxPersonality : IPersonality
 
     public IReadOnlyList<(string Name, int Number, SyscallDefinition? Definition)> Table { get; }
 
+    /// <summary>The number of the call named <paramref name="name"/> in this ABI's table (ulong.MaxValue when it has none).</summary>
+    private protected ulong NumberOf(string name) => (ulong)(long)Array.IndexOf(names, name);
+
     public string NameOf(ulong number)
     {
         if (number < (ulong)names.Length && names[number] is { } name)

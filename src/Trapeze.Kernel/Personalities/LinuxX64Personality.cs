@@ -20,13 +20,8 @@ public sealed class LinuxX64Personality : LinuxPersonality
     public LinuxX64Personality()
         : base(LinuxX64SyscallNumbers.All)
     {
-        foreach (var (name, number) in LinuxX64SyscallNumbers.All)
-        {
-            if (name == "read")
-                readCall = (ulong)number;
-            else if (name == "write")
-                writeCall = (ulong)number;
-        }
+        readCall = NumberOf("read");
+        writeCall = NumberOf("write");
     }
 
     public override string Name => "linux-x86_64";
@@ -59,11 +54,13 @@ public sealed class LinuxX64Personality : LinuxPersonality
     /// <summary>read(2) and write(2) on a host socket: a server and its client then run at once, system calls included.</summary>
     public override bool ServedOutsideKernel(GuestThread thread, ICpu cpu, ulong nextInstruction)
     {
+        // Most calls are neither: only their number is read here, and the kernel reads the rest.
+        var number = cpu.ReadRegister(X64Register.Rax);
+        if (number != readCall && number != writeCall)
+            return false;
         Span<ulong> entry = stackalloc ulong[EntryRegisters.Length];
         cpu.ReadRegisters(EntryRegisters, entry);
-        var number = entry[0];
-        if ((number != readCall && number != writeCall)
-            || Net.HostSocket.TransferOutsideKernel(thread, (int)entry[1], new Memory.GuestAddress(entry[2]), entry[3], send: number == writeCall) is not { } transferred)
+        if (Net.HostSocket.TransferOutsideKernel(thread, (int)entry[1], new Memory.GuestAddress(entry[2]), entry[3], send: number == writeCall) is not { } transferred)
             return false;
         WriteResult(cpu, transferred, nextInstruction, entry[7]);
         return true;
